@@ -1,0 +1,1 @@
+"""Pure domain logic: vocabulary, identity keys, models. No I/O."""

@@ -1,0 +1,90 @@
+"""Identity keys: normalise emails, phones, ids and handles into `kind:value` strings.
+
+A customer is known by any number of identity keys; two events sharing a key are the same person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+IDENTITY_KINDS = ("email", "phone", "external_id", "anonymous_id")
+SOCIAL_NETWORKS = ("twitter", "facebook", "instagram", "linkedin", "tiktok", "whatsapp", "youtube")
+
+
+class IdentityError(ValueError):
+    """A value that cannot be turned into an identity key."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityKey:
+    kind: str
+    value: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+    @classmethod
+    def parse(cls, key: str) -> IdentityKey:
+        kind, _, value = key.partition(":")
+        return cls(kind, value)
+
+
+@lru_cache(maxsize=200_000)
+def normalize_email(raw: str) -> str:
+    try:
+        info = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise IdentityError(f"not a valid email address: {raw!r} ({exc})") from exc
+    return info.normalized.lower()
+
+
+@lru_cache(maxsize=200_000)
+def normalize_phone(raw: str, default_region: str = "US") -> str:
+    try:
+        number = phonenumbers.parse(raw, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise IdentityError(f"not a phone number: {raw!r} ({exc})") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise IdentityError(f"not a possible phone number: {raw!r}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_handle(network: str, raw: str) -> str:
+    network = network.strip().lower()
+    if network not in SOCIAL_NETWORKS:
+        raise IdentityError(
+            f"unknown social network {network!r}; allowed: {', '.join(SOCIAL_NETWORKS)}"
+        )
+    handle = raw.strip().lstrip("@").lower()
+    if not handle:
+        raise IdentityError(f"empty {network} handle")
+    return f"{network}:{handle}"
+
+
+def identity_keys(
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    external_id: str | None = None,
+    anonymous_id: str | None = None,
+    handles: dict[str, str] | None = None,
+    default_region: str = "US",
+) -> list[IdentityKey]:
+    """All identity keys an event carries, normalised; raises IdentityError on a bad value."""
+    keys: list[IdentityKey] = []
+    if external_id:
+        keys.append(IdentityKey("external_id", external_id.strip()))
+    if email:
+        keys.append(IdentityKey("email", normalize_email(email)))
+    if phone:
+        keys.append(IdentityKey("phone", normalize_phone(phone, default_region)))
+    for network, handle in (handles or {}).items():
+        keys.append(IdentityKey("handle", normalize_handle(network, handle)))
+    if anonymous_id:
+        keys.append(IdentityKey("anonymous_id", anonymous_id.strip()))
+    return keys

@@ -1,0 +1,71 @@
+"""The closed vocabularies of an interaction: channels, directions and types (DESIGN.md)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    CHAT = "chat"
+    SOCIAL = "social"
+    SMS = "sms"
+    WEB = "web"
+    AD = "ad"
+    IN_PERSON = "in_person"
+    MOBILE_APP = "mobile_app"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class InteractionType(StrEnum):
+    # reach
+    AD_IMPRESSION = "ad_impression"
+    AD_CLICK = "ad_click"
+    PAGE_VIEW = "page_view"
+    SOCIAL_ENGAGEMENT = "social_engagement"
+    # acquisition
+    SIGNUP = "signup"
+    LEAD_FORM = "lead_form"
+    TRIAL_STARTED = "trial_started"
+    PRODUCT_VIEWED = "product_viewed"
+    CART_ADDED = "cart_added"
+    CHECKOUT_STARTED = "checkout_started"
+    CART_ABANDONED = "cart_abandoned"
+    # conversion and revenue
+    PURCHASE = "purchase"
+    REFUND = "refund"
+    ORDER_CANCELLED = "order_cancelled"
+    SUBSCRIPTION_STARTED = "subscription_started"
+    # conversations
+    CALL = "call"
+    CHAT = "chat"
+    EMAIL_RECEIVED = "email_received"
+    EMAIL_SENT = "email_sent"
+    EMAIL_OPENED = "email_opened"
+    EMAIL_CLICKED = "email_clicked"
+    SMS_SENT = "sms_sent"
+    SMS_RECEIVED = "sms_received"
+    SOCIAL_MESSAGE = "social_message"
+    # service
+    TICKET_OPENED = "ticket_opened"
+    TICKET_RESOLVED = "ticket_resolved"
+    SURVEY_RESPONSE = "survey_response"
+    # loyalty, advocacy, churn
+    REFERRAL = "referral"
+    REVIEW = "review"
+    CANCELLATION = "cancellation"
+    UNSUBSCRIBE = "unsubscribe"
+    # profile events (Segment identify/alias) and anything unmapped
+    IDENTIFY = "identify"
+    ALIAS = "alias"
+    CUSTOM = "custom"
+
+
+CHANNELS: tuple[str, ...] = tuple(c.value for c in Channel)
+DIRECTIONS: tuple[str, ...] = tuple(d.value for d in Direction)
+INTERACTION_TYPES: tuple[str, ...] = tuple(t.value for t in InteractionType)

@@ -1,0 +1,1 @@
+"""System of record: SQLAlchemy Core tables, the engine, migrations and repositories."""

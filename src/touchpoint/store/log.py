@@ -1,0 +1,59 @@
+"""The interaction log: append-only, ordered by `seq`; read by customer, newest first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from touchpoint.store.bulk import bulk_insert
+
+from touchpoint.store.tables import interactions
+
+# Well under SQLite's and PostgreSQL's bound-parameter limits.
+IN_CHUNK = 900
+
+
+def chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def existing_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for part in chunks(ids):
+        found.update(conn.scalars(select(interactions.c.id).where(interactions.c.id.in_(part))).all())
+    return found
+
+
+def append(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    bulk_insert(conn, interactions, rows)
+
+
+def timeline(
+    conn: Connection, customer_id: str, *, limit: int, before_seq: int | None = None
+) -> list[dict[str, Any]]:
+    query = select(interactions).where(interactions.c.customer_id == customer_id)
+    if before_seq is not None:
+        query = query.where(interactions.c.seq < before_seq)
+    query = query.order_by(interactions.c.occurred_at.desc(), interactions.c.seq.desc()).limit(
+        limit
+    )
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def customer_stats(conn: Connection, customer_id: str) -> dict[str, Any]:
+    row = conn.execute(
+        select(
+            func.count().label("interaction_count"),
+            func.min(interactions.c.occurred_at).label("first_seen_at"),
+            func.max(interactions.c.occurred_at).label("last_seen_at"),
+            func.coalesce(func.sum(interactions.c.revenue), 0.0).label("revenue"),
+        ).where(interactions.c.customer_id == customer_id)
+    ).one()
+    return dict(row._mapping)
+
+
+def count(conn: Connection) -> int:
+    return int(conn.scalar(select(func.count()).select_from(interactions)) or 0)

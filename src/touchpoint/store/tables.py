@@ -1,0 +1,100 @@
+"""The tables of the system of record (SQLAlchemy Core). Alembic migrations mirror this file."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from touchpoint.store.types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only makes INTEGER PRIMARY KEY an alias of the rowid (fast, ordered); PG gets BIGINT.
+SeqType = BigInteger().with_variant(Integer, "sqlite")
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("traits", JSON, nullable=False, default=dict),
+    Column("merged_into", String(40), nullable=True, index=True),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("key", String(400), primary_key=True),  # "kind:value", e.g. "email:ann@example.com"
+    Column("kind", String(20), nullable=False),
+    Column("customer_id", String(40), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+)
+
+interactions = Table(
+    "interactions",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("id", String(200), nullable=False, unique=True),  # idempotency key
+    Column("customer_id", String(40), ForeignKey("customers.id"), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("direction", String(10), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("name", String(200)),  # the source's own event name, e.g. Segment's "Order Completed"
+    Column("source", String(200)),
+    Column("medium", String(200)),
+    Column("campaign", String(200)),
+    Column("keyword", String(200)),
+    Column("creative", String(200)),
+    Column("agent", String(200)),
+    Column("queue", String(200)),
+    Column("duration_s", Float),
+    Column("outcome", String(200)),
+    Column("revenue", Float),
+    Column("currency", String(3)),
+    Column("properties", JSON, nullable=False, default=dict),
+    Index("ix_interactions_customer_occurred", "customer_id", "occurred_at"),
+)
+
+merges = Table(
+    "merges",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("survivor_id", String(40), nullable=False, index=True),
+    Column("merged_id", String(40), nullable=False, index=True),
+    Column("merged_at", UTCDateTime, nullable=False),
+    Column("interaction_id", String(200), nullable=False),  # the event that tied them
+    Column("linking_key", String(400), nullable=False),
+    Column("moved_keys", JSON, nullable=False),  # identities moved: enough to reverse the merge
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("scope", String(10), nullable=False),
+    Column("name", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
