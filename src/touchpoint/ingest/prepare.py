@@ -37,14 +37,11 @@ def prepare(
         item = InteractionIn.model_validate(raw)
     except pydantic.ValidationError as exc:
         raise ValidationError(describe_errors(exc)) from None
-    return prepare_model(
-        item, raw, position, received_at=received_at, default_region=default_region
-    )
+    return prepare_model(item, position, received_at=received_at, default_region=default_region)
 
 
 def prepare_model(
     item: InteractionIn,
-    raw: dict[str, Any] | None,
     position: int,
     *,
     received_at: datetime,
@@ -64,7 +61,7 @@ def prepare_model(
         raise ValidationError(f"customer: {exc}") from None
     source = item.attribution
     row = {
-        "id": item.id or content_id(raw if raw is not None else item.model_dump(mode="json")),
+        "id": item.id or content_id(item.model_dump(mode="json", exclude_none=True)),
         "occurred_at": item.occurred_at,
         "received_at": received_at,
         "channel": item.channel.value,

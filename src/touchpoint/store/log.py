@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from touchpoint.store.bulk import bulk_insert
-
 from touchpoint.store.tables import interactions
 
 # Well under SQLite's and PostgreSQL's bound-parameter limits.
@@ -23,7 +23,9 @@ def chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any
 def existing_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
     for part in chunks(ids):
-        found.update(conn.scalars(select(interactions.c.id).where(interactions.c.id.in_(part))).all())
+        found.update(
+            conn.scalars(select(interactions.c.id).where(interactions.c.id.in_(part))).all()
+        )
     return found
 
 
@@ -32,11 +34,14 @@ def append(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def timeline(
-    conn: Connection, customer_id: str, *, limit: int, before_seq: int | None = None
+    conn: Connection, customer_id: str, *, limit: int, before: tuple[datetime, int] | None = None
 ) -> list[dict[str, Any]]:
+    """Newest first by occurred_at (then seq); `before` is the (occurred_at, seq) of the last row seen."""
     query = select(interactions).where(interactions.c.customer_id == customer_id)
-    if before_seq is not None:
-        query = query.where(interactions.c.seq < before_seq)
+    if before is not None:
+        at, seq = before
+        occurred = interactions.c.occurred_at
+        query = query.where(or_(occurred < at, and_(occurred == at, interactions.c.seq < seq)))
     query = query.order_by(interactions.c.occurred_at.desc(), interactions.c.seq.desc()).limit(
         limit
     )

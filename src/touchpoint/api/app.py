@@ -1,0 +1,37 @@
+"""The FastAPI application: routers, error translation (in one place) and middleware."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from touchpoint import __version__
+from touchpoint.api import customers, interactions
+from touchpoint.api.middleware import BodyLimitAndGzip
+from touchpoint.errors import AuthError, TouchpointError
+from touchpoint.runtime import Touchpoint
+
+
+def create_app(tp: Touchpoint) -> FastAPI:
+    app = FastAPI(
+        title="Touchpoint",
+        version=__version__,
+        description="Customer lifecycle management for omnichannel contact centers. "
+        "Ingest with an ingest key, read with a read key: `Authorization: Bearer <key>`.",
+    )
+    app.state.touchpoint = tp
+    app.include_router(interactions.router)
+    app.include_router(customers.router)
+    app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
+    app.add_middleware(BodyLimitAndGzip, max_body_bytes=tp.settings.max_body_bytes)
+
+    @app.get("/health", tags=["meta"], summary="Liveness check")
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app
+
+
+async def _touchpoint_error(_request: Request, exc: TouchpointError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if type(exc) is AuthError else None
+    return JSONResponse({"detail": str(exc)}, status_code=exc.status_code, headers=headers)

@@ -1,0 +1,50 @@
+"""Customer 360: find customers by identity, and one customer's profile and timeline."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from touchpoint.api.deps import ReadConn, ReadKey, TouchpointDep
+from touchpoint.api.schemas import CustomerListOut, CustomerViewOut
+from touchpoint.services import customers as service
+
+router = APIRouter(prefix="/v1/customers", tags=["customers"])
+
+
+@router.get("", response_model=CustomerListOut, summary="Find customers by identity, or list all")
+def list_customers(
+    conn: ReadConn,
+    tp: TouchpointDep,
+    _key: ReadKey,
+    email: str | None = None,
+    phone: Annotated[str | None, Query(description="Any format; parsed to E.164")] = None,
+    external_id: str | None = None,
+    anonymous_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CustomerListOut:
+    keys = service.lookup_keys(
+        email=email,
+        phone=phone,
+        external_id=external_id,
+        anonymous_id=anonymous_id,
+        default_region=tp.settings.default_region,
+    )
+    total, items = service.find_customers(conn, keys, limit=limit, offset=offset)
+    return CustomerListOut.model_validate({"total": total, "items": items})
+
+
+@router.get(
+    "/{customer_id}", response_model=CustomerViewOut, summary="One customer: profile and timeline"
+)
+def get_customer(
+    customer_id: str,
+    conn: ReadConn,
+    _key: ReadKey,
+    limit: Annotated[int, Query(ge=1, le=500, description="Timeline page size")] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> CustomerViewOut:
+    view = service.customer_view(conn, customer_id, limit=limit, cursor=cursor)
+    return CustomerViewOut.model_validate(view)

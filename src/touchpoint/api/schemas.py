@@ -1,0 +1,89 @@
+"""Response models of the API (request models live with ingestion in touchpoint.ingest.schema)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class ItemResultOut(BaseModel):
+    index: int = Field(description="Position of the item in the request")
+    status: Literal["accepted", "duplicate", "rejected"]
+    id: str | None = Field(None, description="Interaction id (idempotency key)")
+    customer_id: str | None = None
+    reason: str | None = Field(
+        None, description="Why it was rejected, or that it was already stored"
+    )
+
+
+class BatchResultOut(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: int
+    results: list[ItemResultOut]
+
+
+class InteractionOut(BaseModel):
+    seq: int
+    id: str
+    customer_id: str
+    occurred_at: datetime
+    received_at: datetime
+    channel: str
+    direction: str
+    type: str
+    name: str | None = None
+    source: str | None = None
+    medium: str | None = None
+    campaign: str | None = None
+    keyword: str | None = None
+    creative: str | None = None
+    agent: str | None = None
+    queue: str | None = None
+    duration_s: float | None = None
+    outcome: str | None = None
+    revenue: float | None = None
+    currency: str | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class CustomerSummaryOut(BaseModel):
+    id: str
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    external_id: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    traits: dict[str, Any]
+    interaction_count: int
+    first_seen_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    revenue: float
+
+
+class IdentityOut(BaseModel):
+    kind: str
+    value: str
+    first_seen_at: datetime
+
+
+class MergeOut(BaseModel):
+    customer_id: str = Field(description="The customer merged into this one")
+    merged_at: datetime
+    linking_key: str = Field(description="The identity that showed they were the same person")
+
+
+class CustomerViewOut(CustomerSummaryOut):
+    requested_id: str = Field(description="The id asked for; differs from id after a merge")
+    identities: list[IdentityOut]
+    merged_from: list[MergeOut]
+    timeline: list[InteractionOut]
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next, older page")
+
+
+class CustomerListOut(BaseModel):
+    total: int
+    items: list[CustomerSummaryOut]
