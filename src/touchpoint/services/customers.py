@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -112,7 +112,8 @@ def customer_view(
 
 
 def _encode_cursor(row: dict[str, Any]) -> str:
-    return f"{row['occurred_at'].isoformat()}~{row['seq']}"
+    at = row["occurred_at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # URL-safe: no '+'
+    return f"{at}~{row['seq']}"
 
 
 def _decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:

@@ -1,0 +1,98 @@
+"""Rich rendering for the CLI: summaries, customer 360 and import reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from touchpoint.ingest.report import IngestReport
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def import_report(report: IngestReport, seconds: float, *, show_rejected: int = 20) -> None:
+    table = Table(title="Import", show_header=False)
+    table.add_row("accepted", f"{report.accepted:,}")
+    table.add_row("duplicates (already stored)", f"{report.duplicates:,}")
+    table.add_row("rejected", f"{len(report.rejected):,}")
+    rate = report.total / seconds if seconds > 0 else 0.0
+    table.add_row("time", f"{seconds:.1f} s ({rate:,.0f} rows/s)")
+    console.print(table)
+    if report.rejected:
+        rejected = Table(title=f"Rejected rows (first {min(show_rejected, len(report.rejected))})")
+        rejected.add_column("line", justify="right")
+        rejected.add_column("reason")
+        for item in report.rejected[:show_rejected]:
+            rejected.add_row(str(item.position), item.reason or "")
+        console.print(rejected)
+
+
+def customer_view(view: dict[str, Any]) -> None:
+    lines = [
+        f"[bold]{view.get('name') or '(no name)'}[/]  {view['id']}",
+        f"email {view.get('email') or '-'}   phone {view.get('phone') or '-'}   "
+        f"external id {view.get('external_id') or '-'}",
+        f"{view['interaction_count']:,} interactions, first {_when(view.get('first_seen_at'))}, "
+        f"last {_when(view.get('last_seen_at'))}, revenue {view['revenue']:,.2f}",
+    ]
+    if view["requested_id"] != view["id"]:
+        lines.append(f"[yellow]{view['requested_id']} was merged into this customer[/]")
+    console.print(Panel("\n".join(lines), title="Customer"))
+    identities = Table(title="Identities")
+    for column in ("kind", "value", "first seen"):
+        identities.add_column(column)
+    for identity in view["identities"]:
+        identities.add_row(identity["kind"], identity["value"], _when(identity["first_seen_at"]))
+    console.print(identities)
+    if view["merged_from"]:
+        merges = Table(title="Merged profiles")
+        for column in ("customer", "merged at", "linked by"):
+            merges.add_column(column)
+        for merge in view["merged_from"]:
+            merges.add_row(merge["customer_id"], _when(merge["merged_at"]), merge["linking_key"])
+        console.print(merges)
+    if view["traits"]:
+        traits = Table(title="Traits", show_header=False)
+        for key, value in sorted(view["traits"].items()):
+            traits.add_row(key, str(value))
+        console.print(traits)
+    console.print(timeline(view["timeline"]))
+    if view["next_cursor"]:
+        console.print(f"older interactions: --cursor '{view['next_cursor']}'")
+
+
+def timeline(rows: Iterable[dict[str, Any]]) -> Table:
+    table = Table(title="Timeline (newest first)")
+    for column in ("when", "channel", "dir", "type", "detail", "revenue"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            _when(row["occurred_at"]),
+            row["channel"],
+            row["direction"][:3],
+            row["type"],
+            _detail(row),
+            f"{row['revenue']:,.2f}" if row["revenue"] is not None else "",
+        )
+    return table
+
+
+def _detail(row: dict[str, Any]) -> str:
+    parts = [row.get("name")]
+    parts += [
+        f"{k}={row[k]}"
+        for k in ("campaign", "source", "keyword", "agent", "queue", "outcome")
+        if row.get(k)
+    ]
+    if row.get("duration_s") is not None:
+        parts.append(f"{row['duration_s']:.0f}s")
+    return " ".join(p for p in parts if p)
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"

@@ -1,0 +1,104 @@
+"""`touchpoint demo`: ingest a simulated business through the real ingestion path and summarise it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Connection, func, select
+from touchpoint.demo.generator import generate_interactions
+
+from touchpoint import console as show
+from touchpoint.runtime import Touchpoint
+from touchpoint.services import customers as customer_service
+from touchpoint.services.keys import SCOPES, create_key
+from touchpoint.store.engine import read_connection, write_transaction
+from touchpoint.store.tables import customers, interactions, merges
+
+
+def run_demo(tp: Touchpoint, *, customers: int, seed: int) -> dict[str, str]:
+    """Create keys, ingest the simulated interactions, print a summary; returns the keys."""
+    with write_transaction(tp.engine) as conn:
+        keys = {scope: create_key(conn, scope=scope, name="demo")[1] for scope in SCOPES}
+    columns = (
+        SpinnerColumn(),
+        TextColumn("ingesting demo interactions"),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    started = time.perf_counter()
+    with Progress(*columns, console=show.errors, transient=True) as progress:
+        task = progress.add_task("demo", total=None)
+        events = enumerate(generate_interactions(customers, seed=seed))
+        report = tp.ingestor.ingest(
+            events, keep_results=False, on_progress=lambda n: progress.advance(task, n)
+        )
+    seconds = time.perf_counter() - started
+    show.console.print(
+        f"Ingested {report.total:,} interactions in {seconds:.1f} s ({report.total / seconds:,.0f}/s): "
+        f"{report.accepted:,} new, {report.duplicates:,} already stored, {len(report.rejected):,} rejected."
+    )
+    with read_connection(tp.engine) as conn:
+        _print_summary(conn)
+        sample = _sample_customer(conn)
+        if sample:
+            show.customer_view(customer_service.customer_view(conn, sample, limit=8))
+    _print_keys(keys)
+    return keys
+
+
+def _print_summary(conn: Connection) -> None:
+    live = conn.scalar(
+        select(func.count()).select_from(customers).where(customers.c.merged_into.is_(None))
+    )
+    merged = conn.scalar(select(func.count()).select_from(merges))
+    revenue = conn.scalar(
+        select(func.coalesce(func.sum(interactions.c.revenue), 0)).where(
+            interactions.c.type == "purchase"
+        )
+    )
+    overview = Table(title="The business", show_header=False)
+    overview.add_row("customers", f"{live:,}")
+    overview.add_row("profiles merged by identity resolution", f"{merged:,}")
+    overview.add_row("purchase revenue", f"{revenue:,.2f}")
+    show.console.print(overview)
+    show.console.print(_counts(conn, interactions.c.channel, "Interactions by channel"))
+    show.console.print(_counts(conn, interactions.c.type, "Interactions by type", limit=12))
+
+
+def _counts(conn: Connection, column: Any, title: str, limit: int | None = None) -> Table:
+    query = (
+        select(column, func.count().label("n"))
+        .group_by(column)
+        .order_by(func.count().desc())
+        .limit(limit)
+    )
+    table = Table(title=title)
+    table.add_column(column.name)
+    table.add_column("interactions", justify="right")
+    for value, n in conn.execute(query).all():
+        table.add_row(str(value), f"{n:,}")
+    return table
+
+
+def _sample_customer(conn: Connection) -> str | None:
+    """A customer whose profile shows identity resolution at work, if there is one."""
+    survivor = conn.scalar(select(merges.c.survivor_id).order_by(merges.c.seq).limit(1))
+    if survivor:
+        return customer_service.current_id(conn, survivor)
+    return conn.scalar(select(customers.c.id).where(customers.c.merged_into.is_(None)).limit(1))
+
+
+def _print_keys(keys: dict[str, str]) -> None:
+    table = Table(title="API keys created for this demo (shown once)")
+    table.add_column("scope")
+    table.add_column("key")
+    for scope, secret in keys.items():
+        table.add_row(scope, secret)
+    show.console.print(table)
+    show.console.print(
+        "Try: curl -H 'Authorization: Bearer "
+        f"{keys['read']}' 'http://127.0.0.1:8000/v1/customers?limit=3'"
+    )
