@@ -10,6 +10,7 @@ import csv
 import gzip
 import io
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -40,6 +41,10 @@ class _CountingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
     def readinto(self, buffer: Any) -> int:
         n = self.raw.readinto(buffer)  # type: ignore[attr-defined]
         if self.on_bytes and n:
@@ -47,9 +52,14 @@ class _CountingReader(io.RawIOBase):
         return n or 0
 
 
-def _open_binary(path: Path, on_bytes: Callable[[int], None] | None) -> IO[bytes]:
-    counted = io.BufferedReader(_CountingReader(path.open("rb"), on_bytes), buffer_size=1 << 20)
-    return gzip.GzipFile(fileobj=counted) if path.suffix == ".gz" else counted  # type: ignore[return-value]
+@contextmanager
+def _open_binary(path: Path, on_bytes: Callable[[int], None] | None) -> Iterator[IO[bytes]]:
+    with io.BufferedReader(_CountingReader(path.open("rb"), on_bytes), buffer_size=1 << 20) as counted:
+        if path.suffix == ".gz":
+            with gzip.GzipFile(fileobj=counted) as inflated:
+                yield inflated  # type: ignore[misc]
+        else:
+            yield counted  # type: ignore[misc]
 
 
 def detect_format(path: Path) -> str:

@@ -1,0 +1,88 @@
+"""The `touchpoint` command line, run as a user runs it (a subprocess on a fresh data directory)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+from tests.builders import interaction
+
+
+def touchpoint(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable,
+        "-c",
+        "from touchpoint.cli import main; main()",
+        *args,
+        "--data-dir",
+        str(data_dir),
+    ]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=300, env={"COLUMNS": "200", "PATH": ""}
+    )
+
+
+def test_import_then_customer_show(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    rows = [
+        interaction(id="1", anonymous_id="ck", at=0),
+        interaction(
+            id="2",
+            anonymous_id="ck",
+            email="ida@example.com",
+            type="signup",
+            traits={"name": "Ida Lane"},
+            at=1,
+        ),
+        interaction(
+            id="3", email="ida@example.com", type="purchase", revenue=12.5, currency="USD", at=2
+        ),
+        {"type": "nonsense"},
+    ]
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows))
+    imported = touchpoint("import", str(path), data_dir=tmp_path / "data")
+    assert imported.returncode == 0, imported.stderr
+    assert re.search(r"accepted\s*│\s*3\b", imported.stdout), imported.stdout
+    assert re.search(r"rejected\s*│\s*1\b", imported.stdout)
+    assert re.search(r"│\s*4\s*│\s*type: Input should be", imported.stdout)
+    shown = touchpoint("customer", "show", "ida@example.com", data_dir=tmp_path / "data")
+    assert shown.returncode == 0, shown.stderr
+    assert (
+        "Ida Lane" in shown.stdout and "anonymous_id" in shown.stdout and "purchase" in shown.stdout
+    )
+
+
+def test_user_mistakes_print_one_line_not_a_traceback(tmp_path: Path) -> None:
+    missing = touchpoint("import", str(tmp_path / "nope.csv"), data_dir=tmp_path)
+    assert missing.returncode == 1
+    assert missing.stderr.strip().startswith("error: no such file")
+    assert "Traceback" not in missing.stderr
+    unknown = touchpoint("customer", "show", "nobody@example.com", data_dir=tmp_path)
+    assert unknown.returncode == 1 and "no customer known by" in unknown.stderr
+    bad_scope = touchpoint("keys", "create", "--scope", "root", data_dir=tmp_path)
+    assert bad_scope.returncode == 1 and "unknown scope 'root'" in bad_scope.stderr
+
+
+def test_keys_create_prints_a_key_that_the_api_accepts(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from touchpoint.api.app import create_app
+    from touchpoint.runtime import open_touchpoint
+    from touchpoint.settings import Settings
+
+    created = touchpoint("keys", "create", "--scope", "read", data_dir=tmp_path)
+    assert created.returncode == 0, created.stderr
+    secret = next(word for word in created.stdout.split() if word.startswith("tp_read_"))
+    with TestClient(create_app(open_touchpoint(Settings(data_dir=tmp_path)))) as client:
+        response = client.get("/v1/customers", headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 200
+
+
+def test_every_command_has_help(tmp_path: Path) -> None:
+    for command in (["demo"], ["serve"], ["import"], ["customer", "show"], ["keys", "create"]):
+        result = touchpoint(*command, "--help", data_dir=tmp_path)
+        assert result.returncode == 0 and "--data-dir" in result.stdout, command
