@@ -7,7 +7,7 @@ and re-running the import fills it in (ids are idempotency keys).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,10 +32,18 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# A projection kept up to date inside each ingest transaction: it gets the accepted rows (with
+# their final customer_id) and the merges of the batch (merged-away id -> surviving id).
+Projector = Callable[[Connection, list[dict[str, Any]], dict[str, str]], None]
+
+
 class Ingestor:
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(
+        self, engine: Engine, settings: Settings, projectors: Sequence[Projector] = ()
+    ) -> None:
         self.engine = engine
         self.settings = settings
+        self.projectors = list(projectors)
 
     def ingest(
         self,
@@ -99,6 +107,8 @@ class Ingestor:
                 results.append(ItemResult(item.position, "accepted", item.row["id"], cid))
             log.append(conn, rows)
             _update_traits(conn, fresh, resolution, now)
+            for project in self.projectors:
+                project(conn, rows, resolution.survivor_of)
         return results
 
 
