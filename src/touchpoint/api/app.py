@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from touchpoint import __version__
-from touchpoint.api import customers, interactions
+from touchpoint.api import customers, interactions, segment
 from touchpoint.api.middleware import BodyLimitAndGzip
 from touchpoint.errors import AuthError, TouchpointError
 from touchpoint.runtime import Touchpoint
@@ -22,6 +22,7 @@ def create_app(tp: Touchpoint) -> FastAPI:
     app.state.touchpoint = tp
     app.include_router(interactions.router)
     app.include_router(customers.router)
+    app.include_router(segment.router)
     app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
     app.add_middleware(BodyLimitAndGzip, max_body_bytes=tp.settings.max_body_bytes)
 

@@ -1,0 +1,255 @@
+"""Segment's HTTP Tracking API (`/v1/track`, `/v1/batch`, …): a Segment SDK whose host points at
+Touchpoint works unchanged. Messages are translated by `touchpoint.ingest.segment`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from touchpoint.api.deps import TouchpointDep, presented_key
+from touchpoint.errors import ValidationError
+from touchpoint.ingest.report import IngestReport, ItemResult
+from touchpoint.ingest.segment import (
+    SegmentEventMap,
+    load_event_map,
+    segment_to_interaction,
+    with_batch_defaults,
+)
+from touchpoint.runtime import Touchpoint
+from touchpoint.services.keys import ApiKey, authenticate
+from touchpoint.settings import Settings
+from touchpoint.store.engine import read_connection
+
+router = APIRouter(prefix="/v1", tags=["segment"])
+
+
+class SegmentPayloadError(ValidationError):
+    """Segment answers 400 to a payload it cannot take, so SDKs drop it instead of retrying."""
+
+    status_code = 400
+
+
+class SegmentRejectionOut(BaseModel):
+    index: int = Field(description="Position of the message in `batch` (0 for single calls)")
+    reason: str
+    messageId: str | None = None
+
+
+class SegmentResultOut(BaseModel):
+    success: bool = True
+    accepted: int
+    duplicates: int = Field(description="Messages whose messageId was already stored")
+    rejected: list[SegmentRejectionOut] = Field(
+        description="Messages refused one by one; the rest of the batch is stored"
+    )
+
+
+# --- dependencies -----------------------------------------------------------------------------
+
+
+async def segment_body(request: Request) -> dict[str, Any]:
+    """The JSON object posted (already inflated from gzip by the middleware)."""
+    cached = getattr(request.state, "segment_body", None)
+    if cached is not None:
+        return dict(cached)
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise SegmentPayloadError(f"body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise SegmentPayloadError("body must be a JSON object")
+    request.state.segment_body = body
+    return dict(body)
+
+
+async def require_segment_ingest(request: Request, tp: TouchpointDep) -> ApiKey:
+    """An ingest key from the Authorization header (Basic: write key as user) or, only when no
+    header is sent, from the body's `writeKey` as some Segment SDKs send it."""
+    secret = presented_key(request)
+    if "authorization" not in request.headers:
+        try:
+            key = (await segment_body(request)).get("writeKey")
+        except SegmentPayloadError:
+            key = None
+        secret = key if isinstance(key, str) and key else None
+    return await run_in_threadpool(_authenticate, tp, secret)
+
+
+def _authenticate(tp: Touchpoint, secret: str | None) -> ApiKey:
+    with read_connection(tp.engine) as conn:
+        return authenticate(conn, secret, needs="ingest")
+
+
+SegmentKey = Annotated[ApiKey, Depends(require_segment_ingest)]
+SegmentBody = Annotated[dict[str, Any], Depends(segment_body)]
+
+
+def event_map(settings: Settings) -> SegmentEventMap:
+    """The event table, re-read only when the user's file changes."""
+    path = settings.segment_events_file
+    return _cached_event_map(path, _stamp(path))
+
+
+@lru_cache(maxsize=8)
+def _cached_event_map(path: Path | None, _stamp: tuple[int, int] | None) -> SegmentEventMap:
+    return load_event_map(path)
+
+
+def _stamp(path: Path | None) -> tuple[int, int] | None:
+    try:
+        stat = path.stat() if path else None
+    except OSError:
+        return None  # load_event_map reports the missing file
+    return (stat.st_mtime_ns, stat.st_size) if stat else None
+
+
+# --- endpoints --------------------------------------------------------------------------------
+
+
+def _doc(example: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI for a body read by `segment_body` (so a bad one is a 400, as Segment answers)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}, "example": example}},
+        },
+        "responses": {"400": {"description": "Invalid payload: fix it, do not retry"}},
+    }
+
+
+_WHO = {"userId": "u-1", "messageId": "m-1", "timestamp": "2026-01-01T12:00:00Z"}
+
+
+@router.post(
+    "/identify",
+    response_model=SegmentResultOut,
+    summary="Segment identify: who the user is, and their traits",
+    openapi_extra=_doc({**_WHO, "traits": {"email": "ann@example.com", "firstName": "Ann"}}),
+)
+def identify(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
+    return _ingest_one(tp, "identify", body)
+
+
+@router.post(
+    "/track",
+    response_model=SegmentResultOut,
+    summary="Segment track: an action the user took",
+    openapi_extra=_doc(
+        {**_WHO, "event": "Order Completed", "properties": {"revenue": 42.5, "currency": "EUR"}}
+    ),
+)
+def track(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
+    return _ingest_one(tp, "track", body)
+
+
+@router.post(
+    "/page",
+    response_model=SegmentResultOut,
+    summary="Segment page: a web page view",
+    openapi_extra=_doc({**_WHO, "name": "Pricing", "properties": {"path": "/pricing"}}),
+)
+def page(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
+    return _ingest_one(tp, "page", body)
+
+
+@router.post(
+    "/screen",
+    response_model=SegmentResultOut,
+    summary="Segment screen: a mobile app screen view",
+    openapi_extra=_doc({**_WHO, "name": "Home"}),
+)
+def screen(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
+    return _ingest_one(tp, "screen", body)
+
+
+@router.post(
+    "/alias",
+    response_model=SegmentResultOut,
+    summary="Segment alias: previousId and userId are the same person",
+    openapi_extra=_doc({**_WHO, "previousId": "anon-7"}),
+)
+def alias(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
+    return _ingest_one(tp, "alias", body)
+
+
+@router.post(
+    "/group",
+    response_model=SegmentResultOut,
+    summary="Segment group: the user belongs to an account (stored as a custom interaction)",
+    openapi_extra=_doc({**_WHO, "groupId": "acct-1", "traits": {"name": "Initech"}}),
+)
+def group(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
+    return _ingest_one(tp, "group", body)
+
+
+@router.post(
+    "/batch",
+    response_model=SegmentResultOut,
+    summary="Segment batch: many calls at once (what server-side SDKs send)",
+    openapi_extra=_doc(
+        {
+            "batch": [{**_WHO, "type": "track", "event": "Signed Up"}],
+            "sentAt": "2026-01-01T12:00:01Z",
+            "context": {"library": {"name": "analytics-python"}},
+        }
+    ),
+)
+def batch(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
+    messages = body.get("batch")
+    if not isinstance(messages, list):
+        raise SegmentPayloadError("batch: must be a list of messages")
+    limit = tp.settings.max_batch_items
+    if len(messages) > limit:
+        raise SegmentPayloadError(f"batch: has {len(messages)} messages; at most {limit} allowed")
+    rows = _translated(messages, body, event_map(tp.settings), datetime.now(UTC))
+    return _result(tp.ingestor.ingest(rows, keep_results=False))
+
+
+def _ingest_one(tp: Touchpoint, kind: str, body: dict[str, Any]) -> SegmentResultOut:
+    message = {**body, "type": kind}  # the endpoint names the call; Segment ignores `type` here
+    try:
+        raw = segment_to_interaction(message, event_map(tp.settings), received_at=datetime.now(UTC))
+    except ValidationError as exc:
+        raise SegmentPayloadError(f"{kind}: {exc}") from None
+    report = tp.ingestor.ingest([(0, raw)], keep_results=False)
+    if report.rejected:
+        raise SegmentPayloadError(f"{kind}: {report.rejected[0].reason}")
+    return _result(report)
+
+
+def _translated(
+    messages: list[Any], body: dict[str, Any], events: SegmentEventMap, received_at: datetime
+) -> Iterator[tuple[int, dict[str, Any] | ItemResult]]:
+    """Each message in the interaction shape, or its rejection in its place."""
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            yield index, ItemResult(index, "rejected", reason="each message must be a JSON object")
+            continue
+        message = with_batch_defaults(
+            message, context=body.get("context"), sent_at=body.get("sentAt")
+        )
+        try:
+            yield index, segment_to_interaction(message, events, received_at=received_at)
+        except ValidationError as exc:
+            message_id = message.get("messageId")
+            message_id = message_id if isinstance(message_id, str) else None
+            yield index, ItemResult(index, "rejected", message_id, reason=str(exc))
+
+
+def _result(report: IngestReport) -> SegmentResultOut:
+    return SegmentResultOut(
+        accepted=report.accepted,
+        duplicates=report.duplicates,
+        rejected=[
+            SegmentRejectionOut(index=r.position, reason=r.reason or "rejected", messageId=r.id)
+            for r in report.rejected
+        ],
+    )
