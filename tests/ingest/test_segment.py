@@ -127,10 +127,9 @@ def test_order_refunded_is_a_refund_with_negative_revenue(events: SegmentEventMa
     assert (out["type"], out["revenue"], out["currency"]) == ("refund", -20.0, "GBP")
 
 
-def test_order_cancelled_carries_no_revenue(events: SegmentEventMap) -> None:
+def test_order_cancelled_gives_the_money_back_as_negative_revenue(events: SegmentEventMap) -> None:
     out = translate(track("Order Cancelled", properties={"total": 20}), events)
-    assert out["type"] == "order_cancelled"
-    assert "revenue" not in out
+    assert (out["type"], out["revenue"]) == ("order_cancelled", -20.0)
 
 
 def test_revenue_on_any_track_event_is_kept(events: SegmentEventMap) -> None:

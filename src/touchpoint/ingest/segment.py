@@ -278,19 +278,15 @@ _BODIES: dict[str, Callable[[dict[str, Any], SegmentEventMap], dict[str, Any]]] 
 
 
 def _revenue(kind: InteractionType, properties: dict[str, Any]) -> dict[str, Any]:
-    """Segment's semantic `revenue` (orders fall back to `total`); refunds count negative."""
-    if kind is InteractionType.ORDER_CANCELLED:
-        return {}
-    keys = (
-        ("revenue", "total")
-        if kind in (InteractionType.PURCHASE, InteractionType.REFUND)
-        else ("revenue",)
-    )
+    """Segment's semantic `revenue` (orders fall back to `total`); money given back (refunds,
+    cancelled orders) counts negative, so a customer's net revenue is the plain sum."""
+    money_back = kind in (InteractionType.REFUND, InteractionType.ORDER_CANCELLED)
+    keys = ("revenue", "total") if kind is InteractionType.PURCHASE or money_back else ("revenue",)
     key = next((k for k in keys if properties.get(k) is not None), None)
     if key is None:
         return {}
     amount = _number(properties[key], f"properties.{key}")
-    if kind is InteractionType.REFUND:
+    if money_back:
         amount = -abs(amount)
     return {"revenue": amount, "currency": _currency(properties.get("currency"))}
 
