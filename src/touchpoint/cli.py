@@ -177,7 +177,7 @@ def demo(
     from touchpoint.demo.run import run_demo
 
     tp = _open(data_dir)
-    run_demo(tp, customers=customers, seed=seed)
+    run_demo(tp, customers=customers, seed=seed, api_url=f"http://{host}:{port}")
     if serve_api:
         serve(data_dir=data_dir, host=host, port=port)
 

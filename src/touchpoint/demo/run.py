@@ -8,9 +8,9 @@ from typing import Any
 from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Connection, func, select
-from touchpoint.demo.generator import generate_interactions
 
 from touchpoint import console as show
+from touchpoint.demo.generator import generate_interactions
 from touchpoint.runtime import Touchpoint
 from touchpoint.services import customers as customer_service
 from touchpoint.services.keys import SCOPES, create_key
@@ -18,7 +18,7 @@ from touchpoint.store.engine import read_connection, write_transaction
 from touchpoint.store.tables import customers, interactions, merges
 
 
-def run_demo(tp: Touchpoint, *, customers: int, seed: int) -> dict[str, str]:
+def run_demo(tp: Touchpoint, *, customers: int, seed: int, api_url: str) -> dict[str, str]:
     """Create keys, ingest the simulated interactions, print a summary; returns the keys."""
     with write_transaction(tp.engine) as conn:
         keys = {scope: create_key(conn, scope=scope, name="demo")[1] for scope in SCOPES}
@@ -45,7 +45,7 @@ def run_demo(tp: Touchpoint, *, customers: int, seed: int) -> dict[str, str]:
         sample = _sample_customer(conn)
         if sample:
             show.customer_view(customer_service.customer_view(conn, sample, limit=8))
-    _print_keys(keys)
+    _print_keys(keys, api_url)
     return keys
 
 
@@ -91,7 +91,7 @@ def _sample_customer(conn: Connection) -> str | None:
     return conn.scalar(select(customers.c.id).where(customers.c.merged_into.is_(None)).limit(1))
 
 
-def _print_keys(keys: dict[str, str]) -> None:
+def _print_keys(keys: dict[str, str], api_url: str) -> None:
     table = Table(title="API keys created for this demo (shown once)")
     table.add_column("scope")
     table.add_column("key")
@@ -99,6 +99,5 @@ def _print_keys(keys: dict[str, str]) -> None:
         table.add_row(scope, secret)
     show.console.print(table)
     show.console.print(
-        "Try: curl -H 'Authorization: Bearer "
-        f"{keys['read']}' 'http://127.0.0.1:8000/v1/customers?limit=3'"
+        f"Try: curl -H 'Authorization: Bearer {keys['read']}' '{api_url}/v1/customers?limit=3'"
     )
