@@ -86,3 +86,71 @@ def test_every_command_has_help(tmp_path: Path) -> None:
     for command in (["demo"], ["serve"], ["import"], ["customer", "show"], ["keys", "create"]):
         result = touchpoint(*command, "--help", data_dir=tmp_path)
         assert result.returncode == 0 and "--data-dir" in result.stdout, command
+
+
+def test_demo_ingests_summarises_and_serves_the_api(tmp_path: Path) -> None:
+    import time
+    import urllib.request
+
+    from tests.conftest import _free_port
+
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-c",
+        "from touchpoint.cli import main; main()",
+        "demo",
+        "--customers",
+        "60",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(tmp_path),
+    ]
+    env = {"COLUMNS": "200", "PATH": "", "PYTHONUNBUFFERED": "1"}
+    server = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        lines: list[str] = []
+        assert server.stdout is not None
+        while not any("Serving Touchpoint" in line for line in lines):
+            line = server.stdout.readline()
+            assert line, (
+                "demo exited early: "
+                + "".join(lines)
+                + (server.stderr.read() if server.stderr else "")
+            )
+            lines.append(line)
+        output = "".join(lines)
+        assert re.search(r"Ingested [\d,]+ interactions .*0 rejected", output.replace("\n", " "))
+        read_key = re.search(r"tp_read_\S+", output)
+        assert read_key
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/customers?limit=1",
+            headers={"Authorization": f"Bearer {read_key.group(0)}"},
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    body = orjson.loads(response.read())
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "API never answered"
+                time.sleep(0.2)
+        assert body["total"] > 50
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        for stream in (server.stdout, server.stderr):
+            if stream:
+                stream.close()
+
+
+def test_demo_twice_stores_nothing_twice(tmp_path: Path) -> None:
+    first = touchpoint("demo", "--customers", "40", "--no-serve", data_dir=tmp_path)
+    second = touchpoint("demo", "--customers", "40", "--no-serve", data_dir=tmp_path)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    new = re.search(r"([\d,]+) new, ([\d,]+) already stored", second.stdout)
+    assert new and new.group(1) == "0" and int(new.group(2).replace(",", "")) > 1000
