@@ -144,7 +144,9 @@ def test_every_identity_normalises(business: list[Interaction]) -> None:
         )
 
 
-def test_money_is_on_purchases_and_given_back_negative_on_refunds_and_cancellations(business: list[Interaction]) -> None:
+def test_money_is_on_purchases_and_given_back_negative_on_refunds_and_cancellations(
+    business: list[Interaction],
+) -> None:
     with_money = [item for item in business if "revenue" in item]
     assert {item["type"] for item in with_money} == {"purchase", "refund", "order_cancelled"}
     assert all(item["currency"] in ("USD", "EUR") for item in with_money)

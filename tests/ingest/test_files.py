@@ -126,3 +126,30 @@ def test_unknown_csv_column_stops_the_import_with_a_clear_message(
     with pytest.raises(ValidationError, match="line 1: unknown column 'colour'"):
         import_file(tp, path)
     assert interactions_in_log(tp) == 0
+
+
+def test_import_streams_so_memory_does_not_grow_with_file_size(
+    sqlite_settings, tmp_path: Path
+) -> None:
+    import tracemalloc
+
+    from touchpoint.runtime import open_touchpoint
+
+    def peak_bytes_importing(rows: int) -> int:
+        path = write_jsonl(
+            tmp_path / f"{rows}.jsonl",
+            [interaction(id=f"m{rows}-{i}", email=f"m{i % 997}@example.com") for i in range(rows)],
+        )
+        tp = open_touchpoint(sqlite_settings.model_copy(update={"data_dir": tmp_path / f"d{rows}"}))
+        tracemalloc.start()
+        try:
+            report = import_file(tp, path)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+            tp.close()
+        assert report.accepted == rows
+        return peak
+
+    small, large = peak_bytes_importing(6_000), peak_bytes_importing(24_000)
+    assert large < small * 1.5, (small, large)

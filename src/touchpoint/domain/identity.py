@@ -10,6 +10,7 @@ from functools import lru_cache
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
 
 IDENTITY_KINDS = ("email", "phone", "external_id", "anonymous_id")
 SOCIAL_NETWORKS = ("twitter", "facebook", "instagram", "linkedin", "tiktok", "whatsapp", "youtube")
@@ -36,11 +37,33 @@ class IdentityKey:
 
 @lru_cache(maxsize=200_000)
 def normalize_email(raw: str) -> str:
+    text = raw.strip()
+    local, _, domain = text.partition("@")
+    if text.isascii() and len(text) <= EMAIL_MAX_LENGTH and DOT_ATOM_TEXT.match(local):
+        known = _plain_email_domain(domain)
+        if known is not None:
+            return f"{local}@{known}".lower()
     try:
-        info = validate_email(raw.strip(), check_deliverability=False)
+        info = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
         raise IdentityError(f"not a valid email address: {raw!r} ({exc})") from exc
     return info.normalized.lower()
+
+
+@lru_cache(maxsize=10_000)
+def _plain_email_domain(domain: str) -> str | None:
+    """The normalised domain when email_validator accepts it and it stays plain ASCII of the same
+    length, else None. Validating a domain does not depend on the part before the @, so for an ASCII
+    dot-atom local part (always valid) no longer than the overall limit, `local@domain` is valid
+    exactly when `x@domain` is, with the same normalised domain: each new address costs a regex
+    match instead of a full email_validator run (~40 µs, most of it in the domain's IDNA checks).
+    """
+    try:
+        info = validate_email("x@" + domain, check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    plain = info.domain == info.ascii_domain and len(info.domain) == len(domain)
+    return info.domain if plain else None
 
 
 @lru_cache(maxsize=200_000)
@@ -76,15 +99,36 @@ def identity_keys(
     default_region: str = "US",
 ) -> list[IdentityKey]:
     """All identity keys an event carries, normalised; raises IdentityError on a bad value."""
-    keys: list[IdentityKey] = []
+    keys = identity_key_strings(
+        email=email,
+        phone=phone,
+        external_id=external_id,
+        anonymous_id=anonymous_id,
+        handles=handles,
+        default_region=default_region,
+    )
+    return [IdentityKey.parse(key) for key in keys]
+
+
+def identity_key_strings(
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    external_id: str | None = None,
+    anonymous_id: str | None = None,
+    handles: dict[str, str] | None = None,
+    default_region: str = "US",
+) -> list[str]:
+    """`identity_keys` as `kind:value` strings, for the ingest hot path."""
+    keys: list[str] = []
     if external_id:
-        keys.append(IdentityKey("external_id", external_id.strip()))
+        keys.append("external_id:" + external_id.strip())
     if email:
-        keys.append(IdentityKey("email", normalize_email(email)))
+        keys.append("email:" + normalize_email(email))
     if phone:
-        keys.append(IdentityKey("phone", normalize_phone(phone, default_region)))
+        keys.append("phone:" + normalize_phone(phone, default_region))
     for network, handle in (handles or {}).items():
-        keys.append(IdentityKey("handle", normalize_handle(network, handle)))
+        keys.append("handle:" + normalize_handle(network, handle))
     if anonymous_id:
-        keys.append(IdentityKey("anonymous_id", anonymous_id.strip()))
+        keys.append("anonymous_id:" + anonymous_id.strip())
     return keys

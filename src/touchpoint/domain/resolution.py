@@ -37,36 +37,48 @@ def resolve_batch(
     """Assign each event to a customer; `rank_of_customer` orders existing customers by age."""
     owners = dict(owner_of_key)
     ranks = dict(rank_of_customer)
-    parent: dict[str, str] = {}
-
-    def find(cid: str) -> str:
-        while cid in parent:
-            cid = parent[cid]
-        return cid
-
-    assigned: list[str] = []
-    result = Resolution(customer_of_event=assigned)
+    parent: dict[str, str] = {}  # merged-away customer -> the one it merged into
+    result = Resolution(customer_of_event=[])
+    assigned = result.customer_of_event
+    new_identities = result.new_identities
     for index, keys in enumerate(event_keys):
-        found = {find(owners[k]): k for k in keys if k in owners}
-        if not found:
+        linked: dict[str, str] = {}  # current customer -> the (last) key of this event they own
+        unknown: list[str] = []
+        for key in keys:
+            cid = owners.get(key)
+            if cid is None:
+                unknown.append(key)
+            else:
+                while cid in parent:
+                    cid = parent[cid]
+                linked[cid] = key
+        if not linked:
             cid = new_customer_id()
             ranks[cid] = ("~new", len(result.new_customers))
             result.new_customers.append(cid)
+        elif len(linked) == 1:
+            (cid,) = linked
         else:
-            cid = min(found, key=lambda c: (ranks[c], c))
-            for other, key in found.items():
+            cid = min(linked, key=lambda c: (ranks[c], c))
+            for other, key in linked.items():
                 if other != cid:
                     parent[other] = cid
                     result.merges.append(Merge(cid, other, index, key))
-        for k in keys:
-            if k not in owners:
-                owners[k] = cid
-                result.new_identities[k] = cid
+        for key in unknown:
+            owners[key] = cid
+            new_identities[key] = cid
         assigned.append(cid)
 
-    for i, cid in enumerate(assigned):
-        assigned[i] = find(cid)
-    for key, cid in result.new_identities.items():
-        result.new_identities[key] = find(cid)
-    result.survivor_of = {loser: find(loser) for loser in parent}
+    if parent:
+        survivor_of = {loser: _root(loser, parent) for loser in parent}
+        result.survivor_of = survivor_of
+        result.customer_of_event = [survivor_of.get(cid, cid) for cid in assigned]
+        for key, cid in new_identities.items():
+            new_identities[key] = survivor_of.get(cid, cid)
     return result
+
+
+def _root(cid: str, parent: Mapping[str, str]) -> str:
+    while cid in parent:
+        cid = parent[cid]
+    return cid

@@ -54,7 +54,9 @@ class _CountingReader(io.RawIOBase):
 
 @contextmanager
 def _open_binary(path: Path, on_bytes: Callable[[int], None] | None) -> Iterator[IO[bytes]]:
-    with io.BufferedReader(_CountingReader(path.open("rb"), on_bytes), buffer_size=1 << 20) as counted:
+    with io.BufferedReader(
+        _CountingReader(path.open("rb"), on_bytes), buffer_size=1 << 20
+    ) as counted:
         if path.suffix == ".gz":
             with gzip.GzipFile(fileobj=counted) as inflated:
                 yield inflated  # type: ignore[misc]

@@ -7,21 +7,24 @@ and re-running the import fills it in (ids are idempotency keys).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from touchpoint.domain.resolution import Resolution, resolve_batch
 from touchpoint.errors import ValidationError
-from touchpoint.ingest.prepare import Prepared, prepare
+from touchpoint.ingest.prepare import ROW_COLUMNS, Prepared, prepare
 from touchpoint.ingest.report import IngestReport, ItemResult
 from touchpoint.settings import Settings
 from touchpoint.store import customers, log
 from touchpoint.store.engine import write_transaction
 
 BATCH_SIZE = 5_000
+LOG_COLUMNS = (*ROW_COLUMNS, "customer_id")
 
 
 def new_customer_id() -> str:
@@ -35,6 +38,25 @@ def utcnow() -> datetime:
 # A projection kept up to date inside each ingest transaction: it gets the accepted rows (with
 # their final customer_id) and the merges of the batch (merged-away id -> surviving id).
 Projector = Callable[[Connection, list[dict[str, Any]], dict[str, str]], None]
+
+
+@dataclass(slots=True)
+class Written:
+    """What one batch's transaction did: the fresh items stored (with their customers, in
+    order) and the items that were already stored."""
+
+    fresh: list[Prepared]
+    customer_ids: list[str]
+    duplicates: list[Prepared]
+
+    def results(self) -> list[ItemResult]:
+        results = [
+            ItemResult(item.position, "duplicate", item.id, reason="already stored")
+            for item in self.duplicates
+        ]
+        for item, cid in zip(self.fresh, self.customer_ids, strict=True):
+            results.append(ItemResult(item.position, "accepted", item.id, cid))
+        return results
 
 
 class Ingestor:
@@ -61,11 +83,18 @@ class Ingestor:
         region = self.settings.default_region
 
         def flush() -> None:
-            results = self.write_batch(batch) + pending_rejections
-            for result in sorted(results, key=lambda r: r.position):
-                report.add(result)
+            written = self.write(batch)
+            if keep_results:
+                results = written.results() + pending_rejections
+                for result in sorted(results, key=lambda r: r.position):
+                    report.add(result)
+            else:  # counting is all a report without results needs from stored items
+                report.accepted += len(written.fresh)
+                report.duplicates += len(written.duplicates)
+                for result in sorted(pending_rejections, key=lambda r: r.position):
+                    report.add(result)
             if on_progress:
-                on_progress(len(results))
+                on_progress(len(batch) + len(pending_rejections))
             batch.clear()
             pending_rejections.clear()
 
@@ -88,28 +117,30 @@ class Ingestor:
         return report
 
     def write_batch(self, batch: list[Prepared]) -> list[ItemResult]:
+        return self.write(batch).results()
+
+    def write(self, batch: list[Prepared]) -> Written:
+        """Store one batch in one transaction: dedupe, resolve identities, merge, append."""
         if not batch:
-            return []
+            return Written([], [], [])
         now = utcnow()
         with write_transaction(self.engine) as conn:
-            fresh, results = _split_duplicates(conn, batch)
+            fresh, duplicates = _split_duplicates(conn, batch)
             resolution = _resolve(conn, fresh)
             customers.create(conn, resolution.new_customers, now)
-            customers.add_identities(conn, resolution.new_identities, _first_seen(fresh))
-            for merge in resolution.merges:
-                interaction_id = fresh[merge.event_index].row["id"]
-                survivor = resolution.survivor_of[merge.merged_id]
-                customers.apply_merge(conn, merge, survivor, interaction_id, now)
-            rows = []
-            for item, cid in zip(fresh, resolution.customer_of_event, strict=True):
-                item.row["customer_id"] = cid
-                rows.append(item.row)
-                results.append(ItemResult(item.position, "accepted", item.row["id"], cid))
-            log.append(conn, rows)
+            first_seen = _first_seen(fresh, resolution.new_identities)
+            customers.add_identities(conn, resolution.new_identities, first_seen)
+            causes = [fresh[merge.event_index].id for merge in resolution.merges]
+            customers.apply_merges(conn, resolution.merges, resolution.survivor_of, causes, now)
+            owners = resolution.customer_of_event
+            rows = [item.row + (cid,) for item, cid in zip(fresh, owners, strict=True)]
+            log.append(conn, LOG_COLUMNS, rows)
             _update_traits(conn, fresh, resolution, now)
-            for project in self.projectors:
-                project(conn, rows, resolution.survivor_of)
-        return results
+            if self.projectors:
+                row_dicts = [dict(zip(LOG_COLUMNS, row, strict=True)) for row in rows]
+                for project in self.projectors:
+                    project(conn, row_dicts, resolution.survivor_of)
+        return Written(fresh, owners, duplicates)
 
 
 def _raw_id(raw: dict[str, Any]) -> str | None:
@@ -119,35 +150,40 @@ def _raw_id(raw: dict[str, Any]) -> str | None:
 
 def _split_duplicates(
     conn: Connection, batch: list[Prepared]
-) -> tuple[list[Prepared], list[ItemResult]]:
-    stored = log.existing_ids(conn, list({p.row["id"] for p in batch}))
+) -> tuple[list[Prepared], list[Prepared]]:
+    ids = {item.id for item in batch}
+    stored = log.existing_ids(conn, ids)
+    if not stored and len(ids) == len(batch):
+        return list(batch), []
     fresh: list[Prepared] = []
-    results: list[ItemResult] = []
+    duplicates: list[Prepared] = []
     seen: set[str] = set()
     for item in batch:
-        iid = item.row["id"]
-        if iid in stored or iid in seen:
-            results.append(ItemResult(item.position, "duplicate", iid, reason="already stored"))
+        if item.id in stored or item.id in seen:
+            duplicates.append(item)
         else:
-            seen.add(iid)
+            seen.add(item.id)
             fresh.append(item)
-    return fresh, results
+    return fresh, duplicates
 
 
 def _resolve(conn: Connection, fresh: list[Prepared]) -> Resolution:
-    keys = list({k for item in fresh for k in item.keys})
+    keys = {k for item in fresh for k in item.keys}
     owners = customers.owners_of_keys(conn, keys)
-    ranks = customers.ranks(conn, list(set(owners.values())))
+    ranks = customers.ranks(conn, set(owners.values()))
     return resolve_batch([item.keys for item in fresh], owners, ranks, new_customer_id)
 
 
-def _first_seen(fresh: list[Prepared]) -> dict[str, datetime]:
+def _first_seen(fresh: list[Prepared], new_keys: Mapping[str, str]) -> dict[str, datetime]:
+    """When each new key was first seen: the earliest event in the batch carrying it."""
     first: dict[str, datetime] = {}
     for item in fresh:
-        at = item.row["occurred_at"]
+        at = item.occurred_at
         for key in item.keys:
-            if key not in first or at < first[key]:
-                first[key] = at
+            if key in new_keys:
+                seen = first.get(key)
+                if seen is None or at < seen:
+                    first[key] = at
     return first
 
 
@@ -158,15 +194,16 @@ def _update_traits(
     losers_of: dict[str, list[str]] = {}
     for loser, survivor in resolution.survivor_of.items():
         losers_of.setdefault(survivor, []).append(loser)
-    updates = sorted(
-        (item.row["occurred_at"], item.row["customer_id"], item.traits)
-        for item in fresh
+    updates = [
+        (item.occurred_at, cid, item.traits)
+        for item, cid in zip(fresh, resolution.customer_of_event, strict=True)
         if item.traits
-    )
+    ]
+    updates.sort(key=itemgetter(0))  # stable: same-time updates keep their order in the batch
     touched = set(losers_of) | {cid for _, cid, _ in updates}
     if not touched:
         return
-    current = customers.traits_of(conn, list(touched | set(resolution.survivor_of)))
+    current = customers.traits_of(conn, touched | set(resolution.survivor_of))
     new_traits: dict[str, dict[str, Any]] = {}
     for cid in touched:
         merged: dict[str, Any] = {}

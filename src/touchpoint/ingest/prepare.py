@@ -8,15 +8,41 @@ from typing import Any
 
 import pydantic
 
-from touchpoint.domain.identity import IdentityError, identity_keys
+from touchpoint.domain.identity import IdentityError, identity_key_strings
 from touchpoint.errors import ValidationError
 from touchpoint.ingest.schema import InteractionIn, content_id
+
+# The `interactions` columns a prepared row holds, in order; the customer id is added once resolved.
+ROW_COLUMNS = (
+    "id",
+    "occurred_at",
+    "received_at",
+    "channel",
+    "direction",
+    "type",
+    "name",
+    "source",
+    "medium",
+    "campaign",
+    "keyword",
+    "creative",
+    "agent",
+    "queue",
+    "duration_s",
+    "outcome",
+    "revenue",
+    "currency",
+    "properties",
+)
+NO_ATTRIBUTION = (None, None, None, None, None)
 
 
 @dataclass(slots=True)
 class Prepared:
     position: int
-    row: dict[str, Any]  # an `interactions` row, less seq and customer_id
+    id: str
+    occurred_at: datetime
+    row: tuple[Any, ...]  # an `interactions` row in ROW_COLUMNS order
     keys: list[str]  # identity keys, normalised
     traits: dict[str, Any]
 
@@ -49,7 +75,7 @@ def prepare_model(
 ) -> Prepared:
     who = item.customer
     try:
-        keys = identity_keys(
+        keys = identity_key_strings(
             email=who.email,
             phone=who.phone,
             external_id=who.external_id,
@@ -60,25 +86,32 @@ def prepare_model(
     except IdentityError as exc:
         raise ValidationError(f"customer: {exc}") from None
     source = item.attribution
-    row = {
-        "id": item.id or content_id(item.model_dump(mode="json", exclude_none=True)),
-        "occurred_at": item.occurred_at,
-        "received_at": received_at,
-        "channel": item.channel.value,
-        "direction": item.direction.value,
-        "type": item.type.value,
-        "name": item.name,
-        "source": source.source if source else None,
-        "medium": source.medium if source else None,
-        "campaign": source.campaign if source else None,
-        "keyword": source.keyword if source else None,
-        "creative": source.creative if source else None,
-        "agent": item.agent,
-        "queue": item.queue,
-        "duration_s": item.duration_s,
-        "outcome": item.outcome,
-        "revenue": item.revenue,
-        "currency": item.currency,
-        "properties": item.properties,
-    }
-    return Prepared(position, row, [k.key for k in keys], item.traits)
+    attribution = NO_ATTRIBUTION
+    if source is not None:
+        attribution = (
+            source.source,
+            source.medium,
+            source.campaign,
+            source.keyword,
+            source.creative,
+        )
+    iid = item.id or content_id(item.model_dump(mode="json", exclude_none=True))
+    row = (
+        iid,
+        item.occurred_at,
+        received_at,
+        # `_value_` rather than `.value`: the plain attribute, not the slower enum descriptor.
+        item.channel._value_,
+        item.direction._value_,
+        item.type._value_,
+        item.name,
+        *attribution,
+        item.agent,
+        item.queue,
+        item.duration_s,
+        item.outcome,
+        item.revenue,
+        item.currency,
+        item.properties,
+    )
+    return Prepared(position, iid, item.occurred_at, row, keys, item.traits)

@@ -1,58 +1,160 @@
-"""Bulk inserts for the ingest hot path, straight to the driver's executemany.
+"""Bulk statements for the ingest hot path: INSERTs straight to the driver's executemany, and
+lookups of a whole set of keys in one statement with one parameter.
 
-SQLAlchemy's per-row parameter processing costs more than SQLite's own insert, so the hot path
-compiles the INSERT once per dialect and hands the driver plain tuples, converting the two column
-types that need it (aware datetimes, JSON) exactly as the column types would.
+SQLAlchemy's per-row parameter processing costs more than SQLite's own insert, so inserts compile
+once per table, columns and dialect and hand the driver plain tuples, converting the two column
+types that need it (aware datetimes, JSON) exactly as the column types would, a column at a time.
+
+A set lookup sends its keys as one parameter (a JSON array for SQLite's `json_each`, an array for
+PostgreSQL's `= ANY`), so the statement is the same whatever the number of keys and compiles once;
+the matches come back as one aggregated JSON value rather than one row object per match.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Connection, Table, insert
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Connection,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Dialect
 
 from touchpoint.store.types import UTCDateTime
 
-Converter = Callable[[Any], Any]
+ColumnConverter = Callable[[Sequence[Any]], Sequence[Any]]
 
 
-def _sqlite_datetime(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+def _sqlite_datetimes(values: Sequence[datetime | None]) -> list[str | None]:
+    """Aware datetimes as SQLite's naive-UTC text; one batch shares a received_at, converted once."""
+    out: list[str | None] = []
+    last: datetime | None = None
+    text: str | None = None
+    for value in values:
+        if value is not last:
+            last = value
+            if value is None:
+                text = None
+            else:
+                offset = value.utcoffset()
+                if offset is None:
+                    raise ValueError(
+                        "naive datetime reached the database; timestamps must be aware"
+                    )
+                # Shifting by the offset gives the UTC wall time; the slice drops the old offset.
+                text = (value - offset if offset else value).isoformat(" ", "microseconds")[:26]
+        out.append(text)
+    return out
 
 
-def _utc_datetime(value: datetime | None) -> datetime | None:
-    return None if value is None else value.astimezone(UTC)
+def _utc_datetimes(values: Sequence[datetime | None]) -> list[datetime | None]:
+    return [None if value is None else value.astimezone(UTC) for value in values]
 
 
-def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
+def _json(values: Sequence[Any]) -> list[str]:
+    dumps = orjson.dumps
+    return [dumps(value).decode() for value in values]
 
 
-def _converter(column_type: Any, dialect_name: str) -> Converter | None:
+def _converter(column_type: Any, dialect_name: str) -> ColumnConverter | None:
     if isinstance(column_type, UTCDateTime):
-        return _sqlite_datetime if dialect_name == "sqlite" else _utc_datetime
+        return _sqlite_datetimes if dialect_name == "sqlite" else _utc_datetimes
     if isinstance(column_type, JSON):
         return _json
     return None
+
+
+@lru_cache(maxsize=64)
+def _insert_plan(
+    table: Table, columns: tuple[str, ...], dialect: Dialect
+) -> tuple[str, list[int], list[tuple[int, ColumnConverter]], list[str] | None]:
+    """The INSERT's SQL, which input column feeds each parameter, the conversions by parameter,
+    and the parameter names when the driver takes named parameters."""
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+    order = list(compiled.positiontup or columns) if compiled.positional else list(columns)
+    converters = [(i, _converter(table.c[name].type, dialect.name)) for i, name in enumerate(order)]
+    conversions = [(i, convert) for i, convert in converters if convert is not None]
+    names = None if compiled.positional else order
+    return str(compiled), [columns.index(name) for name in order], conversions, names
+
+
+def insert_rows(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """INSERT `rows` (tuples of values for `columns`, in that order) in one executemany."""
+    if not rows:
+        return
+    sql, sources, conversions, names = _insert_plan(table, tuple(columns), conn.dialect)
+    by_column = list(zip(*rows, strict=True))
+    params_by_column: list[Sequence[Any]] = [by_column[i] for i in sources]
+    for i, convert in conversions:
+        params_by_column[i] = convert(params_by_column[i])
+    params: list[Any] = list(zip(*params_by_column, strict=True))
+    if names is not None:
+        params = [dict(zip(names, values, strict=True)) for values in params]
+    conn.exec_driver_sql(sql, params)
 
 
 def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """INSERT `rows` (dicts keyed by column name; every row has the same keys) in one executemany."""
     if not rows:
         return
-    keys = list(rows[0])
-    compiled = insert(table).compile(dialect=conn.dialect, column_keys=keys)
-    order = list(compiled.positiontup or keys) if compiled.positional else keys
-    converters = [_converter(table.c[key].type, conn.dialect.name) for key in order]
-    plan = list(zip(order, converters, strict=True))
-    params: list[Any]
-    if compiled.positional:
-        params = [tuple(c(row[k]) if c else row[k] for k, c in plan) for row in rows]
-    else:
-        params = [{k: c(row[k]) if c else row[k] for k, c in plan} for row in rows]
-    conn.exec_driver_sql(str(compiled), params)
+    columns = list(rows[0])
+    values = itemgetter(*columns)
+    tuples = [values(row) for row in rows] if len(columns) > 1 else [(values(r),) for r in rows]
+    insert_rows(conn, table, columns, tuples)
+
+
+def in_set(column: ColumnElement[Any], dialect: Dialect) -> ColumnElement[bool]:
+    """`column IN keys`, with all the keys in one parameter named "keys" (see `set_param`)."""
+    if dialect.name == "sqlite":
+        keys = func.json_each(bindparam("keys", type_=String)).table_valued("value")
+        return column.in_(select(keys.c.value))
+    return column == any_(bindparam("keys", type_=ARRAY(String)))
+
+
+def set_param(keys: Collection[str], dialect: Dialect) -> dict[str, Any]:
+    values = list(keys)
+    return {"keys": orjson.dumps(values).decode() if dialect.name == "sqlite" else values}
+
+
+def fetch_map(
+    conn: Connection, key: ColumnElement[Any], value: ColumnElement[Any], keys: Collection[str]
+) -> dict[str, Any]:
+    """{key: value} for the rows whose `key` (a unique column) is one of `keys`."""
+    if not keys:
+        return {}
+    sqlite = conn.dialect.name == "sqlite"
+    pairs = func.json_group_object(key, value) if sqlite else func.json_object_agg(key, value)
+    query = select(pairs).where(in_set(key, conn.dialect))
+    found = conn.execute(query, set_param(keys, conn.dialect)).scalar()
+    if isinstance(found, str | bytes):
+        found = orjson.loads(found)
+    return found or {}
+
+
+def fetch_present(conn: Connection, key: ColumnElement[Any], keys: Collection[str]) -> set[str]:
+    """Which of `keys` are present in the column `key`."""
+    if not keys:
+        return set()
+    sqlite = conn.dialect.name == "sqlite"
+    values = func.json_group_array(key) if sqlite else func.json_agg(key)
+    query = select(values).where(in_set(key, conn.dialect))
+    found = conn.execute(query, set_param(keys, conn.dialect)).scalar()
+    if isinstance(found, str | bytes):
+        found = orjson.loads(found)
+    return set(found or ())

@@ -2,63 +2,48 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from touchpoint.domain.resolution import Merge
-from touchpoint.store.bulk import bulk_insert
-from touchpoint.store.log import chunks
-from touchpoint.store.tables import customers, identities, interactions, merges
+from touchpoint.store.bulk import fetch_map, in_set, insert_rows, set_param
+from touchpoint.store.tables import customers, identities, interactions
+from touchpoint.store.tables import merges as merges_table
 
 
-def owners_of_keys(conn: Connection, keys: Sequence[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for part in chunks(keys):
-        query = select(identities.c.key, identities.c.customer_id).where(identities.c.key.in_(part))
-        found.update((k, v) for k, v in conn.execute(query).all())
-    return found
+def owners_of_keys(conn: Connection, keys: Collection[str]) -> dict[str, str]:
+    return fetch_map(conn, identities.c.key, identities.c.customer_id, keys)
 
 
-def ranks(conn: Connection, customer_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+def ranks(conn: Connection, customer_ids: Collection[str]) -> dict[str, tuple[str, int]]:
     """Age order of customers for choosing a merge survivor: the oldest survives."""
-    found: dict[str, tuple[str, int]] = {}
-    for part in chunks(customer_ids):
-        query = select(customers.c.id, customers.c.created_at).where(customers.c.id.in_(part))
-        for cid, created_at in conn.execute(query).all():
-            found[cid] = (created_at.isoformat(), 0)
-    return found
+    created = customers.c.created_at
+    if conn.dialect.name != "sqlite":  # SQLite already stores fixed-width UTC text
+        created = func.to_char(func.timezone("UTC", created), "YYYY-MM-DD HH24:MI:SS.US")
+    found = fetch_map(conn, customers.c.id, created, customer_ids)
+    return {cid: (at, 0) for cid, at in found.items()}
 
 
 def create(conn: Connection, ids: Sequence[str], now: datetime) -> None:
-    if ids:
-        rows = [{"id": cid, "created_at": now, "updated_at": now, "traits": {}} for cid in ids]
-        bulk_insert(conn, customers, rows)
+    rows = [(cid, now, now, {}) for cid in ids]
+    insert_rows(conn, customers, ("id", "created_at", "updated_at", "traits"), rows)
 
 
 def add_identities(
     conn: Connection, owner_of_key: dict[str, str], first_seen: dict[str, datetime]
 ) -> None:
-    rows = [
-        {
-            "key": key,
-            "kind": key.partition(":")[0],
-            "customer_id": cid,
-            "first_seen_at": first_seen[key],
-        }
-        for key, cid in owner_of_key.items()
-    ]
-    bulk_insert(conn, identities, rows)
+    rows = [(key, key.partition(":")[0], cid, first_seen[key]) for key, cid in owner_of_key.items()]
+    insert_rows(conn, identities, ("key", "kind", "customer_id", "first_seen_at"), rows)
 
 
-def traits_of(conn: Connection, customer_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for part in chunks(customer_ids):
-        query = select(customers.c.id, customers.c.traits).where(customers.c.id.in_(part))
-        found.update((k, v) for k, v in conn.execute(query).all())
-    return found
+def traits_of(conn: Connection, customer_ids: Collection[str]) -> dict[str, dict[str, Any]]:
+    traits = customers.c.traits
+    if conn.dialect.name == "sqlite":  # stored as text: embed it as JSON, not as a string
+        traits = func.json(traits)
+    return fetch_map(conn, customers.c.id, traits, customer_ids)
 
 
 def set_traits(conn: Connection, new_traits: dict[str, dict[str, Any]], now: datetime) -> None:
@@ -72,35 +57,61 @@ def set_traits(conn: Connection, new_traits: dict[str, dict[str, Any]], now: dat
     conn.execute(statement, [{"cid": c, "new_traits": t} for c, t in new_traits.items()])
 
 
-def apply_merge(
-    conn: Connection, merge: Merge, survivor_id: str, interaction_id: str, now: datetime
+def apply_merges(
+    conn: Connection,
+    merges: Sequence[Merge],
+    survivor_of: Mapping[str, str],
+    interaction_ids: Sequence[str],
+    now: datetime,
 ) -> None:
-    """Move everything of `merge.merged_id` to its final survivor and record what moved."""
-    loser = merge.merged_id
-    moved = list(conn.scalars(select(identities.c.key).where(identities.c.customer_id == loser)))
+    """Move everything of each merged-away customer to its final survivor and record what moved.
+
+    `survivor_of` maps every merged-away id to its final survivor, which is never itself merged
+    away, so the moves commute and run as one executemany per table; `interaction_ids[i]` is the
+    event that caused `merges[i]`.
+    """
+    if not merges:
+        return
+    losers = [m.merged_id for m in merges]
+    moved: dict[str, list[str]] = {loser: [] for loser in losers}
+    query = select(identities.c.customer_id, identities.c.key).where(
+        in_set(identities.c.customer_id, conn.dialect)
+    )
+    for cid, key in conn.execute(query, set_param(losers, conn.dialect)):
+        moved[cid].append(key)
+    moves = [{"loser": loser, "survivor": survivor_of[loser]} for loser in losers]
+    loser = bindparam("loser")
     conn.execute(
-        update(identities).where(identities.c.customer_id == loser).values(customer_id=survivor_id)
+        update(identities)
+        .where(identities.c.customer_id == loser)
+        .values(customer_id=bindparam("survivor")),
+        moves,
     )
     conn.execute(
         update(interactions)
         .where(interactions.c.customer_id == loser)
-        .values(customer_id=survivor_id)
+        .values(customer_id=bindparam("survivor")),
+        moves,
     )
     conn.execute(
         update(customers)
         .where((customers.c.id == loser) | (customers.c.merged_into == loser))
-        .values(merged_into=survivor_id, updated_at=now)
+        .values(merged_into=bindparam("survivor"), updated_at=now),
+        moves,
     )
-    conn.execute(
-        insert(merges).values(
-            survivor_id=survivor_id,
-            merged_id=loser,
-            merged_at=now,
-            interaction_id=interaction_id,
-            linking_key=merge.linking_key,
-            moved_keys=moved,
-        )
+    records = [
+        (survivor_of[m.merged_id], m.merged_id, now, iid, m.linking_key, sorted(moved[m.merged_id]))
+        for m, iid in zip(merges, interaction_ids, strict=True)
+    ]
+    columns = (
+        "survivor_id",
+        "merged_id",
+        "merged_at",
+        "interaction_id",
+        "linking_key",
+        "moved_keys",
     )
+    insert_rows(conn, merges_table, columns, records)
 
 
 def get(conn: Connection, customer_id: str) -> dict[str, Any] | None:
@@ -118,7 +129,11 @@ def identities_of(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
 
 
 def merges_into(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
-    query = select(merges).where(merges.c.survivor_id == customer_id).order_by(merges.c.seq)
+    query = (
+        select(merges_table)
+        .where(merges_table.c.survivor_id == customer_id)
+        .order_by(merges_table.c.seq)
+    )
     return [dict(r._mapping) for r in conn.execute(query)]
 
 

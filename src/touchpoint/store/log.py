@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from touchpoint.store.bulk import bulk_insert
+from touchpoint.store.bulk import fetch_present, insert_rows
 from touchpoint.store.tables import interactions
 
-# Well under SQLite's and PostgreSQL's bound-parameter limits.
-IN_CHUNK = 900
+
+def existing_ids(conn: Connection, ids: Collection[str]) -> set[str]:
+    return fetch_present(conn, interactions.c.id, ids)
 
 
-def chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def existing_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for part in chunks(ids):
-        found.update(
-            conn.scalars(select(interactions.c.id).where(interactions.c.id.in_(part))).all()
-        )
-    return found
-
-
-def append(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    bulk_insert(conn, interactions, rows)
+def append(conn: Connection, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Append rows (tuples of values for `columns`); the database assigns `seq`."""
+    insert_rows(conn, interactions, columns, rows)
 
 
 def timeline(
