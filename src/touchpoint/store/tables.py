@@ -98,3 +98,39 @@ api_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),
 )
+
+# --- Lifecycle projection (rebuildable from the log; see lifecycle/) ---
+
+stage_transitions = Table(
+    "stage_transitions",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("customer_id", String(40), nullable=False),
+    Column("from_stage", String(40)),  # NULL for a customer's first stage
+    Column("to_stage", String(40), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("interaction_id", String(200)),  # NULL for time-based moves (inactivity)
+    Column("reason", String(200), nullable=False),
+    Index("ix_stage_transitions_customer_at", "customer_id", "at"),
+    Index("ix_stage_transitions_at", "at"),
+)
+
+customer_stages = Table(
+    "customer_stages",
+    metadata,
+    Column("customer_id", String(40), primary_key=True),
+    Column("stage", String(40), nullable=False),
+    Column("since", UTCDateTime, nullable=False),
+    Column("model", String(200), nullable=False),  # name@version of the model that placed them
+    Column("last_at", UTCDateTime, nullable=False),  # newest interaction folded in ...
+    Column("last_id", String(200), nullable=False),  # ... and its id: the (at, id) fold position
+    Column("state", JSON, nullable=False),  # the fold's counters, to continue incrementally
+    Index("ix_customer_stages_stage", "stage"),
+)
+
+lifecycle_meta = Table(
+    "lifecycle_meta",
+    metadata,
+    Column("key", String(40), primary_key=True),  # 'model', 'clock', 'generation'
+    Column("value", Text, nullable=False),
+)
