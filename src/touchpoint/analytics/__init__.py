@@ -1,0 +1,1 @@
+"""Analytics: reports written once as Ibis expressions, run on DuckDB or the system of record."""

@@ -1,0 +1,88 @@
+"""The report registry: every analytics report is a `ReportSpec` registered here by name.
+
+A report is a function from `Sources` (Ibis tables on one backend, merges already applied) and a
+`ReportRequest` (period, breakdown, the moment called "now") to a `ReportResult` (an Arrow table plus
+notes), and a function drawing that result as one Plotly figure. The CLI, the API and the plots only
+ever go through `REPORTS`, so a module that calls `register(...)` at import time is a new report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import plotly.graph_objects as go
+    from ibis.backends import BaseBackend
+
+BREAKDOWNS = ("channel", "campaign", "segment", "stage")
+"""What `--by` may name; each report says which of these it supports (`ReportSpec.allowed_by`)."""
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """What the user asked for: a half-open period [start, end) (None = unbounded), a breakdown,
+    and `at`, the moment treated as "now" (the end of open periods, "currently at risk")."""
+
+    start: datetime | None
+    end: datetime | None
+    by: str | None
+    at: datetime
+
+
+@dataclass
+class Sources:
+    """The tables a report reads, all on one Ibis backend.
+
+    interactions: the log's columns (seq, id, customer_id, occurred_at, channel, direction, type,
+        source, medium, campaign, keyword, creative, agent, queue, duration_s, outcome, revenue,
+        currency, properties as JSON text); customer_id already mapped to the surviving customer.
+    transitions: customer_id, from_stage, to_stage, at, interaction_id, reason.
+    customers: id, created_at, segment (the `segment` trait, else 'unknown'), country; only
+        surviving (not merged-away) customers.
+    spend: campaign spend (date, channel, source, campaign, amount, currency) when imported.
+    model: the lifecycle stage model (stage order).
+    """
+
+    backend: BaseBackend
+    interactions: ir.Table
+    transitions: ir.Table
+    customers: ir.Table
+    spend: ir.Table | None
+    model: Any  # touchpoint.lifecycle.model.StageModel
+    extra: dict[str, ir.Table] = field(default_factory=dict)
+
+
+@dataclass
+class ReportResult:
+    name: str
+    title: str
+    table: pa.Table
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    name: str
+    title: str
+    description: str
+    run: Callable[[Sources, ReportRequest], ReportResult]
+    plot: Callable[[ReportResult], go.Figure]
+    allowed_by: tuple[str, ...] = ()
+
+
+REPORTS: dict[str, ReportSpec] = {}
+
+
+def register(spec: ReportSpec) -> ReportSpec:
+    """Add a report to the registry (import-time side effect of each report module)."""
+    unknown = set(spec.allowed_by) - set(BREAKDOWNS)
+    if unknown:
+        raise ValueError(f"report {spec.name!r}: unknown breakdowns {sorted(unknown)}")
+    REPORTS[spec.name] = spec
+    return spec
