@@ -21,6 +21,13 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=5 * 1024 * 1024, description="Largest request body")
     max_batch_items: int = Field(default=10_000, description="Most interactions in one batch")
+    lifecycle_model: str = Field(
+        default="default",
+        description="Stage model for a new data directory: a shipped name or a TOML file path",
+    )
+    lifecycle_tick_seconds: float = Field(
+        default=300.0, description="How often the server lets time pass for inactivity stages"
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -138,7 +138,10 @@ def test_import_streams_so_memory_does_not_grow_with_file_size(
     def peak_bytes_importing(rows: int) -> int:
         path = write_jsonl(
             tmp_path / f"{rows}.jsonl",
-            [interaction(id=f"m{rows}-{i}", email=f"m{i % 997}@example.com") for i in range(rows)],
+            [
+                interaction(id=f"m{rows}-{i}", at=i, email=f"m{i % 997}@example.com")
+                for i in range(rows)
+            ],
         )
         tp = open_touchpoint(sqlite_settings.model_copy(update={"data_dir": tmp_path / f"d{rows}"}))
         tracemalloc.start()

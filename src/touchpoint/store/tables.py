@@ -125,7 +125,9 @@ customer_stages = Table(
     Column("last_at", UTCDateTime, nullable=False),  # newest interaction folded in ...
     Column("last_id", String(200), nullable=False),  # ... and its id: the (at, id) fold position
     Column("state", JSON, nullable=False),  # the fold's counters, to continue incrementally
+    Column("due_at", UTCDateTime),  # when an inactivity overlay next falls due (for the tick)
     Index("ix_customer_stages_stage", "stage"),
+    Index("ix_customer_stages_due_at", "due_at"),
 )
 
 lifecycle_meta = Table(

@@ -27,10 +27,12 @@ def upgrade() -> None:
         sa.Column("last_at", touchpoint.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_id", sa.String(length=200), nullable=False),
         sa.Column("state", sa.JSON(), nullable=False),
+        sa.Column("due_at", touchpoint.store.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_customer_stages")),
     )
     with op.batch_alter_table("customer_stages", schema=None) as batch_op:
         batch_op.create_index("ix_customer_stages_stage", ["stage"], unique=False)
+        batch_op.create_index("ix_customer_stages_due_at", ["due_at"], unique=False)
 
     op.create_table(
         "lifecycle_meta",
@@ -72,6 +74,7 @@ def downgrade() -> None:
     op.drop_table("stage_transitions")
     op.drop_table("lifecycle_meta")
     with op.batch_alter_table("customer_stages", schema=None) as batch_op:
+        batch_op.drop_index("ix_customer_stages_due_at")
         batch_op.drop_index("ix_customer_stages_stage")
 
     op.drop_table("customer_stages")

@@ -1,0 +1,331 @@
+"""The stage engine: fold one customer's interactions, in (occurred_at, id) order, through a model.
+
+Pure and incremental: `advance` continues from a saved `StageState`, so folding a history in one go
+or in pieces gives the same stages and transitions. Time-based overlays (inactivity) fire at the
+moment they fall due — between two events, or up to a clock the caller passes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from touchpoint.domain.stages import Overlay, Rule, StageModel
+
+# (occurred_at as epoch seconds, interaction id, type, channel, direction, revenue, properties)
+Event = tuple[float, str, str, str, str, float | None, dict[str, Any] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    from_stage: str | None
+    to_stage: str
+    at: float
+    interaction_id: str | None
+    reason: str
+
+
+@dataclass(slots=True)
+class StageState:
+    """Everything the fold needs to continue: position, stages and the counters rules look at."""
+
+    base: int = -1  # progression rank reached (-1: none yet)
+    overlay: str | None = None
+    stage: str | None = None  # what the customer shows: the overlay, else the progression stage
+    since: float = 0.0
+    last_at: float = float("-inf")
+    last_id: str = ""
+    horizon: float = float("-inf")  # the latest moment already folded in (event or timed move)
+    last_activity: float | None = None
+    purchases: int = 0
+    spend: float = 0.0
+    open_complaints: int = 0
+    money: list[list[Any]] = field(default_factory=list)  # recent [ts, revenue, is_purchase]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "base": self.base,
+            "overlay": self.overlay,
+            "stage": self.stage,
+            "since": self.since,
+            "last_at": self.last_at,
+            "last_id": self.last_id,
+            "horizon": self.horizon,
+            "last_activity": self.last_activity,
+            "purchases": self.purchases,
+            "spend": self.spend,
+            "open_complaints": self.open_complaints,
+            "money": self.money,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StageState:
+        return cls(**data)
+
+    def accepts_in_order(self, at: float, interaction_id: str) -> bool:
+        """Whether an event can be folded on top of this state (else the history is refolded)."""
+        return at > self.horizon or (
+            at == self.horizon == self.last_at and interaction_id > self.last_id
+        )
+
+
+class StageEngine:
+    """A model compiled for speed: rules dispatched by interaction type."""
+
+    def __init__(self, model: StageModel) -> None:
+        self.model = model
+        self.stages = model.stages
+        self.rank = {name: i for i, name in enumerate(model.stages)}
+        self.by_type, self.any_rules, self.counter_rules = _dispatch(model.stage_rules)
+        enter = [r for o in sorted(model.overlays, key=lambda o: -o.level) for r in o.enter]
+        timed = [r for r in enter if r.inactive_s is not None]
+        self.timed = sorted(timed, key=lambda r: r.inactive_s or 0.0)
+        self.o_by_type, self.o_any, self.o_counter = _dispatch(
+            [r for r in enter if r.inactive_s is None]
+        )
+        self.level = {o.name: o.level for o in model.overlays}
+        self.exits: dict[str, _Dispatch] = {o.name: _dispatch(o.exit) for o in model.overlays}
+        self.window = max(
+            [r.within_s for r in (*model.stage_rules, *enter) if r.within_s is not None],
+            default=0.0,
+        )
+        self.activity_directions = model.activity_directions
+        self.inactive_types = model.activity_exclude_types
+        self.purchase_types = model.purchase_types
+        self.complaint_types = model.complaint_types
+        self.resolution_types = model.resolution_types
+
+    # --- folding -------------------------------------------------------------------------
+    def advance(
+        self, state: StageState, events: list[Event], until: float | None = None
+    ) -> list[Transition]:
+        """Fold events (sorted by (at, id), all accepted in order) and then let time run to `until`."""
+        out: list[Transition] = []
+        for event in events:
+            if self.timed and state.last_activity is not None:
+                self._time_passes(state, event[0], out, inclusive=False)
+            self._apply(state, event, out)
+        if until is not None and self.timed and state.last_activity is not None:
+            self._time_passes(state, until, out, inclusive=True)
+        return out
+
+    def next_due(self, state: StageState) -> float | None:
+        """When a timed overlay could next fire for this state (None: not without new events)."""
+        if state.last_activity is None:
+            return None
+        for rule in self.timed:
+            due = state.last_activity + (rule.inactive_s or 0.0)
+            if due > state.since and self._may_enter(state, rule):
+                return due
+        return None
+
+    def _time_passes(
+        self, state: StageState, now: float, out: list[Transition], *, inclusive: bool
+    ) -> None:
+        assert state.last_activity is not None
+        for rule in self.timed:
+            due = state.last_activity + (rule.inactive_s or 0.0)
+            if due > now or (due == now and not inclusive):
+                break
+            if due > state.since and self._may_enter(state, rule):
+                state.overlay = rule.target
+                state.horizon = max(state.horizon, due)
+                self._show(state, due, None, rule.reason, out)
+
+    def _may_enter(self, state: StageState, rule: Rule) -> bool:
+        if state.base < rule.requires_rank:
+            return False
+        if rule.from_ is not None:
+            return self._current_in(state, rule.from_)
+        current = self.level.get(state.overlay, -1) if state.overlay else -1
+        return self.level[rule.target] > current
+
+    def _current_in(self, state: StageState, names: frozenset[str]) -> bool:
+        if state.overlay is not None:
+            return state.overlay in names
+        return state.base >= 0 and self.stages[state.base] in names
+
+    def _apply(self, state: StageState, event: Event, out: list[Transition]) -> None:
+        at, interaction_id, type_, _, direction, revenue, _ = event
+        counted = self._count(state, event)
+        reason = None
+        rule = self._progression(state, event, counted)
+        if rule is not None:
+            state.base = self.rank[rule.target]
+            reason = rule.reason
+        overlay_rule = self._overlay(state, event, counted)
+        if overlay_rule is not None:
+            reason = overlay_rule.reason
+        if (self.activity_directions is None or direction in self.activity_directions) and (
+            type_ not in self.inactive_types
+        ):
+            state.last_activity = at
+        state.last_at, state.last_id = at, interaction_id
+        state.horizon = max(state.horizon, at)
+        if reason is not None:
+            self._show(state, at, interaction_id, reason, out)
+
+    def _count(self, state: StageState, event: Event) -> bool:
+        at, _, type_, _, _, revenue, _ = event
+        changed = False
+        is_purchase = type_ in self.purchase_types
+        if is_purchase:
+            state.purchases += 1
+            changed = True
+        if revenue is not None:
+            state.spend += revenue
+            changed = True
+        if changed and self.window:
+            money = state.money
+            money.append([at, revenue or 0.0, is_purchase])
+            cutoff = at - self.window
+            while money and money[0][0] < cutoff:
+                money.pop(0)
+        if type_ in self.complaint_types:
+            state.open_complaints += 1
+            changed = True
+        elif type_ in self.resolution_types and state.open_complaints:
+            state.open_complaints -= 1
+            changed = True
+        return changed
+
+    def _progression(self, state: StageState, event: Event, counted: bool) -> Rule | None:
+        """The highest stage above the current one whose rule matches; else a demotion, if any."""
+        best: Rule | None = None
+        best_rank = state.base
+        demotion: Rule | None = None
+        lists = self._candidates(self.by_type, self.any_rules, self.counter_rules, event, counted)
+        for rules in lists:
+            for rule in rules:  # highest stage first
+                rank = self.rank[rule.target]
+                if rank > best_rank:
+                    if self._from_ok(state, rule) and self._matches(state, rule, event):
+                        best, best_rank = rule, rank
+                        break
+                elif demotion is None and self._demotes(state, rule, rank):
+                    if self._matches(state, rule, event):
+                        demotion = rule
+        return best or demotion
+
+    def _from_ok(self, state: StageState, rule: Rule) -> bool:
+        return rule.from_ is None or (state.base >= 0 and self.stages[state.base] in rule.from_)
+
+    def _demotes(self, state: StageState, rule: Rule, rank: int) -> bool:
+        """A rule naming the current stage in `from` may move back, unless the model is forward-only."""
+        return (
+            not self.model.forward_only
+            and rule.from_ is not None
+            and rank < state.base
+            and self.stages[state.base] in rule.from_
+        )
+
+    def _overlay(self, state: StageState, event: Event, counted: bool) -> Rule | None:
+        for rules in self._candidates(self.o_by_type, self.o_any, self.o_counter, event, counted):
+            for rule in rules:
+                if self._may_enter(state, rule) and self._matches(state, rule, event):
+                    state.overlay = rule.target
+                    return rule
+        if state.overlay is not None:
+            exits = self.exits[state.overlay]
+            for rules in self._candidates(*exits, event, counted):
+                for rule in rules:
+                    if self._matches(state, rule, event):
+                        state.overlay = None
+                        return rule
+        return None
+
+    @staticmethod
+    def _candidates(
+        by_type: dict[str, list[Rule]],
+        any_rules: list[Rule],
+        counter_rules: list[Rule],
+        event: Event,
+        counted: bool,
+    ) -> list[list[Rule]]:
+        lists = [by_type.get(event[2]) or [], any_rules]
+        if counted:
+            lists.append(counter_rules)
+        return lists
+
+    def _matches(self, state: StageState, rule: Rule, event: Event) -> bool:
+        at, _, _, channel, direction, revenue, props = event
+        if rule.channels is not None and channel not in rule.channels:
+            return False
+        if rule.directions is not None and direction not in rule.directions:
+            return False
+        if state.base < rule.requires_rank:
+            return False
+        if rule.revenue_min is not None and (revenue is None or revenue < rule.revenue_min):
+            return False
+        if rule.property_equals or rule.property_min or rule.property_max:
+            if not _properties_match(rule, props or {}):
+                return False
+        if rule.purchases_at_least is not None or rule.spend_at_least is not None:
+            purchases, spend = self._totals(state, at, rule.within_s)
+            if rule.purchases_at_least is not None and purchases < rule.purchases_at_least:
+                return False
+            if rule.spend_at_least is not None and spend < rule.spend_at_least:
+                return False
+        if rule.open_complaints_at_least is not None:
+            return state.open_complaints >= rule.open_complaints_at_least
+        return True
+
+    @staticmethod
+    def _totals(state: StageState, at: float, within_s: float | None) -> tuple[int, float]:
+        if within_s is None:
+            return state.purchases, state.spend
+        cutoff = at - within_s
+        recent = [m for m in state.money if m[0] >= cutoff]
+        return sum(1 for m in recent if m[2]), sum(m[1] for m in recent)
+
+    def _show(
+        self,
+        state: StageState,
+        at: float,
+        interaction_id: str | None,
+        reason: str,
+        out: list[Transition],
+    ) -> None:
+        shown = state.overlay or (self.stages[state.base] if state.base >= 0 else None)
+        if shown is None or shown == state.stage:
+            return
+        out.append(Transition(state.stage, shown, at, interaction_id, reason))
+        state.stage, state.since = shown, at
+
+
+_Dispatch = tuple[dict[str, list[Rule]], list[Rule], list[Rule]]
+
+
+def _dispatch(rules: list[Rule] | tuple[Rule, ...]) -> _Dispatch:
+    """Rules by interaction type, rules for any type, and rules that only look at counters."""
+    by_type: dict[str, list[Rule]] = {}
+    any_rules: list[Rule] = []
+    counter_rules: list[Rule] = []
+    for rule in rules:
+        if rule.types is None:
+            counter_rules.append(rule)
+        elif "*" in rule.types:
+            any_rules.append(rule)
+        else:
+            for type_ in rule.types:
+                by_type.setdefault(type_, []).append(rule)
+    return by_type, any_rules, counter_rules
+
+
+def _properties_match(rule: Rule, props: dict[str, Any]) -> bool:
+    for key, expected in rule.property_equals:
+        if props.get(key) != expected:
+            return False
+    for key, low in rule.property_min:
+        value = props.get(key)
+        if not isinstance(value, int | float) or value < low:
+            return False
+    for key, high in rule.property_max:
+        value = props.get(key)
+        if not isinstance(value, int | float) or value > high:
+            return False
+    return True
+
+
+def overlay_named(model: StageModel, name: str) -> Overlay | None:
+    return next((o for o in model.overlays if o.name == name), None)

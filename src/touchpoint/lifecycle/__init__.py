@@ -1,0 +1,1 @@
+"""The lifecycle stage engine wired to storage: model in force, incremental projection, replay, tick."""

@@ -1,0 +1,203 @@
+"""Reading and writing the lifecycle projection: customer stages, stage transitions, model and clock."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, select
+
+from touchpoint.domain.stage_engine import Event, StageState, Transition
+from touchpoint.store.bulk import bulk_insert, in_set, set_param
+from touchpoint.store.tables import customer_stages, interactions, lifecycle_meta, stage_transitions
+
+EVENT_COLUMNS = ("occurred_at", "id", "type", "channel", "direction", "revenue", "properties")
+
+
+def to_epoch(value: datetime) -> float:
+    return value.timestamp()
+
+
+def from_epoch(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+# --- model and clock --------------------------------------------------------------------------
+def read_meta(conn: Connection) -> dict[str, str]:
+    return {r[0]: r[1] for r in conn.execute(select(lifecycle_meta))}
+
+
+def write_meta(conn: Connection, values: dict[str, str]) -> None:
+    conn.execute(delete(lifecycle_meta).where(lifecycle_meta.c.key.in_(list(values))))
+    bulk_insert(conn, lifecycle_meta, [{"key": k, "value": v} for k, v in values.items()])
+
+
+# --- per-customer state ---------------------------------------------------------------------
+def load_states(conn: Connection, customer_ids: Collection[str]) -> dict[str, StageState]:
+    if not customer_ids:
+        return {}
+    query = select(customer_stages.c.customer_id, customer_stages.c.state).where(
+        in_set(customer_stages.c.customer_id, conn.dialect)
+    )
+    rows = conn.execute(query, set_param(customer_ids, conn.dialect))
+    return {cid: StageState.from_json(state) for cid, state in rows}
+
+
+def forget(conn: Connection, customer_ids: Collection[str], *, transitions: bool) -> None:
+    """Delete the stage rows (and, if asked, the transitions) of these customers."""
+    if not customer_ids:
+        return
+    params = set_param(customer_ids, conn.dialect)
+    conn.execute(
+        delete(customer_stages).where(in_set(customer_stages.c.customer_id, conn.dialect)), params
+    )
+    if transitions:
+        conn.execute(
+            delete(stage_transitions).where(in_set(stage_transitions.c.customer_id, conn.dialect)),
+            params,
+        )
+
+
+def save(
+    conn: Connection,
+    states: dict[str, tuple[StageState, float | None]],
+    transitions: list[tuple[str, Transition]],
+    model_label: str,
+) -> None:
+    """Insert stage rows (state, next due time) for customers whose old rows are gone, and transitions."""
+    rows = [
+        {
+            "customer_id": cid,
+            "stage": state.stage,
+            "since": from_epoch(state.since),
+            "model": model_label,
+            "last_at": from_epoch(state.last_at),
+            "last_id": state.last_id,
+            "state": state.to_json(),
+            "due_at": from_epoch(due) if due is not None else None,
+        }
+        for cid, (state, due) in states.items()
+        if state.stage is not None
+    ]
+    if rows:
+        bulk_insert(conn, customer_stages, rows)
+    if transitions:
+        bulk_insert(
+            conn,
+            stage_transitions,
+            [
+                {
+                    "customer_id": cid,
+                    "from_stage": t.from_stage,
+                    "to_stage": t.to_stage,
+                    "at": from_epoch(t.at),
+                    "interaction_id": t.interaction_id,
+                    "reason": t.reason,
+                }
+                for cid, t in transitions
+            ],
+        )
+
+
+def clear(conn: Connection) -> None:
+    conn.execute(delete(stage_transitions))
+    conn.execute(delete(customer_stages))
+
+
+def due_customers(conn: Connection, now: datetime) -> list[str]:
+    query = select(customer_stages.c.customer_id).where(customer_stages.c.due_at <= now)
+    return list(conn.scalars(query))
+
+
+# --- the log, as events for the engine ------------------------------------------------------
+def event_from_row(row: Any) -> Event:
+    occurred_at, id_, type_, channel, direction, revenue, properties = row
+    return (occurred_at.timestamp(), id_, type_, channel, direction, revenue, properties)
+
+
+def events_of(conn: Connection, customer_ids: Collection[str]) -> dict[str, list[Event]]:
+    """Every interaction of these customers, each customer's in (occurred_at, id) order."""
+    result: dict[str, list[Event]] = {cid: [] for cid in customer_ids}
+    if not customer_ids:
+        return result
+    query = (
+        select(interactions.c.customer_id, *(interactions.c[name] for name in EVENT_COLUMNS))
+        .where(in_set(interactions.c.customer_id, conn.dialect))
+        .order_by(interactions.c.customer_id, interactions.c.occurred_at, interactions.c.id)
+    )
+    for row in conn.execute(query, set_param(customer_ids, conn.dialect)):
+        result[row[0]].append(event_from_row(row[1:]))
+    return result
+
+
+def stream_events(conn: Connection, chunk: int = 20_000) -> Iterator[tuple[str, list[Event]]]:
+    """Every customer's interactions in (occurred_at, id) order, one customer at a time."""
+    query = select(
+        interactions.c.customer_id, *(interactions.c[name] for name in EVENT_COLUMNS)
+    ).order_by(interactions.c.customer_id, interactions.c.occurred_at, interactions.c.id)
+    result = conn.execute(query.execution_options(stream_results=True, yield_per=chunk))
+    current: str | None = None
+    events: list[Event] = []
+    for partition in result.partitions(chunk):
+        for row in partition:
+            if row[0] != current:
+                if current is not None:
+                    yield current, events
+                current, events = row[0], []
+            events.append(event_from_row(row[1:]))
+    if current is not None:
+        yield current, events
+
+
+# --- reading the projection -----------------------------------------------------------------
+def stage_counts(conn: Connection, at: datetime | None = None) -> dict[str, int]:
+    """Customers per stage now, or as they stood at `at` (their last transition up to then)."""
+    if at is None:
+        query = select(customer_stages.c.stage, func.count()).group_by(customer_stages.c.stage)
+        return {r[0]: r[1] for r in conn.execute(query)}
+    t = stage_transitions
+    ranked = (
+        select(
+            t.c.to_stage,
+            func.row_number()
+            .over(partition_by=t.c.customer_id, order_by=(t.c.at.desc(), t.c.seq.desc()))
+            .label("rn"),
+        )
+        .where(t.c.at <= at)
+        .subquery()
+    )
+    query = (
+        select(ranked.c.to_stage, func.count()).where(ranked.c.rn == 1).group_by(ranked.c.to_stage)
+    )
+    return {r[0]: r[1] for r in conn.execute(query)}
+
+
+def transition_count(conn: Connection) -> int:
+    return conn.scalar(select(func.count()).select_from(stage_transitions)) or 0
+
+
+def stage_of_each(conn: Connection) -> dict[str, str]:
+    return {
+        r[0]: r[1]
+        for r in conn.execute(select(customer_stages.c.customer_id, customer_stages.c.stage))
+    }
+
+
+def current_stage(conn: Connection, customer_id: str) -> dict[str, Any] | None:
+    query = select(customer_stages.c.stage, customer_stages.c.since, customer_stages.c.model).where(
+        customer_stages.c.customer_id == customer_id
+    )
+    row = conn.execute(query).first()
+    return dict(row._mapping) if row else None
+
+
+def history(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
+    """The customer's transitions, oldest first."""
+    t = stage_transitions
+    query = (
+        select(t.c.from_stage, t.c.to_stage, t.c.at, t.c.interaction_id, t.c.reason)
+        .where(and_(t.c.customer_id == customer_id))
+        .order_by(t.c.at, t.c.seq)
+    )
+    return [dict(row._mapping) for row in conn.execute(query)]
