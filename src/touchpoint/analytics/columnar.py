@@ -10,6 +10,7 @@ engine rewrote. See docs/decisions.md, "Analytics: the columnar copy".
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import time
 from dataclasses import dataclass
@@ -31,7 +32,8 @@ CREATE TABLE IF NOT EXISTS interactions (
     direction VARCHAR, type VARCHAR, name VARCHAR, source VARCHAR, medium VARCHAR,
     campaign VARCHAR, keyword VARCHAR, creative VARCHAR, agent VARCHAR, queue VARCHAR,
     duration_s DOUBLE, outcome VARCHAR, revenue DOUBLE, currency VARCHAR,
-    csat DOUBLE, nps DOUBLE, heard_about VARCHAR, properties VARCHAR
+    csat DOUBLE, nps DOUBLE, heard_about VARCHAR, ticket_id VARCHAR,
+    first_contact_resolution DOUBLE, properties VARCHAR
 );
 CREATE TABLE IF NOT EXISTS transitions (
     seq BIGINT, customer_id VARCHAR, from_stage VARCHAR, to_stage VARCHAR, "at" TIMESTAMP,
@@ -67,7 +69,9 @@ INTERACTION_SELECT = f"""
     i.seq, i.id, i.customer_id, CAST(i.occurred_at AS TIMESTAMP) AS occurred_at, i.channel,
     i.direction, i.type, i.name, i.source, i.medium, i.campaign, i.keyword, i.creative, i.agent,
     i.queue, CAST(i.duration_s AS DOUBLE), i.outcome, CAST(i.revenue AS DOUBLE), i.currency,
-    {_score("csat")}, {_score("nps")}, {_HEARD}, {_P}
+    {_score("csat")}, {_score("nps")}, {_HEARD}, json_extract_string({_P}, '$.ticket_id'),
+    CAST(TRY_CAST(json_extract_string({_P}, '$.first_contact_resolution') AS BOOLEAN) AS DOUBLE),
+    {_P}
 """
 
 CUSTOMER_SELECT = """
@@ -119,12 +123,23 @@ def attach_system_of_record(con: duckdb.DuckDBPyConnection, database_url: str) -
     con.execute(f"ATTACH '{dsn}' AS sor (TYPE postgres, READ_ONLY)")
 
 
+SCHEMA_VERSION = hashlib.sha256(SCHEMA.encode()).hexdigest()[:12]
+
+
 def connect_copy(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the copy; a copy made with another schema is thrown away and rebuilt from scratch
+    (it is only ever a cache of the system of record)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     con.execute("SET TimeZone = 'UTC'")
-    if not read_only:
-        con.execute(SCHEMA)
+    if read_only:
+        return con
+    tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if tables and ("copy_state" not in tables or _state(con, "schema", "") != SCHEMA_VERSION):
+        for name in tables:
+            con.execute(f'DROP TABLE "{name}"')
+    con.execute(SCHEMA)
+    _set_state(con, "schema", SCHEMA_VERSION)
     return con
 
 

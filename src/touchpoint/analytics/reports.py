@@ -8,6 +8,8 @@ ever go through `REPORTS`, so a module that calls `register(...)` at import time
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,12 +29,14 @@ BREAKDOWNS = ("channel", "campaign", "segment", "stage")
 @dataclass(frozen=True)
 class ReportRequest:
     """What the user asked for: a half-open period [start, end) (None = unbounded), a breakdown,
-    and `at`, the moment treated as "now" (the end of open periods, "currently at risk")."""
+    `at`, the moment treated as "now" (the end of open periods, "currently at risk"), and the
+    bucket size of reports that go period by period (day, week or month)."""
 
     start: datetime | None
     end: datetime | None
     by: str | None
     at: datetime
+    interval: str = "month"
 
 
 @dataclass
@@ -41,8 +45,11 @@ class Sources:
 
     interactions: the log's columns (seq, id, customer_id, occurred_at, channel, direction, type,
         source, medium, campaign, keyword, creative, agent, queue, duration_s, outcome, revenue,
-        currency, properties as JSON text); customer_id already mapped to the surviving customer.
-    transitions: customer_id, from_stage, to_stage, at, interaction_id, reason.
+        currency, properties as JSON text) plus survey answers pulled out of properties: csat,
+        nps (numbers), heard_about, ticket_id (text) and
+        first_contact_resolution (1.0/0.0); customer_id already mapped to the surviving customer.
+        Timestamps are naive UTC on every engine.
+    transitions: seq, customer_id, from_stage, to_stage, at, interaction_id, reason.
     customers: id, created_at, segment (the `segment` trait, else 'unknown'), country; only
         surviving (not merged-away) customers.
     spend: campaign spend (date, channel, source, campaign, amount, currency) when imported.
@@ -86,3 +93,26 @@ def register(spec: ReportSpec) -> ReportSpec:
         raise ValueError(f"report {spec.name!r}: unknown breakdowns {sorted(unknown)}")
     REPORTS[spec.name] = spec
     return spec
+
+
+REPORT_MODULES = (
+    "funnel",
+    "transitions",
+    "time_in_stage",
+    "cohorts",
+    "composition",
+    "churn",
+    "kpis",
+    "clv",
+    "spend",
+    "attribution",
+)
+
+
+def load_reports() -> dict[str, ReportSpec]:
+    """Import every report module (each registers itself) and return the registry."""
+    for module in REPORT_MODULES:
+        name = f"touchpoint.analytics.{module}"
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
+    return REPORTS

@@ -26,9 +26,18 @@ ENGINES = ("duckdb", "sqlite", "postgres")
 
 INTERACTION_COLUMNS = (
     "seq id customer_id occurred_at channel direction type name source medium campaign keyword "
-    "creative agent queue duration_s outcome revenue currency csat nps heard_about properties"
+    "creative agent queue duration_s outcome revenue currency csat nps heard_about ticket_id "
+    "first_contact_resolution properties"
 ).split()
-TRANSITION_COLUMNS = ["customer_id", "from_stage", "to_stage", "at", "interaction_id", "reason"]
+TRANSITION_COLUMNS = [
+    "seq",
+    "customer_id",
+    "from_stage",
+    "to_stage",
+    "at",
+    "interaction_id",
+    "reason",
+]
 
 
 def default_engine(settings: Settings) -> str:
@@ -121,6 +130,13 @@ def _json_number(column: Any, key: str, engine: str) -> ir.FloatingColumn:
     return column[key].cast("float64")
 
 
+def _json_flag(column: Any, key: str, engine: str) -> ir.FloatingColumn:
+    """A JSON boolean as 1.0 / 0.0 (SQLite's json_extract already gives 1 / 0)."""
+    if engine == "postgres":
+        return column[key].unwrap_as("boolean").cast("float64")
+    return column[key].cast("float64")
+
+
 def _survey(props: Any, key: str, engine: str) -> ir.FloatingColumn:
     """A score given flat ({"csat": 4}) or as the demo's {"survey": "csat", "score": 4}."""
     asked = _json_text(props, "survey", engine) == key
@@ -141,6 +157,8 @@ def system_sources(backend: Any, model: Any, engine: str) -> Sources:
             _json_text(props, "heard_about", engine),
             heard.ifelse(_json_text(props, "answer", engine), None),
         ),
+        ticket_id=_json_text(props, "ticket_id", engine),
+        first_contact_resolution=_json_flag(props, "first_contact_resolution", engine),
         properties=props.cast("string"),
     ).select(*INTERACTION_COLUMNS)
     people = backend.table("customers")

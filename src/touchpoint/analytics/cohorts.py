@@ -1,0 +1,100 @@
+"""Cohort retention: customers grouped by the month of their first purchase; for each month
+since, how many bought again (count and rate) and the cohort's net revenue (refunds count
+negative) relative to its first month."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from touchpoint.analytics import plots
+from touchpoint.analytics.common import (
+    breakdown,
+    in_period,
+    period_index,
+    period_start,
+    to_arrow,
+    until_now,
+    with_key,
+)
+from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
+
+PURCHASE = "purchase"
+
+
+def run(sources: Sources, request: ReportRequest) -> ReportResult:
+    inter = sources.interactions
+    money = inter.filter(
+        until_now(inter.occurred_at, request) & ((inter.type == PURCHASE) | inter.revenue.notnull())
+    )
+    money = money.select(
+        "customer_id",
+        "revenue",
+        "occurred_at",
+        bought=money.type == PURCHASE,
+        month=period_index(money.occurred_at, "month"),
+    )
+    buys = money.filter(money.bought)
+    first = buys.group_by("customer_id").aggregate(first_time=buys.occurred_at.min())
+    first = first.filter(in_period(first.first_time, request))  # the period picks cohorts
+    cohort = first.select("customer_id", cohort=period_index(first.first_time, "month"))
+    cohort = with_key(cohort, breakdown(sources, request.by))
+    activity = money.join(cohort, "customer_id")
+    activity = activity.mutate(period=activity.month - activity.cohort)
+    activity = activity.filter(activity.period >= 0)
+    cells = activity.group_by("key", "cohort", "period").aggregate(
+        customers=activity.customer_id.nunique(where=activity.bought),
+        revenue=activity.revenue.sum(),
+    )
+    sizes = cohort.group_by("key", "cohort").aggregate(size=cohort.count())
+    table = _assemble(
+        to_arrow(sources, cells).to_pylist(), to_arrow(sources, sizes).to_pylist(), request.by
+    )
+    return ReportResult("cohorts", "Retention by first-purchase cohort", table)
+
+
+def _assemble(cells: list[dict], sizes: list[dict], by: str | None) -> pa.Table:
+    size = {(s["key"], s["cohort"]): int(s["size"]) for s in sizes}
+    first_revenue = {(c["key"], c["cohort"]): c["revenue"] for c in cells if c["period"] == 0}
+    rows = []
+    for c in sorted(cells, key=lambda c: (c["key"], c["cohort"], c["period"])):
+        n = size[(c["key"], c["cohort"])]
+        base = first_revenue.get((c["key"], c["cohort"]))
+        revenue = round(float(c["revenue"] or 0.0), 6)
+        rows.append(
+            ({"by": c["key"]} if by else {})
+            | {
+                "cohort": period_start(int(c["cohort"]), "month"),
+                "period": int(c["period"]),
+                "cohort_size": n,
+                "customers": int(c["customers"]),
+                "retention": int(c["customers"]) / n,
+                "revenue": revenue,
+                "revenue_retention": revenue / base if base else None,
+            }
+        )
+    fields = [
+        ("cohort", pa.date32()),
+        ("period", pa.int64()),
+        ("cohort_size", pa.int64()),
+        ("customers", pa.int64()),
+        ("retention", pa.float64()),
+        ("revenue", pa.float64()),
+        ("revenue_retention", pa.float64()),
+    ]
+    return pa.Table.from_pylist(
+        rows, schema=pa.schema(([("by", pa.string())] if by else []) + fields)
+    )
+
+
+SPEC = register(
+    ReportSpec(
+        name="cohorts",
+        title="Retention by first-purchase cohort",
+        description="Customers grouped by the month of their first purchase (in the period); "
+        "per month since: customers buying again, retention rate, net revenue and revenue "
+        "retention against the first month.",
+        run=run,
+        plot=plots.heatmap,
+        allowed_by=("channel", "campaign", "segment"),
+    )
+)

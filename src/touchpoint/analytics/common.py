@@ -1,0 +1,140 @@
+"""Building blocks the reports share: period filters, per-customer breakdown keys, nearest-rank
+percentiles and period arithmetic — each one Ibis expression that compiles the same on every engine.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from touchpoint.analytics.reports import ReportRequest, Sources
+from touchpoint.errors import ValidationError
+
+INTERVALS = ("day", "week", "month")
+NONE_LABEL = "(none)"
+DAY_S = 86_400.0
+
+
+def naive(moment: datetime) -> datetime:
+    """The naive-UTC form every engine's timestamps are compared in."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def in_period(column: ir.TimestampColumn, request: ReportRequest) -> ir.BooleanColumn:
+    """column in [start, end), with end defaulting to the request's "now"."""
+    cond = column < ibis.literal(naive(request.end or request.at))
+    if request.start is not None:
+        cond &= column >= ibis.literal(naive(request.start))
+    return cond
+
+
+def until_now(column: ir.TimestampColumn, request: ReportRequest) -> ir.BooleanColumn:
+    return column < ibis.literal(naive(request.at))
+
+
+def stage_names(stages: Any) -> list[str]:
+    return [s if isinstance(s, str) else s.name for s in stages]
+
+
+def progression(sources: Sources) -> list[str]:
+    return stage_names(sources.model.stages)
+
+
+def all_stages(sources: Sources) -> list[str]:
+    return stage_names(sources.model.all_stages)
+
+
+def active(interactions: ir.Table) -> ir.Table:
+    """Interactions the customer did (inbound): what counts as activity for churn and composition."""
+    return interactions.filter(interactions.direction == "inbound")
+
+
+def first_per_customer(table: ir.Table, time_col: str, tie_col: str) -> ir.Table:
+    """Each customer's earliest row (ties broken by `tie_col`): a deterministic first touch."""
+    rank = ibis.row_number().over(
+        group_by=table.customer_id, order_by=[table[time_col], table[tie_col]]
+    )
+    return table.mutate(_rank=rank).filter(lambda t: t._rank == 0).drop("_rank")
+
+
+def breakdown(sources: Sources, by: str | None) -> ir.Table | None:
+    """customer_id -> `key` for a breakdown: first-touch channel, first campaign touched, the
+    segment trait (else country), or current stage. None when no breakdown is asked."""
+    if by is None:
+        return None
+    inter = sources.interactions
+    if by == "channel":
+        first = first_per_customer(inter, "occurred_at", "seq")
+        return first.select(first.customer_id, key=first.channel)
+    if by == "campaign":
+        touched = inter.filter(inter.campaign.notnull())
+        first = first_per_customer(touched, "occurred_at", "seq")
+        return first.select(first.customer_id, key=first.campaign)
+    if by == "segment":
+        people = sources.customers
+        return people.select(customer_id=people.id, key=people.segment)
+    if by == "stage":
+        moves = sources.transitions
+        last = first_per_customer(
+            moves.mutate(_neg_at=-moves.at.epoch_seconds(), _neg_seq=-moves.seq),
+            "_neg_at",
+            "_neg_seq",
+        )
+        return last.select(last.customer_id, key=last.to_stage)
+    raise ValidationError(f"unknown breakdown {by!r}")
+
+
+def with_key(table: ir.Table, keys: ir.Table | None) -> ir.Table:
+    """Attach the breakdown key (customers without one get "(none)")."""
+    if keys is None:
+        return table.mutate(key=ibis.literal(NONE_LABEL))
+    joined = table.left_join(keys, table.customer_id == keys.customer_id).drop("customer_id_right")
+    return joined.mutate(key=joined.key.fill_null(NONE_LABEL))
+
+
+def group_cols(by: str | None) -> list[str]:
+    return ["key"] if by else []
+
+
+def nearest_rank(table: ir.Table, value: str, groups: list[str], ps: dict[str, float]) -> ir.Table:
+    """Nearest-rank percentiles of `value` per group: the smallest value with at least p of the
+    group at or below it. Written with window functions so SQLite computes it too."""
+    rank = ibis.row_number().over(group_by=[table[g] for g in groups], order_by=table[value])
+    size = table.count().over(group_by=[table[g] for g in groups]) if groups else table.count()
+    ranked = table.mutate(_r=rank + 1, _n=size)
+    aggs = {
+        name: ranked[value].max(where=ranked._r <= (ranked._n * p).ceil()) for name, p in ps.items()
+    }
+    return ranked.group_by(groups).aggregate(**aggs) if groups else ranked.aggregate(**aggs)
+
+
+def period_index(column: ir.TimestampColumn, interval: str) -> ir.IntegerColumn:
+    """An integer per day / ISO week (Monday start) / month, consecutive across boundaries."""
+    if interval == "month":
+        return column.year() * 12 + column.month() - 1
+    days = (column.epoch_seconds() / DAY_S).floor()
+    if interval == "day":
+        return days.cast("int64")
+    if interval == "week":
+        return ((days + 3) / 7).floor().cast("int64")  # 1970-01-01 was a Thursday
+    raise ValidationError(f"unknown interval {interval!r}; use one of {', '.join(INTERVALS)}")
+
+
+def period_start(index: int, interval: str) -> date:
+    if interval == "month":
+        return date(index // 12, index % 12 + 1, 1)
+    if interval == "week":
+        return date(1970, 1, 1) + timedelta(days=index * 7 - 3)
+    return date(1970, 1, 1) + timedelta(days=index)
+
+
+def to_arrow(sources: Sources, expr: ir.Table) -> pa.Table:
+    return sources.backend.to_pyarrow(expr)
+
+
+def rows_to_arrow(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=schema)

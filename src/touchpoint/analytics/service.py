@@ -1,0 +1,75 @@
+"""Run a report by name: validate the request against the registry, open the sources, run it.
+The CLI and the API both call `run_report`."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from touchpoint.analytics.activity import check_interval
+from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, load_reports
+from touchpoint.analytics.sources import open_sources
+from touchpoint.errors import ValidationError
+from touchpoint.settings import Settings
+
+
+def report_spec(name: str) -> ReportSpec:
+    reports = load_reports()
+    if name not in reports:
+        raise ValidationError(f"unknown report {name!r}; choose from: {', '.join(sorted(reports))}")
+    return reports[name]
+
+
+def parse_moment(text: str | None, what: str) -> datetime | None:
+    """An ISO date or datetime (UTC when no offset is given)."""
+    if text is None or text == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            f"bad {what} date {text!r}: use YYYY-MM-DD or an ISO datetime"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def make_request(
+    spec: ReportSpec,
+    *,
+    start: str | date | datetime | None = None,
+    end: str | date | datetime | None = None,
+    by: str | None = None,
+    interval: str = "month",
+    at: datetime | None = None,
+) -> ReportRequest:
+    begin, finish = _moment(start, "--from"), _moment(end, "--to")
+    if begin and finish and begin >= finish:
+        raise ValidationError("--from must be before --to")
+    if by is not None and by not in spec.allowed_by:
+        allowed = ", ".join(spec.allowed_by) or "no breakdown"
+        raise ValidationError(
+            f"report {spec.name!r} cannot be broken down by {by!r} (allowed: {allowed})"
+        )
+    return ReportRequest(
+        start=begin,
+        end=finish,
+        by=by,
+        at=at or datetime.now(UTC),
+        interval=check_interval(interval),
+    )
+
+
+def _moment(value: Any, what: str) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return parse_moment(value, what)
+
+
+def run_report(
+    settings: Settings, name: str, request: ReportRequest, *, engine: str = "duckdb"
+) -> ReportResult:
+    spec = report_spec(name)
+    with open_sources(settings, engine) as sources:
+        return spec.run(sources, request)
