@@ -131,6 +131,7 @@ class _Parser:
         self.lines = source.splitlines()
         self.source = source
         self.parameters: dict[str, Any] = dict(doc.get("parameters", {}))
+        self.rule_at: tuple[str, int] | None = None  # (enter|exit, index) of the rule being read
 
     def fail(self, where: tuple[str, int | None, str | None], problem: str) -> StageModelError:
         table, index, key = where
@@ -140,28 +141,34 @@ class _Parser:
         return StageModelError(f"{place}{path}{'.' + key if key else ''}: {problem}")
 
     def locate(self, table: str, index: int | None, key: str | None) -> int | None:
-        """The 1-based line of `key` in the index-th `[[table]]` (or `[table]`) block."""
-        header = re.compile(rf"^\s*\[\[?\s*{re.escape(table)}\s*\]\]?\s*$")
-        seen, start = -1, None
-        for number, text in enumerate(self.lines, 1):
-            if header.match(text):
-                seen += 1
-                if index is None or seen == index:
-                    start = number
-                    break
-        if start is None:
-            return None
-        if key is None:
-            return start
-        key_re = re.compile(rf"^\s*{re.escape(key)}\s*=")
-        for number in range(start, len(self.lines)):
+        """The 1-based line of `key` in the index-th `[[table]]` block (and rule being read)."""
+        block = self._find(rf"\[\[?\s*{re.escape(table)}\s*\]\]?", 0, index or 0)
+        if block is None or key is None:
+            return block
+        if self.rule_at is not None:
+            sub, j = self.rule_at
+            rule_line = self._find(rf"\[\[\s*{re.escape(table)}\.{sub}\s*\]\]", block, j)
+            block = rule_line or block
+        for number in range(block, len(self.lines)):
             text = self.lines[number]
-            if key_re.match(text):
+            if re.match(rf"^\s*{re.escape(key)}\s*=", text):
                 return number + 1
-            if re.match(r"^\s*\[\[?\s*(stages|overlays|model|parameters|activity|counters)", text):
-                if number + 1 > start:
-                    break
-        return start
+            if text.lstrip().startswith("["):
+                break
+        return block
+
+    def _find(self, header: str, after: int, nth: int) -> int | None:
+        """The line of the nth header matching `header` after line `after`, within its block."""
+        seen = -1
+        for number in range(after, len(self.lines)):
+            text = self.lines[number].strip()
+            if re.fullmatch(header, text):
+                seen += 1
+                if seen == nth:
+                    return number + 1
+            elif after and re.fullmatch(r"\[\[?[a-z_]+\]\]?", text):
+                break  # the next top-level table: the block has ended
+        return None
 
     def value(self, raw: Any, where: tuple[str, int | None, str | None]) -> Any:
         if isinstance(raw, str) and raw.startswith("$"):
@@ -210,7 +217,7 @@ class _Parser:
         for i, raw in enumerate(raw_stages):
             for j, rule in enumerate(raw.get("enter", [])):
                 rules.append(self.rule(rule, raw["name"], ("stages", i, "enter"), j))
-        if not any(r.target == stage_names[0] and r.types == {"*"} for r in rules):
+        if not any(r.target == stage_names[0] and r.types == frozenset({"*"}) for r in rules):
             raise self.fail(
                 ("stages", 0, "enter"),
                 'the first stage needs a rule with types = ["*"], so every customer has a stage',
@@ -290,7 +297,15 @@ class _Parser:
     def rule(
         self, raw: Any, target: str, where: tuple[str, int | None, str | None], j: int
     ) -> Rule:
-        table, index, _ = where
+        table, index, sub = where
+        self.rule_at = (sub or "enter", j)
+        try:
+            return self._rule(raw, target, table, index, j)
+        finally:
+            self.rule_at = None
+
+    def _rule(self, raw: Any, target: str, table: str, index: int | None, j: int) -> Rule:
+        where = (table, index, None)
         if not isinstance(raw, dict):
             raise self.fail(where, "each rule must be a table")
         unknown = set(raw) - RULE_KEYS
