@@ -1,0 +1,346 @@
+"""Customer lifetime value: historical (net revenue to date) and predictive (BG/NBD purchase
+frequency and probability alive + Gamma-Gamma spend, fitted by `lifetimes`).
+
+The RFM summary is one Ibis expression over the log, so it runs on every engine; only the fit and
+the predictions are pandas, on one row per purchasing customer. See docs/decisions.md for why
+`lifetimes` and not pymc-marketing or btyd.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import ibis.expr.types as ir
+import pandas as pd
+import pyarrow as pa
+
+from touchpoint.analytics.common import breakdown, in_period, naive, to_arrow
+from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
+from touchpoint.errors import ValidationError
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+PURCHASE_TYPE = "purchase"
+DAY_S = 86_400
+EPOCH = date(1970, 1, 1)
+HORIZON_MONTHS = 12
+MONTHLY_DISCOUNT = 0.01
+MIN_CUSTOMERS = 20  # below this (or MIN_REPEATERS repeat buyers) the fit is noise: no prediction
+MIN_REPEATERS = 5
+PENALIZERS = (0.0, 0.001, 0.01)  # tried in turn until the fit converges to a usable model
+TOP_CUSTOMERS = 10
+
+
+@contextmanager
+def quiet_lifetimes() -> Iterator[None]:
+    """lifetimes 0.11.3 imports pkg_resources and uses pandas APIs deprecated in pandas 3; its
+    warnings say nothing to a Touchpoint user, so they are silenced around every call into it,
+    as are the optimiser's numerical warnings and the report it prints when it fails to converge
+    (the failure itself is an exception, handled by the caller)."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.filterwarnings("ignore", module=r"lifetimes(\.|$)")
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+# --- RFM summary (Ibis) ------------------------------------------------------------------------
+
+
+def day_number(column: ir.TimestampColumn) -> ir.IntegerColumn:
+    """Days since 1970-01-01 of a naive-UTC timestamp: lifetimes' per-day granularity."""
+    return (column.epoch_seconds() / DAY_S).floor().cast("int64")
+
+
+def rfm_summary(
+    transactions: ir.Table,
+    *,
+    observation_end: date,
+    customer: str = "customer_id",
+    at: str = "occurred_at",
+    amount: str = "revenue",
+) -> ir.Table:
+    """frequency, recency, T and monetary_value per customer, in days, as
+    `lifetimes.utils.summary_data_from_transaction_data` defines them: transactions are summed per
+    day (up to and including `observation_end`); frequency = purchase days − 1; recency = last −
+    first purchase day; T = observation_end − first purchase day; monetary_value = mean amount of
+    the repeat purchase days (0 without repeats)."""
+    end_day = (observation_end - EPOCH).days
+    days = transactions.select(
+        customer_id=transactions[customer],
+        day=day_number(transactions[at]),
+        amount=transactions[amount].cast("float64"),
+    )
+    daily = (
+        days.filter(days.day <= end_day)
+        .group_by(["customer_id", "day"])
+        .aggregate(amount=lambda t: t.amount.sum())
+    )
+    first_day = daily.day.min().over(group_by=daily.customer_id)
+    daily = daily.mutate(repeat=daily.day != first_day)
+    per = daily.group_by("customer_id").aggregate(
+        first=daily.day.min(),
+        last=daily.day.max(),
+        days=daily.count(),
+        repeat_amount=daily.amount.sum(where=daily.repeat),
+    )
+    frequency = per.days - 1
+    return per.select(
+        "customer_id",
+        frequency=frequency,
+        recency=per["last"] - per["first"],
+        T=end_day - per["first"],
+        monetary_value=(frequency > 0).ifelse(per.repeat_amount / frequency, 0.0),
+    )
+
+
+def purchases(interactions: ir.Table) -> ir.Table:
+    """Purchases with money in. Refunds are not purchases: they lower historical CLV only."""
+    return interactions.filter((interactions.type == PURCHASE_TYPE) & (interactions.revenue > 0))
+
+
+def historical_clv(interactions: ir.Table) -> ir.Table:
+    """customer_id, net revenue to date (purchases minus refunds and cancellations)."""
+    money = interactions.filter(interactions.revenue.notnull())
+    return money.group_by("customer_id").aggregate(historical_clv=money.revenue.sum())
+
+
+# --- Fit and predict (lifetimes) ---------------------------------------------------------------
+
+
+@dataclass
+class CLVModel:
+    """The fitted BG/NBD (purchases, P(alive)) and Gamma-Gamma (spend per purchase) models."""
+
+    purchases: Any  # lifetimes.BetaGeoFitter
+    spend: Any  # lifetimes.GammaGammaFitter
+    penalizer: float
+
+    @property
+    def params(self) -> dict[str, float]:
+        names = {"alpha": "alpha", "r": "r", "a": "a", "b": "b"}
+        out = {names[k]: float(v) for k, v in self.purchases.params_.items()}
+        out |= {f"gg_{k}": float(v) for k, v in self.spend.params_.items()}
+        return out
+
+
+def fit_clv(rfm: pd.DataFrame, *, penalizer: float = 0.0) -> CLVModel:
+    """Fit BG/NBD on everyone and Gamma-Gamma on repeat buyers (the model's assumption)."""
+    repeaters = rfm[rfm["frequency"] > 0]
+    if len(rfm) < MIN_CUSTOMERS or len(repeaters) < MIN_REPEATERS:
+        raise ValidationError(
+            f"too little purchase history to fit a CLV model ({len(rfm)} buyers, "
+            f"{len(repeaters)} repeat buyers; need {MIN_CUSTOMERS} and {MIN_REPEATERS})"
+        )
+    with quiet_lifetimes():
+        from lifetimes import BetaGeoFitter, GammaGammaFitter
+
+        bgf = BetaGeoFitter(penalizer_coef=penalizer)
+        bgf.fit(rfm["frequency"], rfm["recency"], rfm["T"])
+        ggf = GammaGammaFitter(penalizer_coef=penalizer)
+        ggf.fit(repeaters["frequency"], repeaters["monetary_value"])
+    return CLVModel(bgf, ggf, penalizer)
+
+
+def predict_clv(
+    model: CLVModel,
+    rfm: pd.DataFrame,
+    *,
+    horizon_months: int = HORIZON_MONTHS,
+    discount_rate: float = MONTHLY_DISCOUNT,
+    unit: str = "D",
+) -> pd.DataFrame:
+    """Per customer: P(alive), expected purchases and discounted value over the horizon.
+    `unit` is the time unit of recency/T ("D" days, "W" weeks), as lifetimes names it."""
+    f, r, t = rfm["frequency"], rfm["recency"], rfm["T"]
+    per_month = {"D": 30.0, "W": 4.345}[unit]
+    with quiet_lifetimes():
+        alive = model.purchases.conditional_probability_alive(f, r, t)
+        expected = model.purchases.conditional_expected_number_of_purchases_up_to_time(
+            horizon_months * per_month, f, r, t
+        )
+        spend = model.spend.conditional_expected_average_profit(f, rfm["monetary_value"])
+        value = model.spend.customer_lifetime_value(
+            model.purchases,
+            f,
+            r,
+            t,
+            rfm["monetary_value"],
+            time=horizon_months,
+            discount_rate=discount_rate,
+            freq=unit,
+        )
+    return pd.DataFrame(
+        {
+            "p_alive": pd.Series(alive, index=rfm.index).astype(float),
+            "expected_purchases": expected.astype(float),
+            "expected_order_value": spend.astype(float),
+            "predicted_clv": value.astype(float),
+        },
+        index=rfm.index,
+    )
+
+
+# --- The report --------------------------------------------------------------------------------
+
+
+def observation_end(request: ReportRequest) -> datetime:
+    return naive(request.end or request.at)
+
+
+def customer_clv(
+    sources: Sources, request: ReportRequest, *, horizon_months: int = HORIZON_MONTHS
+) -> tuple[pd.DataFrame, list[str]]:
+    """One row per customer who purchased before the period's end (first purchase in the period
+    when it has a start): RFM, historical and predicted CLV, P(alive). Plus notes on the fit."""
+    inter = sources.interactions
+    until = inter.filter(in_period(inter.occurred_at, _open_start(request)))
+    end = observation_end(request)
+    last_day = (end - timedelta(microseconds=1)).date()
+    rfm_expr = rfm_summary(purchases(until), observation_end=last_day)
+    joined = rfm_expr.left_join(historical_clv(until), "customer_id").drop("customer_id_right")
+    frame = to_arrow(sources, joined).to_pandas().set_index("customer_id").sort_index()
+    frame["historical_clv"] = frame["historical_clv"].fillna(0.0)
+    if request.start is not None:
+        start_day = (naive(request.start).date() - EPOCH).days
+        frame = frame[(last_day - EPOCH).days - frame["T"] >= start_day]
+    notes: list[str] = []
+    prediction_cols = ["p_alive", "expected_purchases", "expected_order_value", "predicted_clv"]
+    try:
+        model = fit_first_usable(frame)
+    except ValidationError as exc:
+        notes.append(f"no predictive CLV: {exc}")
+        return frame.assign(**dict.fromkeys(prediction_cols, float("nan"))), notes
+    frame = frame.join(predict_clv(model, frame, horizon_months=horizon_months))
+    params = ", ".join(f"{k}={v:.4g}" for k, v in model.params.items())
+    notes.append(f"BG/NBD + Gamma-Gamma (lifetimes), days, penalizer {model.penalizer}: {params}")
+    return frame, notes
+
+
+def fit_first_usable(rfm: pd.DataFrame) -> CLVModel:
+    """The least penalised fit that converges with a finite mean spend (Gamma-Gamma q > 1)."""
+    problem = ""
+    for penalizer in PENALIZERS:
+        try:
+            model = fit_clv(rfm, penalizer=penalizer)
+        except ValidationError:
+            raise
+        except Exception as exc:  # lifetimes' ConvergenceError and numerical failures
+            problem = f"the model did not converge ({str(exc).strip() or type(exc).__name__})"
+            continue
+        if model.spend.params_["q"] > 1:
+            return model
+        problem = "the Gamma-Gamma fit has no finite mean spend (q <= 1)"
+    raise ValidationError(problem)
+
+
+def _open_start(request: ReportRequest) -> ReportRequest:
+    """History before the period counts for RFM: only the end bounds what is read."""
+    return ReportRequest(start=None, end=request.end, by=None, at=request.at)
+
+
+SUMMARY_SCHEMA = pa.schema(
+    [
+        ("group", pa.string()),
+        ("customers", pa.int64()),
+        ("repeat_customers", pa.int64()),
+        ("mean_historical_clv", pa.float64()),
+        ("mean_predicted_clv_12m", pa.float64()),
+        ("mean_p_alive", pa.float64()),
+        ("mean_expected_purchases_12m", pa.float64()),
+        ("total_historical_clv", pa.float64()),
+        ("total_predicted_clv_12m", pa.float64()),
+    ]
+)
+
+
+def _summarise(group: str, rows: pd.DataFrame) -> dict[str, Any]:
+    def mean(col: str) -> float | None:
+        value = rows[col].mean()
+        return None if pd.isna(value) else float(value)
+
+    def total(col: str) -> float | None:
+        return None if rows[col].isna().all() else float(rows[col].sum())
+
+    return {
+        "group": group,
+        "customers": len(rows),
+        "repeat_customers": int((rows["frequency"] > 0).sum()),
+        "mean_historical_clv": mean("historical_clv"),
+        "mean_predicted_clv_12m": mean("predicted_clv"),
+        "mean_p_alive": mean("p_alive"),
+        "mean_expected_purchases_12m": mean("expected_purchases"),
+        "total_historical_clv": total("historical_clv"),
+        "total_predicted_clv_12m": total("predicted_clv"),
+    }
+
+
+def run_clv(sources: Sources, request: ReportRequest) -> ReportResult:
+    frame, notes = customer_clv(sources, request)
+    rows = [_summarise("all", frame)]
+    keys = breakdown(sources, request.by)
+    if keys is not None and len(frame):
+        key_frame = to_arrow(sources, keys).to_pandas().set_index("customer_id")["key"]
+        grouped = frame.join(key_frame).fillna({"key": "(none)"})
+        rows += [_summarise(str(k), g) for k, g in sorted(grouped.groupby("key"))]
+    top = frame.sort_values(["predicted_clv", "historical_clv"], ascending=False).head(
+        TOP_CUSTOMERS
+    )
+    for cid, row in top.iterrows():
+        notes.append(
+            f"top customer {cid}: historical {row.historical_clv:.2f}, predicted 12m "
+            f"{row.predicted_clv:.2f}, P(alive) {row.p_alive:.2f}, {int(row.frequency) + 1} "
+            "purchase days"
+        )
+    table = pa.Table.from_pylist(rows, schema=SUMMARY_SCHEMA)
+    return ReportResult("clv", "Customer lifetime value", table, notes)
+
+
+def plot_clv(result: ReportResult) -> go.Figure:
+    import plotly.graph_objects as go
+
+    rows = result.table.to_pylist()
+    groups = [r["group"] for r in rows]
+    fig = go.Figure()
+    fig.add_bar(name="historical CLV", x=groups, y=[r["mean_historical_clv"] for r in rows])
+    fig.add_bar(
+        name="predicted CLV, next 12 months",
+        x=groups,
+        y=[r["mean_predicted_clv_12m"] for r in rows],
+    )
+    fig.update_layout(
+        title=result.title, barmode="group", yaxis_title="mean per customer", xaxis_title="group"
+    )
+    return fig
+
+
+register(
+    ReportSpec(
+        name="clv",
+        title="Customer lifetime value",
+        description="Historical CLV (net revenue to date) and predicted CLV over 12 months with "
+        "BG/NBD + Gamma-Gamma (lifetimes): customers, mean CLV, mean P(alive); top customers.",
+        run=run_clv,
+        plot=plot_clv,
+        allowed_by=("channel", "campaign", "segment", "stage"),
+    )
+)
+
+__all__ = [
+    "CLVModel",
+    "customer_clv",
+    "fit_clv",
+    "historical_clv",
+    "predict_clv",
+    "purchases",
+    "rfm_summary",
+    "run_clv",
+]
