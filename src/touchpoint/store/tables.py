@@ -6,6 +6,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -135,4 +136,21 @@ lifecycle_meta = Table(
     metadata,
     Column("key", String(40), primary_key=True),  # 'model', 'clock', 'generation'
     Column("value", Text, nullable=False),
+)
+
+# --- Campaign spend (imported from CSV; see analytics/spend.py) ---
+
+campaign_spend = Table(
+    "campaign_spend",
+    metadata,
+    # One row per (date, campaign, source, medium): re-importing a day replaces it. source and
+    # medium are '' when the file leaves them blank (a primary key column cannot be NULL).
+    Column("date", Date, primary_key=True),
+    Column("campaign", String(200), primary_key=True),
+    Column("source", String(200), primary_key=True),
+    Column("medium", String(200), primary_key=True),
+    Column("channel", String(20), nullable=False),
+    Column("amount", Float, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("imported_at", UTCDateTime, nullable=False),
 )
