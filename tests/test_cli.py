@@ -154,3 +154,30 @@ def test_demo_twice_stores_nothing_twice(tmp_path: Path) -> None:
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     new = re.search(r"([\d,]+) new, ([\d,]+) already stored", second.stdout)
     assert new and new.group(1) == "0" and int(new.group(2).replace(",", "")) > 1000
+
+
+def test_lifecycle_commands_summarise_replay_and_tick(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        '{"id": "a", "type": "page_view", "channel": "web", "occurred_at": "2026-01-01T00:00:00Z",'
+        ' "customer": {"email": "a@example.com"}}\n'
+        '{"id": "b", "type": "purchase", "channel": "web", "occurred_at": "2026-01-02T00:00:00Z",'
+        ' "revenue": 10, "customer": {"email": "a@example.com"}}\n'
+    )
+    assert touchpoint("import", str(events), data_dir=data).returncode == 0
+    summary = touchpoint("lifecycle", "summary", data_dir=data)
+    assert summary.returncode == 0 and "conversion" in summary.stdout
+    past = touchpoint("lifecycle", "summary", "--at", "2026-01-01T12:00", data_dir=data)
+    assert "reach" in past.stdout and "100.0%" in past.stdout
+    ticked = touchpoint("lifecycle", "tick", "--now", "2026-06-01", data_dir=data)
+    assert ticked.returncode == 0 and "1 → at_risk" in ticked.stdout
+    replayed = touchpoint("lifecycle", "replay", "--model", "hubspot", data_dir=data)
+    assert replayed.returncode == 0 and "hubspot@1" in replayed.stdout
+    assert "customer" in replayed.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[model]\nname = "x"\nversion = 1\n')
+    refused = touchpoint("lifecycle", "replay", "--model", str(bad), data_dir=data)
+    assert refused.returncode == 1 and "bad.toml" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert "customer" in touchpoint("lifecycle", "summary", data_dir=data).stdout

@@ -13,7 +13,9 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 
 from touchpoint import console as show
+from touchpoint.analytics.commands import report as analytics_report
 from touchpoint.errors import ConfigError, NotFound, TouchpointError, ValidationError
+from touchpoint.lifecycle.commands import lifecycle_app
 from touchpoint.runtime import Touchpoint, open_touchpoint
 from touchpoint.services import customers as customer_service
 from touchpoint.services.keys import SCOPES, create_key
@@ -31,6 +33,8 @@ customer_app = typer.Typer(
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(customer_app, name="customer")
 app.add_typer(keys_app, name="keys")
+app.add_typer(lifecycle_app, name="lifecycle")
+app.command("report")(analytics_report)
 
 DataDir = Annotated[
     Path | None,
@@ -61,7 +65,7 @@ def serve(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000)
     show.console.print(
         f"Serving Touchpoint on http://{host}:{port}  (API docs: http://{host}:{port}/docs)"
     )
-    uvicorn.run(create_app(tp), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(tp, background_jobs=True), host=host, port=port, log_level="warning")
 
 
 @app.command("import")

@@ -40,6 +40,12 @@ def customer_view(view: dict[str, Any]) -> None:
         f"{view['interaction_count']:,} interactions, first {_when(view.get('first_seen_at'))}, "
         f"last {_when(view.get('last_seen_at'))}, revenue {view['revenue']:,.2f}",
     ]
+    lifecycle = view["lifecycle"]
+    if lifecycle["stage"]:
+        lines.append(
+            f"stage [bold]{lifecycle['stage']}[/] since {_when(lifecycle['since'])} "
+            f"({lifecycle['model']})"
+        )
     if view["requested_id"] != view["id"]:
         lines.append(f"[yellow]{view['requested_id']} was merged into this customer[/]")
     console.print(Panel("\n".join(lines), title="Customer"))
@@ -61,9 +67,38 @@ def customer_view(view: dict[str, Any]) -> None:
         for key, value in sorted(view["traits"].items()):
             traits.add_row(key, str(value))
         console.print(traits)
+    if lifecycle["history"]:
+        console.print(stage_history(lifecycle["history"]))
     console.print(timeline(view["timeline"]))
     if view["next_cursor"]:
         console.print(f"older interactions: --cursor '{view['next_cursor']}'")
+
+
+def stage_history(rows: Iterable[dict[str, Any]]) -> Table:
+    table = Table(title="Lifecycle stage history")
+    for column in ("when", "from", "to", "why", "interaction"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            _when(row["at"]),
+            row["from_stage"] or "-",
+            f"[bold]{row['to_stage']}[/]",
+            row["reason"],
+            row["interaction_id"] or "(time passed)",
+        )
+    return table
+
+
+def stage_counts(title: str, counts: list[tuple[str, int]]) -> Table:
+    total = sum(n for _, n in counts) or 1
+    table = Table(title=title)
+    table.add_column("stage")
+    table.add_column("customers", justify="right")
+    table.add_column("share", justify="right")
+    table.add_column("")
+    for stage, n in counts:
+        table.add_row(stage, f"{n:,}", f"{n / total:.1%}", "█" * round(30 * n / total))
+    return table
 
 
 def timeline(rows: Iterable[dict[str, Any]]) -> Table:

@@ -6,14 +6,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from touchpoint import __version__
-from touchpoint.api import customers, interactions, segment
+from touchpoint.api import analytics, customers, interactions, lifecycle, segment
 from touchpoint.api.middleware import BodyLimitAndGzip
 from touchpoint.errors import AuthError, TouchpointError
+from touchpoint.lifecycle.scheduler import lifecycle_clock
 from touchpoint.runtime import Touchpoint
 
 
-def create_app(tp: Touchpoint) -> FastAPI:
+def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
+    """The API over an open Touchpoint; `background_jobs` runs the lifecycle clock (for `serve`)."""
     app = FastAPI(
+        lifespan=lifecycle_clock(tp) if background_jobs else None,
         title="Touchpoint",
         version=__version__,
         description="Customer lifecycle management for omnichannel contact centers. "
@@ -23,6 +26,8 @@ def create_app(tp: Touchpoint) -> FastAPI:
     app.include_router(interactions.router)
     app.include_router(customers.router)
     app.include_router(segment.router)
+    app.include_router(lifecycle.router)
+    app.include_router(analytics.router)
     app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
     app.add_middleware(BodyLimitAndGzip, max_body_bytes=tp.settings.max_body_bytes)
 

@@ -76,7 +76,25 @@ class MergeOut(BaseModel):
     linking_key: str = Field(description="The identity that showed they were the same person")
 
 
+class StageTransitionOut(BaseModel):
+    from_stage: str | None = Field(description="Stage before (null for the first stage)")
+    to_stage: str
+    at: datetime
+    interaction_id: str | None = Field(
+        description="The interaction that caused it; null if time did"
+    )
+    reason: str
+
+
+class LifecycleOut(BaseModel):
+    stage: str | None = Field(description="Current lifecycle stage")
+    since: datetime | None
+    model: str | None = Field(description="Stage model (name@version) that placed the customer")
+    history: list[StageTransitionOut] = Field(description="Every stage change, oldest first")
+
+
 class CustomerViewOut(CustomerSummaryOut):
+    lifecycle: LifecycleOut
     requested_id: str = Field(description="The id asked for; differs from id after a merge")
     identities: list[IdentityOut]
     merged_from: list[MergeOut]

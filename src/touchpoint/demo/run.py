@@ -11,8 +11,10 @@ from sqlalchemy import Connection, func, select
 
 from touchpoint import console as show
 from touchpoint.demo.generator import generate_interactions
+from touchpoint.lifecycle.tick import tick
 from touchpoint.runtime import Touchpoint
 from touchpoint.services import customers as customer_service
+from touchpoint.services import lifecycle as lifecycle_service
 from touchpoint.services.keys import SCOPES, create_key
 from touchpoint.store.engine import read_connection, write_transaction
 from touchpoint.store.tables import customers, interactions, merges
@@ -41,7 +43,18 @@ def run_demo(tp: Touchpoint, *, customers: int, seed: int, api_url: str) -> dict
         f"{report.accepted:,} new, {report.duplicates:,} already stored, {len(report.rejected):,} rejected."
     )
     with read_connection(tp.engine) as conn:
+        last = conn.scalar(select(func.max(interactions.c.occurred_at)))
+    if last is not None:
+        tick(tp.engine, last)  # let inactivity windows run up to the simulation's end
+    with read_connection(tp.engine) as conn:
         _print_summary(conn)
+        stages = lifecycle_service.summary(conn)
+        show.console.print(
+            show.stage_counts(
+                f"Customers by lifecycle stage ({stages['model']})",
+                [(s["stage"], s["customers"]) for s in stages["stages"]],
+            )
+        )
         sample = _sample_customer(conn)
         if sample:
             show.customer_view(customer_service.customer_view(conn, sample, limit=8))

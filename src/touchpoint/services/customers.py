@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from touchpoint.domain.identity import IdentityError, identity_keys
 from touchpoint.errors import NotFound, ValidationError
 from touchpoint.store import customers, log
+from touchpoint.store import lifecycle as lifecycle_store
 
 MAX_MERGE_HOPS = 100
 
@@ -106,9 +107,20 @@ def customer_view(
             }
             for m in customers.merges_into(conn, cid)
         ],
+        "lifecycle": lifecycle_of(conn, cid),
         "timeline": page,
         "next_cursor": _encode_cursor(page[-1]) if more and page else None,
     }
+
+
+def lifecycle_of(conn: Connection, customer_id: str) -> dict[str, Any]:
+    """Current stage (with since and model) and the full stage history, oldest first."""
+    current = lifecycle_store.current_stage(conn, customer_id) or {
+        "stage": None,
+        "since": None,
+        "model": None,
+    }
+    return {**current, "history": lifecycle_store.history(conn, customer_id)}
 
 
 def _encode_cursor(row: dict[str, Any]) -> str:

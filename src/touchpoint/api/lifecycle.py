@@ -1,0 +1,43 @@
+"""Lifecycle stages: how many customers are in each stage, now or at a past date."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, BaseModel, Field
+
+from touchpoint.api.deps import ReadConn, ReadKey
+from touchpoint.services import lifecycle as service
+
+router = APIRouter(prefix="/v1/lifecycle", tags=["lifecycle"])
+
+
+class StageCountOut(BaseModel):
+    stage: str
+    customers: int
+
+
+class LifecycleSummaryOut(BaseModel):
+    model: str = Field(description="Stage model in force (name@version)")
+    at: datetime | None = Field(description="The moment counted; null means now")
+    clock: datetime | None = Field(description="How far time-based stages have been applied")
+    total: int
+    stages: list[StageCountOut] = Field(description="Progression stages in order, then overlays")
+
+
+@router.get(
+    "/summary",
+    response_model=LifecycleSummaryOut,
+    summary="Customers per lifecycle stage, now or at a past date",
+)
+def lifecycle_summary(
+    conn: ReadConn,
+    _key: ReadKey,
+    at: Annotated[
+        AwareDatetime | None,
+        Query(description="Count customers as they stood at this time (ISO 8601 with zone)"),
+    ] = None,
+) -> LifecycleSummaryOut:
+    return LifecycleSummaryOut.model_validate(service.summary(conn, at))
