@@ -50,7 +50,9 @@ def touches(interactions: ir.Table) -> ir.Table:
         at=p.occurred_at,
         channel=p.channel,
         source=survey_or(p, p.heard_about, social_or(p, p.channel, p.source)),
-        medium=survey_or(p, ibis.literal("survey"), social_or(p, ibis.literal("social"), p.medium)),
+        medium=survey_or(
+            p, ibis.literal("survey"), social_or(p, ibis.literal("engagement"), p.medium)
+        ),
         campaign=survey_or(p, ibis.null("string"), p.campaign),
         keyword=survey_or(p, ibis.null("string"), p.keyword),
     )
@@ -62,7 +64,7 @@ def survey_or(t: ir.Table, answer: ir.Value, otherwise: ir.Value) -> ir.Value:
 
 
 def social_or(t: ir.Table, social: ir.Value, tagged: ir.Value) -> ir.Value:
-    """Social engagement without UTM tags: the network's channel and medium "social"."""
+    """Social engagement without UTM tags: source = its channel ("social"), medium "engagement"."""
     untagged = (t.type == "social_engagement") & t.source.isnull()
     return untagged.ifelse(social, tagged)
 

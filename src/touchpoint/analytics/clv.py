@@ -9,6 +9,7 @@ the predictions are pandas, on one row per purchasing customer. See docs/decisio
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import warnings
 from collections.abc import Iterator
@@ -244,7 +245,7 @@ def fit_first_usable(rfm: pd.DataFrame) -> CLVModel:
 
 def _open_start(request: ReportRequest) -> ReportRequest:
     """History before the period counts for RFM: only the end bounds what is read."""
-    return ReportRequest(start=None, end=request.end, by=None, at=request.at)
+    return dataclasses.replace(request, start=None, by=None)
 
 
 SUMMARY_SCHEMA = pa.schema(
