@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from touchpoint import console as show
 from touchpoint.analytics.commands import report as analytics_report
+from touchpoint.analytics.spend_commands import spend_app
 from touchpoint.errors import ConfigError, NotFound, TouchpointError, ValidationError
 from touchpoint.lifecycle.commands import lifecycle_app
 from touchpoint.runtime import Touchpoint, open_touchpoint
@@ -33,6 +34,7 @@ customer_app = typer.Typer(
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(customer_app, name="customer")
 app.add_typer(keys_app, name="keys")
+app.add_typer(spend_app, name="spend")
 app.add_typer(lifecycle_app, name="lifecycle")
 app.command("report")(analytics_report)
 
