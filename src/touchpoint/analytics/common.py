@@ -136,5 +136,10 @@ def to_arrow(sources: Sources, expr: ir.Table) -> pa.Table:
     return sources.backend.to_pyarrow(expr)
 
 
+def scalar(sources: Sources, expr: ir.Scalar) -> Any:
+    """One value, through Arrow (not pandas: same types on every engine)."""
+    return sources.backend.to_pyarrow(expr).as_py()
+
+
 def rows_to_arrow(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)

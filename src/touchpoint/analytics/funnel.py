@@ -66,7 +66,7 @@ def _gaps(people: ir.Table, n_stages: int) -> ir.Table:
     """Median days from first entry into stage i-1 to first entry into stage i, per step i: one
     row per (customer, step) through a cross join with the step numbers (no UNION: SQLite's
     parser overflows on five copies of the query)."""
-    steps = ibis.memtable({"step": list(range(1, n_stages))})
+    steps = ibis.memtable(pa.table({"step": list(range(1, n_stages))}))
     pairs = people.cross_join(steps)
     after = pairs.step.cases(*[(i, pairs[f"e{i}"]) for i in range(1, n_stages)])
     before = pairs.step.cases(*[(i, pairs[f"e{i - 1}"]) for i in range(1, n_stages)])

@@ -24,6 +24,7 @@ from touchpoint.analytics.common import (
     in_period,
     nearest_rank,
     progression,
+    scalar,
     to_arrow,
     until_now,
 )
@@ -86,7 +87,7 @@ def _lead_conversion(sources: Sources, period: Any, request: ReportRequest) -> d
     buyers = inter.filter((inter.type == "purchase") & until_now(inter.occurred_at, request))
     buyers = buyers.select("customer_id").distinct()
     won = leads.semi_join(buyers, "customer_id").count()
-    return {"leads_won": sources.backend.execute(won)}
+    return {"leads_won": scalar(sources, won)}
 
 
 def _cart_recovery(sources: Sources, period: Any, request: ReportRequest) -> dict[str, Any]:
@@ -103,8 +104,8 @@ def _cart_recovery(sources: Sources, period: Any, request: ReportRequest) -> dic
     )
     recovered = pairs.select("seq").distinct().count()
     return {
-        "carts": sources.backend.execute(carts.count()),
-        "carts_recovered": sources.backend.execute(recovered),
+        "carts": scalar(sources, carts.count()),
+        "carts_recovered": scalar(sources, recovered),
     }
 
 
@@ -139,7 +140,7 @@ def _loyal_revenue(sources: Sources, period: Any, request: ReportRequest) -> dic
     current = breakdown(sources, "stage")
     assert current is not None
     loyal = period.semi_join(current.filter(current.key.isin(top)), "customer_id")
-    return {"loyal_revenue": sources.backend.execute(loyal.revenue.sum())}
+    return {"loyal_revenue": scalar(sources, loyal.revenue.sum())}
 
 
 def _ratio(a: Any, b: Any) -> float | None:

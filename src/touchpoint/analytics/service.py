@@ -3,6 +3,7 @@ The CLI and the API both call `run_report`."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -11,6 +12,8 @@ from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec
 from touchpoint.analytics.sources import open_sources
 from touchpoint.errors import ValidationError
 from touchpoint.settings import Settings
+
+_one_at_a_time = threading.Lock()
 
 
 def report_spec(name: str) -> ReportSpec:
@@ -71,5 +74,6 @@ def run_report(
     settings: Settings, name: str, request: ReportRequest, *, engine: str = "duckdb"
 ) -> ReportResult:
     spec = report_spec(name)
-    with open_sources(settings, engine) as sources:
+    # One report at a time per process: DuckDB lets one process open the copy only once at a time.
+    with _one_at_a_time, open_sources(settings, engine) as sources:
         return spec.run(sources, request)

@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 from sqlalchemy.engine import make_url
 
 from touchpoint.analytics import columnar
 from touchpoint.analytics.reports import Sources
+from touchpoint.errors import ValidationError
 from touchpoint.settings import Settings
 
 ENGINES = ("duckdb", "sqlite", "postgres")
@@ -52,10 +54,24 @@ def system_engine(settings: Settings) -> str:
     )
 
 
-def load_stage_model() -> Any:
-    from touchpoint.lifecycle.model import load_model
+def load_stage_model(settings: Settings) -> Any:
+    """The model in force: the one the lifecycle projection was last built with (its text is
+    kept in lifecycle_meta), else the default model."""
+    from sqlalchemy import select
 
-    return load_model()
+    from touchpoint.lifecycle.model import load_model, model_from_text
+    from touchpoint.store.engine import make_engine
+    from touchpoint.store.tables import lifecycle_meta
+
+    engine = make_engine(settings)
+    try:
+        with engine.connect() as conn:
+            source = conn.execute(
+                select(lifecycle_meta.c.value).where(lifecycle_meta.c.key == "model_source")
+            ).scalar()
+    finally:
+        engine.dispose()
+    return model_from_text(source) if source else load_model()
 
 
 @contextmanager
@@ -63,20 +79,20 @@ def open_sources(
     settings: Settings, engine: str = "duckdb", *, model: Any = None, refresh: bool = True
 ) -> Iterator[Sources]:
     """Sources on `engine`; for "duckdb" the columnar copy is refreshed first (unless told not to)."""
-    model = model if model is not None else load_stage_model()
+    model = model if model is not None else load_stage_model(settings)
     if engine == "duckdb":
         if refresh:
             columnar.refresh(settings)
-        backend = ibis.duckdb.connect(str(columnar.copy_path(settings)), read_only=True)
+        backend = ibis.duckdb.connect(str(columnar.copy_path(settings)))
         try:
             yield duckdb_sources(backend, model)
         finally:
             backend.disconnect()
         return
     if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}")
+        raise ValidationError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
     if system_engine(settings) != engine:
-        raise ValueError(f"the system of record is {system_engine(settings)}, not {engine}")
+        raise ValidationError(f"the system of record is {system_engine(settings)}, not {engine}")
     backend = _connect_system(settings)
     try:
         yield system_sources(backend, model, engine)
@@ -117,69 +133,94 @@ def _utc(column: ir.TimestampColumn) -> ir.TimestampColumn:
     return column.cast("timestamp")
 
 
-def _json_text(column: Any, key: str, engine: str) -> ir.StringColumn:
-    if engine == "postgres":
-        # json -> text value via ->>; Ibis' JSON getitem + cast keeps the quotes on PostgreSQL.
-        return column[key].unwrap_as("string")
-    return column[key].cast("string")
-
-
-def _json_number(column: Any, key: str, engine: str) -> ir.FloatingColumn:
-    if engine == "postgres":
-        return column[key].unwrap_as("float64")
-    return column[key].cast("float64")
-
-
-def _json_flag(column: Any, key: str, engine: str) -> ir.FloatingColumn:
-    """A JSON boolean as 1.0 / 0.0 (SQLite's json_extract already gives 1 / 0)."""
-    if engine == "postgres":
-        return column[key].unwrap_as("boolean").cast("float64")
-    return column[key].cast("float64")
-
-
-def _survey(props: Any, key: str, engine: str) -> ir.FloatingColumn:
-    """A score given flat ({"csat": 4}) or as the demo's {"survey": "csat", "score": 4}."""
-    asked = _json_text(props, "survey", engine) == key
-    return ibis.coalesce(
-        _json_number(props, key, engine), asked.ifelse(_json_number(props, "score", engine), None)
-    )
-
-
 def system_sources(backend: Any, model: Any, engine: str) -> Sources:
-    raw = backend.table("interactions")
-    props = raw.properties
-    heard = _json_text(props, "survey", engine) == "how_did_you_hear"
-    interactions = raw.mutate(
-        occurred_at=_utc(raw.occurred_at),
-        csat=_survey(props, "csat", engine),
-        nps=_survey(props, "nps", engine),
-        heard_about=ibis.coalesce(
-            _json_text(props, "heard_about", engine),
-            heard.ifelse(_json_text(props, "answer", engine), None),
-        ),
-        ticket_id=_json_text(props, "ticket_id", engine),
-        first_contact_resolution=_json_flag(props, "first_contact_resolution", engine),
-        properties=props.cast("string"),
-    ).select(*INTERACTION_COLUMNS)
-    people = backend.table("customers")
-    people = people.filter(people.merged_into.isnull())
-    traits = people.traits
-    country = _json_text(traits, "country", engine)
-    customers = people.select(
-        id=people.id,
-        created_at=_utc(people.created_at),
-        segment=ibis.coalesce(
-            _json_text(traits, "segment", engine), country, ibis.literal("unknown")
-        ),
-        country=ibis.coalesce(country, ibis.literal("unknown")),
-    )
+    json = _PostgresJson() if engine == "postgres" else _SqliteJson()
     moves = backend.table("stage_transitions")
-    transitions = moves.mutate(at=_utc(moves.at)).select(*TRANSITION_COLUMNS)
     return Sources(
         backend=backend,
-        interactions=interactions,
-        transitions=transitions,
-        customers=customers,
+        interactions=_interactions(backend, json).select(*INTERACTION_COLUMNS),
+        transitions=moves.mutate(at=_utc(moves.at)).select(*TRANSITION_COLUMNS),
+        customers=_customers(backend, json),
         spend=_optional(backend, "campaign_spend"),
         model=model,
     )
+
+
+def _interactions(backend: Any, json: Any) -> ir.Table:
+    raw = backend.table("interactions")
+    props = raw.properties
+    heard = json.text(props, "survey") == "how_did_you_hear"
+    return raw.mutate(
+        occurred_at=_utc(raw.occurred_at),
+        csat=_survey(json, props, "csat"),
+        nps=_survey(json, props, "nps"),
+        heard_about=ibis.coalesce(
+            json.text(props, "heard_about"), heard.ifelse(json.text(props, "answer"), None)
+        ),
+        ticket_id=json.text(props, "ticket_id"),
+        first_contact_resolution=json.flag(props, "first_contact_resolution"),
+        properties=props.cast("string"),
+    )
+
+
+def _customers(backend: Any, json: Any) -> ir.Table:
+    people = backend.table("customers")
+    people = people.filter(people.merged_into.isnull())
+    country = json.text(people.traits, "country")
+    return people.select(
+        id=people.id,
+        created_at=_utc(people.created_at),
+        segment=ibis.coalesce(
+            json.text(people.traits, "segment"), country, ibis.literal("unknown")
+        ),
+        country=ibis.coalesce(country, ibis.literal("unknown")),
+    )
+
+
+def _survey(json: Any, props: Any, key: str) -> ir.FloatingColumn:
+    """A score given flat ({"csat": 4}) or as the demo's {"survey": "csat", "score": 4}."""
+    asked = json.text(props, "survey") == key
+    return ibis.coalesce(json.number(props, key), asked.ifelse(json.number(props, "score"), None))
+
+
+class _SqliteJson:
+    """SQLite's json_extract already returns SQL numbers, text and 1/0 for booleans."""
+
+    def text(self, doc: Any, key: str) -> ir.StringColumn:
+        return doc[key].cast("string")
+
+    def number(self, doc: Any, key: str) -> ir.FloatingColumn:
+        return doc[key].cast("float64")
+
+    def flag(self, doc: Any, key: str) -> ir.FloatingColumn:
+        return doc[key].cast("float64")
+
+
+# PostgreSQL's own JSON functions, declared to Ibis (its JSON accessors emit SQL that PostgreSQL
+# rejects for `json` columns: "->> VARIADIC").
+@ibis.udf.scalar.builtin
+def json_extract_path_text(doc: dt.JSON, key: str) -> str:  # type: ignore[empty-body]
+    """PostgreSQL: the value at key as text (NULL when absent)."""
+
+
+@ibis.udf.scalar.builtin
+def json_typeof(doc: dt.JSON) -> str:  # type: ignore[empty-body]
+    """PostgreSQL: 'number', 'string', 'boolean', ... of a JSON value."""
+
+
+@ibis.udf.scalar.builtin
+def json_extract_path(doc: dt.JSON, key: str) -> dt.JSON:  # type: ignore[empty-body]
+    """PostgreSQL: the JSON value at key."""
+
+
+class _PostgresJson:
+    def text(self, doc: Any, key: str) -> ir.StringColumn:
+        return json_extract_path_text(doc, key)
+
+    def number(self, doc: Any, key: str) -> ir.FloatingColumn:
+        is_number = json_typeof(json_extract_path(doc, key)) == "number"
+        return is_number.ifelse(json_extract_path_text(doc, key).cast("float64"), None)
+
+    def flag(self, doc: Any, key: str) -> ir.FloatingColumn:
+        value = json_extract_path_text(doc, key)
+        return ibis.cases((value == "true", 1), (value == "false", 0), else_=None).cast("float64")
