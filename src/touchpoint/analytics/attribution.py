@@ -131,6 +131,12 @@ def credits(
     return _credit(joined, half_life_days)
 
 
+def double(numerator: int, denominator: int = 1) -> ir.FloatingValue:
+    """A DOUBLE PRECISION constant: Ibis writes a float literal as a bare 1.0, which PostgreSQL
+    types NUMERIC, and the credits would come back as decimals."""
+    return ibis.literal(numerator).cast("float64") / denominator
+
+
 def _credit(joined: ir.Table, half_life_days: float) -> ir.Table:
     j = joined
     whole = ibis.window(group_by=j.conversion_seq)
@@ -141,12 +147,11 @@ def _credit(joined: ir.Table, half_life_days: float) -> ir.Table:
         _n=j.seq.count().over(whole).cast("float64"),
         _rank=ibis.row_number().over(forward),
         _rank_back=ibis.row_number().over(backward),
-        _weight=ibis.literal(2.0) ** (-age_days / half_life_days),
+        _weight=double(2) ** (-age_days / half_life_days),
     )
     j = j.mutate(_weights=j._weight.sum().over(whole))
     none, first, last = j._n == 0, j._rank == 0, j._rank_back == 0
-    one = ibis.literal(1.0)
-    zero = ibis.literal(0.0)
+    one, zero = double(1), double(0)
     return j.select(
         "customer_id",
         "conversion_seq",
@@ -166,9 +171,9 @@ def _credit(joined: ir.Table, half_life_days: float) -> ir.Table:
         linear=none.ifelse(one, one / j._n),
         position=ibis.cases(
             (j._n <= 1, one),
-            (j._n == 2, ibis.literal(0.5)),
-            (first | last, ibis.literal(0.4)),
-            else_=ibis.literal(0.2) / (j._n - 2),
+            (j._n == 2, double(1, 2)),
+            (first | last, double(2, 5)),
+            else_=double(1, 5) / (j._n - 2),
         ),
         time_decay=none.ifelse(one, j._weight / j._weights),
     )
