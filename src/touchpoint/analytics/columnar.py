@@ -243,13 +243,26 @@ def _copy_customers(con: duckdb.DuckDBPyConnection) -> int:
     return _count(con, "SELECT count(*) FROM touched")
 
 
+def _fingerprint(
+    con: duckdb.DuckDBPyConnection, table: str, top: int | None = None
+) -> tuple[int, int]:
+    """(rows, sum of seq) of the transitions up to `top`: equal in the copy and the system of
+    record when the copy is right."""
+    where = "" if top is None else f"WHERE seq <= {int(top)}"
+    row = con.execute(f"SELECT count(*), coalesce(sum(seq), 0) FROM {table} {where}").fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
 def _copy_transitions(
     con: duckdb.DuckDBPyConnection, top: int, generation: str
 ) -> dict[str, int | bool]:
     mark = int(_state(con, "transitions_seq", "0"))
     full = generation != _state(con, "generation", "None") or mark == 0
     if not full and top <= mark:
-        return {"transitions": 0, "full_transitions": False}
+        if _fingerprint(con, "sor.stage_transitions", top) == _fingerprint(con, "transitions"):
+            return {"transitions": 0, "full_transitions": False}
+        full = True
     live = "t.customer_id IN (SELECT id FROM customers)"
     select = (
         'SELECT t.seq, t.customer_id, t.from_stage, t.to_stage, CAST(t."at" AS TIMESTAMP), '
@@ -274,6 +287,14 @@ def _copy_transitions(
             f"WHERE t.seq <= ? AND {live}",
             [top],
         )
+    if not full and _fingerprint(con, "sor.stage_transitions", top) != _fingerprint(
+        con, "transitions"
+    ):
+        # SQLite may hand out a deleted row's seq again (INTEGER PRIMARY KEY without
+        # AUTOINCREMENT), so a rewrite can hide below the mark: then copy everything again.
+        con.execute("DELETE FROM transitions")
+        con.execute(f"INSERT INTO transitions {select} WHERE t.seq <= ? AND {live}", [top])
+        full = True
     _set_state(con, "transitions_seq", str(top))
     _set_state(con, "generation", generation)
     return {
