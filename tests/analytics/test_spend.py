@@ -3,6 +3,7 @@ out by hand on every engine."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -177,3 +178,19 @@ def test_cac_by_channel_rolls_campaigns_up_by_their_spend_channel(funded: Lab) -
     assert rows["ad"]["cac_converted"] == pytest.approx(330.0)
     assert rows["email"]["cac_converted"] == pytest.approx(50.0)
     assert rows["(no spend)"]["acquired"] == 1
+
+
+def test_spend_import_command_lists_bad_lines_and_explains_a_bad_header(tmp_path: Path) -> None:
+    from tests.test_cli import touchpoint
+
+    good = write(
+        tmp_path, HEADER + "2026-01-01,google,cpc,search,ad,100,USD\n2026-01-02,,,x,ad,-1,\n"
+    )
+    done = touchpoint("spend", "import", str(good), data_dir=tmp_path / "data")
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"stored\s+│?\s*1", done.stdout)
+    assert re.search(r"3\s+│\s+amount '-1' must be a number ≥ 0", done.stdout)
+    bad = write(tmp_path, "day,campaign,amount\n", "bad.csv")
+    failed = touchpoint("spend", "import", str(bad), data_dir=tmp_path / "data")
+    assert failed.returncode == 1
+    assert "missing column(s) date" in failed.stderr
