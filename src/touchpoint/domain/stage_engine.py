@@ -94,6 +94,62 @@ class StageEngine:
         self.purchase_types = model.purchase_types
         self.complaint_types = model.complaint_types
         self.resolution_types = model.resolution_types
+        self._plan_sparse_replay(enter)
+        self._plan_dispatch()
+
+    def _plan_dispatch(self) -> None:
+        """Per interaction type, the candidate rules in the order the fold tries them."""
+        self.count_types = self.purchase_types | self.complaint_types | self.resolution_types
+
+        def ranked(rules: list[Rule]) -> tuple[tuple[int, Rule, bool], ...]:
+            ordered = sorted(rules, key=lambda r: -self.rank[r.target])
+            return tuple((self.rank[r.target], r, _is_plain(r)) for r in ordered)
+
+        self.prog_typed = {t: ranked(rules + self.any_rules) for t, rules in self.by_type.items()}
+        self.prog_any = ranked(self.any_rules)
+        self.prog_counter = ranked(self.counter_rules)
+        self.may_demote = not self.model.forward_only and any(
+            r.from_ is not None for r in self.model.stage_rules
+        )
+        self.o_typed = {t: tuple(rules + self.o_any) for t, rules in self.o_by_type.items()}
+        self.o_any = list(self.o_any)
+        self.exit_rules = {
+            name: ({t: tuple(r + any_) for t, r in typed.items()}, tuple(any_), tuple(counter))
+            for name, (typed, any_, counter) in self.exits.items()
+        }
+
+    def _plan_sparse_replay(self, enter: list[Rule]) -> None:
+        """Which events a replay must visit: the rest can only move the activity clock."""
+        exits = [r for o in self.model.overlays for r in o.exit]
+        typed = [*self.model.stage_rules, *enter, *exits]
+        self.visit_types = frozenset(
+            {t for r in typed if r.types for t in r.types if t != "*"}
+            | self.purchase_types
+            | self.complaint_types
+            | self.resolution_types
+        )
+        first_stage_only = all(
+            r.target == self.stages[0] and r == Rule(r.target, r.reason, types=r.types)
+            for r in self.any_rules
+        )
+        self.visits_everything = (
+            bool(self.o_any)
+            or not first_stage_only
+            or any(any_rules for _, any_rules, _ in self.exits.values())
+        )
+        self.min_inactive_s = min((r.inactive_s or 0.0 for r in self.timed), default=None)
+        self.property_types: frozenset[str] | None = frozenset(
+            t
+            for r in typed
+            if r.property_equals or r.property_min or r.property_max
+            for t in (r.types or ())
+        )
+        if any(
+            (r.property_equals or r.property_min or r.property_max)
+            and (not r.types or "*" in r.types)
+            for r in typed
+        ):
+            self.property_types = None  # some rule reads properties of any interaction
 
     # --- folding -------------------------------------------------------------------------
     def advance(
@@ -106,6 +162,33 @@ class StageEngine:
                 self._time_passes(state, event[0], out, inclusive=False)
             self._apply(state, event, out)
         if until is not None and self.timed and state.last_activity is not None:
+            self._time_passes(state, until, out, inclusive=True)
+        return out
+
+    def advance_sparse(
+        self,
+        state: StageState,
+        events: list[Event],
+        prev_activity: list[float | None],
+        last: tuple[float, str, float | None],
+        until: float | None = None,
+    ) -> list[Transition]:
+        """`advance` over only the events a replay must visit (see `stage_replay`), for speed.
+
+        `prev_activity[i]` is the customer's last activity before `events[i]` (skipped events
+        included); `last` is (at, id, last activity) after the customer's final event.
+        """
+        out: list[Transition] = []
+        timed = bool(self.timed)
+        for event, prev in zip(events, prev_activity, strict=True):
+            if prev is not None:
+                state.last_activity = prev
+            if timed and state.last_activity is not None:
+                self._time_passes(state, event[0], out, inclusive=False)
+            self._apply(state, event, out)
+        state.last_at, state.last_id, state.last_activity = last
+        state.horizon = max(state.horizon, state.last_at)
+        if until is not None and timed and state.last_activity is not None:
             self._time_passes(state, until, out, inclusive=True)
         return out
 
@@ -147,7 +230,7 @@ class StageEngine:
 
     def _apply(self, state: StageState, event: Event, out: list[Transition]) -> None:
         at, interaction_id, type_, _, direction, revenue, _ = event
-        counted = self._count(state, event)
+        counted = (revenue is not None or type_ in self.count_types) and self._count(state, event)
         reason = None
         rule = self._progression(state, event, counted)
         if rule is not None:
@@ -161,7 +244,8 @@ class StageEngine:
         ):
             state.last_activity = at
         state.last_at, state.last_id = at, interaction_id
-        state.horizon = max(state.horizon, at)
+        if at > state.horizon:
+            state.horizon = at
         if reason is not None:
             self._show(state, at, interaction_id, reason, out)
 
@@ -193,19 +277,25 @@ class StageEngine:
         """The highest stage above the current one whose rule matches; else a demotion, if any."""
         best: Rule | None = None
         best_rank = state.base
-        demotion: Rule | None = None
-        lists = self._candidates(self.by_type, self.any_rules, self.counter_rules, event, counted)
-        for rules in lists:
-            for rule in rules:  # highest stage first
-                rank = self.rank[rule.target]
-                if rank > best_rank:
-                    if self._from_ok(state, rule) and self._matches(state, rule, event):
-                        best, best_rank = rule, rank
-                        break
-                elif demotion is None and self._demotes(state, rule, rank):
-                    if self._matches(state, rule, event):
-                        demotion = rule
-        return best or demotion
+        typed = self.prog_typed.get(event[2], self.prog_any)
+        for ranked in (typed, self.prog_counter) if counted else (typed,):
+            for rank, rule, plain in ranked:  # highest stage first
+                if rank <= best_rank:
+                    break
+                if plain or (self._from_ok(state, rule) and self._matches(state, rule, event)):
+                    best, best_rank = rule, rank
+                    break
+        if best is None and self.may_demote:
+            return self._demotion(state, event, counted)
+        return best
+
+    def _demotion(self, state: StageState, event: Event, counted: bool) -> Rule | None:
+        typed = self.prog_typed.get(event[2], self.prog_any)
+        for ranked in (typed, self.prog_counter) if counted else (typed,):
+            for rank, rule, _ in ranked:
+                if self._demotes(state, rule, rank) and self._matches(state, rule, event):
+                    return rule
+        return None
 
     def _from_ok(self, state: StageState, rule: Rule) -> bool:
         return rule.from_ is None or (state.base >= 0 and self.stages[state.base] in rule.from_)
@@ -220,32 +310,22 @@ class StageEngine:
         )
 
     def _overlay(self, state: StageState, event: Event, counted: bool) -> Rule | None:
-        for rules in self._candidates(self.o_by_type, self.o_any, self.o_counter, event, counted):
+        type_ = event[2]
+        typed = self.o_typed.get(type_, self.o_any)
+        for rules in (typed, self.o_counter) if counted else (typed,):
             for rule in rules:
                 if self._may_enter(state, rule) and self._matches(state, rule, event):
                     state.overlay = rule.target
                     return rule
         if state.overlay is not None:
-            exits = self.exits[state.overlay]
-            for rules in self._candidates(*exits, event, counted):
+            exit_typed, exit_any, exit_counter = self.exit_rules[state.overlay]
+            typed = exit_typed.get(type_, exit_any)
+            for rules in (typed, exit_counter) if counted else (typed,):
                 for rule in rules:
                     if self._matches(state, rule, event):
                         state.overlay = None
                         return rule
         return None
-
-    @staticmethod
-    def _candidates(
-        by_type: dict[str, list[Rule]],
-        any_rules: list[Rule],
-        counter_rules: list[Rule],
-        event: Event,
-        counted: bool,
-    ) -> list[list[Rule]]:
-        lists = [by_type.get(event[2]) or [], any_rules]
-        if counted:
-            lists.append(counter_rules)
-        return lists
 
     def _matches(self, state: StageState, rule: Rule, event: Event) -> bool:
         at, _, _, channel, direction, revenue, props = event
@@ -310,6 +390,11 @@ def _dispatch(rules: list[Rule] | tuple[Rule, ...]) -> _Dispatch:
             for type_ in rule.types:
                 by_type.setdefault(type_, []).append(rule)
     return by_type, any_rules, counter_rules
+
+
+def _is_plain(rule: Rule) -> bool:
+    """A rule that holds for every interaction of its types (nothing else to check)."""
+    return rule == Rule(rule.target, rule.reason, types=rule.types)
 
 
 def _properties_match(rule: Rule, props: dict[str, Any]) -> bool:

@@ -89,7 +89,7 @@ def replay_command(
     else:
         stage_model = load_model(model)  # a bad file stops here: the model in force stays
     with Progress(
-        TextColumn("replaying"),
+        TextColumn("replaying customers"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
@@ -101,7 +101,7 @@ def replay_command(
             tp.engine,
             stage_model,
             on_total=lambda n: progress.update(task, total=n),
-            on_events=lambda n: progress.advance(task, n),
+            on_customers=lambda n: progress.advance(task, n),
         )
     print_replay(report)
 

@@ -6,14 +6,16 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pyarrow.compute as pc
 from sqlalchemy import Engine
 
 from touchpoint.domain.stage_engine import StageEngine, StageState, Transition
+from touchpoint.domain.stage_replay import replay_log
 from touchpoint.domain.stages import StageModel
 from touchpoint.lifecycle.projector import clock_of
 from touchpoint.store import lifecycle as store
 from touchpoint.store.engine import write_transaction
-from touchpoint.store.log import count as count_interactions
+from touchpoint.store.log_columns import read_log_columns
 
 FLUSH_EVERY = 20_000  # customers per insert round
 
@@ -35,7 +37,7 @@ def replay(
     engine: Engine,
     model: StageModel,
     *,
-    on_events: Callable[[int], None] | None = None,
+    on_customers: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> ReplayReport:
     """Refold the whole log in one write transaction: a crash leaves the old projection intact."""
@@ -46,30 +48,31 @@ def replay(
         before = store.stage_of_each(conn)
         report.stages_before = Counter(before.values())
         report.transitions_before = store.transition_count(conn)
-        if on_total:
-            on_total(count_interactions(conn))
         clock = clock_of(meta)
         store.clear(conn)
+        log = read_log_columns(engine, stage_engine.property_types)
+        if on_total:  # progress is counted in customers
+            on_total(pc.count_distinct(log["customer_id"]).as_py())
+        report.events = log.num_rows
         states: dict[str, tuple[StageState, float | None]] = {}
         transitions: list[tuple[str, Transition]] = []
-        for cid, events in store.stream_events(conn):
-            state = StageState()
-            for t in stage_engine.advance(state, events, until=clock):
-                transitions.append((cid, t))
+        for cid, state, moves in replay_log(stage_engine, log, until=clock):
+            transitions.extend((cid, t) for t in moves)
             states[cid] = (state, stage_engine.next_due(state))
-            report.events += len(events)
             report.customers += 1
             report.stages_after[state.stage or ""] += 1
             if before.get(cid) != state.stage:
                 report.customers_moved += 1
-            if on_events:
-                on_events(len(events))
             if len(states) >= FLUSH_EVERY:
                 report.transitions_after += len(transitions)
                 store.save(conn, states, transitions, model.label)
+                if on_customers:
+                    on_customers(len(states))
                 states, transitions = {}, []
         report.transitions_after += len(transitions)
         store.save(conn, states, transitions, model.label)
+        if on_customers:
+            on_customers(len(states))
         generation = int(meta.get("generation", "0")) + 1
         store.write_meta(
             conn,

@@ -128,7 +128,13 @@ def events_of(conn: Connection, customer_ids: Collection[str]) -> dict[str, list
     )
     for row in conn.execute(query, set_param(customer_ids, conn.dialect)):
         result[row[0]].append(event_from_row(row[1:]))
+    for events in result.values():  # by code point, as Python and Arrow order ids (not collation)
+        events.sort(key=_fold_order)
     return result
+
+
+def _fold_order(event: Event) -> tuple[float, str]:
+    return event[0], event[1]
 
 
 def stream_events(conn: Connection, chunk: int = 20_000) -> Iterator[tuple[str, list[Event]]]:
