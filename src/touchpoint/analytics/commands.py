@@ -10,6 +10,7 @@ import typer
 
 from touchpoint import console as show
 from touchpoint.errors import ValidationError
+from touchpoint.runtime import open_touchpoint
 from touchpoint.settings import load_settings
 
 FORMATS = ("table", "csv", "json")
@@ -56,7 +57,11 @@ def report(
     if plot is not None and plot.suffix.lower() not in (".html", ".png"):
         raise ValidationError(f"--plot must end in .html or .png, not {plot.name!r}")
     request = make_request(spec, start=start, end=end, by=by, interval=interval)
-    result = run_report(load_settings(data_dir=data_dir), spec.name, request, engine=engine)
+    tp = open_touchpoint(load_settings(data_dir=data_dir))  # creates/migrates the database
+    try:
+        result = run_report(tp.settings, spec.name, request, engine=engine)
+    finally:
+        tp.close()
     if output == "json":
         typer.echo(orjson.dumps(payload(result), option=orjson.OPT_INDENT_2).decode())
     elif output == "csv":

@@ -9,7 +9,7 @@ from typing import Any
 
 from touchpoint.analytics.activity import check_interval
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, load_reports
-from touchpoint.analytics.sources import open_sources
+from touchpoint.analytics.sources import ENGINES, open_sources
 from touchpoint.errors import ValidationError
 from touchpoint.settings import Settings
 
@@ -74,6 +74,8 @@ def run_report(
     settings: Settings, name: str, request: ReportRequest, *, engine: str = "duckdb"
 ) -> ReportResult:
     spec = report_spec(name)
+    if engine not in ENGINES:
+        raise ValidationError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
     # One report at a time per process: DuckDB lets one process open the copy only once at a time.
     with _one_at_a_time, open_sources(settings, engine) as sources:
         return spec.run(sources, request)
