@@ -4,6 +4,7 @@ and every model handing out exactly one conversion per conversion."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -11,10 +12,13 @@ import pytest
 
 from tests.analytics.conftest import Lab, day
 from tests.builders import interaction
+from tests.postgres_server import create_database
 from touchpoint.analytics.attribution import MODELS, credits
 from touchpoint.analytics.common import to_arrow
 from touchpoint.analytics.service import make_request, report_spec
 from touchpoint.analytics.sources import open_sources
+from touchpoint.runtime import open_touchpoint
+from touchpoint.settings import Settings
 
 
 def _i(who: str, type: str, at: Any, channel: str = "web", **fields: Any) -> dict[str, Any]:
@@ -62,10 +66,20 @@ def journeys() -> list[dict[str, Any]]:
     ]
 
 
-@pytest.fixture
-def shop(lab: Lab) -> Lab:
+@pytest.fixture(scope="module", params=["duckdb", "sqlite", "postgres"])
+def shop(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """The journeys on each engine, ingested once per module: every test here only reads."""
+    data_dir = tmp_path_factory.mktemp(f"attribution-{request.param}")
+    if request.param == "postgres":
+        url = create_database(request.getfixturevalue("postgres_url"))
+        settings = Settings(data_dir=data_dir, database_url=url)
+    else:
+        settings = Settings(data_dir=data_dir)
+    tp = open_touchpoint(settings)
+    lab = Lab(tp, request.param)
     lab.ingest(journeys())
-    return lab
+    yield lab
+    tp.close()
 
 
 def decay(age_days: float) -> float:
