@@ -15,8 +15,11 @@ import importlib.util
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import pyarrow as pa
+from sqlalchemy import Connection, create_engine
 from sqlalchemy.engine import make_url
 
 from touchpoint.settings import Settings
@@ -63,6 +66,11 @@ _HEARD = (
     f"coalesce(json_extract_string({_P}, '$.heard_about'), CASE WHEN {_SURVEY} = "
     f"'how_did_you_hear' THEN json_extract_string({_P}, '$.answer') END)"
 )
+
+LOG_COLUMNS = (
+    "seq id customer_id occurred_at channel direction type name source medium campaign keyword "
+    "creative agent queue duration_s outcome revenue currency"
+).split()
 
 # The interaction columns as the copy stores them.
 INTERACTION_SELECT = f"""
@@ -160,141 +168,243 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None
 def refresh(settings: Settings) -> RefreshStats:
     """Bring the columnar copy up to date with the system of record; returns what was copied."""
     started = time.perf_counter()
+    url = settings.resolved_database_url()
     con = connect_copy(copy_path(settings))
+    engine = create_engine(url)
     try:
-        attach_system_of_record(con, settings.resolved_database_url())
-        con.execute("BEGIN")
-        stats = _refresh(con)
-        con.execute("COMMIT")
+        with engine.connect() as sor:
+            reader = SystemReader(con, sor, url)
+            con.execute("BEGIN")
+            stats = _refresh(con, reader)
+            con.execute("COMMIT")
     finally:
+        engine.dispose()
         con.close()
     return RefreshStats(**stats, seconds=time.perf_counter() - started)
 
 
-def _refresh(con: duckdb.DuckDBPyConnection) -> dict[str, int | bool]:
-    # Read the high-water marks of the system of record first: rows committed while we copy are
-    # picked up next time, never half.
-    top = _count(con, "SELECT max(seq) FROM sor.interactions")
-    top_merges = _count(con, "SELECT max(seq) FROM sor.merges")
-    top_transitions = _count(con, "SELECT max(seq) FROM sor.stage_transitions")
-    generation = con.execute(
-        "SELECT max(value) FROM sor.lifecycle_meta WHERE key = 'generation'"
-    ).fetchone()
+class SystemReader:
+    """Reads the system of record for a refresh. Small deltas go through the database's own
+    indexes (a seq range, primary keys) with a plain DB-API cursor; whole-table copies go through
+    DuckDB's scanner, which is fast for full scans but pushes no filters down to SQLite."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, sor: Connection, url: str) -> None:
+        self.con, self.sor, self.url = con, sor, url
+        self.postgres = sor.dialect.name == "postgresql"
+        self._attached = False
+
+    def scanner(self) -> str:
+        if not self._attached:
+            attach_system_of_record(self.con, self.url)
+            self._attached = True
+        return "sor"
+
+    def value(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        return self.sor.exec_driver_sql(_paramstyle(sql, self.postgres), params).scalar()
+
+    def arrow(self, sql: str, params: tuple[Any, ...] = ()) -> pa.Table:
+        cursor = self.sor.exec_driver_sql(_paramstyle(sql, self.postgres), params)
+        names = list(cursor.keys())
+        columns = list(zip(*cursor.fetchall(), strict=True)) or [() for _ in names]
+        return pa.table({n: pa.array(list(c)) for n, c in zip(names, columns, strict=True)})
+
+    def by_keys(self, sql: str, keys: list[str], chunk: int = 5_000) -> pa.Table:
+        """`sql` with one `IN (%s)` placeholder, run for `keys` a chunk at a time."""
+        parts = []
+        for i in range(0, len(keys), chunk):
+            part = keys[i : i + chunk]
+            marks = ", ".join(["?"] * len(part))
+            parts.append(self.arrow(sql.replace("(%s)", f"({marks})"), tuple(part)))
+        parts = [p for p in parts if p.num_rows]
+        return pa.concat_tables(parts, promote_options="permissive") if parts else pa.table({})
+
+    def properties(self, alias: str = "") -> str:
+        prefix = f"{alias}." if alias else ""
+        return f"{prefix}properties::text" if self.postgres else f"{prefix}properties"
+
+    def traits(self) -> str:
+        return "traits::text" if self.postgres else "traits"
+
+
+def _paramstyle(sql: str, postgres: bool) -> str:
+    return sql.replace("?", "%s") if postgres else sql
+
+
+def _refresh(con: duckdb.DuckDBPyConnection, sor: SystemReader) -> dict[str, int | bool]:
+    # Read the high-water marks first: rows committed while we copy are picked up next time.
+    top = int(sor.value("SELECT max(seq) FROM interactions") or 0)
+    top_merges = int(sor.value("SELECT max(seq) FROM merges") or 0)
+    top_transitions = int(sor.value("SELECT max(seq) FROM stage_transitions") or 0)
+    generation = sor.value("SELECT value FROM lifecycle_meta WHERE key = 'generation'")
+    first = int(_state(con, "interactions_seq", "0")) == 0
+    copied, touched = _copy_interactions(con, sor, top)
+    merged, survivors = _apply_merges(con, sor, top_merges)
+    customers = _copy_customers(con, sor, None if first else sorted(touched | survivors))
     return {
-        "interactions": _copy_interactions(con, top),
-        "merges": _apply_merges(con, top_merges),
-        "customers": _copy_customers(con),
-        **_copy_transitions(con, top_transitions, str(generation[0] if generation else None)),
+        "interactions": copied,
+        "merges": merged,
+        "customers": customers,
+        **_copy_transitions(con, sor, top_transitions, str(generation)),
     }
 
 
-def _copy_interactions(con: duckdb.DuckDBPyConnection, top: int) -> int:
+def _copy_interactions(
+    con: duckdb.DuckDBPyConnection, sor: SystemReader, top: int
+) -> tuple[int, set[str]]:
+    """Copy interactions above the mark; returns how many and which customers they belong to."""
     mark = int(_state(con, "interactions_seq", "0"))
     if top <= mark:
-        return 0
-    con.execute(
-        f"INSERT INTO interactions SELECT {INTERACTION_SELECT} FROM sor.interactions i "
-        "WHERE i.seq > ? AND i.seq <= ?",
-        [mark, top],
+        return 0, set()
+    if mark == 0:
+        con.execute(
+            f"INSERT INTO interactions SELECT {INTERACTION_SELECT} "
+            f"FROM {sor.scanner()}.interactions i WHERE i.seq <= ?",
+            [top],
+        )
+        _set_state(con, "interactions_seq", str(top))
+        return _count(con, "SELECT count(*) FROM interactions"), set()
+    delta = sor.arrow(
+        f"SELECT {', '.join(LOG_COLUMNS)}, {sor.properties()} AS properties FROM interactions "
+        "WHERE seq > ? AND seq <= ? ORDER BY seq",
+        (mark, top),
     )
+    con.register("delta_interactions", delta)
+    con.execute(f"INSERT INTO interactions SELECT {INTERACTION_SELECT} FROM delta_interactions i")
+    con.unregister("delta_interactions")
     _set_state(con, "interactions_seq", str(top))
-    return top - mark if mark else _count(con, "SELECT count(*) FROM interactions")
+    return delta.num_rows, set(delta.column("customer_id").to_pylist())
 
 
-def _apply_merges(con: duckdb.DuckDBPyConnection, top: int) -> int:
+def _apply_merges(
+    con: duckdb.DuckDBPyConnection, sor: SystemReader, top: int
+) -> tuple[int, set[str]]:
     """Point rows of merged-away customers at their final survivor (customers.merged_into is kept
     pointing at the final survivor by the merge itself, so chains resolve in one step)."""
     mark = int(_state(con, "merges_seq", "0"))
     if top <= mark:
-        return 0
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE moved AS SELECT DISTINCT m.merged_id AS loser, "
-        "c.merged_into AS survivor FROM sor.merges m JOIN sor.customers c ON c.id = m.merged_id "
+        return 0, set()
+    moved = sor.arrow(
+        "SELECT DISTINCT m.merged_id AS loser, c.merged_into AS survivor FROM merges m "
+        "JOIN customers c ON c.id = m.merged_id "
         "WHERE m.seq > ? AND m.seq <= ? AND c.merged_into IS NOT NULL",
-        [mark, top],
+        (mark, top),
     )
+    _set_state(con, "merges_seq", str(top))
+    if not moved.num_rows:
+        return 0, set()
+    con.register("moved", moved)
     con.execute(
         "UPDATE interactions SET customer_id = moved.survivor FROM moved "
         "WHERE interactions.customer_id = moved.loser"
     )
     con.execute("DELETE FROM transitions WHERE customer_id IN (SELECT loser FROM moved)")
     con.execute("DELETE FROM customers WHERE id IN (SELECT loser FROM moved)")
-    _set_state(con, "merges_seq", str(top))
-    return _count(con, "SELECT count(*) FROM moved")
+    con.unregister("moved")
+    return moved.num_rows, set(moved.column("survivor").to_pylist())
 
 
-def _copy_customers(con: duckdb.DuckDBPyConnection) -> int:
-    since = _state(con, "customers_updated", "")
-    where = f"c.updated_at >= CAST(? AS TIMESTAMP) - {CUSTOMER_SLACK}" if since else "TRUE"
-    params: list[object] = [since] if since else []
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE touched AS SELECT {CUSTOMER_SELECT}, "
-        "c.merged_into IS NOT NULL AS gone, CAST(c.updated_at AS TIMESTAMP) AS updated "
-        f"FROM sor.customers c WHERE {where}",
-        params,
+def _copy_customers(
+    con: duckdb.DuckDBPyConnection, sor: SystemReader, ids: list[str] | None
+) -> int:
+    """All customers on the first copy; afterwards those with new interactions or merges (traits
+    only change through ingested interactions)."""
+    if ids is None:
+        con.execute("DELETE FROM customers")
+        con.execute(
+            f"INSERT INTO customers SELECT {CUSTOMER_SELECT} FROM {sor.scanner()}.customers c "
+            "WHERE c.merged_into IS NULL"
+        )
+        return _count(con, "SELECT count(*) FROM customers")
+    if not ids:
+        return 0
+    fresh = sor.by_keys(
+        f"SELECT id, created_at, {sor.traits()} AS traits, merged_into FROM customers "
+        "WHERE id IN (%s)",
+        ids,
     )
-    con.execute("DELETE FROM customers WHERE id IN (SELECT id FROM touched)")
+    con.register("fresh", fresh)
+    con.execute("DELETE FROM customers WHERE id IN (SELECT id FROM fresh)")
     con.execute(
-        "INSERT INTO customers SELECT * EXCLUDE (gone, updated) FROM touched WHERE NOT gone"
+        f"INSERT INTO customers SELECT {CUSTOMER_SELECT} FROM fresh c WHERE c.merged_into IS NULL"
     )
-    newest = con.execute("SELECT max(updated) FROM touched").fetchone()
-    if newest and newest[0] is not None:
-        _set_state(con, "customers_updated", str(newest[0]))
-    return _count(con, "SELECT count(*) FROM touched")
+    con.unregister("fresh")
+    return fresh.num_rows
 
 
 def _fingerprint(
     con: duckdb.DuckDBPyConnection, table: str, top: int | None = None
 ) -> tuple[int, int]:
-    """(rows, sum of seq) of the transitions up to `top`: equal in the copy and the system of
-    record when the copy is right."""
+    """(rows, sum of seq) of the copy's transitions."""
     where = "" if top is None else f"WHERE seq <= {int(top)}"
     row = con.execute(f"SELECT count(*), coalesce(sum(seq), 0) FROM {table} {where}").fetchone()
     assert row is not None
     return int(row[0]), int(row[1])
 
 
+def _seq_reuse_possible(sor: SystemReader) -> bool:
+    """SQLite hands out a deleted row's seq again unless the table is AUTOINCREMENT."""
+    if sor.postgres:
+        return False
+    found = sor.value(
+        "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'"
+    ) and sor.value("SELECT count(*) FROM sqlite_sequence WHERE name = 'stage_transitions'")
+    return not found
+
+
+def _sor_fingerprint(sor: SystemReader, top: int) -> tuple[int, int]:
+    row = sor.sor.exec_driver_sql(
+        "SELECT count(*), coalesce(sum(seq), 0) FROM stage_transitions WHERE seq <= ?", (top,)
+    ).one()
+    return int(row[0]), int(row[1])
+
+
 def _copy_transitions(
-    con: duckdb.DuckDBPyConnection, top: int, generation: str
+    con: duckdb.DuckDBPyConnection, sor: SystemReader, top: int, generation: str
 ) -> dict[str, int | bool]:
     mark = int(_state(con, "transitions_seq", "0"))
     full = generation != _state(con, "generation", "None") or mark == 0
-    if not full and top <= mark:
-        if _fingerprint(con, "sor.stage_transitions", top) == _fingerprint(con, "transitions"):
-            return {"transitions": 0, "full_transitions": False}
-        full = True
-    live = "t.customer_id IN (SELECT id FROM customers)"
-    select = (
-        'SELECT t.seq, t.customer_id, t.from_stage, t.to_stage, CAST(t."at" AS TIMESTAMP), '
-        "t.interaction_id, t.reason FROM sor.stage_transitions t"
-    )
-    if full:
-        con.execute("DELETE FROM transitions")
-        con.execute(f"INSERT INTO transitions {select} WHERE t.seq <= ? AND {live}", [top])
-    else:
+    reuse = _seq_reuse_possible(sor)
+    if not full and top > mark:
         # The lifecycle engine rewrites a customer's whole history with new seqs, so every
         # customer with a row above the mark is replaced wholesale.
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE changed AS SELECT DISTINCT customer_id "
-            "FROM sor.stage_transitions WHERE seq > ? AND seq <= ?",
-            [mark, top],
+        changed = sor.arrow(
+            "SELECT DISTINCT customer_id FROM stage_transitions WHERE seq > ? AND seq <= ?",
+            (mark, top),
         )
+        ids = changed.column("customer_id").to_pylist()
+        rows = sor.by_keys(
+            "SELECT seq, customer_id, from_stage, to_stage, at, interaction_id, reason "
+            "FROM stage_transitions WHERE customer_id IN (%s)",
+            ids,
+        )
+        con.register("changed", changed)
         con.execute(
             "DELETE FROM transitions WHERE customer_id IN (SELECT customer_id FROM changed)"
         )
+        con.unregister("changed")
+        if rows.num_rows:
+            con.register("fresh_moves", rows)
+            con.execute(
+                "INSERT INTO transitions SELECT seq, customer_id, from_stage, to_stage, "
+                'CAST("at" AS TIMESTAMP), interaction_id, reason FROM fresh_moves '
+                "WHERE seq <= ? AND customer_id IN (SELECT id FROM customers)",
+                [top],
+            )
+            con.unregister("fresh_moves")
+    if not full and reuse and _sor_fingerprint(sor, top) != _fingerprint(con, "transitions"):
+        # A rewrite may have reused seqs at or below the mark: copy everything again.
+        full = True
+    if not full and top <= mark:
+        return {"transitions": 0, "full_transitions": False}
+    if full:
+        con.execute("DELETE FROM transitions")
         con.execute(
-            f"INSERT INTO transitions {select} SEMI JOIN changed USING (customer_id) "
-            f"WHERE t.seq <= ? AND {live}",
+            "INSERT INTO transitions SELECT t.seq, t.customer_id, t.from_stage, t.to_stage, "
+            f'CAST(t."at" AS TIMESTAMP), t.interaction_id, t.reason '
+            f"FROM {sor.scanner()}.stage_transitions t "
+            "WHERE t.seq <= ? AND t.customer_id IN (SELECT id FROM customers)",
             [top],
         )
-    if not full and _fingerprint(con, "sor.stage_transitions", top) != _fingerprint(
-        con, "transitions"
-    ):
-        # SQLite may hand out a deleted row's seq again (INTEGER PRIMARY KEY without
-        # AUTOINCREMENT), so a rewrite can hide below the mark: then copy everything again.
-        con.execute("DELETE FROM transitions")
-        con.execute(f"INSERT INTO transitions {select} WHERE t.seq <= ? AND {live}", [top])
-        full = True
     _set_state(con, "transitions_seq", str(top))
     _set_state(con, "generation", generation)
     return {
