@@ -49,8 +49,10 @@ def replay(
         report.stages_before = Counter(before.values())
         report.transitions_before = store.transition_count(conn)
         clock = clock_of(meta)
-        store.clear(conn)
+        # Read before this transaction writes anything: DuckDB's SQLite reader must not meet
+        # our uncommitted pages spilled into the WAL (SQLite then fails the commit).
         log = read_log_columns(engine, stage_engine.property_types)
+        store.clear(conn)
         if on_total:  # progress is counted in customers
             on_total(pc.count_distinct(log["customer_id"]).as_py())
         report.events = log.num_rows
