@@ -129,9 +129,13 @@ def test_unknown_csv_column_stops_the_import_with_a_clear_message(
 
 
 def test_import_streams_so_memory_does_not_grow_with_file_size(
-    sqlite_settings, tmp_path: Path
+    sqlite_settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import tracemalloc
+
+    from touchpoint.ingest import files
+
+    monkeypatch.setattr(files, "FILE_BATCH_SIZE", 5_000)  # memory is flat beyond one batch
 
     from touchpoint.runtime import open_touchpoint
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine
 
 from touchpoint.domain.resolution import Resolution, resolve_batch
@@ -21,7 +23,7 @@ from touchpoint.ingest.prepare import ROW_COLUMNS, Prepared, prepare
 from touchpoint.ingest.report import IngestReport, ItemResult
 from touchpoint.settings import Settings
 from touchpoint.store import customers, log
-from touchpoint.store.engine import write_transaction
+from touchpoint.store.engine import bulk_connection, transaction, write_transaction
 
 BATCH_SIZE = 5_000
 LOG_COLUMNS = (*ROW_COLUMNS, "customer_id")
@@ -74,8 +76,24 @@ class Ingestor:
         keep_results: bool = True,
         batch_size: int = BATCH_SIZE,
         on_progress: Callable[[int], None] | None = None,
+        bulk: bool = False,
     ) -> IngestReport:
-        """Ingest (position, raw) pairs; an ItemResult in place of a raw is an upstream rejection."""
+        """Ingest (position, raw) pairs; an ItemResult in place of a raw is an upstream rejection.
+
+        `bulk` (a file import): all batches go through one connection tuned for long imports.
+        """
+        with ExitStack() as stack:
+            conn = stack.enter_context(bulk_connection(self.engine)) if bulk else None
+            return self._ingest(raws, conn, keep_results, batch_size, on_progress)
+
+    def _ingest(
+        self,
+        raws: Iterable[tuple[int, dict[str, Any] | ItemResult]],
+        conn: Connection | None,
+        keep_results: bool,
+        batch_size: int,
+        on_progress: Callable[[int], None] | None,
+    ) -> IngestReport:
         report = IngestReport(keep_results=keep_results)
         batch: list[Prepared] = []
         pending_rejections: list[ItemResult] = []
@@ -83,7 +101,7 @@ class Ingestor:
         region = self.settings.default_region
 
         def flush() -> None:
-            written = self.write(batch)
+            written = self.write(batch, conn)
             if keep_results:
                 results = written.results() + pending_rejections
                 for result in sorted(results, key=lambda r: r.position):
@@ -98,14 +116,13 @@ class Ingestor:
             batch.clear()
             pending_rejections.clear()
 
+        append = batch.append
         for position, raw in raws:
             if isinstance(raw, ItemResult):
                 pending_rejections.append(raw)
             else:
                 try:
-                    batch.append(
-                        prepare(raw, position, received_at=received_at, default_region=region)
-                    )
+                    append(prepare(raw, position, received_at=received_at, default_region=region))
                 except ValidationError as exc:
                     pending_rejections.append(
                         ItemResult(position, "rejected", _raw_id(raw), reason=str(exc))
@@ -119,27 +136,33 @@ class Ingestor:
     def write_batch(self, batch: list[Prepared]) -> list[ItemResult]:
         return self.write(batch).results()
 
-    def write(self, batch: list[Prepared]) -> Written:
+    def write(self, batch: list[Prepared], conn: Connection | None = None) -> Written:
         """Store one batch in one transaction: dedupe, resolve identities, merge, append."""
         if not batch:
             return Written([], [], [])
+        if conn is None:
+            with write_transaction(self.engine) as conn:
+                return self._write(conn, batch)
+        with transaction(conn):
+            return self._write(conn, batch)
+
+    def _write(self, conn: Connection, batch: list[Prepared]) -> Written:
         now = utcnow()
-        with write_transaction(self.engine) as conn:
-            fresh, duplicates = _split_duplicates(conn, batch)
-            resolution = _resolve(conn, fresh)
-            customers.create(conn, resolution.new_customers, now)
-            first_seen = _first_seen(fresh, resolution.new_identities)
-            customers.add_identities(conn, resolution.new_identities, first_seen)
-            causes = [fresh[merge.event_index].id for merge in resolution.merges]
-            customers.apply_merges(conn, resolution.merges, resolution.survivor_of, causes, now)
-            owners = resolution.customer_of_event
-            rows = [item.row + (cid,) for item, cid in zip(fresh, owners, strict=True)]
-            log.append(conn, LOG_COLUMNS, rows)
-            _update_traits(conn, fresh, resolution, now)
-            if self.projectors:
-                row_dicts = [dict(zip(LOG_COLUMNS, row, strict=True)) for row in rows]
-                for project in self.projectors:
-                    project(conn, row_dicts, resolution.survivor_of)
+        fresh, duplicates = _split_duplicates(conn, batch)
+        resolution = _resolve(conn, fresh)
+        customers.create(conn, resolution.new_customers, now)
+        first_seen = _first_seen(fresh, resolution.new_identities)
+        customers.add_identities(conn, resolution.new_identities, first_seen)
+        causes = [fresh[merge.event_index].id for merge in resolution.merges]
+        customers.apply_merges(conn, resolution.merges, resolution.survivor_of, causes, now)
+        owners = resolution.customer_of_event
+        rows = [item.row + (cid,) for item, cid in zip(fresh, owners, strict=True)]
+        log.append(conn, LOG_COLUMNS, rows)
+        _update_traits(conn, fresh, resolution, now)
+        if self.projectors:
+            row_dicts = [dict(zip(LOG_COLUMNS, row, strict=True)) for row in rows]
+            for project in self.projectors:
+                project(conn, row_dicts, resolution.survivor_of)
         return Written(fresh, owners, duplicates)
 
 
@@ -213,4 +236,14 @@ def _update_traits(
         new_traits[cid] = merged
     for _, cid, traits in updates:
         new_traits[cid].update(traits)
-    customers.set_traits(conn, new_traits, now)
+    changed = {
+        cid: traits
+        for cid, traits in new_traits.items()
+        if not _same_json(traits, current.get(cid) or {})
+    }
+    customers.set_traits(conn, changed, now)
+
+
+def _same_json(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Equal as stored: compared as JSON text, since Python equates 1, 1.0 and True."""
+    return a == b and orjson.dumps(a) == orjson.dumps(b)

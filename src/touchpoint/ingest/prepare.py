@@ -35,6 +35,8 @@ ROW_COLUMNS = (
     "properties",
 )
 NO_ATTRIBUTION = (None, None, None, None, None)
+# The model's validator itself: `InteractionIn.model_validate` less one Python call per item.
+_validate = InteractionIn.__pydantic_validator__.validate_python
 
 
 @dataclass(slots=True)
@@ -60,7 +62,7 @@ def prepare(
     raw: dict[str, Any], position: int, *, received_at: datetime, default_region: str
 ) -> Prepared:
     try:
-        item = InteractionIn.model_validate(raw)
+        item = _validate(raw)
     except pydantic.ValidationError as exc:
         raise ValidationError(describe_errors(exc)) from None
     return prepare_model(item, position, received_at=received_at, default_region=default_region)

@@ -30,6 +30,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
@@ -42,6 +43,7 @@ ColumnConverter = Callable[[Sequence[Any]], Sequence[Any]]
 def _sqlite_datetimes(values: Sequence[datetime | None]) -> list[str | None]:
     """Aware datetimes as SQLite's naive-UTC text; one batch shares a received_at, converted once."""
     out: list[str | None] = []
+    append = out.append
     last: datetime | None = None
     text: str | None = None
     for value in values:
@@ -51,13 +53,14 @@ def _sqlite_datetimes(values: Sequence[datetime | None]) -> list[str | None]:
                 text = None
             else:
                 offset = value.utcoffset()
-                if offset is None:
+                if offset:  # the UTC wall time; the slice below drops the old offset
+                    value -= offset
+                elif offset is None:
                     raise ValueError(
                         "naive datetime reached the database; timestamps must be aware"
                     )
-                # Shifting by the offset gives the UTC wall time; the slice drops the old offset.
-                text = (value - offset if offset else value).isoformat(" ", "microseconds")[:26]
-        out.append(text)
+                text = value.isoformat(" ", "microseconds")[:26]
+        append(text)
     return out
 
 
@@ -78,13 +81,12 @@ def _converter(column_type: Any, dialect_name: str) -> ColumnConverter | None:
     return None
 
 
-@lru_cache(maxsize=64)
-def _insert_plan(
-    table: Table, columns: tuple[str, ...], dialect: Dialect
-) -> tuple[str, list[int], list[tuple[int, ColumnConverter]], list[str] | None]:
-    """The INSERT's SQL, which input column feeds each parameter, the conversions by parameter,
+Plan = tuple[str, list[int], list[tuple[int, ColumnConverter]], list[str] | None]
+
+
+def _plan(table: Table, compiled: Any, columns: tuple[str, ...], dialect: Dialect) -> Plan:
+    """The statement's SQL, which input column feeds each parameter, the conversions by parameter,
     and the parameter names when the driver takes named parameters."""
-    compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
     order = list(compiled.positiontup or columns) if compiled.positional else list(columns)
     converters = [(i, _converter(table.c[name].type, dialect.name)) for i, name in enumerate(order)]
     conversions = [(i, convert) for i, convert in converters if convert is not None]
@@ -92,13 +94,27 @@ def _insert_plan(
     return str(compiled), [columns.index(name) for name in order], conversions, names
 
 
-def insert_rows(
-    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> None:
-    """INSERT `rows` (tuples of values for `columns`, in that order) in one executemany."""
-    if not rows:
-        return
-    sql, sources, conversions, names = _insert_plan(table, tuple(columns), conn.dialect)
+@lru_cache(maxsize=64)
+def _insert_plan(table: Table, columns: tuple[str, ...], dialect: Dialect) -> Plan:
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+    return _plan(table, compiled, columns, dialect)
+
+
+@lru_cache(maxsize=64)
+def _update_plan(table: Table, columns: tuple[str, ...], dialect: Dialect) -> Plan:
+    """UPDATE table SET columns[1:] WHERE columns[0] = ?, parameters named after the columns."""
+    key, *changed = columns
+    statement = (
+        update(table)
+        .where(table.c[key] == bindparam(key))
+        .values({name: bindparam(name) for name in changed})
+    )
+    compiled = statement.compile(dialect=dialect)
+    return _plan(table, compiled, columns, dialect)
+
+
+def _execute(conn: Connection, plan: Plan, rows: Sequence[Sequence[Any]]) -> None:
+    sql, sources, conversions, names = plan
     by_column = list(zip(*rows, strict=True))
     params_by_column: list[Sequence[Any]] = [by_column[i] for i in sources]
     for i, convert in conversions:
@@ -107,6 +123,23 @@ def insert_rows(
     if names is not None:
         params = [dict(zip(names, values, strict=True)) for values in params]
     conn.exec_driver_sql(sql, params)
+
+
+def insert_rows(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """INSERT `rows` (tuples of values for `columns`, in that order) in one executemany."""
+    if rows:
+        _execute(conn, _insert_plan(table, tuple(columns), conn.dialect), rows)
+
+
+def update_rows(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """UPDATE in one executemany: each row holds the key (`columns[0]`, a unique column) and then
+    the new values of `columns[1:]`."""
+    if rows:
+        _execute(conn, _update_plan(table, tuple(columns), conn.dialect), rows)
 
 
 def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:

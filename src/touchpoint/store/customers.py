@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from touchpoint.domain.resolution import Merge
-from touchpoint.store.bulk import fetch_map, in_set, insert_rows, set_param
+from touchpoint.store.bulk import fetch_map, in_set, insert_rows, set_param, update_rows
 from touchpoint.store.tables import customers, identities, interactions
 from touchpoint.store.tables import merges as merges_table
 
@@ -47,14 +47,8 @@ def traits_of(conn: Connection, customer_ids: Collection[str]) -> dict[str, dict
 
 
 def set_traits(conn: Connection, new_traits: dict[str, dict[str, Any]], now: datetime) -> None:
-    if not new_traits:
-        return
-    statement = (
-        update(customers)
-        .where(customers.c.id == bindparam("cid"))
-        .values(traits=bindparam("new_traits"), updated_at=now)
-    )
-    conn.execute(statement, [{"cid": c, "new_traits": t} for c, t in new_traits.items()])
+    rows = [(cid, traits, now) for cid, traits in new_traits.items()]
+    update_rows(conn, customers, ("id", "traits", "updated_at"), rows)
 
 
 def apply_merges(
