@@ -40,6 +40,9 @@ DEFAULT_CHANNEL = "ad"  # cpc, display, paid social and the like are bought ad p
 DELETE_CHUNK = 200
 
 
+SpendKey = tuple[date, str, str, str]  # (date, campaign, source, medium): one stored row
+
+
 @dataclass(frozen=True, slots=True)
 class SpendRow:
     date: date
@@ -51,7 +54,7 @@ class SpendRow:
     currency: str
 
     @property
-    def key(self) -> tuple[date, str, str, str]:
+    def key(self) -> SpendKey:
         return (self.date, self.campaign, self.source, self.medium)
 
 
@@ -81,7 +84,7 @@ def parse_spend_csv(text: str) -> tuple[list[SpendRow], list[tuple[int, str]]]:
     reader.fieldnames = header
     rows: list[SpendRow] = []
     errors: list[tuple[int, str]] = []
-    seen: dict[tuple[date, str, str, str], int] = {}
+    seen: dict[SpendKey, int] = {}
     for line, raw in enumerate(reader, start=2):
         try:
             row = spend_row(raw)
