@@ -3,6 +3,7 @@ and every model handing out exactly one conversion per conversion."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import timedelta
@@ -13,7 +14,7 @@ import pytest
 from tests.analytics.conftest import Lab, day
 from tests.builders import interaction
 from tests.postgres_server import create_database
-from touchpoint.analytics.attribution import MODELS, credits
+from touchpoint.analytics.attribution import MODELS, credits, run_attribution
 from touchpoint.analytics.common import to_arrow
 from touchpoint.analytics.service import make_request, report_spec
 from touchpoint.analytics.sources import open_sources
@@ -130,6 +131,16 @@ def test_breakdown_by_channel(shop: Lab) -> None:
     assert rows["email"]["linear"] == pytest.approx(0.25)
     assert rows["social"]["first_touch"] == pytest.approx(1.0)
     assert rows["(direct)"]["linear"] == pytest.approx(1.0)
+
+
+def test_breakdown_by_source_counts_survey_answers_as_their_own_source(shop: Lab) -> None:
+    request = make_request(report_spec("attribution"), end=day(4, 1), at=day(6, 1))
+    with open_sources(shop.tp.settings, shop.engine) as sources:
+        result = run_attribution(sources, dataclasses.replace(request, by="source"))
+    rows = {r["source"]: r for r in result.table.to_pylist()}
+    assert set(rows) == {"google", "nl", "podcast", "referral", "(direct)", "social", "meta"}
+    assert rows["podcast"]["linear"] == pytest.approx(0.25)
+    assert rows["google"]["position"] == pytest.approx(0.8)
 
 
 def test_period_selects_conversions_not_touches(shop: Lab) -> None:

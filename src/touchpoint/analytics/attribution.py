@@ -16,7 +16,14 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from touchpoint.analytics.common import in_period, naive, to_arrow
-from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
+from touchpoint.analytics.reports import (
+    BREAKDOWNS,
+    ReportRequest,
+    ReportResult,
+    ReportSpec,
+    Sources,
+    register,
+)
 from touchpoint.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -263,6 +270,7 @@ register(
         "half-life) models, side by side, per campaign (default) or channel.",
         run=run_attribution,
         plot=plot_attribution,
-        allowed_by=("campaign", "channel"),
+        # "source" too, as soon as the registry's BREAKDOWNS knows it (run_attribution does).
+        allowed_by=tuple(d for d in ("campaign", "channel", "source") if d in BREAKDOWNS),
     )
 )
