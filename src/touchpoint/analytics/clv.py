@@ -127,8 +127,8 @@ class CLVModel:
 
     @property
     def params(self) -> dict[str, float]:
-        names = {"alpha": "alpha", "r": "r", "a": "a", "b": "b"}
-        out = {names[k]: float(v) for k, v in self.purchases.params_.items()}
+        """BG/NBD r, alpha, a, b and Gamma-Gamma gg_p, gg_q, gg_v."""
+        out = {str(k): float(v) for k, v in self.purchases.params_.items()}
         out |= {f"gg_{k}": float(v) for k, v in self.spend.params_.items()}
         return out
 
