@@ -8,7 +8,7 @@ moment they fall due — between two events, or up to a clock the caller passes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from touchpoint.domain.stages import Overlay, Rule, StageModel
 
@@ -16,8 +16,7 @@ from touchpoint.domain.stages import Overlay, Rule, StageModel
 Event = tuple[float, str, str, str, str, float | None, dict[str, Any] | None]
 
 
-@dataclass(frozen=True, slots=True)
-class Transition:
+class Transition(NamedTuple):  # a tuple: millions are made in a replay
     from_stage: str | None
     to_stage: str
     at: float
