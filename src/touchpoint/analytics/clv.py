@@ -306,20 +306,30 @@ def run_clv(sources: Sources, request: ReportRequest) -> ReportResult:
 
 
 def plot_clv(result: ReportResult) -> go.Figure:
+    """Mean historical and predicted CLV per group (bars) and mean P(alive) (markers, right axis)."""
     import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
 
     rows = result.table.to_pylist()
     groups = [r["group"] for r in rows]
-    fig = go.Figure()
-    fig.add_bar(name="historical CLV", x=groups, y=[r["mean_historical_clv"] for r in rows])
-    fig.add_bar(
-        name="predicted CLV, next 12 months",
-        x=groups,
-        y=[r["mean_predicted_clv_12m"] for r in rows],
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(
+        go.Bar(name="historical CLV", x=groups, y=[r["mean_historical_clv"] for r in rows])
     )
-    fig.update_layout(
-        title=result.title, barmode="group", yaxis_title="mean per customer", xaxis_title="group"
+    fig.add_trace(
+        go.Bar(
+            name="predicted CLV, next 12 months",
+            x=groups,
+            y=[r["mean_predicted_clv_12m"] for r in rows],
+        )
     )
+    fig.add_trace(
+        go.Scatter(name="P(alive)", x=groups, y=[r["mean_p_alive"] for r in rows], mode="markers"),
+        secondary_y=True,
+    )
+    fig.update_layout(title=result.title, barmode="group", xaxis_title="group")
+    fig.update_yaxes(title_text="mean per customer", secondary_y=False)
+    fig.update_yaxes(title_text="mean P(alive)", range=[0, 1.05], secondary_y=True)
     return fig
 
 
