@@ -116,7 +116,7 @@ def print_replay(report: ReplayReport) -> None:
     table = Table(title="Customers by stage: before and after")
     for column in ("stage", "before", "after", "change"):
         table.add_column(column, justify="left" if column == "stage" else "right")
-    stages = list(dict.fromkeys([*report.stages_after, *report.stages_before]))
+    stages = list(dict.fromkeys([*report.stage_order, *report.stages_after, *report.stages_before]))
     for stage in stages:
         before, after = report.stages_before.get(stage, 0), report.stages_after.get(stage, 0)
         table.add_row(stage, f"{before:,}", f"{after:,}", f"{after - before:+,}")

@@ -31,6 +31,7 @@ class ReplayReport:
     stages_before: Counter[str] = field(default_factory=Counter)
     stages_after: Counter[str] = field(default_factory=Counter)
     customers_moved: int = 0  # customers whose current stage differs from before
+    stage_order: tuple[str, ...] = ()  # the new model's stages, for display
 
 
 def replay(
@@ -44,7 +45,7 @@ def replay(
     stage_engine = StageEngine(model)
     with write_transaction(engine) as conn:
         meta = store.read_meta(conn)
-        report = ReplayReport(model.label, meta.get("model"))
+        report = ReplayReport(model.label, meta.get("model"), stage_order=model.all_stages)
         before = store.stage_of_each(conn)
         report.stages_before = Counter(before.values())
         report.transitions_before = store.transition_count(conn)
