@@ -10,7 +10,7 @@ from touchpoint.analytics import plots
 from touchpoint.analytics.activity import active_periods, period_bounds
 from touchpoint.analytics.common import (
     breakdown,
-    first_per_customer,
+    current_stage,
     period_start,
     to_arrow,
     until_now,
@@ -68,10 +68,11 @@ def at_risk_customers(sources: Sources, request: ReportRequest) -> pa.Table:
     """Customers whose latest stage (as of "now") is the at-risk overlay, riskiest value first."""
     moves = sources.transitions
     moves = moves.filter(until_now(moves.at, request))
-    latest = first_per_customer(
-        moves.mutate(_neg_at=-moves.at.epoch_seconds(), _neg_seq=-moves.seq), "_neg_at", "_neg_seq"
-    )
-    risky = latest.filter(latest.to_stage == AT_RISK).select("customer_id", since=latest.at)
+    latest = current_stage(moves)
+    stamps = moves.select("customer_id", since=moves.at, stage=moves.to_stage)
+    risky = latest.filter(latest.key == AT_RISK)
+    risky = risky.join(stamps, "customer_id").filter(lambda t: t.stage == AT_RISK)
+    risky = risky.group_by("customer_id").aggregate(since=risky.since.max())
     inter = sources.interactions
     inter = inter.filter(until_now(inter.occurred_at, request))
     seen = inter.group_by("customer_id").aggregate(

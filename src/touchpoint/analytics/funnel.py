@@ -22,6 +22,7 @@ from touchpoint.analytics.common import (
     in_period,
     nearest_rank,
     progression,
+    quantile_disc,
     to_arrow,
     until_now,
     with_key,
@@ -57,15 +58,28 @@ def run(sources: Sources, request: ReportRequest) -> ReportResult:
     stages = progression(sources)
     people = with_key(entries(sources, request), breakdown(sources, request.by))
     counts = to_arrow(sources, people.group_by("key", "top").aggregate(n=people.count()))
-    medians = to_arrow(sources, _gaps(people, len(stages)))
-    table = _assemble(stages, counts.to_pylist(), medians.to_pylist(), request.by)
+    medians = _medians(sources, people, len(stages))
+    table = _assemble(stages, counts.to_pylist(), medians, request.by)
     return ReportResult("funnel", "Lifecycle funnel", table)
 
 
-def _gaps(people: ir.Table, n_stages: int) -> ir.Table:
-    """Median days from first entry into stage i-1 to first entry into stage i, per step i: one
-    row per (customer, step) through a cross join with the step numbers (no UNION: SQLite's
-    parser overflows on five copies of the query)."""
+def _days(people: ir.Table, i: int) -> ir.FloatingColumn:
+    return (people[f"e{i}"].epoch_seconds() - people[f"e{i - 1}"].epoch_seconds()) / DAY_S
+
+
+def _medians(sources: Sources, people: ir.Table, n_stages: int) -> list[dict[str, Any]]:
+    """Median days from first entry into stage i-1 to first entry into stage i, per key and i."""
+    if sources.backend.name == "duckdb":
+        per_key = people.group_by("key").aggregate(
+            **{f"m{i}": quantile_disc(_days(people, i), 0.5) for i in range(1, n_stages)}
+        )
+        return [
+            {"key": row["key"], "step": i, "median": row[f"m{i}"]}
+            for row in to_arrow(sources, per_key).to_pylist()
+            for i in range(1, n_stages)
+        ]
+    # Elsewhere one row per (customer, step) through a cross join with the step numbers (no
+    # UNION: SQLite's parser overflows on five copies of the query), then window percentiles.
     steps = ibis.memtable(pa.table({"step": list(range(1, n_stages))}))
     pairs = people.cross_join(steps)
     after = pairs.step.cases(*[(i, pairs[f"e{i}"]) for i in range(1, n_stages)])
@@ -74,7 +88,8 @@ def _gaps(people: ir.Table, n_stages: int) -> ir.Table:
         "key", "step", days=(after.epoch_seconds() - before.epoch_seconds()) / DAY_S
     )
     gaps = gaps.filter(gaps.days.notnull())
-    return nearest_rank(gaps, "days", ["key", "step"], {"median": 0.5})
+    table = nearest_rank(sources, gaps, "days", ["key", "step"], {"median": 0.5})
+    return to_arrow(sources, table).to_pylist()
 
 
 def _assemble(

@@ -20,11 +20,10 @@ import pyarrow as pa
 from touchpoint.analytics import plots
 from touchpoint.analytics.common import (
     DAY_S,
-    breakdown,
+    current_stage,
     in_period,
     nearest_rank,
     progression,
-    scalar,
     to_arrow,
     until_now,
 )
@@ -41,53 +40,78 @@ SCHEMA = pa.schema(
 def run(sources: Sources, request: ReportRequest) -> ReportResult:
     inter = sources.interactions
     period = inter.filter(in_period(inter.occurred_at, request))
-    totals = _period_totals(sources, period)
-    values: dict[str, Any] = dict(totals)
-    values |= _lead_conversion(sources, period, request)
+    values: dict[str, Any] = _totals(sources, request)
     values |= _cart_recovery(sources, period, request)
-    values |= _repeat(sources, period)
     values |= _resolution(sources, period)
-    values |= _loyal_revenue(sources, period, request)
     rows = _rows(values, progression(sources))
     return ReportResult("kpis", "KPIs by stage", pa.Table.from_pylist(rows, schema=SCHEMA))
 
 
-def _period_totals(sources: Sources, t: Any) -> dict[str, Any]:
+def _totals(sources: Sources, request: ReportRequest) -> dict[str, Any]:
+    """Most KPIs in one pass: one row per customer (what they did in the period, and whether they
+    ever bought), joined to their current stage, then summed — no DISTINCT counts."""
+    inter = sources.interactions
+    t = inter.filter(until_now(inter.occurred_at, request))
+    now = in_period(t.occurred_at, request)
     buy = t.type == "purchase"
     inbound = t.direction == "inbound"
     contact = t.type.isin(("call", "chat")) & inbound
-    expr = t.aggregate(
-        touches=t.count(where=t.type.isin(REACH_TYPES)),
-        reached=t.customer_id.nunique(where=t.type.isin(REACH_TYPES)),
-        leads=t.customer_id.nunique(where=t.type.isin(LEAD_TYPES)),
-        active=t.customer_id.nunique(where=inbound),
-        purchasers=t.customer_id.nunique(where=buy),
-        orders=t.count(where=buy),
-        order_revenue=t.revenue.sum(where=buy),
-        net_revenue=t.revenue.sum(),
-        csat=t.csat.mean(),
-        nps_answers=t.nps.count(),
-        promoters=t.nps.count(where=t.nps >= 9),
-        detractors=t.nps.count(where=t.nps <= 6),
-        fcr=t.first_contact_resolution.mean(where=t.type == "ticket_resolved"),
-        contacts=t.count(where=contact),
-        answered=t.count(where=contact & (t.outcome == "answered")),
-        handle_s=t.duration_s.mean(where=contact & (t.outcome == "answered")),
-        referrers=t.customer_id.nunique(where=t.type == "referral"),
-        referrals=t.count(where=t.type == "referral"),
-        reviews=t.count(where=t.type == "review"),
+    answered = contact & (t.outcome == "answered")
+    reach = t.type.isin(REACH_TYPES)
+    per = t.group_by("customer_id").aggregate(
+        touches=t.count(where=now & reach),
+        leads=t.count(where=now & t.type.isin(LEAD_TYPES)),
+        active=t.count(where=now & inbound),
+        orders=t.count(where=now & buy),
+        ever_bought=t.count(where=buy),
+        order_revenue=t.revenue.sum(where=now & buy),
+        net_revenue=t.revenue.sum(where=now),
+        csat_sum=t.csat.sum(where=now),
+        csat_n=t.csat.count(where=now),
+        nps_n=t.nps.count(where=now),
+        promoters=t.count(where=now & (t.nps >= 9)),
+        detractors=t.count(where=now & (t.nps <= 6)),
+        fcr_sum=t.first_contact_resolution.sum(where=now & (t.type == "ticket_resolved")),
+        fcr_n=t.first_contact_resolution.count(where=now & (t.type == "ticket_resolved")),
+        contacts=t.count(where=now & contact),
+        answered=t.count(where=now & answered),
+        handle_sum=t.duration_s.sum(where=now & answered),
+        handle_n=t.duration_s.count(where=now & answered),
+        referrals=t.count(where=now & (t.type == "referral")),
+        reviews=t.count(where=now & (t.type == "review")),
+    )
+    stage = current_stage(sources.transitions.filter(until_now(sources.transitions.at, request)))
+    top = progression(sources)[-2:]  # loyalty and advocacy in the default model
+    per = per.left_join(stage, "customer_id")
+    loyal = per.key.isin(top).fill_null(False)
+    expr = per.aggregate(
+        touches=per.touches.sum(),
+        reached=per.count(where=per.touches > 0),
+        leads=per.count(where=per.leads > 0),
+        leads_won=per.count(where=(per.leads > 0) & (per.ever_bought > 0)),
+        active=per.count(where=per.active > 0),
+        purchasers=per.count(where=per.orders > 0),
+        repeaters=per.count(where=per.orders >= 2),
+        orders=per.orders.sum(),
+        order_revenue=per.order_revenue.sum(),
+        net_revenue=per.net_revenue.sum(),
+        loyal_revenue=per.net_revenue.sum(where=loyal),
+        csat_sum=per.csat_sum.sum(),
+        csat_n=per.csat_n.sum(),
+        nps_n=per.nps_n.sum(),
+        promoters=per.promoters.sum(),
+        detractors=per.detractors.sum(),
+        fcr_sum=per.fcr_sum.sum(),
+        fcr_n=per.fcr_n.sum(),
+        contacts=per.contacts.sum(),
+        answered=per.answered.sum(),
+        handle_sum=per.handle_sum.sum(),
+        handle_n=per.handle_n.sum(),
+        referrers=per.count(where=per.referrals > 0),
+        referrals=per.referrals.sum(),
+        reviews=per.reviews.sum(),
     )
     return to_arrow(sources, expr).to_pylist()[0]
-
-
-def _lead_conversion(sources: Sources, period: Any, request: ReportRequest) -> dict[str, Any]:
-    """Of the period's leads, how many have made a purchase (by "now")."""
-    leads = period.filter(period.type.isin(LEAD_TYPES)).select("customer_id").distinct()
-    inter = sources.interactions
-    buyers = inter.filter((inter.type == "purchase") & until_now(inter.occurred_at, request))
-    buyers = buyers.select("customer_id").distinct()
-    won = leads.semi_join(buyers, "customer_id").count()
-    return {"leads_won": scalar(sources, won)}
 
 
 def _cart_recovery(sources: Sources, period: Any, request: ReportRequest) -> dict[str, Any]:
@@ -102,17 +126,11 @@ def _cart_recovery(sources: Sources, period: Any, request: ReportRequest) -> dic
         buys,
         [carts.customer_id == buys.buyer, gap > 0, gap <= RECOVERY_DAYS * DAY_S],
     )
-    recovered = pairs.select("seq").distinct().count()
-    return {
-        "carts": scalar(sources, carts.count()),
-        "carts_recovered": scalar(sources, recovered),
-    }
-
-
-def _repeat(sources: Sources, period: Any) -> dict[str, Any]:
-    buys = period.filter(period.type == "purchase")
-    per = buys.group_by("customer_id").aggregate(n=buys.count())
-    expr = per.aggregate(buyers=per.count(), repeaters=per.count(where=per.n >= 2))
+    won = pairs.select(won_seq=pairs.seq).distinct()
+    marked = carts.left_join(won, carts.seq == won.won_seq)
+    expr = marked.aggregate(
+        carts=marked.count(), carts_recovered=marked.count(where=marked.won_seq.notnull())
+    )
     return to_arrow(sources, expr).to_pylist()[0]
 
 
@@ -128,19 +146,9 @@ def _resolution(sources: Sources, period: Any) -> dict[str, Any]:
         hours=(both.resolved_at.epoch_seconds() - both.opened_at.epoch_seconds()) / 3600.0,
         one=ibis.literal(1),
     )
-    med = nearest_rank(both, "hours", ["one"], {"median_hours": 0.5})
+    med = nearest_rank(sources, both, "hours", ["one"], {"median_hours": 0.5})
     rows = to_arrow(sources, med).to_pylist()
     return {"resolution_hours": rows[0]["median_hours"] if rows else None}
-
-
-def _loyal_revenue(sources: Sources, period: Any, request: ReportRequest) -> dict[str, Any]:
-    """Net revenue in the period from customers whose current stage is one of the last two
-    progression stages (loyalty and advocacy in the default model)."""
-    top = progression(sources)[-2:]
-    current = breakdown(sources, "stage")
-    assert current is not None
-    loyal = period.semi_join(current.filter(current.key.isin(top)), "customer_id")
-    return {"loyal_revenue": scalar(sources, loyal.revenue.sum())}
 
 
 def _ratio(a: Any, b: Any) -> float | None:
@@ -161,11 +169,16 @@ def _rows(v: dict[str, Any], stages: list[str]) -> list[dict[str, Any]]:
         (conversion, "average_order_value", _ratio(v["order_revenue"], v["orders"]), "money"),
         (conversion, "conversion_rate", _ratio(v["purchasers"], v["active"]), "ratio"),
         (conversion, "abandoned_cart_recovery", _ratio(v["carts_recovered"], v["carts"]), "ratio"),
-        (retention, "repeat_purchase_rate", _ratio(v["repeaters"], v["buyers"]), "ratio"),
-        (retention, "csat", v["csat"], "1-5"),
-        (retention, "first_contact_resolution", v["fcr"], "ratio"),
+        (retention, "repeat_purchase_rate", _ratio(v["repeaters"], v["purchasers"]), "ratio"),
+        (retention, "csat", _ratio(v["csat_sum"], v["csat_n"]), "1-5"),
+        (retention, "first_contact_resolution", _ratio(v["fcr_sum"], v["fcr_n"]), "ratio"),
         (retention, "answer_rate", _ratio(v["answered"], v["contacts"]), "ratio"),
-        (retention, "handle_minutes", _ratio(v["handle_s"], 60), "minutes"),
+        (
+            retention,
+            "handle_minutes",
+            _ratio(v["handle_sum"], 60 * (v["handle_n"] or 0)),
+            "minutes",
+        ),
         (retention, "resolution_hours_p50", v["resolution_hours"], "hours"),
         (loyalty, "nps", _nps(v), "-100..100"),
         (loyalty, "referral_rate", _ratio(v["referrers"], v["active"]), "ratio"),
@@ -180,7 +193,7 @@ def _rows(v: dict[str, Any], stages: list[str]) -> list[dict[str, Any]]:
 
 
 def _nps(v: dict[str, Any]) -> float | None:
-    answers = v["nps_answers"]
+    answers = v["nps_n"]
     return 100.0 * (v["promoters"] - v["detractors"]) / answers if answers else None
 
 

@@ -34,7 +34,9 @@ def run(sources: Sources, request: ReportRequest) -> ReportResult:
         mean_days=stays.days.mean(),
     )
     done = stays.filter(stays.left_at.notnull())
-    pct = nearest_rank(done, "days", ["key", "to_stage"], {"p50_days": 0.5, "p90_days": 0.9})
+    pct = nearest_rank(
+        sources, done, "days", ["key", "to_stage"], {"p50_days": 0.5, "p90_days": 0.9}
+    )
     counted = to_arrow(sources, counts).to_pylist()
     percentiles = {(r["key"], r["to_stage"]): r for r in to_arrow(sources, pct).to_pylist()}
     order = {name: i for i, name in enumerate(all_stages(sources))}

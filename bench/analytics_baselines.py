@@ -1,0 +1,216 @@
+"""The two baselines bench/analytics.py times Touchpoint against, computing the same dashboard
+(funnel, transitions, cohorts, composition, KPIs): hand-written DuckDB SQL (the limit) and pandas
+(what an analyst would write)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+STAGES = ("reach", "acquisition", "conversion", "retention", "loyalty", "advocacy")
+REACH_TYPES = ("ad_click", "page_view", "social_engagement")
+
+
+def _rank_case(column: str) -> str:
+    whens = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(STAGES))
+    return f"CASE {column} {whens} END"
+
+
+def sql_dashboard(con: duckdb.DuckDBPyConnection, at: datetime) -> dict[str, Any]:
+    now = f"TIMESTAMP '{at.replace(tzinfo=None).isoformat(sep=' ')}'"
+    month = "(year(occurred_at) * 12 + month(occurred_at) - 1)"
+    entries = ", ".join(f'min("at") FILTER (WHERE r = {i}) AS e{i}' for i in range(len(STAGES)))
+    reached = ", ".join(f"count(*) FILTER (WHERE top >= {i})" for i in range(len(STAGES)))
+    medians = ", ".join(
+        f"quantile_disc(epoch(e{i}) - epoch(e{i - 1}), 0.5)" for i in range(1, len(STAGES))
+    )
+    stage_list = ", ".join(f"'{s}'" for s in STAGES)
+    out: dict[str, Any] = {}
+    out["funnel"] = con.execute(
+        f"""WITH m AS (SELECT customer_id, "at", {_rank_case("to_stage")} AS r FROM transitions
+            WHERE "at" < {now} AND to_stage IN ({stage_list})),
+        per AS (SELECT customer_id, max(r) AS top, {entries} FROM m GROUP BY customer_id)
+        SELECT {reached}, {medians} FROM per"""
+    ).fetchall()
+    out["transitions"] = con.execute(
+        f"""SELECT coalesce(from_stage, '(start)'), to_stage, count(*), count(DISTINCT customer_id)
+        FROM transitions WHERE "at" < {now} GROUP BY ALL"""
+    ).fetchall()
+    out["cohorts"] = con.execute(
+        f"""WITH money AS (SELECT customer_id, revenue, type = 'purchase' AS bought, {month} AS m
+            FROM interactions WHERE occurred_at < {now} AND (type = 'purchase' OR revenue IS NOT NULL)),
+        first AS (SELECT customer_id, min(m) AS cohort FROM money WHERE bought GROUP BY 1)
+        SELECT cohort, m - cohort AS period, count(DISTINCT customer_id) FILTER (WHERE bought),
+            sum(revenue)
+        FROM money JOIN first USING (customer_id) WHERE m >= cohort GROUP BY ALL"""
+    ).fetchall()
+    out["composition"] = con.execute(
+        f"""WITH p AS (SELECT DISTINCT customer_id, {month} AS p FROM interactions
+            WHERE direction = 'inbound' AND occurred_at < {now}),
+        w AS (SELECT p, lag(p) OVER c AS prev, lead(p) OVER c AS nxt FROM p
+            WINDOW c AS (PARTITION BY customer_id ORDER BY p))
+        SELECT p, CASE WHEN prev IS NULL THEN 'new' WHEN prev = p - 1 THEN 'returning'
+            ELSE 'resurrecting' END AS status, count(*) FROM w GROUP BY ALL
+        UNION ALL
+        SELECT p + 1, 'dormant', count(*) FROM w WHERE nxt IS NULL OR nxt <> p + 1 GROUP BY 1"""
+    ).fetchall()
+    out["kpis"] = _sql_kpis(con, now)
+    return out
+
+
+def _sql_kpis(con: duckdb.DuckDBPyConnection, now: str) -> list[Any]:
+    reach = ", ".join(f"'{t}'" for t in REACH_TYPES)
+    top = ", ".join(f"'{s}'" for s in STAGES[-2:])
+    return con.execute(
+        f"""WITH t AS (SELECT * FROM interactions WHERE occurred_at < {now}),
+        totals AS (SELECT count(*) FILTER (WHERE type IN ({reach})) AS touches,
+            count(DISTINCT customer_id) FILTER (WHERE type IN ({reach})) AS reached,
+            count(DISTINCT customer_id) FILTER (WHERE type IN ('signup', 'lead_form')) AS leads,
+            count(DISTINCT customer_id) FILTER (WHERE direction = 'inbound') AS active,
+            count(DISTINCT customer_id) FILTER (WHERE type = 'purchase') AS purchasers,
+            count(*) FILTER (WHERE type = 'purchase') AS orders,
+            sum(revenue) FILTER (WHERE type = 'purchase') AS order_revenue,
+            sum(revenue) AS net_revenue, avg(csat) AS csat,
+            count(nps) AS nps_answers, count(*) FILTER (WHERE nps >= 9) AS promoters,
+            count(*) FILTER (WHERE nps <= 6) AS detractors,
+            avg(first_contact_resolution) FILTER (WHERE type = 'ticket_resolved') AS fcr,
+            count(*) FILTER (WHERE type IN ('call', 'chat') AND direction = 'inbound') AS contacts,
+            count(*) FILTER (WHERE type IN ('call', 'chat') AND direction = 'inbound'
+                AND outcome = 'answered') AS answered,
+            avg(duration_s) FILTER (WHERE type IN ('call', 'chat') AND direction = 'inbound'
+                AND outcome = 'answered') AS handle_s,
+            count(DISTINCT customer_id) FILTER (WHERE type = 'referral') AS referrers,
+            count(*) FILTER (WHERE type = 'referral') AS referrals,
+            count(*) FILTER (WHERE type = 'review') AS reviews FROM t),
+        buyers AS (SELECT DISTINCT customer_id FROM t WHERE type = 'purchase'),
+        leads AS (SELECT DISTINCT customer_id FROM t WHERE type IN ('signup', 'lead_form')),
+        carts AS (SELECT seq, customer_id, occurred_at FROM t WHERE type = 'cart_abandoned'),
+        buys AS (SELECT customer_id, occurred_at FROM t WHERE type = 'purchase'),
+        recovered AS (SELECT DISTINCT c.seq FROM carts c JOIN buys b USING (customer_id)
+            WHERE b.occurred_at > c.occurred_at
+              AND epoch(b.occurred_at) - epoch(c.occurred_at) <= 7 * 86400),
+        per AS (SELECT customer_id, count(*) AS n FROM buys GROUP BY 1),
+        latest AS (SELECT customer_id, arg_max(to_stage, ("at", seq)) AS stage
+            FROM transitions WHERE "at" < {now} GROUP BY 1)
+        SELECT totals.*,
+            (SELECT count(*) FROM leads SEMI JOIN buyers USING (customer_id)) AS leads_won,
+            (SELECT count(*) FROM carts) AS carts, (SELECT count(*) FROM recovered) AS recovered,
+            (SELECT count(*) FILTER (WHERE n >= 2) FROM per) AS repeaters,
+            (SELECT sum(revenue) FROM t WHERE customer_id IN
+                (SELECT customer_id FROM latest WHERE stage IN ({top}))) AS loyal_revenue
+        FROM totals"""
+    ).fetchall()
+
+
+def load_frames(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
+    """The tables an analyst would pull into pandas (not timed)."""
+    log = con.execute(
+        "SELECT seq, customer_id, occurred_at, direction, type, revenue, csat, nps, outcome, "
+        "duration_s, first_contact_resolution FROM interactions"
+    ).df()
+    moves = con.execute('SELECT seq, customer_id, from_stage, to_stage, "at" FROM transitions').df()
+    return {"log": log, "moves": moves}
+
+
+def pandas_dashboard(frames: dict[str, pd.DataFrame], at: datetime) -> dict[str, Any]:
+    now = pd.Timestamp(at.replace(tzinfo=None))
+    log = frames["log"][frames["log"]["occurred_at"] < now]
+    moves = frames["moves"][frames["moves"]["at"] < now]
+    return {
+        "funnel": _pd_funnel(moves),
+        "transitions": moves.fillna({"from_stage": "(start)"})
+        .groupby(["from_stage", "to_stage"])
+        .agg(n=("seq", "size"), customers=("customer_id", "nunique")),
+        "cohorts": _pd_cohorts(log),
+        "composition": _pd_composition(log),
+        "kpis": _pd_kpis(log, moves),
+    }
+
+
+def _pd_funnel(moves: pd.DataFrame) -> Any:
+    prog = moves[moves["to_stage"].isin(STAGES)].copy()
+    prog["rank"] = prog["to_stage"].map({s: i for i, s in enumerate(STAGES)})
+    top = prog.groupby("customer_id")["rank"].max()
+    reached = [int((top >= i).sum()) for i in range(len(STAGES))]
+    entries = prog.groupby(["customer_id", "rank"])["at"].min().unstack()
+    medians = [
+        (entries[i] - entries[i - 1]).dt.total_seconds().median() for i in range(1, len(STAGES))
+    ]
+    return reached, medians
+
+
+def _pd_cohorts(log: pd.DataFrame) -> pd.DataFrame:
+    money = log[(log["type"] == "purchase") | log["revenue"].notna()].copy()
+    money["month"] = money["occurred_at"].dt.year * 12 + money["occurred_at"].dt.month - 1
+    first = money[money["type"] == "purchase"].groupby("customer_id")["month"].min()
+    money = money.join(first.rename("cohort"), on="customer_id", how="inner")
+    money["period"] = money["month"] - money["cohort"]
+    money = money[money["period"] >= 0]
+    buyers = money[money["type"] == "purchase"].groupby(["cohort", "period"])["customer_id"]
+    return pd.DataFrame(
+        {
+            "customers": buyers.nunique(),
+            "revenue": money.groupby(["cohort", "period"])["revenue"].sum(),
+        }
+    )
+
+
+def _pd_composition(log: pd.DataFrame) -> pd.DataFrame:
+    inbound = log[log["direction"] == "inbound"]
+    months = inbound["occurred_at"].dt.year * 12 + inbound["occurred_at"].dt.month - 1
+    pairs = (
+        pd.DataFrame({"customer_id": inbound["customer_id"], "p": months})
+        .drop_duplicates()
+        .sort_values(["customer_id", "p"])
+    )
+    by = pairs.groupby("customer_id")["p"]
+    pairs["prev"], pairs["next"] = by.shift(1), by.shift(-1)
+    pairs["status"] = np.where(
+        pairs["prev"].isna(),
+        "new",
+        np.where(pairs["prev"] == pairs["p"] - 1, "returning", "resurrecting"),
+    )
+    here = pairs.groupby(["p", "status"]).size()
+    gone = pairs[pairs["next"].isna() | (pairs["next"] != pairs["p"] + 1)]
+    dormant = (gone["p"] + 1).value_counts()
+    return pd.concat([here.rename("n").reset_index(), dormant.rename("dormant").reset_index()])
+
+
+def _pd_kpis(log: pd.DataFrame, moves: pd.DataFrame) -> dict[str, Any]:
+    buy = log["type"] == "purchase"
+    reach = log["type"].isin(REACH_TYPES)
+    lead = log["type"].isin(["signup", "lead_form"])
+    contact = log["type"].isin(["call", "chat"]) & (log["direction"] == "inbound")
+    answered = contact & (log["outcome"] == "answered")
+    buyers = set(log.loc[buy, "customer_id"])
+    leads = set(log.loc[lead, "customer_id"])
+    carts = log[log["type"] == "cart_abandoned"][["seq", "customer_id", "occurred_at"]]
+    pairs = carts.merge(log.loc[buy, ["customer_id", "occurred_at"]], on="customer_id")
+    gap = (pairs["occurred_at_y"] - pairs["occurred_at_x"]).dt.total_seconds()
+    recovered = pairs.loc[(gap > 0) & (gap <= 7 * 86_400), "seq"].nunique()
+    per = log[buy].groupby("customer_id").size()
+    latest = moves.sort_values(["customer_id", "at", "seq"]).groupby("customer_id").tail(1)
+    loyal = set(latest.loc[latest["to_stage"].isin(STAGES[-2:]), "customer_id"])
+    return {
+        "touches": int(reach.sum()),
+        "reached": log.loc[reach, "customer_id"].nunique(),
+        "leads": len(leads),
+        "leads_won": len(leads & buyers),
+        "active": log.loc[log["direction"] == "inbound", "customer_id"].nunique(),
+        "purchasers": len(buyers),
+        "orders": int(buy.sum()),
+        "aov": log.loc[buy, "revenue"].mean(),
+        "net_revenue": log["revenue"].sum(),
+        "csat": log["csat"].mean(),
+        "nps": 100 * ((log["nps"] >= 9).sum() - (log["nps"] <= 6).sum()) / log["nps"].count(),
+        "answer_rate": answered.sum() / contact.sum(),
+        "handle_s": log.loc[answered, "duration_s"].mean(),
+        "carts_recovered": recovered / max(len(carts), 1),
+        "repeat": (per >= 2).sum() / len(per),
+        "referrers": log.loc[log["type"] == "referral", "customer_id"].nunique(),
+        "loyal_revenue": log.loc[log["customer_id"].isin(loyal), "revenue"].sum(),
+    }
