@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -10,6 +11,7 @@ from rich.table import Table
 from sqlalchemy import Connection, func, select
 
 from touchpoint import console as show
+from touchpoint.analytics.spend import import_spend
 from touchpoint.demo.generator import generate_interactions
 from touchpoint.lifecycle.tick import tick
 from touchpoint.runtime import Touchpoint
@@ -18,6 +20,8 @@ from touchpoint.services import lifecycle as lifecycle_service
 from touchpoint.services.keys import SCOPES, create_key
 from touchpoint.store.engine import read_connection, write_transaction
 from touchpoint.store.tables import customers, interactions, merges
+
+DEMO_SPEND = Path(__file__).with_name("campaign_spend.csv")
 
 
 def run_demo(tp: Touchpoint, *, customers: int, seed: int, api_url: str) -> dict[str, str]:
@@ -46,6 +50,8 @@ def run_demo(tp: Touchpoint, *, customers: int, seed: int, api_url: str) -> dict
         last = conn.scalar(select(func.max(interactions.c.occurred_at)))
     if last is not None:
         tick(tp.engine, last)  # let inactivity windows run up to the simulation's end
+    spend = import_spend(tp.engine, DEMO_SPEND)  # the campaigns' costs, for CAC and ROI
+    show.console.print(f"Imported {spend.stored:,} rows of campaign spend from {DEMO_SPEND.name}.")
     with read_connection(tp.engine) as conn:
         _print_summary(conn)
         stages = lifecycle_service.summary(conn)
