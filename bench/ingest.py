@@ -30,6 +30,7 @@ from rich.table import Table
 from touchpoint.ingest.files import import_file
 from touchpoint.runtime import open_touchpoint
 from touchpoint.settings import Settings
+from touchpoint.store.engine import SQLITE_BULK_PRAGMAS, SQLITE_PRAGMAS
 from touchpoint.store.tables import interactions
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -191,26 +192,34 @@ def flat_rows(path: Path) -> Iterator[tuple[Any, ...]]:
 
 
 def raw_executemany(data_dir: Path, rows: list[tuple[Any, ...]]) -> float:
-    """The limit: one executemany of prepared tuples into the same table, indexes and pragmas."""
+    """The limit: one executemany of prepared tuples in one transaction, into the same table with
+    the same indexes, on a connection set up exactly as a file import's (engine and bulk pragmas)."""
     open_touchpoint(Settings(data_dir=data_dir)).close()  # the same schema, by the same migrations
     columns = [c.name for c in interactions.columns if c.name != "seq"]
     sql = (
         f"INSERT INTO interactions ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     )
     db = sqlite3.connect(data_dir / "touchpoint.db", isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
+    for pragma in SQLITE_PRAGMAS:
+        db.execute(pragma)
+    for name, value in SQLITE_BULK_PRAGMAS.items():
+        db.execute(f"PRAGMA {name}={value}")
     started = time.perf_counter()
     db.execute("BEGIN IMMEDIATE")
     db.executemany(sql, rows)
     db.execute("COMMIT")
+    db.execute("PRAGMA wal_checkpoint(PASSIVE)")  # as the import does when it ends
     elapsed = time.perf_counter() - started
     db.close()
     return elapsed
 
 
-def timed_import(data_dir: Path, path: Path, console: Console, label: str) -> tuple[float, Any]:
+def timed_import(
+    data_dir: Path, path: Path, console: Console, label: str, *, projectors: bool = True
+) -> tuple[float, Any]:
     tp = open_touchpoint(Settings(data_dir=data_dir))
+    if not projectors:
+        tp.ingestor.projectors = []
     try:
         columns = (BarColumn(), DownloadColumn(), TimeRemainingColumn())
         with Progress("[progress.description]{task.description}", *columns, console=console) as bar:
@@ -228,6 +237,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000, help="interactions to import")
     parser.add_argument("--customers", type=int, default=100_000, help="distinct people")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--without-projectors",
+        action="store_true",
+        help="also time a first import without the ingest projectors (the lifecycle stages)",
+    )
     args = parser.parse_args()
     console = Console()
     with tempfile.TemporaryDirectory(prefix="tp-bench-") as tmp:
@@ -248,6 +262,11 @@ def main() -> None:
         seconds, again = timed_import(data_dir, path, console, "re-import")
         assert again.duplicates == report.accepted, "a re-import must find every row stored"
         results.append(("full path: re-import (all duplicates)", again.duplicates, seconds))
+        if args.without_projectors:
+            seconds, report = timed_import(
+                root / "bare", path, console, "without projectors", projectors=False
+            )
+            results.append(("full path without projectors (lifecycle)", report.accepted, seconds))
         rows = list(flat_rows(path))
         seconds = raw_executemany(root / "raw", rows)
         results.append(("raw sqlite3 executemany (limit)", len(rows), seconds))

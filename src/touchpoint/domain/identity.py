@@ -119,7 +119,19 @@ def identity_key_strings(
     handles: dict[str, str] | None = None,
     default_region: str = "US",
 ) -> list[str]:
-    """`identity_keys` as `kind:value` strings, for the ingest hot path."""
+    """`identity_keys` as `kind:value` strings."""
+    return key_strings(email, phone, external_id, anonymous_id, handles, default_region)
+
+
+def key_strings(
+    email: str | None,
+    phone: str | None,
+    external_id: str | None,
+    anonymous_id: str | None,
+    handles: dict[str, str] | None,
+    default_region: str,
+) -> list[str]:
+    """`identity_key_strings` with positional arguments, for the ingest hot path."""
     keys: list[str] = []
     if external_id:
         keys.append("external_id:" + external_id.strip())
@@ -127,8 +139,9 @@ def identity_key_strings(
         keys.append("email:" + normalize_email(email))
     if phone:
         keys.append("phone:" + normalize_phone(phone, default_region))
-    for network, handle in (handles or {}).items():
-        keys.append("handle:" + normalize_handle(network, handle))
+    if handles:
+        for network, handle in handles.items():
+            keys.append("handle:" + normalize_handle(network, handle))
     if anonymous_id:
         keys.append("anonymous_id:" + anonymous_id.strip())
     return keys

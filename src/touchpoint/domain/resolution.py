@@ -36,7 +36,12 @@ def resolve_batch(
 ) -> Resolution:
     """Assign each event to a customer; `rank_of_customer` orders existing customers by age."""
     owners = dict(owner_of_key)
-    ranks = dict(rank_of_customer)
+    new_ranks: dict[str, tuple[str, int]] = {}  # customers created by this batch, in order
+
+    def rank(cid: str) -> tuple[tuple[str, int], str]:
+        found = new_ranks.get(cid)
+        return (rank_of_customer[cid] if found is None else found), cid
+
     parent: dict[str, str] = {}  # merged-away customer -> the one it merged into
     result = Resolution(customer_of_event=[])
     assigned = result.customer_of_event
@@ -54,12 +59,12 @@ def resolve_batch(
                 linked[cid] = key
         if not linked:
             cid = new_customer_id()
-            ranks[cid] = ("~new", len(result.new_customers))
+            new_ranks[cid] = ("~new", len(result.new_customers))
             result.new_customers.append(cid)
         elif len(linked) == 1:
             (cid,) = linked
         else:
-            cid = min(linked, key=lambda c: (ranks[c], c))
+            cid = min(linked, key=rank)
             for other, key in linked.items():
                 if other != cid:
                     parent[other] = cid

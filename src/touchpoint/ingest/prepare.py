@@ -8,7 +8,7 @@ from typing import Any
 
 import pydantic
 
-from touchpoint.domain.identity import IdentityError, identity_key_strings
+from touchpoint.domain.identity import IdentityError, key_strings
 from touchpoint.errors import ValidationError
 from touchpoint.ingest.schema import InteractionIn, content_id
 
@@ -77,13 +77,8 @@ def prepare_model(
 ) -> Prepared:
     who = item.customer
     try:
-        keys = identity_key_strings(
-            email=who.email,
-            phone=who.phone,
-            external_id=who.external_id,
-            anonymous_id=who.anonymous_id,
-            handles=who.handles,
-            default_region=default_region,
+        keys = key_strings(
+            who.email, who.phone, who.external_id, who.anonymous_id, who.handles, default_region
         )
     except IdentityError as exc:
         raise ValidationError(f"customer: {exc}") from None

@@ -41,27 +41,24 @@ ColumnConverter = Callable[[Sequence[Any]], Sequence[Any]]
 
 
 def _sqlite_datetimes(values: Sequence[datetime | None]) -> list[str | None]:
-    """Aware datetimes as SQLite's naive-UTC text; one batch shares a received_at, converted once."""
-    out: list[str | None] = []
-    append = out.append
-    last: datetime | None = None
-    text: str | None = None
-    for value in values:
-        if value is not last:
-            last = value
-            if value is None:
-                text = None
-            else:
-                offset = value.utcoffset()
-                if offset:  # the UTC wall time; the slice below drops the old offset
-                    value -= offset
-                elif offset is None:
-                    raise ValueError(
-                        "naive datetime reached the database; timestamps must be aware"
-                    )
-                text = value.isoformat(" ", "microseconds")[:26]
-        append(text)
-    return out
+    """Aware datetimes as SQLite's naive-UTC text (the format SQLAlchemy's DateTime stores)."""
+    try:
+        texts = [value.isoformat(" ", "microseconds") for value in values]  # type: ignore[union-attr]
+    except AttributeError:  # a None among them
+        return [None if value is None else _sqlite_datetime(value) for value in values]
+    # The common case, UTC already: the text is the UTC wall time followed by "+00:00".
+    utc = [text[:26] for text in texts if text[26:] == "+00:00"]
+    if len(utc) == len(texts):
+        return utc
+    return [_sqlite_datetime(value) for value in values]  # type: ignore[arg-type]
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    offset = value.utcoffset()
+    if offset is None:
+        raise ValueError("naive datetime reached the database; timestamps must be aware")
+    # Shifting by the offset gives the UTC wall time; the slice drops the old offset.
+    return (value - offset).isoformat(" ", "microseconds")[:26]
 
 
 def _utc_datetimes(values: Sequence[datetime | None]) -> list[datetime | None]:

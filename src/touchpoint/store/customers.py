@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,13 +18,28 @@ def owners_of_keys(conn: Connection, keys: Collection[str]) -> dict[str, str]:
     return fetch_map(conn, identities.c.key, identities.c.customer_id, keys)
 
 
-def ranks(conn: Connection, customer_ids: Collection[str]) -> dict[str, tuple[str, int]]:
+def ranks(conn: Connection, customer_ids: Collection[str]) -> Mapping[str, tuple[str, int]]:
     """Age order of customers for choosing a merge survivor: the oldest survives."""
     created = customers.c.created_at
     if conn.dialect.name != "sqlite":  # SQLite already stores fixed-width UTC text
         created = func.to_char(func.timezone("UTC", created), "YYYY-MM-DD HH24:MI:SS.US")
-    found = fetch_map(conn, customers.c.id, created, customer_ids)
-    return {cid: (at, 0) for cid, at in found.items()}
+    return _Ranks(fetch_map(conn, customers.c.id, created, customer_ids))
+
+
+class _Ranks(Mapping[str, tuple[str, int]]):
+    """{customer id: (created_at text, 0)}, read only when a merge needs it."""
+
+    def __init__(self, created: dict[str, str]) -> None:
+        self.created = created
+
+    def __getitem__(self, cid: str) -> tuple[str, int]:
+        return self.created[cid], 0
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.created)
+
+    def __len__(self) -> int:
+        return len(self.created)
 
 
 def create(conn: Connection, ids: Sequence[str], now: datetime) -> None:
