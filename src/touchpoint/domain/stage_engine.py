@@ -112,6 +112,10 @@ class StageEngine:
         )
         self.o_typed = {t: tuple(rules + self.o_any) for t, rules in self.o_by_type.items()}
         self.o_any = list(self.o_any)
+        # types an overlay may enter on (any type, when some rule takes every type)
+        self.o_types: frozenset[str] | _Everything = (
+            _Everything() if self.o_any else frozenset(self.o_typed)
+        )
         self.exit_rules = {
             name: ({t: tuple(r + any_) for t, r in typed.items()}, tuple(any_), tuple(counter))
             for name, (typed, any_, counter) in self.exits.items()
@@ -178,16 +182,17 @@ class StageEngine:
         included); `last` is (at, id, last activity) after the customer's final event.
         """
         out: list[Transition] = []
-        timed = bool(self.timed)
+        first_due = self.min_inactive_s
+        apply = self._apply
         for event, prev in zip(events, prev_activity, strict=True):
             if prev is not None:
                 state.last_activity = prev
-            if timed and state.last_activity is not None:
-                self._time_passes(state, event[0], out, inclusive=False)
-            self._apply(state, event, out)
+                if first_due is not None and prev + first_due < event[0]:  # a timed move is due
+                    self._time_passes(state, event[0], out, inclusive=False)
+            apply(state, event, out)
         state.last_at, state.last_id, state.last_activity = last
         state.horizon = max(state.horizon, state.last_at)
-        if until is not None and timed and state.last_activity is not None:
+        if until is not None and first_due is not None and state.last_activity is not None:
             self._time_passes(state, until, out, inclusive=True)
         return out
 
@@ -235,9 +240,10 @@ class StageEngine:
         if rule is not None:
             state.base = self.rank[rule.target]
             reason = rule.reason
-        overlay_rule = self._overlay(state, event, counted)
-        if overlay_rule is not None:
-            reason = overlay_rule.reason
+        if state.overlay is not None or type_ in self.o_types or (counted and self.o_counter):
+            overlay_rule = self._overlay(state, event, counted)
+            if overlay_rule is not None:
+                reason = overlay_rule.reason
         if (self.activity_directions is None or direction in self.activity_directions) and (
             type_ not in self.inactive_types
         ):
@@ -389,6 +395,13 @@ def _dispatch(rules: list[Rule] | tuple[Rule, ...]) -> _Dispatch:
             for type_ in rule.types:
                 by_type.setdefault(type_, []).append(rule)
     return by_type, any_rules, counter_rules
+
+
+class _Everything:
+    """A set that contains everything."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
 
 
 def _is_plain(rule: Rule) -> bool:
