@@ -7,6 +7,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from sqlalchemy import select
 
 from tests.builders import interaction
 from touchpoint.errors import ValidationError
@@ -15,6 +16,7 @@ from touchpoint.runtime import Touchpoint
 from touchpoint.services.customers import find_customers, lookup_keys
 from touchpoint.store import log
 from touchpoint.store.engine import read_connection
+from touchpoint.store.tables import interactions
 
 CSV = """id,type,channel,occurred_at,email,phone,source,medium,campaign,revenue,currency,properties.order_id,traits.name
 c1,ad_click,ad,2026-02-01T10:00:00Z,ann@example.com,,google,cpc,spring,,,,Ann
@@ -160,3 +162,50 @@ def test_import_streams_so_memory_does_not_grow_with_file_size(
 
     small, large = peak_bytes_importing(6_000), peak_bytes_importing(24_000)
     assert large < small * 1.5, (small, large)
+
+
+def test_import_in_many_batches_resolves_and_reports_as_one_batch_would(
+    tp: Touchpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file import's batches share one connection; results stay in line order and each batch
+    resolves against the identities stored by the batches before it."""
+    from touchpoint.ingest import files
+
+    rows: list[object] = [
+        interaction(id="b1", anonymous_id="dev-1", at=0),
+        interaction(id="b2", email="cat@example.com", at=1),
+        {"id": "bad", "type": "page_view"},
+        interaction(id="b3", email="cat@example.com", anonymous_id="dev-1", at=2),  # merges
+        interaction(id="b4", anonymous_id="dev-1", at=3),
+        interaction(id="b1", anonymous_id="dev-1", at=0),  # a duplicate of line 1
+        interaction(id="b5", email="dan@example.com", at=4),
+    ]
+    path = write_jsonl(tmp_path / "batches.jsonl", rows)
+    monkeypatch.setattr(files, "FILE_BATCH_SIZE", 2)
+    report = import_file(tp, path, keep_results=True)
+    assert [(r.position, r.status) for r in report.results] == [
+        (1, "accepted"),
+        (2, "accepted"),
+        (3, "rejected"),
+        (4, "accepted"),
+        (5, "accepted"),
+        (6, "duplicate"),
+        (7, "accepted"),
+    ]
+    owners = {r.id: r.customer_id for r in report.results if r.status == "accepted"}
+    with read_connection(tp.engine) as conn:
+        _, cat = find_customers(conn, lookup_keys(email="cat@example.com"))
+        _, dev = find_customers(conn, lookup_keys(anonymous_id="dev-1"))
+        moved = (
+            conn.execute(
+                select(interactions.c.customer_id)
+                .distinct()
+                .where(interactions.c.id.in_(["b1", "b2", "b3", "b4"]))
+            )
+            .scalars()
+            .all()
+        )
+    assert cat[0]["id"] == dev[0]["id"] == owners["b3"] == owners["b4"]
+    assert moved == [owners["b3"]]
+    assert owners["b5"] != owners["b3"]
+    assert interactions_in_log(tp) == 5
