@@ -1,10 +1,12 @@
 """Claim: the lifecycle replay folds ≥ 1,000,000 interactions/s through the default stage model.
 
-    uv run python bench/replay.py [--n 10000000] [--customers 1000000] [--stored 1000000]
+    uv run python bench/replay.py [--n 10000000] [--customers 250000] [--stored 2000000]
 
 Generates a log with the demo's mix of interactions (emails sent and opened, page views, ads,
-carts, purchases, refunds, tickets, surveys, reviews, referrals, cancellations) and times, in the
-same run:
+carts, purchases, refunds, tickets, surveys, reviews, referrals, cancellations) and its density
+(~40 interactions per customer, as `touchpoint demo` simulates; `--customers` changes it — fewer
+interactions per customer means more stage moves per interaction and a slower fold), and times,
+in the same run:
   1. Touchpoint's replay (`replay_log`: vectorised pre-pass + fold over the interactions that can
      move a stage) on the whole log in memory;
   2. the baseline: the plain fold (`StageEngine.advance`) over every interaction of the same log;
@@ -71,7 +73,7 @@ def generate(n: int, customers: int, seed: int) -> pa.Table:
     per = rng.multinomial(n, np.full(customers, 1 / customers))
     who = np.repeat(np.arange(customers), per)
     first = np.repeat(rng.integers(0, 365 * DAY, customers), per)
-    gaps = rng.exponential(12 * DAY, n).astype(np.int64)
+    gaps = rng.exponential(365 * DAY * customers / n, n).astype(np.int64)  # ~a year each
     starts = np.concatenate(([0], np.cumsum(per)[:-1]))
     cum = np.cumsum(gaps)
     offset = cum - np.repeat(cum[starts] - gaps[starts], per)  # cumulative gap within customer
@@ -174,8 +176,8 @@ def time_end_to_end(log: pa.Table, directory: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000_000, help="interactions in memory")
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--stored", type=int, default=1_000_000, help="interactions end to end")
+    parser.add_argument("--customers", type=int, default=250_000)
+    parser.add_argument("--stored", type=int, default=2_000_000, help="interactions end to end")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     console = Console()
@@ -185,7 +187,7 @@ def main() -> None:
         f"generated {log.num_rows:,} interactions in {time.perf_counter() - started:.1f} s"
     )
     engine = StageEngine(load_model())
-    until = START + 500 * DAY
+    until = START + 800 * DAY
     results = []
     seconds, moved = time_touchpoint(engine, log, until)
     results.append(
@@ -196,7 +198,8 @@ def main() -> None:
     del customers
     assert baseline_moved == moved, (baseline_moved, moved)
     results.append(("baseline: plain fold over every interaction", log.num_rows, seconds, moved))
-    stored = generate(args.stored, max(1, args.stored // 10), args.seed + 1)
+    density = args.n / args.customers
+    stored = generate(args.stored, max(1, round(args.stored / density)), args.seed + 1)
     with tempfile.TemporaryDirectory() as directory:
         seconds = time_end_to_end(stored, Path(directory))
     results.append(
