@@ -154,13 +154,16 @@ def _pour(cursor: duckdb.DuckDBPyConnection, db: sqlite3.Connection, insert: str
     db.commit()
 
 
-def arrive(data_dir: Path, customers: int, new: int, seed: int) -> None:
+def arrive(
+    data_dir: Path, customers: int, new: int, seed: int, new_from: int | None = None
+) -> None:
     """`new` interactions for 20,000 customers (half new), with the lifecycle engine's rewrite
     of each one's stage history (delete, insert with new seqs), written to the system of record."""
     rng = np.random.default_rng(seed + 1)
     touched = min(20_000, customers, new // 5)
     old = rng.choice(customers, touched // 2, replace=False)
-    ids = np.concatenate([old, np.arange(customers, customers + touched - len(old))])
+    base = customers if new_from is None else new_from
+    ids = np.concatenate([old, np.arange(base, base + touched - len(old))])
     first, life = customer_starts(rng, len(ids))
     db = sqlite3.connect(data_dir / "touchpoint.db")
     seq = db.execute("SELECT max(seq) FROM interactions").fetchone()[0] + 1

@@ -215,3 +215,22 @@ def test_kpis_for_a_period(hist: Lab) -> None:
     assert (k["abandoned_cart_recovery"], k["repeat_purchase_rate"]) == (0.0, 0.5)
     assert (k["csat"], k["nps"], k["handle_minutes"]) == (4.0, -100.0, None)
     assert k["loyal_revenue_share"] == pytest.approx(100 / 130)
+
+
+def test_duckdbs_discrete_quantile_is_the_nearest_rank() -> None:
+    """What lets DuckDB use quantile_disc where SQLite and PostgreSQL use window functions."""
+    import math
+
+    import ibis
+    import pyarrow as pa
+
+    from touchpoint.analytics.common import quantile_disc
+
+    con = ibis.duckdb.connect()
+    for n in range(1, 12):
+        values = [float(v) for v in range(n, 0, -1)]
+        t = ibis.memtable(pa.table({"x": values}))
+        got = con.to_pyarrow(t.aggregate(p50=quantile_disc(t.x, 0.5), p90=quantile_disc(t.x, 0.9)))
+        ordered = sorted(values)
+        expected = {"p50": ordered[math.ceil(0.5 * n) - 1], "p90": ordered[math.ceil(0.9 * n) - 1]}
+        assert got.to_pylist()[0] == expected, n

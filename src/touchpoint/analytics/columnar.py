@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 from sqlalchemy import Connection, create_engine
 from sqlalchemy.engine import make_url
 
@@ -74,7 +73,7 @@ LOG_COLUMNS = (
 
 # The interaction columns as the copy stores them.
 INTERACTION_SELECT = f"""
-    i.seq, i.id, i.customer_id, CAST(i.occurred_at AS TIMESTAMP) AS occurred_at, i.channel,
+    CAST(i.seq AS BIGINT), i.id, i.customer_id, CAST(i.occurred_at AS TIMESTAMP), i.channel,
     i.direction, i.type, i.name, i.source, i.medium, i.campaign, i.keyword, i.creative, i.agent,
     i.queue, CAST(i.duration_s AS DOUBLE), i.outcome, CAST(i.revenue AS DOUBLE), i.currency,
     {_score("csat")}, {_score("nps")}, {_HEARD}, json_extract_string({_P}, '$.ticket_id'),
@@ -184,50 +183,30 @@ def refresh(settings: Settings) -> RefreshStats:
 
 
 class SystemReader:
-    """Reads the system of record for a refresh. Small deltas go through the database's own
-    indexes (a seq range, primary keys) with a plain DB-API cursor; whole-table copies go through
-    DuckDB's scanner, which is fast for full scans but pushes no filters down to SQLite."""
+    """Reads the system of record for a refresh. The high-water marks come through SQLAlchemy;
+    rows come through DuckDB's scanner: whole tables with a plain scan, deltas with
+    `sqlite_query`/`postgres_query`, which run the SQL inside the system of record so its own
+    indexes (the seq range, customer ids) are used — the scanner pushes no filter down to SQLite."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, sor: Connection, url: str) -> None:
-        self.con, self.sor, self.url = con, sor, url
+        self.con, self.sor = con, sor
         self.postgres = sor.dialect.name == "postgresql"
-        self._attached = False
+        attach_system_of_record(con, url)
 
-    def scanner(self) -> str:
-        if not self._attached:
-            attach_system_of_record(self.con, self.url)
-            self._attached = True
-        return "sor"
+    def value(self, sql: str) -> Any:
+        return self.sor.exec_driver_sql(sql).scalar()
 
-    def value(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        return self.sor.exec_driver_sql(_paramstyle(sql, self.postgres), params).scalar()
+    def rows(self, sql: str) -> str:
+        """A DuckDB table expression for the rows `sql` returns, run by the system of record."""
+        function = "postgres_query" if self.postgres else "sqlite_query"
+        quoted = sql.replace("'", "''")
+        return f"{function}('sor', '{quoted}')"
 
-    def arrow(self, sql: str, params: tuple[Any, ...] = ()) -> pa.Table:
-        cursor = self.sor.exec_driver_sql(_paramstyle(sql, self.postgres), params)
-        names = list(cursor.keys())
-        columns = list(zip(*cursor.fetchall(), strict=True)) or [() for _ in names]
-        return pa.table({n: pa.array(list(c)) for n, c in zip(names, columns, strict=True)})
-
-    def by_keys(self, sql: str, keys: list[str], chunk: int = 5_000) -> pa.Table:
-        """`sql` with one `IN (%s)` placeholder, run for `keys` a chunk at a time."""
-        parts = []
-        for i in range(0, len(keys), chunk):
-            part = keys[i : i + chunk]
-            marks = ", ".join(["?"] * len(part))
-            parts.append(self.arrow(sql.replace("(%s)", f"({marks})"), tuple(part)))
-        parts = [p for p in parts if p.num_rows]
-        return pa.concat_tables(parts, promote_options="permissive") if parts else pa.table({})
-
-    def properties(self, alias: str = "") -> str:
-        prefix = f"{alias}." if alias else ""
-        return f"{prefix}properties::text" if self.postgres else f"{prefix}properties"
+    def properties(self) -> str:
+        return "properties::text" if self.postgres else "properties"
 
     def traits(self) -> str:
         return "traits::text" if self.postgres else "traits"
-
-
-def _paramstyle(sql: str, postgres: bool) -> str:
-    return sql.replace("?", "%s") if postgres else sql
 
 
 def _refresh(con: duckdb.DuckDBPyConnection, sor: SystemReader) -> dict[str, int | bool]:
@@ -236,10 +215,13 @@ def _refresh(con: duckdb.DuckDBPyConnection, sor: SystemReader) -> dict[str, int
     top_merges = int(sor.value("SELECT max(seq) FROM merges") or 0)
     top_transitions = int(sor.value("SELECT max(seq) FROM stage_transitions") or 0)
     generation = sor.value("SELECT value FROM lifecycle_meta WHERE key = 'generation'")
-    first = int(_state(con, "interactions_seq", "0")) == 0
-    copied, touched = _copy_interactions(con, sor, top)
-    merged, survivors = _apply_merges(con, sor, top_merges)
-    customers = _copy_customers(con, sor, None if first else sorted(touched | survivors))
+    marks = {
+        "log": int(_state(con, "interactions_seq", "0")),
+        "merges": int(_state(con, "merges_seq", "0")),
+    }
+    copied = _copy_interactions(con, sor, marks["log"], top)
+    merged = _apply_merges(con, sor, marks["merges"], top_merges)
+    customers = _copy_customers(con, sor, marks, top, top_merges)
     return {
         "interactions": copied,
         "merges": merged,
@@ -249,94 +231,88 @@ def _refresh(con: duckdb.DuckDBPyConnection, sor: SystemReader) -> dict[str, int
 
 
 def _copy_interactions(
-    con: duckdb.DuckDBPyConnection, sor: SystemReader, top: int
-) -> tuple[int, set[str]]:
-    """Copy interactions above the mark; returns how many and which customers they belong to."""
-    mark = int(_state(con, "interactions_seq", "0"))
+    con: duckdb.DuckDBPyConnection, sor: SystemReader, mark: int, top: int
+) -> int:
     if top <= mark:
-        return 0, set()
+        return 0
     if mark == 0:
-        con.execute(
-            f"INSERT INTO interactions SELECT {INTERACTION_SELECT} "
-            f"FROM {sor.scanner()}.interactions i WHERE i.seq <= ?",
-            [top],
+        source = "sor.interactions"
+    else:
+        columns = ", ".join(LOG_COLUMNS)
+        source = sor.rows(
+            f"SELECT {columns}, {sor.properties()} AS properties FROM interactions "
+            f"WHERE seq > {mark} AND seq <= {top}"
         )
-        _set_state(con, "interactions_seq", str(top))
-        return _count(con, "SELECT count(*) FROM interactions"), set()
-    delta = sor.arrow(
-        f"SELECT {', '.join(LOG_COLUMNS)}, {sor.properties()} AS properties FROM interactions "
-        "WHERE seq > ? AND seq <= ? ORDER BY seq",
-        (mark, top),
+    before = _count(con, "SELECT count(*) FROM interactions")
+    con.execute(
+        f"INSERT INTO interactions SELECT {INTERACTION_SELECT} FROM {source} i "
+        f"WHERE CAST(i.seq AS BIGINT) <= {top}"
     )
-    con.register("delta_interactions", delta)
-    con.execute(f"INSERT INTO interactions SELECT {INTERACTION_SELECT} FROM delta_interactions i")
-    con.unregister("delta_interactions")
     _set_state(con, "interactions_seq", str(top))
-    return delta.num_rows, set(delta.column("customer_id").to_pylist())
+    return _count(con, "SELECT count(*) FROM interactions") - before
 
 
-def _apply_merges(
-    con: duckdb.DuckDBPyConnection, sor: SystemReader, top: int
-) -> tuple[int, set[str]]:
+def _apply_merges(con: duckdb.DuckDBPyConnection, sor: SystemReader, mark: int, top: int) -> int:
     """Point rows of merged-away customers at their final survivor (customers.merged_into is kept
     pointing at the final survivor by the merge itself, so chains resolve in one step)."""
-    mark = int(_state(con, "merges_seq", "0"))
     if top <= mark:
-        return 0, set()
-    moved = sor.arrow(
-        "SELECT DISTINCT m.merged_id AS loser, c.merged_into AS survivor FROM merges m "
-        "JOIN customers c ON c.id = m.merged_id "
-        "WHERE m.seq > ? AND m.seq <= ? AND c.merged_into IS NOT NULL",
-        (mark, top),
+        return 0
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE moved AS SELECT DISTINCT loser, survivor FROM "
+        + sor.rows(
+            "SELECT m.merged_id AS loser, c.merged_into AS survivor FROM merges m "
+            "JOIN customers c ON c.id = m.merged_id "
+            f"WHERE m.seq > {mark} AND m.seq <= {top} AND c.merged_into IS NOT NULL"
+        )
     )
-    _set_state(con, "merges_seq", str(top))
-    if not moved.num_rows:
-        return 0, set()
-    con.register("moved", moved)
     con.execute(
         "UPDATE interactions SET customer_id = moved.survivor FROM moved "
         "WHERE interactions.customer_id = moved.loser"
     )
     con.execute("DELETE FROM transitions WHERE customer_id IN (SELECT loser FROM moved)")
     con.execute("DELETE FROM customers WHERE id IN (SELECT loser FROM moved)")
-    con.unregister("moved")
-    return moved.num_rows, set(moved.column("survivor").to_pylist())
+    _set_state(con, "merges_seq", str(top))
+    return _count(con, "SELECT count(*) FROM moved")
 
 
 def _copy_customers(
-    con: duckdb.DuckDBPyConnection, sor: SystemReader, ids: list[str] | None
+    con: duckdb.DuckDBPyConnection,
+    sor: SystemReader,
+    marks: dict[str, int],
+    top: int,
+    top_merges: int,
 ) -> int:
     """All customers on the first copy; afterwards those with new interactions or merges (traits
     only change through ingested interactions)."""
-    if ids is None:
+    if marks["log"] == 0:
         con.execute("DELETE FROM customers")
         con.execute(
-            f"INSERT INTO customers SELECT {CUSTOMER_SELECT} FROM {sor.scanner()}.customers c "
+            f"INSERT INTO customers SELECT {CUSTOMER_SELECT} FROM sor.customers c "
             "WHERE c.merged_into IS NULL"
         )
         return _count(con, "SELECT count(*) FROM customers")
-    if not ids:
+    if top <= marks["log"] and top_merges <= marks["merges"]:
         return 0
-    fresh = sor.by_keys(
-        f"SELECT id, created_at, {sor.traits()} AS traits, merged_into FROM customers "
-        "WHERE id IN (%s)",
-        ids,
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE fresh AS SELECT * FROM "
+        + sor.rows(
+            f"SELECT id, created_at, {sor.traits()} AS traits, merged_into FROM customers "
+            "WHERE id IN (SELECT customer_id FROM interactions "
+            f"WHERE seq > {marks['log']} AND seq <= {top}) "
+            f"OR id IN (SELECT survivor_id FROM merges WHERE seq > {marks['merges']} "
+            f"AND seq <= {top_merges})"
+        )
     )
-    con.register("fresh", fresh)
     con.execute("DELETE FROM customers WHERE id IN (SELECT id FROM fresh)")
     con.execute(
         f"INSERT INTO customers SELECT {CUSTOMER_SELECT} FROM fresh c WHERE c.merged_into IS NULL"
     )
-    con.unregister("fresh")
-    return fresh.num_rows
+    return _count(con, "SELECT count(*) FROM fresh")
 
 
-def _fingerprint(
-    con: duckdb.DuckDBPyConnection, table: str, top: int | None = None
-) -> tuple[int, int]:
+def _fingerprint(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     """(rows, sum of seq) of the copy's transitions."""
-    where = "" if top is None else f"WHERE seq <= {int(top)}"
-    row = con.execute(f"SELECT count(*), coalesce(sum(seq), 0) FROM {table} {where}").fetchone()
+    row = con.execute("SELECT count(*), coalesce(sum(seq), 0) FROM transitions").fetchone()
     assert row is not None
     return int(row[0]), int(row[1])
 
@@ -353,9 +329,15 @@ def _seq_reuse_possible(sor: SystemReader) -> bool:
 
 def _sor_fingerprint(sor: SystemReader, top: int) -> tuple[int, int]:
     row = sor.sor.exec_driver_sql(
-        "SELECT count(*), coalesce(sum(seq), 0) FROM stage_transitions WHERE seq <= ?", (top,)
+        f"SELECT count(*), coalesce(sum(seq), 0) FROM stage_transitions WHERE seq <= {int(top)}"
     ).one()
     return int(row[0]), int(row[1])
+
+
+MOVE_SELECT = (
+    "SELECT CAST(t.seq AS BIGINT), t.customer_id, t.from_stage, t.to_stage, "
+    'CAST(t."at" AS TIMESTAMP), t.interaction_id, t.reason'
+)
 
 
 def _copy_transitions(
@@ -363,35 +345,27 @@ def _copy_transitions(
 ) -> dict[str, int | bool]:
     mark = int(_state(con, "transitions_seq", "0"))
     full = generation != _state(con, "generation", "None") or mark == 0
-    reuse = _seq_reuse_possible(sor)
+    live = "t.customer_id IN (SELECT id FROM customers)"
     if not full and top > mark:
         # The lifecycle engine rewrites a customer's whole history with new seqs, so every
         # customer with a row above the mark is replaced wholesale.
-        changed = sor.arrow(
-            "SELECT DISTINCT customer_id FROM stage_transitions WHERE seq > ? AND seq <= ?",
-            (mark, top),
+        changed = (
+            "SELECT DISTINCT customer_id FROM stage_transitions "
+            f"WHERE seq > {mark} AND seq <= {top}"
         )
-        ids = changed.column("customer_id").to_pylist()
-        rows = sor.by_keys(
-            "SELECT seq, customer_id, from_stage, to_stage, at, interaction_id, reason "
-            "FROM stage_transitions WHERE customer_id IN (%s)",
-            ids,
-        )
-        con.register("changed", changed)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE changed AS SELECT * FROM {sor.rows(changed)}")
         con.execute(
             "DELETE FROM transitions WHERE customer_id IN (SELECT customer_id FROM changed)"
         )
-        con.unregister("changed")
-        if rows.num_rows:
-            con.register("fresh_moves", rows)
-            con.execute(
-                "INSERT INTO transitions SELECT seq, customer_id, from_stage, to_stage, "
-                'CAST("at" AS TIMESTAMP), interaction_id, reason FROM fresh_moves '
-                "WHERE seq <= ? AND customer_id IN (SELECT id FROM customers)",
-                [top],
-            )
-            con.unregister("fresh_moves")
-    if not full and reuse and _sor_fingerprint(sor, top) != _fingerprint(con, "transitions"):
+        rows = sor.rows(
+            'SELECT seq, customer_id, from_stage, to_stage, "at", interaction_id, reason '
+            f"FROM stage_transitions WHERE customer_id IN ({changed})"
+        )
+        con.execute(
+            f"INSERT INTO transitions {MOVE_SELECT} FROM {rows} t "
+            f"WHERE CAST(t.seq AS BIGINT) <= {top} AND {live}"
+        )
+    if not full and _seq_reuse_possible(sor) and _sor_fingerprint(sor, top) != _fingerprint(con):
         # A rewrite may have reused seqs at or below the mark: copy everything again.
         full = True
     if not full and top <= mark:
@@ -399,11 +373,8 @@ def _copy_transitions(
     if full:
         con.execute("DELETE FROM transitions")
         con.execute(
-            "INSERT INTO transitions SELECT t.seq, t.customer_id, t.from_stage, t.to_stage, "
-            f'CAST(t."at" AS TIMESTAMP), t.interaction_id, t.reason '
-            f"FROM {sor.scanner()}.stage_transitions t "
-            "WHERE t.seq <= ? AND t.customer_id IN (SELECT id FROM customers)",
-            [top],
+            f"INSERT INTO transitions {MOVE_SELECT} FROM sor.stage_transitions t "
+            f"WHERE t.seq <= {top} AND {live}"
         )
     _set_state(con, "transitions_seq", str(top))
     _set_state(con, "generation", generation)

@@ -100,10 +100,6 @@ def with_key(table: ir.Table, keys: ir.Table | None) -> ir.Table:
     return joined.mutate(key=joined.key.fill_null(NONE_LABEL))
 
 
-def group_cols(by: str | None) -> list[str]:
-    return ["key"] if by else []
-
-
 @ibis.udf.agg.builtin
 def quantile_disc(arg: float, q: float) -> float:  # type: ignore[empty-body]
     """DuckDB's discrete quantile: the nearest-rank percentile (checked in the tests)."""
@@ -155,7 +151,3 @@ def to_arrow(sources: Sources, expr: ir.Table) -> pa.Table:
 def scalar(sources: Sources, expr: ir.Scalar) -> Any:
     """One value, through Arrow (not pandas: same types on every engine)."""
     return sources.backend.to_pyarrow(expr).as_py()
-
-
-def rows_to_arrow(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=schema)

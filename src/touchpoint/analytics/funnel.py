@@ -57,9 +57,13 @@ def entries(sources: Sources, request: ReportRequest) -> ir.Table:
 def run(sources: Sources, request: ReportRequest) -> ReportResult:
     stages = progression(sources)
     people = with_key(entries(sources, request), breakdown(sources, request.by))
-    counts = to_arrow(sources, people.group_by("key", "top").aggregate(n=people.count()))
-    medians = _medians(sources, people, len(stages))
-    table = _assemble(stages, counts.to_pylist(), medians, request.by)
+    if sources.backend.name == "duckdb":
+        counts, medians = _one_pass(sources, people, len(stages))
+    else:
+        by_top = people.group_by("key", "top").aggregate(n=people.count())
+        counts = to_arrow(sources, by_top).to_pylist()
+        medians = _medians(sources, people, len(stages))
+    table = _assemble(stages, counts, medians, request.by)
     return ReportResult("funnel", "Lifecycle funnel", table)
 
 
@@ -67,17 +71,24 @@ def _days(people: ir.Table, i: int) -> ir.FloatingColumn:
     return (people[f"e{i}"].epoch_seconds() - people[f"e{i - 1}"].epoch_seconds()) / DAY_S
 
 
+def _one_pass(
+    sources: Sources, people: ir.Table, n_stages: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """DuckDB: counts per furthest stage and the median days per step in one aggregate."""
+    per_key = people.group_by("key").aggregate(
+        **{f"n{i}": people.count(where=people.top == i) for i in range(n_stages)},
+        **{f"m{i}": quantile_disc(_days(people, i), 0.5) for i in range(1, n_stages)},
+    )
+    rows = to_arrow(sources, per_key).to_pylist()
+    counts = [{"key": r["key"], "top": i, "n": r[f"n{i}"]} for r in rows for i in range(n_stages)]
+    medians = [
+        {"key": r["key"], "step": i, "median": r[f"m{i}"]} for r in rows for i in range(1, n_stages)
+    ]
+    return counts, medians
+
+
 def _medians(sources: Sources, people: ir.Table, n_stages: int) -> list[dict[str, Any]]:
     """Median days from first entry into stage i-1 to first entry into stage i, per key and i."""
-    if sources.backend.name == "duckdb":
-        per_key = people.group_by("key").aggregate(
-            **{f"m{i}": quantile_disc(_days(people, i), 0.5) for i in range(1, n_stages)}
-        )
-        return [
-            {"key": row["key"], "step": i, "median": row[f"m{i}"]}
-            for row in to_arrow(sources, per_key).to_pylist()
-            for i in range(1, n_stages)
-        ]
     # Elsewhere one row per (customer, step) through a cross join with the step numbers (no
     # UNION: SQLite's parser overflows on five copies of the query), then window percentiles.
     steps = ibis.memtable(pa.table({"step": list(range(1, n_stages))}))
