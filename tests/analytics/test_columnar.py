@@ -130,3 +130,32 @@ def test_a_copy_with_an_old_schema_is_rebuilt(tp: Touchpoint) -> None:
     con.close()
     assert columnar.refresh(tp.settings).interactions == 1
     assert _copy(tp) == _sor(tp)
+
+
+def test_campaign_spend_is_copied_whole(tp: Touchpoint) -> None:
+    from datetime import UTC, date, datetime
+
+    from touchpoint.store.tables import campaign_spend
+
+    row = {
+        "date": date(2026, 3, 1),
+        "campaign": "spring",
+        "source": "google",
+        "medium": "cpc",
+        "channel": "ad",
+        "amount": 120.5,
+        "currency": "USD",
+        "imported_at": datetime(2026, 3, 2, tzinfo=UTC),
+    }
+    with write_transaction(tp.engine) as conn:
+        conn.execute(campaign_spend.insert().values(row))
+    columnar.refresh(tp.settings)
+    with write_transaction(tp.engine) as conn:
+        conn.execute(update(campaign_spend).values(amount=99.0))
+    columnar.refresh(tp.settings)
+    con = columnar.connect_copy(columnar.copy_path(tp.settings), read_only=True)
+    try:
+        copied = con.execute("SELECT date, campaign, amount FROM spend").fetchall()
+    finally:
+        con.close()
+    assert copied == [(date(2026, 3, 1), "spring", 99.0)]

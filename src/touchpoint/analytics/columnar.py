@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from sqlalchemy import Connection, create_engine
+from sqlalchemy import Connection, create_engine, inspect
 from sqlalchemy.engine import make_url
 
 from touchpoint.settings import Settings
@@ -43,6 +43,10 @@ CREATE TABLE IF NOT EXISTS transitions (
 );
 CREATE TABLE IF NOT EXISTS customers (
     id VARCHAR, created_at TIMESTAMP, segment VARCHAR, country VARCHAR
+);
+CREATE TABLE IF NOT EXISTS spend (
+    date DATE, campaign VARCHAR, source VARCHAR, medium VARCHAR, channel VARCHAR, amount DOUBLE,
+    currency VARCHAR
 );
 CREATE TABLE IF NOT EXISTS copy_state (key VARCHAR PRIMARY KEY, value VARCHAR);
 """
@@ -222,12 +226,24 @@ def _refresh(con: duckdb.DuckDBPyConnection, sor: SystemReader) -> dict[str, int
     copied = _copy_interactions(con, sor, marks["log"], top)
     merged = _apply_merges(con, sor, marks["merges"], top_merges)
     customers = _copy_customers(con, sor, marks, top, top_merges)
+    _copy_spend(con, sor)
     return {
         "interactions": copied,
         "merges": merged,
         "customers": customers,
         **_copy_transitions(con, sor, top_transitions, str(generation)),
     }
+
+
+def _copy_spend(con: duckdb.DuckDBPyConnection, sor: SystemReader) -> None:
+    """Campaign spend is small and edited in place (a re-import replaces a day): copied whole."""
+    if not inspect(sor.sor).has_table("campaign_spend"):
+        return
+    con.execute("DELETE FROM spend")
+    con.execute(
+        "INSERT INTO spend SELECT CAST(date AS DATE), campaign, source, medium, channel, "
+        "CAST(amount AS DOUBLE), currency FROM sor.campaign_spend"
+    )
 
 
 def _copy_interactions(
