@@ -69,20 +69,25 @@ def _sql_kpis(con: duckdb.DuckDBPyConnection, now: str) -> list[Any]:
     contact = "type IN ('call', 'chat') AND direction = 'inbound'"
     return con.execute(
         f"""WITH t AS (SELECT * FROM interactions WHERE occurred_at < {now}),
+        sums AS (SELECT count(*) FILTER (WHERE type IN ({reach})) AS touches,
+            count(*) FILTER (WHERE type = 'purchase') AS orders,
+            sum(revenue) FILTER (WHERE type = 'purchase') AS order_revenue,
+            sum(revenue) AS net_revenue, avg(csat) AS csat, count(nps) AS nps_n,
+            count(*) FILTER (WHERE nps >= 9) AS promoters,
+            count(*) FILTER (WHERE nps <= 6) AS detractors,
+            avg(first_contact_resolution) FILTER (WHERE type = 'ticket_resolved') AS fcr,
+            count(*) FILTER (WHERE {contact}) AS contacts,
+            count(*) FILTER (WHERE {contact} AND outcome = 'answered') AS answered,
+            avg(duration_s) FILTER (WHERE {contact} AND outcome = 'answered') AS handle_s,
+            count(*) FILTER (WHERE type = 'referral') AS referrals,
+            count(*) FILTER (WHERE type = 'review') AS reviews FROM t),
         per AS (SELECT customer_id,
             count(*) FILTER (WHERE type IN ({reach})) AS touches,
             count(*) FILTER (WHERE type IN ('signup', 'lead_form')) AS leads,
             count(*) FILTER (WHERE direction = 'inbound') AS active,
             count(*) FILTER (WHERE type = 'purchase') AS orders,
-            sum(revenue) FILTER (WHERE type = 'purchase') AS order_revenue,
-            sum(revenue) AS net_revenue, sum(csat) AS csat_sum, count(csat) AS csat_n,
-            count(nps) AS nps_n, count(*) FILTER (WHERE nps >= 9) AS promoters,
-            count(*) FILTER (WHERE nps <= 6) AS detractors,
-            count(*) FILTER (WHERE {contact}) AS contacts,
-            count(*) FILTER (WHERE {contact} AND outcome = 'answered') AS answered,
-            sum(duration_s) FILTER (WHERE {contact} AND outcome = 'answered') AS handle_s,
-            count(*) FILTER (WHERE type = 'referral') AS referrals,
-            count(*) FILTER (WHERE type = 'review') AS reviews
+            sum(revenue) AS net_revenue,
+            count(*) FILTER (WHERE type = 'referral') AS referrals
             FROM t GROUP BY customer_id),
         latest AS (SELECT customer_id, arg_max(to_stage, ("at", seq)) AS stage
             FROM transitions WHERE "at" < {now} GROUP BY 1),
@@ -91,18 +96,19 @@ def _sql_kpis(con: duckdb.DuckDBPyConnection, now: str) -> list[Any]:
             JOIN (SELECT customer_id, occurred_at FROM t WHERE type = 'purchase') b
             USING (customer_id)
             WHERE b.occurred_at > c.occurred_at
-              AND epoch(b.occurred_at) - epoch(c.occurred_at) <= 7 * 86400)
-        SELECT sum(touches), count(*) FILTER (WHERE touches > 0),
-            count(*) FILTER (WHERE leads > 0),
-            count(*) FILTER (WHERE leads > 0 AND orders > 0),
-            count(*) FILTER (WHERE active > 0), count(*) FILTER (WHERE orders > 0),
-            sum(orders), count(*) FILTER (WHERE orders >= 2), sum(order_revenue),
-            sum(net_revenue), sum(net_revenue) FILTER (WHERE stage IN ({top})),
-            sum(csat_sum) / sum(csat_n), sum(nps_n), sum(promoters), sum(detractors),
-            sum(contacts), sum(answered), sum(handle_s),
-            count(*) FILTER (WHERE referrals > 0), sum(referrals), sum(reviews),
-            (SELECT count(*) FROM carts), (SELECT count(*) FROM recovered)
-        FROM per LEFT JOIN latest USING (customer_id)"""
+              AND epoch(b.occurred_at) - epoch(c.occurred_at) <= 7 * 86400),
+        people AS (SELECT count(*) FILTER (WHERE touches > 0) AS reached,
+            count(*) FILTER (WHERE leads > 0) AS leads,
+            count(*) FILTER (WHERE leads > 0 AND orders > 0) AS leads_won,
+            count(*) FILTER (WHERE active > 0) AS active,
+            count(*) FILTER (WHERE orders > 0) AS purchasers,
+            count(*) FILTER (WHERE orders >= 2) AS repeaters,
+            sum(net_revenue) FILTER (WHERE stage IN ({top})) AS loyal_revenue,
+            count(*) FILTER (WHERE referrals > 0) AS referrers
+            FROM per LEFT JOIN latest USING (customer_id))
+        SELECT sums.orders, sums.*, people.*,
+            (SELECT count(*) FROM carts) AS carts, (SELECT count(*) FROM recovered) AS recovered
+        FROM sums, people"""
     ).fetchall()
 
 

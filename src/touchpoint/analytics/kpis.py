@@ -50,70 +50,60 @@ def run(sources: Sources, request: ReportRequest) -> ReportResult:
 
 
 def _totals(sources: Sources, request: ReportRequest) -> Any:
-    """Most KPIs in one pass: one row per customer (what they did in the period, and whether they
-    ever bought), joined to their current stage, then summed — no DISTINCT counts."""
+    """Most KPIs in two aggregates side by side: plain sums over the period's interactions, and
+    the customer counts from one row per customer (what they did in the period, whether they ever
+    bought, their current stage) — no DISTINCT counts."""
     inter = sources.interactions
     t = inter.filter(until_now(inter.occurred_at, request))
     now = in_period(t.occurred_at, request)
-    buy = t.type == "purchase"
-    inbound = t.direction == "inbound"
-    contact = t.type.isin(("call", "chat")) & inbound
-    answered = contact & (t.outcome == "answered")
-    reach = t.type.isin(REACH_TYPES)
+    p = t.filter(now)
+    buy = p.type == "purchase"
+    contact = p.type.isin(("call", "chat")) & (p.direction == "inbound")
+    answered = contact & (p.outcome == "answered")
+    resolved = p.type == "ticket_resolved"
+    sums = p.aggregate(
+        touches=p.count(where=p.type.isin(REACH_TYPES)),
+        orders=p.count(where=buy),
+        order_revenue=p.revenue.sum(where=buy),
+        net_revenue=p.revenue.sum(),
+        csat_sum=p.csat.sum(),
+        csat_n=p.csat.count(),
+        nps_n=p.nps.count(),
+        promoters=p.count(where=p.nps >= 9),
+        detractors=p.count(where=p.nps <= 6),
+        fcr_sum=p.first_contact_resolution.sum(where=resolved),
+        fcr_n=p.first_contact_resolution.count(where=resolved),
+        contacts=p.count(where=contact),
+        answered=p.count(where=answered),
+        handle_sum=p.duration_s.sum(where=answered),
+        handle_n=p.duration_s.count(where=answered),
+        referrals=p.count(where=p.type == "referral"),
+        reviews=p.count(where=p.type == "review"),
+    )
     per = t.group_by("customer_id").aggregate(
-        touches=t.count(where=now & reach),
+        touches=t.count(where=now & t.type.isin(REACH_TYPES)),
         leads=t.count(where=now & t.type.isin(LEAD_TYPES)),
-        active=t.count(where=now & inbound),
-        orders=t.count(where=now & buy),
-        ever_bought=t.count(where=buy),
-        order_revenue=t.revenue.sum(where=now & buy),
+        active=t.count(where=now & (t.direction == "inbound")),
+        orders=t.count(where=now & (t.type == "purchase")),
+        ever_bought=t.count(where=t.type == "purchase"),
         net_revenue=t.revenue.sum(where=now),
-        csat_sum=t.csat.sum(where=now),
-        csat_n=t.csat.count(where=now),
-        nps_n=t.nps.count(where=now),
-        promoters=t.count(where=now & (t.nps >= 9)),
-        detractors=t.count(where=now & (t.nps <= 6)),
-        fcr_sum=t.first_contact_resolution.sum(where=now & (t.type == "ticket_resolved")),
-        fcr_n=t.first_contact_resolution.count(where=now & (t.type == "ticket_resolved")),
-        contacts=t.count(where=now & contact),
-        answered=t.count(where=now & answered),
-        handle_sum=t.duration_s.sum(where=now & answered),
-        handle_n=t.duration_s.count(where=now & answered),
         referrals=t.count(where=now & (t.type == "referral")),
-        reviews=t.count(where=now & (t.type == "review")),
     )
     stage = current_stage(sources.transitions.filter(until_now(sources.transitions.at, request)))
     top = progression(sources)[-2:]  # loyalty and advocacy in the default model
     per = per.left_join(stage, "customer_id")
     loyal = per.key.isin(top).fill_null(False)
-    expr = per.aggregate(
-        touches=per.touches.sum(),
+    people = per.aggregate(
         reached=per.count(where=per.touches > 0),
         leads=per.count(where=per.leads > 0),
         leads_won=per.count(where=(per.leads > 0) & (per.ever_bought > 0)),
         active=per.count(where=per.active > 0),
         purchasers=per.count(where=per.orders > 0),
         repeaters=per.count(where=per.orders >= 2),
-        orders=per.orders.sum(),
-        order_revenue=per.order_revenue.sum(),
-        net_revenue=per.net_revenue.sum(),
         loyal_revenue=per.net_revenue.sum(where=loyal),
-        csat_sum=per.csat_sum.sum(),
-        csat_n=per.csat_n.sum(),
-        nps_n=per.nps_n.sum(),
-        promoters=per.promoters.sum(),
-        detractors=per.detractors.sum(),
-        fcr_sum=per.fcr_sum.sum(),
-        fcr_n=per.fcr_n.sum(),
-        contacts=per.contacts.sum(),
-        answered=per.answered.sum(),
-        handle_sum=per.handle_sum.sum(),
-        handle_n=per.handle_n.sum(),
         referrers=per.count(where=per.referrals > 0),
-        referrals=per.referrals.sum(),
-        reviews=per.reviews.sum(),
     )
-    return expr
+    return sums.cross_join(people)
 
 
 def _cart_recovery(sources: Sources, period: Any, request: ReportRequest) -> Any:
