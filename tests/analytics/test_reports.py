@@ -234,3 +234,14 @@ def test_duckdbs_discrete_quantile_is_the_nearest_rank() -> None:
         ordered = sorted(values)
         expected = {"p50": ordered[math.ceil(0.5 * n) - 1], "p90": ordered[math.ceil(0.9 * n) - 1]}
         assert got.to_pylist()[0] == expected, n
+
+
+def test_cohorts_by_current_stage(hist: Lab) -> None:
+    rows = hist.rows("cohorts", by="stage")
+    sizes = {(r["by"], str(r["cohort"])): r["cohort_size"] for r in rows if r["period"] == 0}
+    # Current stages: a retention, b at_risk (Jan cohort), c loyalty (Mar cohort).
+    assert sizes == {
+        ("at_risk", "2026-01-01"): 1,
+        ("loyalty", "2026-03-01"): 1,
+        ("retention", "2026-01-01"): 1,
+    }

@@ -115,7 +115,7 @@ SPEC = register(
         "the previous period, retained, churned, churn and retention rates.",
         run=run,
         plot=plots.rate_lines,
-        allowed_by=("channel", "campaign", "segment"),
+        allowed_by=("channel", "campaign", "segment", "stage"),
     )
 )
 AT_RISK_SPEC = register(

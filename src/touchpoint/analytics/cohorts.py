@@ -95,6 +95,6 @@ SPEC = register(
         "retention against the first month.",
         run=run,
         plot=plots.heatmap,
-        allowed_by=("channel", "campaign", "segment"),
+        allowed_by=("channel", "campaign", "segment", "stage"),
     )
 )
