@@ -45,15 +45,13 @@ def run(sources: Sources, request: ReportRequest) -> ReportResult:
         customers=activity.customer_id.nunique(where=activity.bought),
         revenue=activity.revenue.sum(),
     )
-    sizes = cohort.group_by("key", "cohort").aggregate(size=cohort.count())
-    table = _assemble(
-        to_arrow(sources, cells).to_pylist(), to_arrow(sources, sizes).to_pylist(), request.by
-    )
+    table = _assemble(to_arrow(sources, cells).to_pylist(), request.by)
     return ReportResult("cohorts", "Retention by first-purchase cohort", table)
 
 
-def _assemble(cells: list[dict], sizes: list[dict], by: str | None) -> pa.Table:
-    size = {(s["key"], s["cohort"]): int(s["size"]) for s in sizes}
+def _assemble(cells: list[dict], by: str | None) -> pa.Table:
+    # Every member bought in the cohort's own month, so period 0 counts the whole cohort.
+    size = {(c["key"], c["cohort"]): int(c["customers"]) for c in cells if c["period"] == 0}
     first_revenue = {(c["key"], c["cohort"]): c["revenue"] for c in cells if c["period"] == 0}
     rows = []
     for c in sorted(cells, key=lambda c: (c["key"], c["cohort"], c["period"])):
