@@ -2,7 +2,7 @@
 default (SQLite). Prints the full path beside a raw sqlite3 `executemany` of the same rows, run in
 the same process on the same machine, as the limit.
 
-    uv run python bench/ingest.py [--n 1000000] [--customers 100000] [--seed 7]
+    uv run python bench/ingest.py [--n 1000000] [--customers 100000] [--seed 7] [--without-projectors]
 
 The file is generated first (not timed): ~10 events per customer over several channels, each with
 2–3 identities (email, a device's anonymous id, sometimes a phone); some customers browse on a
