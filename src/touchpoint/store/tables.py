@@ -114,6 +114,8 @@ stage_transitions = Table(
     Column("reason", String(200), nullable=False),
     Index("ix_stage_transitions_customer_at", "customer_id", "at"),
     Index("ix_stage_transitions_at", "at"),
+    # never reuse a seq after a refold deletes rows: the analytics copy's high-water mark relies on it
+    sqlite_autoincrement=True,
 )
 
 customer_stages = Table(

@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column("interaction_id", sa.String(length=200), nullable=True),
         sa.Column("reason", sa.String(length=200), nullable=False),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_stage_transitions")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("stage_transitions", schema=None) as batch_op:
         batch_op.create_index("ix_stage_transitions_at", ["at"], unique=False)
