@@ -4,19 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from tests.api.http import bearer, send
 from tests.builders import interaction
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def send(client: TestClient, key: str, *items: dict) -> list[dict]:
-    response = client.post(
-        "/v1/interactions/batch", json={"interactions": list(items)}, headers=bearer(key)
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["results"]
 
 
 def test_find_by_email_phone_external_and_anonymous_id(

@@ -7,11 +7,8 @@ import gzip
 import orjson
 from fastapi.testclient import TestClient
 
+from tests.api.http import bearer
 from tests.builders import interaction
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def test_single_interaction_is_created_then_reported_as_duplicate(

@@ -4,23 +4,12 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from tests.api.http import bearer, send
 from tests.builders import interaction
 from touchpoint.api.app import create_app
 from touchpoint.runtime import Touchpoint
 from touchpoint.store import lifecycle as store
 from touchpoint.store.engine import read_connection
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def send(client: TestClient, key: str, *items: dict) -> list[dict]:
-    response = client.post(
-        "/v1/interactions/batch", json={"interactions": list(items)}, headers=bearer(key)
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["results"]
 
 
 def test_customer_view_shows_stage_and_history(

@@ -14,16 +14,13 @@ import segment.analytics as analytics
 from fastapi.testclient import TestClient
 from segment.analytics import request as segment_request
 
+from tests.api.http import bearer
 from touchpoint.runtime import Touchpoint
 
 
 def basic(key: str) -> dict[str, str]:
     """How Segment SDKs authenticate: the write key as the Basic-auth user, no password."""
     return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def call(kind: str, message_id: str, **fields: Any) -> dict[str, Any]:
