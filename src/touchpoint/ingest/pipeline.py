@@ -6,10 +6,9 @@ and re-running the import fills it in (ids are idempotency keys).
 
 from __future__ import annotations
 
-import gc
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -22,6 +21,7 @@ from touchpoint.domain.resolution import Resolution, resolve_batch
 from touchpoint.errors import ValidationError
 from touchpoint.ingest.prepare import ROW_COLUMNS, Prepared, prepare
 from touchpoint.ingest.report import IngestReport, ItemResult
+from touchpoint.perf import without_cycle_collection
 from touchpoint.settings import Settings
 from touchpoint.store import customers, log
 from touchpoint.store.engine import bulk_connection, transaction, write_transaction
@@ -87,7 +87,7 @@ class Ingestor:
             conn = None
             if bulk:
                 conn = stack.enter_context(bulk_connection(self.engine))
-                stack.enter_context(_without_cycle_collection())
+                stack.enter_context(without_cycle_collection())
             return self._ingest(raws, conn, keep_results, batch_size, on_progress)
 
     def _ingest(
@@ -168,21 +168,6 @@ class Ingestor:
             for project in self.projectors:
                 project(conn, row_dicts, resolution.survivor_of)
         return Written(fresh, owners, duplicates)
-
-
-@contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """Pause Python's cycle collector while a bulk import runs. A batch keeps hundreds of
-    thousands of young containers alive (items, rows, dicts), so the collector would keep
-    rescanning them; it cost 40% of preparing an item. The import creates no reference cycles
-    to speak of (everything is freed by reference counting), and the collector resumes after."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _raw_id(raw: dict[str, Any]) -> str | None:

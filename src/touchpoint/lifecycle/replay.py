@@ -13,6 +13,7 @@ from touchpoint.domain.stage_engine import StageEngine, StageState, Transition
 from touchpoint.domain.stage_replay import replay_log
 from touchpoint.domain.stages import StageModel
 from touchpoint.lifecycle.projector import clock_of
+from touchpoint.perf import without_cycle_collection
 from touchpoint.store import lifecycle as store
 from touchpoint.store.engine import write_transaction
 from touchpoint.store.log_columns import read_log_columns
@@ -43,7 +44,7 @@ def replay(
 ) -> ReplayReport:
     """Refold the whole log in one write transaction: a crash leaves the old projection intact."""
     stage_engine = StageEngine(model)
-    with write_transaction(engine) as conn:
+    with write_transaction(engine) as conn, without_cycle_collection():
         meta = store.read_meta(conn)
         report = ReplayReport(model.label, meta.get("model"), stage_order=model.all_stages)
         before = store.stage_of_each(conn)
