@@ -34,7 +34,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from analytics_baselines import load_frames, pandas_dashboard, sql_dashboard  # noqa: E402
+from analytics_baselines import PANDAS_REPORTS, SQL_REPORTS, load_frames  # noqa: E402
 from analytics_data import at_moment, customer_starts, interactions_table, synthesize  # noqa: E402
 from touchpoint.analytics import columnar  # noqa: E402
 from touchpoint.analytics.reports import ReportRequest, load_reports  # noqa: E402
@@ -45,26 +45,45 @@ from touchpoint.settings import Settings  # noqa: E402
 
 AT = '"at"'  # a keyword in DuckDB, quoted
 DASHBOARD = ("funnel", "transitions", "cohorts", "composition", "kpis")
-console = Console()
+console = Console(width=110)
 
 
-def timed(fn: Callable[[], Any], repeat: int, warm_up: bool = True) -> tuple[float, Any]:
-    """Median wall time of `repeat` runs (after one warm-up run), and the last result."""
-    result = fn() if warm_up else None
-    times = []
+Parts = dict[str, Callable[[], Any]]
+
+
+def timed(parts: Parts, repeat: int, warm_up: bool = True) -> tuple[Timing, dict[str, Any]]:
+    """Median wall time of `repeat` runs of every part (after one warm-up run), per part and in
+    total, and the last results."""
+    results = {name: part() for name, part in parts.items()} if warm_up else {}
+    runs: list[dict[str, float]] = []
     for _ in range(repeat):
-        started = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
+        times = {}
+        for name, part in parts.items():
+            started = time.perf_counter()
+            results[name] = part()
+            times[name] = time.perf_counter() - started
+        runs.append(times)
+    per = {name: statistics.median(run[name] for run in runs) for name in parts}
+    return Timing(statistics.median(sum(run.values()) for run in runs), per), results
 
 
-def touchpoint_dashboard(path: Path) -> Callable[[], dict[str, Any]]:
+class Timing:
+    """A way's median total and its median per report."""
+
+    def __init__(self, total: float, per: dict[str, float]) -> None:
+        self.total, self.per = total, per
+
+
+def touchpoint_dashboard(path: Path) -> Parts:
     backend = ibis.duckdb.connect(str(path), threads=2)
     sources = duckdb_sources(backend, load_model())
     reports = load_reports()
     request = ReportRequest(start=None, end=None, by=None, at=at_moment())
-    return lambda: {name: reports[name].run(sources, request) for name in DASHBOARD}
+    return {name: _bind(reports[name].run, sources, request) for name in DASHBOARD}
+
+
+def _bind(fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+    return lambda: fn(*args)
 
 
 def cross_check(ours: dict[str, Any], sql: dict[str, Any], frames: dict[str, Any]) -> list[str]:
@@ -249,16 +268,21 @@ def run(data_dir: Path, args: argparse.Namespace) -> None:
     copy.execute("CHECKPOINT")
     copy.close()
 
-    ours_s, ours = timed(touchpoint_dashboard(path), args.repeat)
+    ours_t, ours = timed(touchpoint_dashboard(path), args.repeat)
     raw = duckdb.connect(str(path), read_only=True)
     raw.execute("SET threads = 2")
-    sql_s, sql = timed(lambda: sql_dashboard(raw, at_moment()), args.repeat)
+    sql_t, sql = timed(
+        {name: _bind(part, raw, at_moment()) for name, part in SQL_REPORTS.items()}, args.repeat
+    )
     frames = load_frames(raw)
     raw.close()
-    if args.skip_pandas:
-        pandas_s, pandas = float("nan"), None
-    else:
-        pandas_s, pandas = timed(lambda: pandas_dashboard(frames, at_moment()), 1, warm_up=False)
+    pandas_t, pandas = Timing(float("nan"), dict.fromkeys(DASHBOARD, float("nan"))), None
+    if not args.skip_pandas:
+        pandas_t, pandas = timed(
+            {name: _bind(part, frames, at_moment()) for name, part in PANDAS_REPORTS.items()},
+            1,
+            warm_up=False,
+        )
     checks = cross_check(ours, sql, pandas) if pandas is not None else []
     frames.clear()  # free the DataFrames before the refresh part
 
@@ -267,17 +291,18 @@ def run(data_dir: Path, args: argparse.Namespace) -> None:
     copy.close()
     arrive(data_dir, args.customers, args.new, args.seed)
     stats = columnar.refresh(Settings(data_dir=data_dir))
-    report(args, ours_s, sql_s, pandas_s, stats, checks)
+    report(args, ours_t, sql_t, pandas_t, stats, checks)
 
 
 def report(
     args: argparse.Namespace,
-    ours: float,
-    sql: float,
-    pandas: float,
+    ours_t: Timing,
+    sql_t: Timing,
+    pandas_t: Timing,
     stats: columnar.RefreshStats,
     checks: list[str],
 ) -> None:
+    ours, sql, pandas = ours_t.total, sql_t.total, pandas_t.total
     table = Table(
         title=f"Analytics dashboard: {args.n:,} interactions, {args.customers:,} customers "
         f"(median of {args.repeat}; pandas once)"
@@ -307,12 +332,30 @@ def report(
         _ok(stats.seconds < 1),
     )
     console.print(table)
+    console.print(breakdown_table(ours_t, sql_t, pandas_t))
     console.print(
         f"refresh copied {stats.interactions:,} interactions, {stats.customers:,} customers, "
         f"replaced transitions (now {stats.transitions:,}, full copy: {stats.full_transitions})"
     )
     for line in checks:
         console.print(f"  cross-checked: {line}", style="dim")
+
+
+def breakdown_table(ours: Timing, sql: Timing, pandas: Timing) -> Table:
+    """Where the time goes: each report's median seconds in each way."""
+    table = Table(title="Per report (median seconds)")
+    for name in ("report", "Touchpoint", "hand SQL", "vs SQL", "pandas"):
+        table.add_column(name, justify="left" if name == "report" else "right")
+    for name in DASHBOARD:
+        ratio = ours.per[name] / sql.per[name] if sql.per[name] else float("nan")
+        table.add_row(
+            name,
+            f"{ours.per[name]:.3f}",
+            f"{sql.per[name]:.3f}",
+            f"{ratio:.2f}x",
+            f"{pandas.per[name]:.2f}",
+        )
+    return table
 
 
 def _ok(met: bool) -> str:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -21,36 +22,54 @@ def _rank_case(column: str) -> str:
 
 
 def sql_dashboard(con: duckdb.DuckDBPyConnection, at: datetime) -> dict[str, Any]:
-    now = f"TIMESTAMP '{at.replace(tzinfo=None).isoformat(sep=' ')}'"
-    month = "(year(occurred_at) * 12 + month(occurred_at) - 1)"
+    return {name: part(con, at) for name, part in SQL_REPORTS.items()}
+
+
+def _now(at: datetime) -> str:
+    return f"TIMESTAMP '{at.replace(tzinfo=None).isoformat(sep=' ')}'"
+
+
+MONTH = "(year(occurred_at) * 12 + month(occurred_at) - 1)"
+
+
+def _sql_funnel(con: duckdb.DuckDBPyConnection, at: datetime) -> list[Any]:
     entries = ", ".join(f'min("at") FILTER (WHERE r = {i}) AS e{i}' for i in range(len(STAGES)))
     reached = ", ".join(f"count(*) FILTER (WHERE top >= {i})" for i in range(len(STAGES)))
     medians = ", ".join(
         f"quantile_disc(epoch(e{i}) - epoch(e{i - 1}), 0.5)" for i in range(1, len(STAGES))
     )
     stage_list = ", ".join(f"'{s}'" for s in STAGES)
-    out: dict[str, Any] = {}
-    out["funnel"] = con.execute(
+    return con.execute(
         f"""WITH m AS (SELECT customer_id, "at", {_rank_case("to_stage")} AS r FROM transitions
-            WHERE "at" < {now} AND to_stage IN ({stage_list})),
+            WHERE "at" < {_now(at)} AND to_stage IN ({stage_list})),
         per AS (SELECT customer_id, max(r) AS top, {entries} FROM m GROUP BY customer_id)
         SELECT {reached}, {medians} FROM per"""
     ).fetchall()
-    out["transitions"] = con.execute(
+
+
+def _sql_transitions(con: duckdb.DuckDBPyConnection, at: datetime) -> list[Any]:
+    return con.execute(
         f"""SELECT coalesce(from_stage, '(start)'), to_stage, count(*), count(DISTINCT customer_id)
-        FROM transitions WHERE "at" < {now} GROUP BY ALL"""
+        FROM transitions WHERE "at" < {_now(at)} GROUP BY ALL"""
     ).fetchall()
-    out["cohorts"] = con.execute(
-        f"""WITH money AS (SELECT customer_id, revenue, type = 'purchase' AS bought, {month} AS m
-            FROM interactions WHERE occurred_at < {now} AND (type = 'purchase' OR revenue IS NOT NULL)),
+
+
+def _sql_cohorts(con: duckdb.DuckDBPyConnection, at: datetime) -> list[Any]:
+    return con.execute(
+        f"""WITH money AS (SELECT customer_id, revenue, type = 'purchase' AS bought, {MONTH} AS m
+            FROM interactions WHERE occurred_at < {_now(at)}
+            AND (type = 'purchase' OR revenue IS NOT NULL)),
         first AS (SELECT customer_id, min(m) AS cohort FROM money WHERE bought GROUP BY 1)
         SELECT cohort, m - cohort AS period, count(DISTINCT customer_id) FILTER (WHERE bought),
             sum(revenue)
         FROM money JOIN first USING (customer_id) WHERE m >= cohort GROUP BY ALL"""
     ).fetchall()
-    out["composition"] = con.execute(
-        f"""WITH p AS (SELECT DISTINCT customer_id, {month} AS p FROM interactions
-            WHERE direction = 'inbound' AND occurred_at < {now}),
+
+
+def _sql_composition(con: duckdb.DuckDBPyConnection, at: datetime) -> list[Any]:
+    return con.execute(
+        f"""WITH p AS (SELECT DISTINCT customer_id, {MONTH} AS p FROM interactions
+            WHERE direction = 'inbound' AND occurred_at < {_now(at)}),
         w AS (SELECT p, lag(p) OVER c AS prev, lead(p) OVER c AS nxt FROM p
             WINDOW c AS (PARTITION BY customer_id ORDER BY p))
         SELECT p, CASE WHEN prev IS NULL THEN 'new' WHEN prev = p - 1 THEN 'returning'
@@ -58,12 +77,11 @@ def sql_dashboard(con: duckdb.DuckDBPyConnection, at: datetime) -> dict[str, Any
         UNION ALL
         SELECT p + 1, 'dormant', count(*) FROM w WHERE nxt IS NULL OR nxt <> p + 1 GROUP BY 1"""
     ).fetchall()
-    out["kpis"] = _sql_kpis(con, now)
-    return out
 
 
-def _sql_kpis(con: duckdb.DuckDBPyConnection, now: str) -> list[Any]:
+def _sql_kpis(con: duckdb.DuckDBPyConnection, at: datetime) -> list[Any]:
     """The same plan as Touchpoint's: one row per customer, then sums (the fastest SQL found)."""
+    now = _now(at)
     reach = ", ".join(f"'{t}'" for t in REACH_TYPES)
     top = ", ".join(f"'{s}'" for s in STAGES[-2:])
     contact = "type IN ('call', 'chat') AND direction = 'inbound'"
@@ -112,6 +130,15 @@ def _sql_kpis(con: duckdb.DuckDBPyConnection, now: str) -> list[Any]:
     ).fetchall()
 
 
+SQL_REPORTS: dict[str, Callable[[duckdb.DuckDBPyConnection, datetime], list[Any]]] = {
+    "funnel": _sql_funnel,
+    "transitions": _sql_transitions,
+    "cohorts": _sql_cohorts,
+    "composition": _sql_composition,
+    "kpis": _sql_kpis,
+}
+
+
 def load_frames(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
     """The tables an analyst would pull into pandas (not timed)."""
     log = con.execute(
@@ -123,18 +150,30 @@ def load_frames(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
 
 
 def pandas_dashboard(frames: dict[str, pd.DataFrame], at: datetime) -> dict[str, Any]:
+    return {name: part(frames, at) for name, part in PANDAS_REPORTS.items()}
+
+
+def _until(frames: dict[str, pd.DataFrame], at: datetime) -> tuple[pd.DataFrame, pd.DataFrame]:
     now = pd.Timestamp(at.replace(tzinfo=None))
-    log = frames["log"][frames["log"]["occurred_at"] < now]
-    moves = frames["moves"][frames["moves"]["at"] < now]
-    return {
-        "funnel": _pd_funnel(moves),
-        "transitions": moves.fillna({"from_stage": "(start)"})
+    log, moves = frames["log"], frames["moves"]
+    return log[log["occurred_at"] < now], moves[moves["at"] < now]
+
+
+def _pd_transitions(moves: pd.DataFrame) -> pd.DataFrame:
+    return (
+        moves.fillna({"from_stage": "(start)"})
         .groupby(["from_stage", "to_stage"])
-        .agg(n=("seq", "size"), customers=("customer_id", "nunique")),
-        "cohorts": _pd_cohorts(log),
-        "composition": _pd_composition(log),
-        "kpis": _pd_kpis(log, moves),
-    }
+        .agg(n=("seq", "size"), customers=("customer_id", "nunique"))
+    )
+
+
+PANDAS_REPORTS: dict[str, Callable[[dict[str, pd.DataFrame], datetime], Any]] = {
+    "funnel": lambda f, at: _pd_funnel(_until(f, at)[1]),
+    "transitions": lambda f, at: _pd_transitions(_until(f, at)[1]),
+    "cohorts": lambda f, at: _pd_cohorts(_until(f, at)[0]),
+    "composition": lambda f, at: _pd_composition(_until(f, at)[0]),
+    "kpis": lambda f, at: _pd_kpis(*_until(f, at)),
+}
 
 
 def _pd_funnel(moves: pd.DataFrame) -> Any:
