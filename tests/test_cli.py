@@ -154,6 +154,11 @@ def test_demo_twice_stores_nothing_twice(tmp_path: Path) -> None:
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     new = re.search(r"([\d,]+) new, ([\d,]+) already stored", second.stdout)
     assert new and new.group(1) == "0" and int(new.group(2).replace(",", "")) > 1000
+    funnel = re.search(r"Lifecycle funnel.*?reach\s*│\s*([\d,]+)", second.stdout, re.S)
+    assert funnel and int(funnel.group(1).replace(",", "")) >= 40, second.stdout
+    lifecycle_map = tmp_path / "lifecycle-map.html"
+    assert lifecycle_map.as_uri() in second.stdout.replace("\n", "")
+    assert '"type":"sankey"' in lifecycle_map.read_text()
 
 
 def test_lifecycle_commands_summarise_replay_and_tick(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from touchpoint.store.engine import read_connection, write_transaction
 from touchpoint.store.tables import customers, interactions, merges
 
 DEMO_SPEND = Path(__file__).with_name("campaign_spend.csv")
+LIFECYCLE_MAP = "lifecycle-map.html"
 
 
 def run_demo(tp: Touchpoint, *, customers: int, seed: int, api_url: str) -> dict[str, str]:
@@ -64,8 +66,29 @@ def run_demo(tp: Touchpoint, *, customers: int, seed: int, api_url: str) -> dict
         sample = _sample_customer(conn)
         if sample:
             show.customer_view(customer_service.customer_view(conn, sample, limit=8))
+    _print_lifecycle_map(tp, last)
     _print_keys(keys, api_url)
     return keys
+
+
+def _print_lifecycle_map(tp: Touchpoint, at: datetime | None) -> None:
+    """The funnel as a table and the lifecycle map (the transitions' Sankey) as an HTML file: where
+    the simulated customers move on and where they are lost."""
+    from touchpoint.analytics.output import rich_table
+    from touchpoint.analytics.plots import write_plot
+    from touchpoint.analytics.service import make_request, report_spec, run_report
+
+    with show.errors.status("building the analytics copy and the lifecycle map"):
+        funnel = run_report(tp.settings, "funnel", make_request(report_spec("funnel"), at=at))
+        spec = report_spec("transitions")
+        flows = run_report(tp.settings, spec.name, make_request(spec, at=at))
+        map_path = (tp.settings.data_dir / LIFECYCLE_MAP).resolve()
+        write_plot(spec.plot(flows), map_path)
+    show.console.print(rich_table(funnel))
+    show.console.print(
+        f"The lifecycle map (every stage-to-stage flow, losses included): {map_path.as_uri()}\n"
+        "More: touchpoint report --help (cohorts, churn, clv, attribution, kpis, …)"
+    )
 
 
 def _print_summary(conn: Connection) -> None:
