@@ -84,6 +84,35 @@ def test_merge_inside_one_batch_keeps_every_interaction(tp: Touchpoint) -> None:
     assert report.accepted == 3
     assert len({r.customer_id for r in report.results}) == 1
     assert count(tp, interactions) == 3
+    with read_connection(tp.engine) as conn:
+        merged = conn.execute(
+            select(merges.c.survivor_id, merges.c.merged_id, merges.c.moved_keys)
+        ).all()
+    survivor = report.results[0].customer_id  # the cookie's profile came first
+    assert [(m[0], m[2]) for m in merged] == [(survivor, ["email:cy@example.com"])]
+    assert merged[0][1] != survivor
+
+
+def test_merge_record_lists_every_key_the_profile_gained_in_the_same_batch(
+    tp: Touchpoint,
+) -> None:
+    old = ingest(tp, interaction(email="old@example.com", at=0)).results[0].customer_id
+    ingest(
+        tp,
+        interaction(anonymous_id="c-1", at=1),
+        interaction(anonymous_id="c-1", phone="+14155550111", at=2),  # c-1's profile gains a phone
+        interaction(phone="+14155550111", email="new@example.com", at=3),
+        interaction(email="new@example.com", external_id="u-9", at=4),
+        interaction(external_id="u-9", email="old@example.com", at=5),  # ties it all to `old`
+    )
+    with read_connection(tp.engine) as conn:
+        merged = conn.execute(select(merges.c.survivor_id, merges.c.moved_keys)).all()
+    assert merged == [
+        (
+            old,
+            ["anonymous_id:c-1", "email:new@example.com", "external_id:u-9", "phone:+14155550111"],
+        )
+    ]
 
 
 def test_bad_items_are_rejected_with_field_and_reason_and_the_rest_land(tp: Touchpoint) -> None:

@@ -17,6 +17,9 @@ class Merge:
     merged_id: str
     event_index: int  # index into the batch of the event that tied the two customers
     linking_key: str
+    # Keys first seen in this batch that the merged-away customer held when it merged (the
+    # database knows the rest): with them the merge record lists every identity that moved.
+    batch_keys: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -43,6 +46,7 @@ def resolve_batch(
         return (rank_of_customer[cid] if found is None else found), cid
 
     parent: dict[str, str] = {}  # merged-away customer -> the one it merged into
+    batch_keys_of: dict[str, list[str]] = {}  # customer -> keys it got in this batch
     result = Resolution(customer_of_event=[])
     assigned = result.customer_of_event
     new_identities = result.new_identities
@@ -68,10 +72,13 @@ def resolve_batch(
             for other, key in linked.items():
                 if other != cid:
                     parent[other] = cid
-                    result.merges.append(Merge(cid, other, index, key))
+                    gained = batch_keys_of.pop(other, [])
+                    result.merges.append(Merge(cid, other, index, key, tuple(gained)))
+                    batch_keys_of.setdefault(cid, []).extend(gained)
         for key in unknown:
             owners[key] = cid
             new_identities[key] = cid
+            batch_keys_of.setdefault(cid, []).append(key)
         assigned.append(cid)
 
     if parent:

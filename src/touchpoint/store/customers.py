@@ -82,7 +82,7 @@ def apply_merges(
     if not merges:
         return
     losers = [m.merged_id for m in merges]
-    moved: dict[str, list[str]] = {loser: [] for loser in losers}
+    moved: dict[str, list[str]] = {m.merged_id: list(m.batch_keys) for m in merges}
     query = select(identities.c.customer_id, identities.c.key).where(
         in_set(identities.c.customer_id, conn.dialect)
     )
