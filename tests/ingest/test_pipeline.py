@@ -142,6 +142,34 @@ def test_traits_are_merged_into_the_profile(tp: Touchpoint) -> None:
     assert traits == {"name": "Eve", "plan": "pro"}
 
 
+def test_a_late_event_does_not_overwrite_a_newer_trait(tp: Touchpoint) -> None:
+    ingest(tp, interaction(email="fay@example.com", traits={"plan": "pro"}, at=100))
+    # a back-filled older event arrives afterwards: its plan is history, its new trait is news
+    ingest(tp, interaction(email="fay@example.com", traits={"plan": "basic", "city": "Oslo"}, at=5))
+    with read_connection(tp.engine) as conn:
+        traits = conn.scalar(select(customers.c.traits))
+    assert traits == {"plan": "pro", "city": "Oslo"}
+    ingest(tp, interaction(email="fay@example.com", traits={"plan": "team"}, at=200))
+    with read_connection(tp.engine) as conn:
+        assert conn.scalar(select(customers.c.traits)) == {"plan": "team", "city": "Oslo"}
+
+
+def test_a_merge_keeps_each_traits_newest_value(tp: Touchpoint) -> None:
+    old = ingest(tp, interaction(email="gus@example.com", traits={"plan": "basic"}, at=0))
+    ingest(
+        tp,
+        interaction(
+            phone="+14155550123", type="call", channel="phone", traits={"plan": "pro"}, at=50
+        ),
+    )
+    ingest(tp, interaction(email="gus@example.com", traits={"name": "Gus"}, at=10))
+    ingest(tp, interaction(email="gus@example.com", phone="+14155550123", at=60))  # merges them
+    survivor = old.results[0].customer_id
+    with read_connection(tp.engine) as conn:
+        traits = conn.scalar(select(customers.c.traits).where(customers.c.id == survivor))
+    assert traits == {"plan": "pro", "name": "Gus"}  # the merged-away profile's plan is newer
+
+
 def test_concurrent_ingests_never_create_two_customers_for_one_identity(tp: Touchpoint) -> None:
     def send(worker: int) -> set[str]:
         items = [

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -217,37 +216,53 @@ def _first_seen(fresh: list[Prepared], new_keys: Mapping[str, str]) -> dict[str,
 def _update_traits(
     conn: Connection, fresh: list[Prepared], resolution: Resolution, now: datetime
 ) -> None:
-    """Fold merged-away profiles into survivors, then apply new traits in time order."""
+    """Fold merged-away profiles into survivors, then apply the batch's traits: per trait, the
+    value said last in time wins (ties: the later arrival), so a late or back-filled event cannot
+    overwrite a newer value."""
     losers_of: dict[str, list[str]] = {}
     for loser, survivor in resolution.survivor_of.items():
         losers_of.setdefault(survivor, []).append(loser)
     updates = [
-        (item.occurred_at, cid, item.traits)
+        (_trait_time(item.occurred_at), cid, item.traits)
         for item, cid in zip(fresh, resolution.customer_of_event, strict=True)
         if item.traits
     ]
-    updates.sort(key=itemgetter(0))  # stable: same-time updates keep their order in the batch
     touched = set(losers_of) | {cid for _, cid, _ in updates}
     if not touched:
         return
     current = customers.traits_of(conn, touched | set(resolution.survivor_of))
-    new_traits: dict[str, dict[str, Any]] = {}
+    new_traits: dict[str, tuple[dict[str, Any], dict[str, str]]] = {}
     for cid in touched:
-        merged: dict[str, Any] = {}
-        for loser in losers_of.get(cid, []):
-            merged.update(current.get(loser) or {})
-        merged.update(current.get(cid) or {})
-        new_traits[cid] = merged
-    for _, cid, traits in updates:
-        new_traits[cid].update(traits)
+        values: dict[str, Any] = {}
+        times: dict[str, str] = {}
+        new_traits[cid] = (values, times)
+        for source in (*losers_of.get(cid, ()), cid):  # the survivor last: it wins ties
+            traits, said = current.get(source) or ({}, {})
+            for name, value in traits.items():
+                _say(values, times, name, value, said.get(name, ""))
+    for at, cid, traits in updates:
+        values, times = new_traits[cid]
+        for name, value in traits.items():
+            _say(values, times, name, value, at)
     changed = {
-        cid: traits
-        for cid, traits in new_traits.items()
-        if not _same_json(traits, current.get(cid) or {})
+        cid: (values, times)
+        for cid, (values, times) in new_traits.items()
+        if not _same_json((values, times), current.get(cid) or ({}, {}))
     }
     customers.set_traits(conn, changed, now)
 
 
-def _same_json(a: dict[str, Any], b: dict[str, Any]) -> bool:
+def _trait_time(at: datetime) -> str:
+    """Fixed-width UTC text, so times compare as strings ("" is older than any)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _say(values: dict[str, Any], times: dict[str, str], name: str, value: Any, at: str) -> None:
+    if name not in times or at >= times[name]:
+        values[name] = value
+        times[name] = at
+
+
+def _same_json(a: Any, b: Any) -> bool:
     """Equal as stored: compared as JSON text, since Python equates 1, 1.0 and True."""
     return a == b and orjson.dumps(a) == orjson.dumps(b)

@@ -54,16 +54,25 @@ def add_identities(
     insert_rows(conn, identities, ("key", "kind", "customer_id", "first_seen_at"), rows)
 
 
-def traits_of(conn: Connection, customer_ids: Collection[str]) -> dict[str, dict[str, Any]]:
-    traits = customers.c.traits
+TimedTraits = tuple[dict[str, Any], dict[str, str]]  # (traits, {trait: when it was said})
+
+
+def traits_of(conn: Connection, customer_ids: Collection[str]) -> dict[str, TimedTraits]:
+    """Each customer's traits and when each was said (a missing time: before times were kept)."""
+    traits: Any = customers.c.traits
+    times: Any = customers.c.trait_times
     if conn.dialect.name == "sqlite":  # stored as text: embed it as JSON, not as a string
-        traits = func.json(traits)
-    return fetch_map(conn, customers.c.id, traits, customer_ids)
+        traits, times = func.json(traits), func.json(times)
+        pair = func.json_array(traits, times)
+    else:
+        pair = func.json_build_array(traits, times)
+    found = fetch_map(conn, customers.c.id, pair, customer_ids)
+    return {cid: (values or {}, at or {}) for cid, (values, at) in found.items()}
 
 
-def set_traits(conn: Connection, new_traits: dict[str, dict[str, Any]], now: datetime) -> None:
-    rows = [(cid, traits, now) for cid, traits in new_traits.items()]
-    update_rows(conn, customers, ("id", "traits", "updated_at"), rows)
+def set_traits(conn: Connection, new_traits: dict[str, TimedTraits], now: datetime) -> None:
+    rows = [(cid, traits, times, now) for cid, (traits, times) in new_traits.items()]
+    update_rows(conn, customers, ("id", "traits", "trait_times", "updated_at"), rows)
 
 
 def apply_merges(

@@ -38,6 +38,8 @@ customers = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("traits", JSON, nullable=False, default=dict),
+    # {trait: when the interaction that set its value occurred (UTC, ISO text)}; NULL = before 0004
+    Column("trait_times", JSON, nullable=True),
     Column("merged_into", String(40), nullable=True, index=True),
 )
 
