@@ -126,12 +126,13 @@ def build_system_of_record(data_dir: Path, copy: duckdb.DuckDBPyConnection, tail
     db = sqlite3.connect(data_dir / "touchpoint.db")
     db.execute("PRAGMA synchronous=OFF")
     ts = "strftime({}, '%Y-%m-%d %H:%M:%S.%f')"
+    ids = "JOIN customer_keys k ON k.key = t.{}"
     top = copy.execute("SELECT max(seq) FROM interactions").fetchone()[0]  # type: ignore[index]
     _pour(
         copy.execute(
-            f"SELECT seq, id, customer_id, {ts.format('occurred_at')}, {ts.format('occurred_at')}, "
+            f"SELECT seq, t.id, k.id, {ts.format('occurred_at')}, {ts.format('occurred_at')}, "
             "channel, direction, type, campaign, duration_s, outcome, revenue, currency, properties "
-            "FROM interactions WHERE seq > ?",
+            f"FROM interactions t {ids.format('customer_id')} WHERE seq > ? ORDER BY seq",
             [top - tail],
         ),
         db,
@@ -141,19 +142,20 @@ def build_system_of_record(data_dir: Path, copy: duckdb.DuckDBPyConnection, tail
     )
     _pour(
         copy.execute(
-            f"SELECT seq, customer_id, from_stage, to_stage, {ts.format(AT)}, interaction_id, "
-            "reason FROM transitions"
+            f"SELECT seq, k.id, from_stage, to_stage, {ts.format(AT)}, interaction_id, "
+            f"reason FROM transitions t {ids.format('customer_id')} ORDER BY seq"
         ),
         db,
         "INSERT INTO stage_transitions VALUES (?,?,?,?,?,?,?)",
     )
     _pour(
         copy.execute(
-            f"SELECT id, {ts.format('created_at')}, {ts.format('created_at')}, "
-            """'{"segment": "' || segment || '"}', NULL FROM customers"""
+            f"SELECT k.id, {ts.format('created_at')}, {ts.format('created_at')}, "
+            """'{"segment": "' || segment || '"}', NULL FROM customers t """ + ids.format("id")
         ),
         db,
-        "INSERT INTO customers VALUES (?,?,?,?,?)",
+        "INSERT INTO customers (id, created_at, updated_at, traits, merged_into) "
+        "VALUES (?,?,?,?,?)",
     )
     generation = db.execute("SELECT value FROM lifecycle_meta WHERE key = 'generation'").fetchone()
     db.close()
@@ -209,7 +211,8 @@ def arrive(
     fresh = [f"cus_{i}" for i in ids[len(old) :]]
     when = first[len(old) :].astype("datetime64[us]").astype(str)
     db.executemany(
-        "INSERT INTO customers VALUES (?, ?, ?, '{}', NULL)",
+        "INSERT INTO customers (id, created_at, updated_at, traits, merged_into) "
+        "VALUES (?, ?, ?, '{}', NULL)",
         [
             (cid, str(w).replace("T", " "), str(w).replace("T", " "))
             for cid, w in zip(fresh, when, strict=True)

@@ -1,5 +1,6 @@
 """Synthetic data for bench/analytics.py: an interaction log and stage transitions generated with
-numpy straight into the columnar copy (DuckDB), not through the ingest path."""
+numpy straight into the columnar copy (DuckDB), not through the ingest path. Customer n is
+`cus_n` in the system of record and key n + 1 in the copy (customer_keys maps one to the other)."""
 
 from __future__ import annotations
 
@@ -117,7 +118,7 @@ def interactions_table(
 
 INSERT_INTERACTIONS = """
 INSERT INTO interactions
-SELECT seq, 'evt-' || seq, 'cus_' || cust, occurred_at, channel::VARCHAR, direction::VARCHAR,
+SELECT seq, 'evt-' || seq, cust + 1, occurred_at, channel::VARCHAR, direction::VARCHAR,
     type::VARCHAR, NULL, CASE WHEN campaign IS NOT NULL THEN 'google' END,
     CASE WHEN campaign IS NOT NULL THEN 'cpc' END, campaign::VARCHAR, NULL, NULL, NULL, NULL,
     duration_s, outcome::VARCHAR, revenue, CASE WHEN revenue IS NOT NULL THEN 'USD' END,
@@ -171,7 +172,7 @@ def transitions_table(
 
 INSERT_TRANSITIONS = """
 INSERT INTO transitions
-SELECT seq, 'cus_' || cust, from_stage::VARCHAR, to_stage::VARCHAR, "at", NULL, 'synthetic'
+SELECT seq, cust + 1, from_stage::VARCHAR, to_stage::VARCHAR, "at", NULL, 'synthetic'
 FROM synth_moves
 """
 
@@ -189,8 +190,9 @@ def customers_table(rng: np.random.Generator, first: np.ndarray) -> pa.Table:
 
 
 INSERT_CUSTOMERS = """
-INSERT INTO customers SELECT 'cus_' || cust, created_at, segment::VARCHAR, country::VARCHAR
-FROM synth_people
+INSERT INTO customers SELECT cust + 1, created_at, segment::VARCHAR, country::VARCHAR
+FROM synth_people;
+INSERT INTO customer_keys SELECT cust + 1, 'cus_' || cust FROM synth_people
 """
 
 

@@ -34,16 +34,47 @@ def _sor(tp: Touchpoint) -> dict[str, Any]:
 
 
 def _copy(tp: Touchpoint) -> dict[str, Any]:
+    """The copy's rows with its integer customer keys turned back into ids."""
     con = columnar.connect_copy(columnar.copy_path(tp.settings), read_only=True)
+    key = "JOIN customer_keys k ON k.key = t.customer_id"
     try:
-        log = set(con.execute("SELECT id, customer_id FROM interactions").fetchall())
+        log = set(con.execute(f"SELECT t.id, k.id FROM interactions t {key}").fetchall())
         moves = set(
-            con.execute("SELECT customer_id, from_stage, to_stage, seq FROM transitions").fetchall()
+            con.execute(
+                f"SELECT k.id, from_stage, to_stage, seq FROM transitions t {key}"
+            ).fetchall()
         )
-        live = {row[0] for row in con.execute("SELECT id FROM customers").fetchall()}
+        live = {
+            row[0]
+            for row in con.execute(
+                "SELECT k.id FROM customers c JOIN customer_keys k ON k.key = c.id"
+            ).fetchall()
+        }
+        counts = con.execute(
+            "SELECT (SELECT count(*) FROM interactions), (SELECT count(*) FROM transitions), "
+            "(SELECT count(*) FROM customers)"
+        ).fetchone()
     finally:
         con.close()
+    assert counts == (len(log), len(moves), len(live))  # every key maps to one id
     return {"log": log, "moves": moves, "customers": live}
+
+
+def test_customer_keys_are_integers_mapped_one_to_one(tp: Touchpoint) -> None:
+    _ingest(tp, interaction(email="fa@example.com", at=0), interaction(phone="+14155550100", at=1))
+    columnar.refresh(tp.settings)
+    con = columnar.connect_copy(columnar.copy_path(tp.settings), read_only=True)
+    try:
+        kinds = con.execute(
+            "SELECT data_type FROM information_schema.columns "
+            "WHERE column_name = 'customer_id' ORDER BY table_name"
+        ).fetchall()
+        pairs = con.execute("SELECT key, id FROM customer_keys ORDER BY key").fetchall()
+    finally:
+        con.close()
+    assert kinds == [("BIGINT",), ("BIGINT",)]
+    assert [key for key, _id in pairs] == [1, 2]
+    assert {cid for _key, cid in pairs} == _sor(tp)["customers"]
 
 
 def _ingest(tp: Touchpoint, *items: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from touchpoint.analytics.common import (
     breakdown,
     current_stage,
     period_start,
+    public_ids,
     to_arrow,
     until_now,
     with_key,
@@ -84,7 +85,7 @@ def at_risk_customers(sources: Sources, request: ReportRequest) -> pa.Table:
         customer_id=sources.customers.id, segment=sources.customers.segment
     )
     joined = joined.left_join(people, "customer_id").drop("customer_id_right")
-    table = to_arrow(sources, joined)
+    table = to_arrow(sources, public_ids(sources, joined))
     rows = sorted(table.to_pylist(), key=lambda r: (-(r["net_revenue"] or 0.0), r["customer_id"]))
     schema = pa.schema(
         [

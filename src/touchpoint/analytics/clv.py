@@ -22,7 +22,7 @@ import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
 
-from touchpoint.analytics.common import breakdown, in_period, naive, to_arrow
+from touchpoint.analytics.common import breakdown, in_period, naive, public_ids, to_arrow
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
 from touchpoint.errors import ValidationError
 
@@ -208,7 +208,8 @@ def customer_clv(
     last_day = (end - timedelta(microseconds=1)).date()
     rfm_expr = rfm_summary(purchases(until), observation_end=last_day)
     joined = rfm_expr.left_join(historical_clv(until), "customer_id").drop("customer_id_right")
-    frame = to_arrow(sources, joined).to_pandas().set_index("customer_id").sort_index()
+    frame = to_arrow(sources, public_ids(sources, joined)).to_pandas()
+    frame = frame.set_index("customer_id").sort_index()
     frame["historical_clv"] = frame["historical_clv"].fillna(0.0)
     if request.start is not None:
         start_day = (naive(request.start).date() - EPOCH).days
@@ -289,7 +290,8 @@ def run_clv(sources: Sources, request: ReportRequest) -> ReportResult:
     rows = [_summarise("all", frame)]
     keys = breakdown(sources, request.by)
     if keys is not None and len(frame):
-        key_frame = to_arrow(sources, keys).to_pandas().set_index("customer_id")["key"]
+        key_frame = to_arrow(sources, public_ids(sources, keys)).to_pandas()
+        key_frame = key_frame.set_index("customer_id")["key"]
         grouped = frame.join(key_frame).fillna({"key": "(none)"})
         rows += [_summarise(str(k), g) for k, g in sorted(grouped.groupby("key"))]
     top = frame.sort_values(["predicted_clv", "historical_clv"], ascending=False).head(

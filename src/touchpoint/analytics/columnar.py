@@ -28,9 +28,13 @@ CUSTOMER_SLACK = (
     "INTERVAL 10 MINUTE"  # customers updated this long before the last copy are re-read
 )
 
+# Customers are keyed by integers in the copy: every group-by and join over the log hashes a
+# BIGINT instead of a text id. `customer_keys` maps each key to the system of record's id (every
+# id the copy has seen, merged-away ones included) for reports that list customers.
 SCHEMA = """
+CREATE TABLE IF NOT EXISTS customer_keys (key BIGINT, id VARCHAR);
 CREATE TABLE IF NOT EXISTS interactions (
-    seq BIGINT, id VARCHAR, customer_id VARCHAR, occurred_at TIMESTAMP, channel VARCHAR,
+    seq BIGINT, id VARCHAR, customer_id BIGINT, occurred_at TIMESTAMP, channel VARCHAR,
     direction VARCHAR, type VARCHAR, name VARCHAR, source VARCHAR, medium VARCHAR,
     campaign VARCHAR, keyword VARCHAR, creative VARCHAR, agent VARCHAR, queue VARCHAR,
     duration_s DOUBLE, outcome VARCHAR, revenue DOUBLE, currency VARCHAR,
@@ -38,11 +42,11 @@ CREATE TABLE IF NOT EXISTS interactions (
     first_contact_resolution DOUBLE, properties VARCHAR
 );
 CREATE TABLE IF NOT EXISTS transitions (
-    seq BIGINT, customer_id VARCHAR, from_stage VARCHAR, to_stage VARCHAR, "at" TIMESTAMP,
+    seq BIGINT, customer_id BIGINT, from_stage VARCHAR, to_stage VARCHAR, "at" TIMESTAMP,
     interaction_id VARCHAR, reason VARCHAR
 );
 CREATE TABLE IF NOT EXISTS customers (
-    id VARCHAR, created_at TIMESTAMP, segment VARCHAR, country VARCHAR
+    id BIGINT, created_at TIMESTAMP, segment VARCHAR, country VARCHAR
 );
 CREATE TABLE IF NOT EXISTS spend (
     date DATE, campaign VARCHAR, source VARCHAR, medium VARCHAR, channel VARCHAR, amount DOUBLE,
@@ -75,21 +79,38 @@ LOG_COLUMNS = (
     "creative agent queue duration_s outcome revenue currency"
 ).split()
 
-# The interaction columns as the copy stores them.
+# The interaction columns as the copy stores them (customer_id still the text id: see _insert_keyed).
 INTERACTION_SELECT = f"""
-    CAST(i.seq AS BIGINT), i.id, i.customer_id, CAST(i.occurred_at AS TIMESTAMP), i.channel,
-    i.direction, i.type, i.name, i.source, i.medium, i.campaign, i.keyword, i.creative, i.agent,
-    i.queue, CAST(i.duration_s AS DOUBLE), i.outcome, CAST(i.revenue AS DOUBLE), i.currency,
-    {_score("csat")}, {_score("nps")}, {_HEARD}, json_extract_string({_P}, '$.ticket_id'),
-    CAST(TRY_CAST(json_extract_string({_P}, '$.first_contact_resolution') AS BOOLEAN) AS DOUBLE),
-    {_P}
+    CAST(i.seq AS BIGINT) AS seq, i.id, i.customer_id, CAST(i.occurred_at AS TIMESTAMP) AS occurred_at,
+    i.channel, i.direction, i.type, i.name, i.source, i.medium, i.campaign, i.keyword, i.creative,
+    i.agent, i.queue, CAST(i.duration_s AS DOUBLE) AS duration_s, i.outcome,
+    CAST(i.revenue AS DOUBLE) AS revenue, i.currency, {_score("csat")} AS csat,
+    {_score("nps")} AS nps, {_HEARD} AS heard_about,
+    json_extract_string({_P}, '$.ticket_id') AS ticket_id,
+    CAST(TRY_CAST(json_extract_string({_P}, '$.first_contact_resolution') AS BOOLEAN) AS DOUBLE)
+        AS first_contact_resolution,
+    {_P} AS properties
 """
+COPY_COLUMNS = {
+    "interactions": [*LOG_COLUMNS, "csat", "nps", "heard_about", "ticket_id"]
+    + ["first_contact_resolution", "properties"],
+    "transitions": [
+        "seq",
+        "customer_id",
+        "from_stage",
+        "to_stage",
+        "at",
+        "interaction_id",
+        "reason",
+    ],
+    "customers": ["id", "created_at", "segment", "country"],
+}
 
 CUSTOMER_SELECT = """
-    c.id, CAST(c.created_at AS TIMESTAMP),
+    c.id, CAST(c.created_at AS TIMESTAMP) AS created_at,
     coalesce(json_extract_string(CAST(c.traits AS VARCHAR), '$.segment'),
-             json_extract_string(CAST(c.traits AS VARCHAR), '$.country'), 'unknown'),
-    coalesce(json_extract_string(CAST(c.traits AS VARCHAR), '$.country'), 'unknown')
+             json_extract_string(CAST(c.traits AS VARCHAR), '$.country'), 'unknown') AS segment,
+    coalesce(json_extract_string(CAST(c.traits AS VARCHAR), '$.country'), 'unknown') AS country
 """
 
 
@@ -166,6 +187,37 @@ def _set_state(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
     row = con.execute(sql, params or []).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
+
+
+def _register_customers(con: duckdb.DuckDBPyConnection, ids: str) -> None:
+    """Give every customer id that the query `ids` (one text column) returns and the copy has not
+    seen yet the next integer key (in id order, so a rebuild numbers them the same)."""
+    con.execute(
+        "INSERT INTO customer_keys SELECT "
+        "(SELECT coalesce(max(key), 0) FROM customer_keys) + row_number() OVER (ORDER BY id), id "
+        f"FROM (SELECT DISTINCT new.id FROM ({ids}) AS new(id) WHERE new.id IS NOT NULL "
+        "AND NOT EXISTS (SELECT 1 FROM customer_keys k WHERE k.id = new.id))"
+    )
+
+
+def _insert_keyed(
+    con: duckdb.DuckDBPyConnection, table: str, staged: str, where: str = "TRUE"
+) -> None:
+    """Insert the rows of the temp table `staged` (customers by text id, in the column the copy
+    keys: `id` for customers, else `customer_id`) into `table` with the ids turned into keys."""
+    key = "id" if table == "customers" else "customer_id"
+    _register_customers(con, f"SELECT {key} FROM {staged}")
+    columns = ", ".join("k.key" if c == key else f's."{c}"' for c in COPY_COLUMNS[table])
+    order = "" if table == "customers" else "ORDER BY s.seq"
+    con.execute(
+        f"INSERT INTO {table} SELECT {columns} FROM {staged} s "
+        f"LEFT JOIN customer_keys k ON k.id = s.{key} WHERE {where} {order}"
+    )
+
+
+def _keys_of(ids: str) -> str:
+    """The keys of the customers whose text ids the query `ids` (one column) returns."""
+    return f"SELECT k.key FROM customer_keys k WHERE k.id IN ({ids})"
 
 
 def refresh(settings: Settings) -> RefreshStats:
@@ -261,9 +313,11 @@ def _copy_interactions(
         )
     before = _count(con, "SELECT count(*) FROM interactions")
     con.execute(
-        f"INSERT INTO interactions SELECT {INTERACTION_SELECT} FROM {source} i "
+        f"CREATE OR REPLACE TEMP TABLE arrived AS SELECT {INTERACTION_SELECT} FROM {source} i "
         f"WHERE CAST(i.seq AS BIGINT) <= {top}"
     )
+    _insert_keyed(con, "interactions", "arrived")
+    con.execute("DROP TABLE arrived")
     _set_state(con, "interactions_seq", str(top))
     return _count(con, "SELECT count(*) FROM interactions") - before
 
@@ -281,12 +335,18 @@ def _apply_merges(con: duckdb.DuckDBPyConnection, sor: SystemReader, mark: int, 
             f"WHERE m.seq > {mark} AND m.seq <= {top} AND c.merged_into IS NOT NULL"
         )
     )
+    _register_customers(con, "SELECT survivor FROM moved")
     con.execute(
-        "UPDATE interactions SET customer_id = moved.survivor FROM moved "
-        "WHERE interactions.customer_id = moved.loser"
+        "CREATE OR REPLACE TEMP TABLE moved_keys AS SELECT l.key AS loser, s.key AS survivor "
+        "FROM moved m JOIN customer_keys l ON l.id = m.loser "
+        "JOIN customer_keys s ON s.id = m.survivor"
     )
-    con.execute("DELETE FROM transitions WHERE customer_id IN (SELECT loser FROM moved)")
-    con.execute("DELETE FROM customers WHERE id IN (SELECT loser FROM moved)")
+    con.execute(
+        "UPDATE interactions SET customer_id = moved_keys.survivor FROM moved_keys "
+        "WHERE interactions.customer_id = moved_keys.loser"
+    )
+    con.execute("DELETE FROM transitions WHERE customer_id IN (SELECT loser FROM moved_keys)")
+    con.execute("DELETE FROM customers WHERE id IN (SELECT loser FROM moved_keys)")
     _set_state(con, "merges_seq", str(top))
     return _count(con, "SELECT count(*) FROM moved")
 
@@ -303,9 +363,10 @@ def _copy_customers(
     if marks["log"] == 0:
         con.execute("DELETE FROM customers")
         con.execute(
-            f"INSERT INTO customers SELECT {CUSTOMER_SELECT} FROM sor.customers c "
-            "WHERE c.merged_into IS NULL"
+            f"CREATE OR REPLACE TEMP TABLE people AS SELECT {CUSTOMER_SELECT} "
+            "FROM sor.customers c WHERE c.merged_into IS NULL"
         )
+        _insert_keyed(con, "customers", "people")
         return _count(con, "SELECT count(*) FROM customers")
     if top <= marks["log"] and top_merges <= marks["merges"]:
         return 0
@@ -319,10 +380,12 @@ def _copy_customers(
             f"AND seq <= {top_merges})"
         )
     )
-    con.execute("DELETE FROM customers WHERE id IN (SELECT id FROM fresh)")
+    con.execute(f"DELETE FROM customers WHERE id IN ({_keys_of('SELECT id FROM fresh')})")
     con.execute(
-        f"INSERT INTO customers SELECT {CUSTOMER_SELECT} FROM fresh c WHERE c.merged_into IS NULL"
+        f"CREATE OR REPLACE TEMP TABLE people AS SELECT {CUSTOMER_SELECT} FROM fresh c "
+        "WHERE c.merged_into IS NULL"
     )
+    _insert_keyed(con, "customers", "people")
     return _count(con, "SELECT count(*) FROM fresh")
 
 
@@ -351,9 +414,10 @@ def _sor_fingerprint(sor: SystemReader, top: int) -> tuple[int, int]:
 
 
 MOVE_SELECT = (
-    "SELECT CAST(t.seq AS BIGINT), t.customer_id, t.from_stage, t.to_stage, "
-    'CAST(t."at" AS TIMESTAMP), t.interaction_id, t.reason'
+    "SELECT CAST(t.seq AS BIGINT) AS seq, t.customer_id, t.from_stage, t.to_stage, "
+    'CAST(t."at" AS TIMESTAMP) AS "at", t.interaction_id, t.reason'
 )
+LIVE = "k.key IN (SELECT id FROM customers)"  # in _insert_keyed, k is the customer's key
 
 
 def _copy_transitions(
@@ -361,7 +425,6 @@ def _copy_transitions(
 ) -> dict[str, int | bool]:
     mark = int(_state(con, "transitions_seq", "0"))
     full = generation != _state(con, "generation", "None") or mark == 0
-    live = "t.customer_id IN (SELECT id FROM customers)"
     if not full and top > mark:
         # The lifecycle engine rewrites a customer's whole history with new seqs, so every
         # customer with a row above the mark is replaced wholesale.
@@ -371,16 +434,18 @@ def _copy_transitions(
         )
         con.execute(f"CREATE OR REPLACE TEMP TABLE changed AS SELECT * FROM {sor.rows(changed)}")
         con.execute(
-            "DELETE FROM transitions WHERE customer_id IN (SELECT customer_id FROM changed)"
+            "DELETE FROM transitions WHERE customer_id IN "
+            f"({_keys_of('SELECT customer_id FROM changed')})"
         )
         rows = sor.rows(
             'SELECT seq, customer_id, from_stage, to_stage, "at", interaction_id, reason '
             f"FROM stage_transitions WHERE customer_id IN ({changed})"
         )
         con.execute(
-            f"INSERT INTO transitions {MOVE_SELECT} FROM {rows} t "
-            f"WHERE CAST(t.seq AS BIGINT) <= {top} AND {live}"
+            f"CREATE OR REPLACE TEMP TABLE moves AS {MOVE_SELECT} FROM {rows} t "
+            f"WHERE CAST(t.seq AS BIGINT) <= {top}"
         )
+        _insert_keyed(con, "transitions", "moves", LIVE)
     if not full and _seq_reuse_possible(sor) and _sor_fingerprint(sor, top) != _fingerprint(con):
         # A rewrite may have reused seqs at or below the mark: copy everything again.
         full = True
@@ -389,9 +454,10 @@ def _copy_transitions(
     if full:
         con.execute("DELETE FROM transitions")
         con.execute(
-            f"INSERT INTO transitions {MOVE_SELECT} FROM sor.stage_transitions t "
-            f"WHERE t.seq <= {top} AND {live}"
+            f"CREATE OR REPLACE TEMP TABLE moves AS {MOVE_SELECT} FROM sor.stage_transitions t "
+            f"WHERE t.seq <= {top}"
         )
+        _insert_keyed(con, "transitions", "moves", LIVE)
     _set_state(con, "transitions_seq", str(top))
     _set_state(con, "generation", generation)
     return {

@@ -100,6 +100,17 @@ def with_key(table: ir.Table, keys: ir.Table | None) -> ir.Table:
     return joined.mutate(key=joined.key.fill_null(NONE_LABEL))
 
 
+def public_ids(sources: Sources, table: ir.Table) -> ir.Table:
+    """`table` with customer_id as the system of record's customer id: reports that list
+    customers call this last (the columnar copy keys customers by integer)."""
+    keys = sources.customer_keys
+    if keys is None:
+        return table
+    keys = keys.select(_key=keys.key, _public_id=keys.id)
+    joined = table.left_join(keys, table.customer_id == keys._key)
+    return joined.mutate(customer_id=joined._public_id).drop("_key", "_public_id")
+
+
 @ibis.udf.agg.builtin
 def quantile_disc(arg: float, q: float) -> float:  # type: ignore[empty-body]
     """DuckDB's discrete quantile: the nearest-rank percentile (checked in the tests)."""

@@ -54,6 +54,10 @@ class Sources:
         surviving (not merged-away) customers.
     spend: campaign spend (date, channel, source, campaign, amount, currency) when imported.
     model: the lifecycle stage model (stage order).
+    customer_keys: where customer_id (and customers.id) is an integer key rather than the system
+        of record's id (the columnar copy), the mapping `key` -> `id`; None elsewhere. Reports
+        compare and join customer_id freely and turn it into ids with `common.public_ids` only
+        when they list customers.
     """
 
     backend: BaseBackend
@@ -62,6 +66,7 @@ class Sources:
     customers: ir.Table
     spend: ir.Table | None
     model: Any  # touchpoint.lifecycle.model.StageModel
+    customer_keys: ir.Table | None = None
     extra: dict[str, ir.Table] = field(default_factory=dict)
 
 

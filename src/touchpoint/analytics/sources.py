@@ -108,6 +108,7 @@ def duckdb_sources(backend: Any, model: Any) -> Sources:
         customers=backend.table("customers"),
         spend=_optional(backend, "spend"),
         model=model,
+        customer_keys=backend.table("customer_keys"),
     )
 
 

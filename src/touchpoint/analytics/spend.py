@@ -22,7 +22,13 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from sqlalchemy import Engine, delete, func, select, tuple_
 
-from touchpoint.analytics.common import first_per_customer, in_period, naive, to_arrow
+from touchpoint.analytics.common import (
+    first_per_customer,
+    in_period,
+    naive,
+    public_ids,
+    to_arrow,
+)
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
 from touchpoint.domain.vocabulary import CHANNELS
 from touchpoint.errors import ValidationError
@@ -255,7 +261,7 @@ def _until(request: ReportRequest) -> ReportRequest:
 def cac_by_campaign(sources: Sources, request: ReportRequest) -> list[dict[str, Any]]:
     """Per campaign: spend, customers acquired and converted, CAC, revenue, ROI, CLV:CAC."""
     acq = acquisitions(sources.interactions, request)
-    rows = to_arrow(sources, acq).to_pylist()
+    rows = to_arrow(sources, public_ids(sources, acq)).to_pylist()
     clv = _clv_by_customer(sources, request)
     spend = {}
     if sources.spend is not None:
