@@ -110,3 +110,24 @@ def test_every_endpoint_is_in_the_openapi_document(client: TestClient) -> None:
         "/v1/customers/{customer_id}",
     ):
         assert path in paths
+
+
+def test_every_operation_explains_itself_and_its_errors(client: TestClient) -> None:
+    """The API docs a user reads: a summary and a description for every operation, and the
+    authentication errors of every key-protected one, with the error body's schema."""
+    document = client.get("/openapi.json").json()
+    operations = [
+        (method.upper(), path, op)
+        for path, ops in document["paths"].items()
+        for method, op in ops.items()
+    ]
+    assert len(operations) >= 14
+    for method, path, op in operations:
+        where = f"{method} {path}"
+        assert op.get("summary") and op.get("description"), f"{where}: undocumented"
+        if path.startswith("/v1/"):
+            assert "401" in op["responses"], f"{where}: 401 not documented"
+    error = document["components"]["schemas"]["ErrorOut"]
+    assert error["properties"]["detail"]["type"] == "string"
+    assert "404" in document["paths"]["/v1/customers/{customer_id}"]["get"]["responses"]
+    assert "413" in document["paths"]["/v1/batch"]["post"]["responses"]

@@ -12,8 +12,9 @@ from touchpoint.analytics.output import payload
 from touchpoint.analytics.reports import BREAKDOWNS, load_reports
 from touchpoint.analytics.service import make_request, report_spec, run_report
 from touchpoint.api.deps import ReadKey, TouchpointDep
+from touchpoint.api.schemas import error_responses
 
-router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
+router = APIRouter(prefix="/v1/analytics", tags=["analytics"], responses=error_responses(401, 403))
 
 ReportName = Enum(  # type: ignore[misc]
     "ReportName", {name.replace("-", "_"): name for name in sorted(load_reports())}, type=str

@@ -33,6 +33,7 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
 
     @app.get("/health", tags=["meta"], summary="Liveness check")
     def health() -> dict[str, str]:
+        """Answers 200 with the version while the server runs; needs no key."""
         return {"status": "ok", "version": __version__}
 
     return app

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from touchpoint.api.deps import ReadConn, ReadKey, TouchpointDep
-from touchpoint.api.schemas import CustomerListOut, CustomerViewOut
+from touchpoint.api.schemas import CustomerListOut, CustomerViewOut, error_responses
 from touchpoint.services import customers as service
 
-router = APIRouter(prefix="/v1/customers", tags=["customers"])
+router = APIRouter(prefix="/v1/customers", tags=["customers"], responses=error_responses(401, 403))
 
 
 @router.get("", response_model=CustomerListOut, summary="Find customers by identity, or list all")
@@ -25,6 +25,9 @@ def list_customers(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CustomerListOut:
+    """Customers owning the given identity (email normalised, phone parsed to E.164 in the
+    server's default region), or every customer when none is given; `total` counts all matches,
+    `limit`/`offset` page through them. Needs a read key."""
     keys = service.lookup_keys(
         email=email,
         phone=phone,
@@ -37,7 +40,10 @@ def list_customers(
 
 
 @router.get(
-    "/{customer_id}", response_model=CustomerViewOut, summary="One customer: profile and timeline"
+    "/{customer_id}",
+    response_model=CustomerViewOut,
+    summary="One customer: profile and timeline",
+    responses=error_responses(404),
 )
 def get_customer(
     customer_id: str,
@@ -46,5 +52,9 @@ def get_customer(
     limit: Annotated[int, Query(ge=1, le=500, description="Timeline page size")] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> CustomerViewOut:
+    """The customer 360: profile and traits, every identity, merges, the lifecycle stage with its
+    full history (from, to, when, the interaction that caused it), and the interaction timeline,
+    newest first, a page at a time (`next_cursor`). A merged-away id answers with its survivor.
+    Needs a read key."""
     view = service.customer_view(conn, customer_id, limit=limit, cursor=cursor)
     return CustomerViewOut.model_validate(view)

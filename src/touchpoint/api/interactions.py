@@ -7,12 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response, status
 
 from touchpoint.api.deps import IngestKey, TouchpointDep
-from touchpoint.api.schemas import BatchResultOut, ItemResultOut
+from touchpoint.api.schemas import BatchResultOut, ItemResultOut, error_responses
 from touchpoint.errors import ValidationError
 from touchpoint.ingest.report import IngestReport, ItemResult
 from touchpoint.ingest.schema import InteractionIn
 
-router = APIRouter(prefix="/v1/interactions", tags=["interactions"])
+router = APIRouter(
+    prefix="/v1/interactions", tags=["interactions"], responses=error_responses(401, 403, 413)
+)
 
 
 def result_out(result: ItemResult) -> ItemResultOut:
@@ -46,6 +48,10 @@ def batch_out(report: IngestReport) -> BatchResultOut:
 def post_interaction(
     interaction: InteractionIn, tp: TouchpointDep, _key: IngestKey, response: Response
 ) -> ItemResultOut:
+    """Store one interaction, resolving who the customer is from its identities (a merge if
+    it ties two known customers), and update the customer's lifecycle stage. The `id` is the
+    idempotency key: sending the same id again stores nothing and answers 200. Needs an ingest key.
+    """
     raw = interaction.model_dump(mode="json", exclude_unset=True)
     report = tp.ingestor.ingest([(0, raw)])
     result = report.results[0]
@@ -69,6 +75,9 @@ def post_batch(
         ),
     ],
 ) -> BatchResultOut:
+    """Store many interactions in one call. Each item is answered on its own — accepted,
+    duplicate (its id is already stored) or rejected with the field and reason — and the good
+    items are stored even when others are rejected. Needs an ingest key."""
     limit = tp.settings.max_batch_items
     if len(interactions) > limit:
         raise ValidationError(

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
 from touchpoint.api.deps import ReadConn, ReadKey
+from touchpoint.api.schemas import error_responses
 from touchpoint.services import lifecycle as service
 
-router = APIRouter(prefix="/v1/lifecycle", tags=["lifecycle"])
+router = APIRouter(prefix="/v1/lifecycle", tags=["lifecycle"], responses=error_responses(401, 403))
 
 
 class StageCountOut(BaseModel):
@@ -40,4 +41,6 @@ def lifecycle_summary(
         Query(description="Count customers as they stood at this time (ISO 8601 with zone)"),
     ] = None,
 ) -> LifecycleSummaryOut:
+    """How many customers are in each stage of the model in force — now, or as they stood at
+    `at` (each customer's last transition up to then). Needs a read key."""
     return LifecycleSummaryOut.model_validate(service.summary(conn, at))

@@ -105,3 +105,20 @@ class CustomerViewOut(CustomerSummaryOut):
 class CustomerListOut(BaseModel):
     total: int
     items: list[CustomerSummaryOut]
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="What is wrong, in one line")
+
+
+_ERROR_TEXT = {
+    401: "No API key, or an unknown or revoked one (`Authorization: Bearer <key>`)",
+    403: "The key's scope does not allow this (ingest keys write, read keys read)",
+    404: "Nothing is known by that id",
+    413: "The request body is larger than the server accepts; send smaller batches",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the errors an endpoint can answer with."""
+    return {code: {"model": ErrorOut, "description": _ERROR_TEXT[code]} for code in codes}
