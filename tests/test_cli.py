@@ -177,6 +177,16 @@ def test_lifecycle_commands_summarise_replay_and_tick(tmp_path: Path) -> None:
     assert "reach" in past.stdout and "100.0%" in past.stdout
     ticked = touchpoint("lifecycle", "tick", "--now", "2026-06-01", data_dir=data)
     assert ticked.returncode == 0 and "1 → at_risk" in ticked.stdout
+    at_risk = touchpoint("customer", "list", "--stage", "at_risk", data_dir=data)
+    assert at_risk.returncode == 0 and "1–1 of 1" in at_risk.stdout
+    assert "a@example.com" in at_risk.stdout and "10.00" in at_risk.stdout
+    assert (
+        "No customers in stage conversion"
+        in touchpoint("customer", "list", "--stage", "conversion", data_dir=data).stdout
+    )
+    unknown = touchpoint("customer", "list", "--stage", "lost", data_dir=data)
+    assert unknown.returncode == 1 and "unknown stage 'lost'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
     replayed = touchpoint("lifecycle", "replay", "--model", "hubspot", data_dir=data)
     assert replayed.returncode == 0 and "hubspot@1" in replayed.stdout
     assert "customer" in replayed.stdout

@@ -29,7 +29,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 customer_app = typer.Typer(
-    help="Look up customers: profile, identities and timeline.", no_args_is_help=True
+    help="Look up customers: profile, identities and timeline; list them by stage.",
+    no_args_is_help=True,
 )
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(customer_app, name="customer")
@@ -125,6 +126,28 @@ def customer_show(
         customer_id = _find_one(conn, query, tp.settings.default_region)
         view = customer_service.customer_view(conn, customer_id, limit=limit, cursor=cursor)
     show.customer_view(view)
+
+
+@customer_app.command("list")
+def customer_list(
+    stage: Annotated[
+        str | None,
+        typer.Option(
+            help="Only customers now in this lifecycle stage (e.g. at_risk), newest first"
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Customers to show")] = 20,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many first")] = 0,
+    data_dir: DataDir = None,
+) -> None:
+    """List customers — all of them, or those now in one lifecycle stage, the most recent
+    arrivals first (who just became at_risk, who just churned)."""
+    tp = _open(data_dir)
+    with read_connection(tp.engine) as conn:
+        total, rows = customer_service.find_customers(
+            conn, [], stage=stage, limit=limit, offset=offset
+        )
+    show.customer_list(rows, total=total, offset=offset, stage=stage)
 
 
 def _find_one(conn: Connection, query: str, region: str) -> str:

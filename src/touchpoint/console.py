@@ -74,6 +74,33 @@ def customer_view(view: dict[str, Any]) -> None:
         console.print(f"older interactions: --cursor '{view['next_cursor']}'")
 
 
+def customer_list(
+    rows: list[dict[str, Any]], *, total: int, offset: int, stage: str | None
+) -> None:
+    where = f"in stage {stage}" if stage else "all"
+    if not rows:
+        console.print(f"No customers {where}." if total == 0 else "No customers on this page.")
+        return
+    table = Table(title=f"Customers ({where}): {offset + 1:,}–{offset + len(rows):,} of {total:,}")
+    table.add_column("id", no_wrap=True)  # whole, to copy into `customer show`
+    table.add_column("name")
+    table.add_column("email")
+    table.add_column("stage")
+    table.add_column("last seen", no_wrap=True)
+    table.add_column("revenue", justify="right", no_wrap=True)
+    for row in rows:
+        last_seen = row.get("last_seen_at")
+        table.add_row(
+            row["id"],
+            row.get("name") or "",
+            row.get("email") or row.get("phone") or "",
+            row.get("stage") or "-",
+            last_seen.date().isoformat() if last_seen else "",
+            f"{row['revenue']:,.2f}",
+        )
+    console.print(table)
+
+
 def stage_history(rows: Iterable[dict[str, Any]]) -> Table:
     table = Table(title="Lifecycle stage history")
     for column in ("when", "from", "to", "why", "interaction"):

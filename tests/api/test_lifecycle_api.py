@@ -68,3 +68,38 @@ def test_the_server_runs_the_lifecycle_clock(tp: Touchpoint) -> None:
         pass
     with read_connection(tp.engine) as conn:
         assert "clock" in store.read_meta(conn)
+
+
+def test_customers_can_be_listed_by_stage_newest_arrivals_first(
+    client: TestClient, ingest_key: str, read_key: str
+) -> None:
+    send(
+        client,
+        ingest_key,
+        interaction(type="page_view", at=0, email="a@example.com"),
+        interaction(type="signup", at=60, email="b@example.com"),
+        interaction(type="signup", at=120, email="c@example.com"),
+    )
+
+    def listed(**params: str) -> dict:
+        response = client.get("/v1/customers", params=params, headers=bearer(read_key))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    leads = listed(stage="acquisition")
+    assert leads["total"] == 2
+    assert [(c["email"], c["stage"]) for c in leads["items"]] == [
+        ("c@example.com", "acquisition"),
+        ("b@example.com", "acquisition"),
+    ]
+    assert (
+        listed(stage="acquisition", limit="1", offset="1")["items"][0]["email"] == "b@example.com"
+    )
+    assert listed(stage="acquisition", email="a@example.com")["total"] == 0
+    assert listed(stage="reach", email="a@example.com")["items"][0]["stage"] == "reach"
+    assert listed()["total"] == 3
+    unknown = client.get("/v1/customers", params={"stage": "lost"}, headers=bearer(read_key))
+    assert unknown.status_code == 422
+    assert (
+        "unknown stage 'lost'" in unknown.json()["detail"] and "at_risk" in unknown.json()["detail"]
+    )

@@ -22,12 +22,18 @@ def list_customers(
     phone: Annotated[str | None, Query(description="Any format; parsed to E.164")] = None,
     external_id: str | None = None,
     anonymous_id: str | None = None,
+    stage: Annotated[
+        str | None,
+        Query(description="Only customers now in this lifecycle stage, e.g. at_risk"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CustomerListOut:
     """Customers owning the given identity (email normalised, phone parsed to E.164 in the
-    server's default region), or every customer when none is given; `total` counts all matches,
-    `limit`/`offset` page through them. Needs a read key."""
+    server's default region), or every customer when none is given. `stage` keeps those now in
+    that lifecycle stage — alone, it lists the stage's customers, most recent arrivals first (who
+    just became at_risk?). `total` counts all matches; `limit`/`offset` page through them. Needs
+    a read key."""
     keys = service.lookup_keys(
         email=email,
         phone=phone,
@@ -35,7 +41,7 @@ def list_customers(
         anonymous_id=anonymous_id,
         default_region=tp.settings.default_region,
     )
-    total, items = service.find_customers(conn, keys, limit=limit, offset=offset)
+    total, items = service.find_customers(conn, keys, stage=stage, limit=limit, offset=offset)
     return CustomerListOut.model_validate({"total": total, "items": items})
 
 

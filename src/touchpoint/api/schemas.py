@@ -58,6 +58,7 @@ class CustomerSummaryOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     traits: dict[str, Any]
+    stage: str | None = Field(default=None, description="Current lifecycle stage")
     interaction_count: int
     first_seen_at: datetime | None = None
     last_seen_at: datetime | None = None

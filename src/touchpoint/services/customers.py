@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from touchpoint.domain.identity import IdentityError, identity_keys
 from touchpoint.errors import NotFound, ValidationError
+from touchpoint.services.lifecycle import model_in_force
 from touchpoint.store import customers, log
 from touchpoint.store import lifecycle as lifecycle_store
 
@@ -49,16 +50,38 @@ def lookup_keys(
 
 
 def find_customers(
-    conn: Connection, keys: list[str], *, limit: int = 50, offset: int = 0
+    conn: Connection,
+    keys: list[str],
+    *,
+    stage: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Customers holding every given identity key (all customers when no key is given)."""
+    """Customers holding every given identity key and, if given, now in `stage` (all customers
+    when neither is given; with only a stage, those who entered it most recently first)."""
+    if stage is not None:
+        check_stage(conn, stage)
     if keys:
         owners = {customers.find_by_key(conn, key) for key in keys}
         ids = [] if None in owners or len(owners) != 1 else [str(owners.pop())]
+        if ids and stage is not None:
+            current = lifecycle_store.current_stage(conn, ids[0])
+            ids = ids if current and current["stage"] == stage else []
         total, page = len(ids), ids[offset : offset + limit]
+    elif stage is not None:
+        total, page = customers.ids_in_stage(conn, stage, limit=limit, offset=offset)
     else:
         total, page = customers.list_ids(conn, limit=limit, offset=offset)
     return total, [summary(conn, cid) for cid in page]
+
+
+def check_stage(conn: Connection, stage: str) -> None:
+    """A stage of the model in force, or a ValidationError listing them."""
+    names = model_in_force(conn).all_stages
+    if stage not in names:
+        raise ValidationError(
+            f"unknown stage {stage!r}; the model in force has: {', '.join(names)}"
+        )
 
 
 def summary(conn: Connection, customer_id: str) -> dict[str, Any]:
@@ -76,6 +99,7 @@ def summary(conn: Connection, customer_id: str) -> dict[str, Any]:
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
         "traits": traits,
+        "stage": (lifecycle_store.current_stage(conn, customer_id) or {}).get("stage"),
         **log.customer_stats(conn, customer_id),
     }
 

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, bindparam, func, select, update
 
 from touchpoint.domain.resolution import Merge
 from touchpoint.store.bulk import fetch_map, in_set, insert_rows, set_param, update_rows
-from touchpoint.store.tables import customers, identities, interactions
+from touchpoint.store.tables import customer_stages, customers, identities, interactions
 from touchpoint.store.tables import merges as merges_table
 
 
@@ -166,6 +166,21 @@ def list_ids(conn: Connection, *, limit: int, offset: int) -> tuple[int, list[st
         select(customers.c.id)
         .where(live)
         .order_by(customers.c.created_at, customers.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return int(total), list(ids)
+
+
+def ids_in_stage(conn: Connection, stage: str, *, limit: int, offset: int) -> tuple[int, list[str]]:
+    """Customers now in `stage`, those who entered it most recently first (merged-away customers
+    have no stage row)."""
+    in_stage = customer_stages.c.stage == stage
+    total = conn.scalar(select(func.count()).select_from(customer_stages).where(in_stage)) or 0
+    ids = conn.scalars(
+        select(customer_stages.c.customer_id)
+        .where(in_stage)
+        .order_by(customer_stages.c.since.desc(), customer_stages.c.customer_id)
         .limit(limit)
         .offset(offset)
     )
