@@ -52,11 +52,46 @@ def _cell(value: Any) -> str:
     return str(_json_value(value))
 
 
+RATIO_SUFFIXES = ("rate", "conversion", "retention", "share", "p_alive")
+
+
+def is_ratio(column: str) -> bool:
+    """Columns holding a share of 1 (conversion, retention, churn…), shown as percentages."""
+    return column.endswith(RATIO_SUFFIXES) or column == "roi"
+
+
+def _percent(value: Any) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{value:.1%}"
+
+
+def _days(value: Any) -> str:
+    """A duration in days as people say it: minutes, hours or days."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    if value < 1 / 24:
+        return f"{value * 1440:.0f} min"
+    if value < 1:
+        return f"{value * 24:.1f} h"
+    return f"{value:,.1f} d"
+
+
+def _human(column: str, value: Any, ratio_row: bool) -> str:
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        if is_ratio(column) or (ratio_row and column == "value"):
+            return _percent(value)
+        if "days" in column.split("_") and isinstance(value, float):
+            return _days(value)
+    return _cell(value)
+
+
 def rich_table(result: ReportResult) -> Table:
+    """The report for people: ratios as percentages (KPI rows whose unit is "ratio" too), days
+    as minutes, hours or days. CSV and JSON keep the plain numbers."""
     table = Table(title=result.title, caption="; ".join(result.notes) or None)
     numeric = {f.name for f in result.table.schema if str(f.type).startswith(("int", "double"))}
     for name in result.table.column_names:
         table.add_column(name, justify="right" if name in numeric else "left")
     for row in result.table.to_pylist():
-        table.add_row(*[_cell(v) for v in row.values()])
+        ratio_row = row.get("unit") == "ratio"
+        table.add_row(*[_human(k, v, ratio_row) for k, v in row.items()])
     return table

@@ -56,9 +56,48 @@ def sankey(result: ReportResult) -> go.Figure:
         "source": [index[r["from_stage"]] for r in rows],
         "target": [index[r["to_stage"]] for r in rows],
         "value": [r["transitions"] for r in rows],
+        "color": [_flow_color(r["to_stage"], alpha=0.45) for r in rows],
     }
-    fig = go.Figure(go.Sankey(node={"label": labels, "pad": 18}, link=link, arrangement="snap"))
-    return _layout(fig, result)
+    node = {"label": labels, "pad": 18, "color": [_flow_color(n, alpha=0.9) for n in labels]}
+    fig = go.Figure(go.Sankey(node=node, link=link, arrangement="snap"))
+    return _layout(
+        fig,
+        result,
+        annotations=[
+            _note("red: customers lost; orange: at risk; green: won back; blue: moving along")
+        ],
+    )
+
+
+# Where a flow goes, by the stage's name, so losses stand out in any model's vocabulary.
+_LOSS_WORDS = ("churn", "lost", "lapsed", "dormant", "cancel")
+_RISK_WORDS = ("risk", "inactive")
+_GAIN_WORDS = ("win", "back", "reactivat", "resurrect")
+
+
+def _flow_color(stage: str, *, alpha: float) -> str:
+    name = stage.lower()
+    if any(word in name for word in _LOSS_WORDS):
+        rgb = "214, 39, 40"  # red
+    elif any(word in name for word in _RISK_WORDS):
+        rgb = "255, 127, 14"  # orange
+    elif any(word in name for word in _GAIN_WORDS):
+        rgb = "44, 160, 44"  # green
+    else:
+        rgb = "31, 119, 180"  # blue: moving along the lifecycle
+    return f"rgba({rgb}, {alpha})"
+
+
+def _note(text: str) -> dict[str, Any]:
+    return {
+        "text": text,
+        "showarrow": False,
+        "xref": "paper",
+        "yref": "paper",
+        "x": 0,
+        "y": -0.08,
+        "font": {"size": 11, "color": "#666"},
+    }
 
 
 def _first_key(result: ReportResult) -> Any:
