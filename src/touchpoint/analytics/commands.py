@@ -31,6 +31,14 @@ def report(
     interval: Annotated[
         str, typer.Option(help="Bucket of period-by-period reports: day, week or month")
     ] = "month",
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            help="The moment taken as now (YYYY-MM-DD or ISO time; default: now): who is at risk, "
+            "current stages and CLV as they stood then",
+        ),
+    ] = None,
     output: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Also draw the report: FILE.html or FILE.png")
@@ -49,14 +57,16 @@ def report(
     # Imported here so the rest of the CLI starts without loading Ibis, DuckDB and Plotly.
     from touchpoint.analytics.output import payload, rich_table, to_csv
     from touchpoint.analytics.plots import write_plot
-    from touchpoint.analytics.service import make_request, report_spec, run_report
+    from touchpoint.analytics.service import make_request, parse_moment, report_spec, run_report
 
     spec = report_spec(name)
     if output not in FORMATS:
         raise ValidationError(f"unknown --format {output!r}; use one of {', '.join(FORMATS)}")
     if plot is not None and plot.suffix.lower() not in (".html", ".png"):
         raise ValidationError(f"--plot must end in .html or .png, not {plot.name!r}")
-    request = make_request(spec, start=start, end=end, by=by, interval=interval)
+    request = make_request(
+        spec, start=start, end=end, by=by, interval=interval, at=parse_moment(at, "--at")
+    )
     tp = open_touchpoint(load_settings(data_dir=data_dir))  # creates/migrates the database
     try:
         result = run_report(tp.settings, spec.name, request, engine=engine)

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from touchpoint.analytics.output import payload
 from touchpoint.analytics.reports import BREAKDOWNS, load_reports
-from touchpoint.analytics.service import make_request, report_spec, run_report
+from touchpoint.analytics.service import make_request, parse_moment, report_spec, run_report
 from touchpoint.api.deps import ReadKey, TouchpointDep
 from touchpoint.api.schemas import error_responses
 
@@ -59,10 +59,19 @@ def get_report(
     ] = None,
     by: Annotated[Breakdown | None, Query(description="Breakdown (reports allow a subset)")] = None,
     interval: Annotated[Interval, Query(description="Bucket of period-by-period reports")] = MONTH,
+    at: Annotated[
+        str | None,
+        Query(description="The moment taken as now (ISO date or time; default: now)"),
+    ] = None,
 ) -> ReportOut:
     spec = report_spec(name.value)
     request = make_request(
-        spec, start=start, end=end, by=by.value if by else None, interval=interval.value
+        spec,
+        start=start,
+        end=end,
+        by=by.value if by else None,
+        interval=interval.value,
+        at=parse_moment(at, "at"),
     )
     result = run_report(tp.settings, spec.name, request)
     return ReportOut.model_validate(payload(result))
