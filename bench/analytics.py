@@ -103,8 +103,15 @@ def cross_check(ours: dict[str, Any], sql: dict[str, Any], frames: dict[str, Any
     assert cohorts == {(c, p): n for c, p, n, _ in sql["cohorts"]}, "cohorts"
     assert sum(cohorts.values()) == int(frames["cohorts"]["customers"].sum()), "cohorts (pandas)"
     composed = {r["status"]: 0 for r in ours["composition"].table.to_pylist()}
+    cells = {}
     for r in ours["composition"].table.to_pylist():
         composed[r["status"]] += abs(r["customers"])
+        if r["customers"]:
+            cells[(r["period"].year * 12 + r["period"].month - 1, r["status"])] = abs(
+                r["customers"]
+            )
+    last = max(p for p, _status in cells)
+    assert cells == {(p, s): n for p, s, n in sql["composition"] if p <= last}, "composition"
     kpis = {r["kpi"]: r["value"] for r in ours["kpis"].table.to_pylist()}
     assert kpis["orders"] == sql["kpis"][0][0] == frames["kpis"]["orders"], "kpis orders"
     assert abs(kpis["net_revenue"] - frames["kpis"]["net_revenue"]) < 1e-3 * abs(

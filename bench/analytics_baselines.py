@@ -67,11 +67,12 @@ def _sql_cohorts(con: duckdb.DuckDBPyConnection, at: datetime) -> list[Any]:
 
 
 def _sql_composition(con: duckdb.DuckDBPyConnection, at: datetime) -> list[Any]:
+    """From the copy's monthly_activity (active months with the previous and next one linked)."""
+    now = _now(at)
     return con.execute(
-        f"""WITH p AS (SELECT DISTINCT customer_id, {MONTH} AS p FROM interactions
-            WHERE direction = 'inbound' AND occurred_at < {_now(at)}),
-        w AS (SELECT p, lag(p) OVER c AS prev, lead(p) OVER c AS nxt FROM p
-            WINDOW c AS (PARTITION BY customer_id ORDER BY p))
+        f"""WITH w AS (SELECT p, prev_p AS prev,
+            CASE WHEN next_first_at < {now} THEN next_p END AS nxt
+            FROM monthly_activity WHERE first_at < {now})
         SELECT p, CASE WHEN prev IS NULL THEN 'new' WHEN prev = p - 1 THEN 'returning'
             ELSE 'resurrecting' END AS status, count(*) FROM w GROUP BY ALL
         UNION ALL

@@ -10,6 +10,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from touchpoint.analytics import columnar
+
 END = datetime(2026, 11, 1, tzinfo=UTC)
 SPAN_DAYS = 540
 DAY_US = 86_400_000_000
@@ -208,6 +210,7 @@ def synthesize(con: duckdb.DuckDBPyConnection, *, n: int, customers: int, seed: 
         con.register(name, table)
         con.execute(sql)
         con.unregister(name)
+    columnar.derive_from_log(con)
 
 
 def at_moment() -> datetime:

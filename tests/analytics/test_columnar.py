@@ -3,6 +3,7 @@ through DuckDB's scanners) keeps it equal to the log, merges and rewritten trans
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -30,7 +31,40 @@ def _sor(tp: Touchpoint) -> dict[str, Any]:
         live = set(
             conn.execute(select(customers.c.id).where(customers.c.merged_into.is_(None))).scalars()
         )
-    return {"log": log, "moves": moves, "customers": live}
+        inbound = conn.execute(
+            select(interactions.c.customer_id, interactions.c.occurred_at).where(
+                interactions.c.direction == "inbound"
+            )
+        ).all()
+    merged = _survivors(tp)
+    first: dict[tuple[str, int], datetime] = {}
+    for cid, at in inbound:
+        at = at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
+        pair = (merged.get(cid, cid), at.year * 12 + at.month - 1)
+        first[pair] = min(first.get(pair, at), at)
+    return {"log": log, "moves": moves, "customers": live, "activity": _linked(first)}
+
+
+def _linked(first: dict[tuple[str, int], datetime]) -> dict[tuple[str, int], tuple[Any, ...]]:
+    """(customer, month) -> (first moment, previous month, next month, next month's first)."""
+    out: dict[tuple[str, int], tuple[Any, ...]] = {}
+    for (cid, p), at in first.items():
+        months = sorted(m for c, m in first if c == cid)
+        i = months.index(p)
+        before = months[i - 1] if i else None
+        after = months[i + 1] if i + 1 < len(months) else None
+        out[(cid, p)] = (at, before, after, first[(cid, after)] if after is not None else None)
+    return out
+
+
+def _survivors(tp: Touchpoint) -> dict[str, str]:
+    with tp.engine.connect() as conn:
+        rows = conn.execute(
+            select(customers.c.id, customers.c.merged_into).where(
+                customers.c.merged_into.is_not(None)
+            )
+        ).all()
+    return {str(loser): str(survivor) for loser, survivor in rows}
 
 
 def _copy(tp: Touchpoint) -> dict[str, Any]:
@@ -50,6 +84,13 @@ def _copy(tp: Touchpoint) -> dict[str, Any]:
                 "SELECT k.id FROM customers c JOIN customer_keys k ON k.key = c.id"
             ).fetchall()
         }
+        activity = {
+            (row[0], row[1]): row[2:]
+            for row in con.execute(
+                "SELECT k.id, p, first_at, prev_p, next_p, next_first_at FROM monthly_activity t "
+                "JOIN customer_keys k ON k.key = t.customer_id"
+            ).fetchall()
+        }
         counts = con.execute(
             "SELECT (SELECT count(*) FROM interactions), (SELECT count(*) FROM transitions), "
             "(SELECT count(*) FROM customers)"
@@ -57,7 +98,7 @@ def _copy(tp: Touchpoint) -> dict[str, Any]:
     finally:
         con.close()
     assert counts == (len(log), len(moves), len(live))  # every key maps to one id
-    return {"log": log, "moves": moves, "customers": live}
+    return {"log": log, "moves": moves, "customers": live, "activity": activity}
 
 
 def test_customer_keys_are_integers_mapped_one_to_one(tp: Touchpoint) -> None:
@@ -72,7 +113,7 @@ def test_customer_keys_are_integers_mapped_one_to_one(tp: Touchpoint) -> None:
         pairs = con.execute("SELECT key, id FROM customer_keys ORDER BY key").fetchall()
     finally:
         con.close()
-    assert kinds == [("BIGINT",), ("BIGINT",)]
+    assert kinds == [("BIGINT",)] * 3  # interactions, monthly_activity, transitions
     assert [key for key, _id in pairs] == [1, 2]
     assert {cid for _key, cid in pairs} == _sor(tp)["customers"]
 

@@ -25,6 +25,8 @@ def check_interval(interval: str) -> str:
 def active_periods(sources: Sources, request: ReportRequest) -> ir.Table:
     """customer_id, p (period index), prev_p, next_p, first_p — from all history up to "now"."""
     interval = check_interval(request.interval)
+    if interval == "month":
+        return _kept_months(sources, request)
     inter = active(sources.interactions)
     inter = inter.filter(until_now(inter.occurred_at, request))
     pairs = inter.select("customer_id", p=period_index(inter.occurred_at, interval)).distinct()
@@ -32,6 +34,18 @@ def active_periods(sources: Sources, request: ReportRequest) -> ir.Table:
     return pairs.mutate(
         prev_p=pairs.p.lag().over(by_customer),
         next_p=pairs.p.lead().over(by_customer),
+    )
+
+
+def _kept_months(sources: Sources, request: ReportRequest) -> ir.Table:
+    """Months from `Sources.monthly_activity` (kept at refresh in the copy), as of "now": a month
+    counts when its first inbound moment is before now. A counted month's previous month counts
+    too (its first moment is earlier); its next month only when that one's first moment does."""
+    months = sources.monthly_activity
+    months = months.filter(until_now(months.first_at, request))
+    next_counts = until_now(months.next_first_at, request)
+    return months.select(
+        "customer_id", "p", "prev_p", next_p=next_counts.ifelse(months.next_p, None)
     )
 
 

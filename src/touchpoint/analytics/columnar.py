@@ -45,6 +45,13 @@ CREATE TABLE IF NOT EXISTS transitions (
     seq BIGINT, customer_id BIGINT, from_stage VARCHAR, to_stage VARCHAR, "at" TIMESTAMP,
     interaction_id VARCHAR, reason VARCHAR
 );
+-- One row per customer and month with an inbound interaction, the first such moment, and the
+-- customer's previous and next active month: what composition and churn count as activity, kept
+-- up to date at refresh (Sources.monthly_activity).
+CREATE TABLE IF NOT EXISTS monthly_activity (
+    customer_id BIGINT, p BIGINT, first_at TIMESTAMP, prev_p BIGINT, next_p BIGINT,
+    next_first_at TIMESTAMP
+);
 CREATE TABLE IF NOT EXISTS customers (
     id BIGINT, created_at TIMESTAMP, segment VARCHAR, country VARCHAR
 );
@@ -318,8 +325,49 @@ def _copy_interactions(
     )
     _insert_keyed(con, "interactions", "arrived")
     con.execute("DROP TABLE arrived")
+    _add_activity(con, f"seq > {mark} AND seq <= {top}")
     _set_state(con, "interactions_seq", str(top))
     return _count(con, "SELECT count(*) FROM interactions") - before
+
+
+MONTH = "year(occurred_at) * 12 + month(occurred_at) - 1"  # as common.period_index
+
+
+def _add_activity(con: duckdb.DuckDBPyConnection, rows: str) -> None:
+    """Fold the inbound interactions matching `rows` into monthly_activity: new (customer,
+    month) pairs are added, an earlier first moment replaces a later one, and the previous and
+    next months of every customer with a changed pair are linked again."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE seen AS SELECT customer_id, "
+        f"{MONTH} AS p, min(occurred_at) AS first_at FROM interactions "
+        f"WHERE direction = 'inbound' AND {rows} GROUP BY ALL"
+    )
+    same = "a.customer_id = n.customer_id AND a.p = n.p"
+    con.execute(
+        "DELETE FROM seen n WHERE EXISTS (SELECT 1 FROM monthly_activity a "
+        f"WHERE {same} AND a.first_at <= n.first_at)"
+    )
+    con.execute(f"DELETE FROM monthly_activity a WHERE EXISTS (SELECT 1 FROM seen n WHERE {same})")
+    con.execute(
+        "INSERT INTO monthly_activity SELECT customer_id, p, first_at, NULL, NULL, NULL FROM seen"
+    )
+    changed = "customer_id IN (SELECT customer_id FROM seen)"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE linked AS SELECT customer_id, p, first_at, "
+        "lag(p) OVER w AS prev_p, lead(p) OVER w AS next_p, lead(first_at) OVER w AS next_first_at "
+        f"FROM monthly_activity WHERE {changed} WINDOW w AS (PARTITION BY customer_id ORDER BY p)"
+    )
+    con.execute(f"DELETE FROM monthly_activity WHERE {changed}")
+    con.execute("INSERT INTO monthly_activity SELECT * FROM linked ORDER BY customer_id, p")
+    con.execute("DROP TABLE seen")
+    con.execute("DROP TABLE linked")
+
+
+def derive_from_log(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute the tables derived from the copy's log (monthly_activity) from scratch: for a
+    copy filled by other means than a refresh (the benchmark writes its rows directly)."""
+    con.execute("DELETE FROM monthly_activity")
+    _add_activity(con, "TRUE")
 
 
 def _apply_merges(con: duckdb.DuckDBPyConnection, sor: SystemReader, mark: int, top: int) -> int:
@@ -345,6 +393,11 @@ def _apply_merges(con: duckdb.DuckDBPyConnection, sor: SystemReader, mark: int, 
         "UPDATE interactions SET customer_id = moved_keys.survivor FROM moved_keys "
         "WHERE interactions.customer_id = moved_keys.loser"
     )
+    con.execute(
+        "DELETE FROM monthly_activity WHERE customer_id IN "
+        "(SELECT loser FROM moved_keys UNION SELECT survivor FROM moved_keys)"
+    )
+    _add_activity(con, "customer_id IN (SELECT survivor FROM moved_keys)")
     con.execute("DELETE FROM transitions WHERE customer_id IN (SELECT loser FROM moved_keys)")
     con.execute("DELETE FROM customers WHERE id IN (SELECT loser FROM moved_keys)")
     _set_state(con, "merges_seq", str(top))

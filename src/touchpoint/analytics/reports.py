@@ -54,6 +54,11 @@ class Sources:
         surviving (not merged-away) customers.
     spend: campaign spend (date, channel, source, campaign, amount, currency) when imported.
     model: the lifecycle stage model (stage order).
+    monthly_activity: customer_id, p (month index, as `common.period_index`), first_at, prev_p,
+        next_p, next_first_at — one row per customer and month with an inbound interaction, its
+        first such moment (so `first_at < now` tells whether the month counts as of "now"), and
+        the customer's previous and next such month (and the next one's first moment). A table
+        kept up to date in the columnar copy; the same expression over the log elsewhere.
     customer_keys: where customer_id (and customers.id) is an integer key rather than the system
         of record's id (the columnar copy), the mapping `key` -> `id`; None elsewhere. Reports
         compare and join customer_id freely and turn it into ids with `common.public_ids` only
@@ -66,6 +71,7 @@ class Sources:
     customers: ir.Table
     spend: ir.Table | None
     model: Any  # touchpoint.lifecycle.model.StageModel
+    monthly_activity: ir.Table
     customer_keys: ir.Table | None = None
     extra: dict[str, ir.Table] = field(default_factory=dict)
 

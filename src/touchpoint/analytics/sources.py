@@ -20,6 +20,7 @@ import ibis.expr.types as ir
 from sqlalchemy.engine import make_url
 
 from touchpoint.analytics import columnar
+from touchpoint.analytics.common import active, period_index
 from touchpoint.analytics.reports import Sources
 from touchpoint.errors import ValidationError
 from touchpoint.settings import Settings
@@ -108,6 +109,7 @@ def duckdb_sources(backend: Any, model: Any) -> Sources:
         customers=backend.table("customers"),
         spend=_optional(backend, "spend"),
         model=model,
+        monthly_activity=backend.table("monthly_activity"),
         customer_keys=backend.table("customer_keys"),
     )
 
@@ -137,13 +139,34 @@ def _utc(column: ir.TimestampColumn) -> ir.TimestampColumn:
 def system_sources(backend: Any, model: Any, engine: str) -> Sources:
     json = _PostgresJson() if engine == "postgres" else _SqliteJson()
     moves = backend.table("stage_transitions")
+    interactions = _interactions(backend, json).select(*INTERACTION_COLUMNS)
     return Sources(
         backend=backend,
-        interactions=_interactions(backend, json).select(*INTERACTION_COLUMNS),
+        interactions=interactions,
         transitions=moves.mutate(at=_utc(moves.at)).select(*TRANSITION_COLUMNS),
         customers=_customers(backend, json),
         spend=_optional(backend, "campaign_spend"),
         model=model,
+        monthly_activity=monthly_activity(interactions),
+    )
+
+
+def monthly_activity(interactions: ir.Table) -> ir.Table:
+    """What the copy keeps in its monthly_activity table, computed from the log: customer_id,
+    p (month index), first_at (the first inbound interaction of that customer in that month),
+    prev_p, next_p (their previous and next such month) and next_first_at."""
+    inbound = active(interactions)
+    pairs = inbound.group_by("customer_id", p=period_index(inbound.occurred_at, "month")).aggregate(
+        first_at=inbound.occurred_at.min()
+    )
+    by_customer = ibis.window(group_by=pairs.customer_id, order_by=pairs.p)
+    return pairs.select(
+        "customer_id",
+        "p",
+        "first_at",
+        prev_p=pairs.p.lag().over(by_customer),
+        next_p=pairs.p.lead().over(by_customer),
+        next_first_at=pairs.first_at.lead().over(by_customer),
     )
 
 
