@@ -191,3 +191,13 @@ def test_concurrent_ingests_never_create_two_customers_for_one_identity(tp: Touc
     assert per_key == []
     assert live == 40
     assert count(tp, interactions) == 160
+
+
+def test_integers_too_big_to_store_are_refused_naming_where(tp: Touchpoint) -> None:
+    huge = interaction(email="hal@example.com", properties={"ticket": {"refs": [1, 2**70]}})
+    report = ingest(tp, huge, interaction(email="hal@example.com", traits={"n": -(2**63)}))
+    assert report.accepted == 1
+    (rejected,) = report.rejected
+    assert rejected.position == 0
+    assert "properties" in rejected.reason and "ticket.refs[1]" in rejected.reason
+    assert "does not fit in 64 bits" in rejected.reason

@@ -14,7 +14,9 @@ from touchpoint.analytics.service import make_request, parse_moment, report_spec
 from touchpoint.api.deps import ReadKey, TouchpointDep
 from touchpoint.api.schemas import error_responses
 
-router = APIRouter(prefix="/v1/analytics", tags=["analytics"], responses=error_responses(401, 403))
+router = APIRouter(
+    prefix="/v1/analytics", tags=["analytics"], responses=error_responses(401, 403, 422)
+)
 
 ReportName = Enum(  # type: ignore[misc]
     "ReportName", {name.replace("-", "_"): name for name in sorted(load_reports())}, type=str

@@ -10,7 +10,9 @@ from touchpoint.api.deps import ReadConn, ReadKey, TouchpointDep
 from touchpoint.api.schemas import CustomerListOut, CustomerViewOut, error_responses
 from touchpoint.services import customers as service
 
-router = APIRouter(prefix="/v1/customers", tags=["customers"], responses=error_responses(401, 403))
+router = APIRouter(
+    prefix="/v1/customers", tags=["customers"], responses=error_responses(401, 403, 422)
+)
 
 
 @router.get("", response_model=CustomerListOut, summary="Find customers by identity, or list all")

@@ -13,7 +13,9 @@ from touchpoint.ingest.report import IngestReport, ItemResult
 from touchpoint.ingest.schema import InteractionIn
 
 router = APIRouter(
-    prefix="/v1/interactions", tags=["interactions"], responses=error_responses(401, 403, 413)
+    prefix="/v1/interactions",
+    tags=["interactions"],
+    responses=error_responses(400, 401, 403, 413, 422),
 )
 
 

@@ -112,14 +112,31 @@ class ErrorOut(BaseModel):
     detail: str = Field(description="What is wrong, in one line")
 
 
+class FieldErrorOut(BaseModel):
+    loc: list[str | int] = Field(description="Where: the path to the field")
+    msg: str
+    type: str
+
+
+class RequestErrorOut(BaseModel):
+    detail: list[FieldErrorOut] = Field(description="Every field the request's shape got wrong")
+
+
 _ERROR_TEXT = {
+    400: "The body could not be read as JSON text (not UTF-8, or cut off)",
     401: "No API key, or an unknown or revoked one (`Authorization: Bearer <key>`)",
     403: "The key's scope does not allow this (ingest keys write, read keys read)",
     404: "Nothing is known by that id",
     413: "The request body is larger than the server accepts; send smaller batches",
+    422: "Invalid input: a list of field errors when the request's shape is wrong, or one line "
+    "naming the field when a value breaks a rule (an unknown channel, a bad email, a bad date)",
 }
+_ERROR_MODEL: dict[int, Any] = {422: RequestErrorOut | ErrorOut}
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries for the errors an endpoint can answer with."""
-    return {code: {"model": ErrorOut, "description": _ERROR_TEXT[code]} for code in codes}
+    return {
+        code: {"model": _ERROR_MODEL.get(code, ErrorOut), "description": _ERROR_TEXT[code]}
+        for code in codes
+    }

@@ -6,7 +6,15 @@ import hashlib
 from typing import Annotated, Any
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from touchpoint.domain.vocabulary import Channel, Direction, InteractionType
 
@@ -19,8 +27,10 @@ class CustomerRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: ShortText | None = None
-    phone: ShortText | None = None
+    email: ShortText | None = Field(None, json_schema_extra={"format": "email"})
+    phone: ShortText | None = Field(
+        None, description="Any format; without a +country prefix, read in the default region"
+    )
     external_id: IdText | None = Field(
         None, description="Your own id for the customer (Segment userId)"
     )
@@ -74,6 +84,28 @@ class InteractionIn(BaseModel):
     revenue: Annotated[float, Field(ge=-1e12, le=1e12)] | None = None
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("traits", "properties")
+    @classmethod
+    def _storable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _check_json_integers(value)
+        return value
+
+
+INT_MIN, INT_MAX = -(2**63), 2**64 - 1  # what JSON columns and orjson store exactly
+
+
+def _check_json_integers(value: Any) -> None:
+    """Integers too big to store exactly are refused, naming where they are."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((f"{path}.{k}" if path else str(k), v) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(item))
+        elif isinstance(item, int) and not INT_MIN <= item <= INT_MAX:
+            raise ValueError(f"{path or 'value'}: integer {item} does not fit in 64 bits")
 
 
 def content_id(raw: dict[str, Any]) -> str:
