@@ -196,15 +196,30 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def _register_customers(con: duckdb.DuckDBPyConnection, ids: str) -> None:
-    """Give every customer id that the query `ids` (one text column) returns and the copy has not
-    seen yet the next integer key (in id order, so a rebuild numbers them the same)."""
+def _look_up_customers(con: duckdb.DuckDBPyConnection, ids: str) -> None:
+    """Make sure every customer id that the query `ids` (one text column) returns has a key and
+    is in the refresh's temp table `batch_keys` (key, id). A customer the copy has not seen gets
+    the next key (in id order, so a rebuild numbers them the same). The million-row
+    customer_keys is scanned once per call, and only for ids the batch does not hold yet."""
     con.execute(
-        "INSERT INTO customer_keys SELECT "
-        "(SELECT coalesce(max(key), 0) FROM customer_keys) + row_number() OVER (ORDER BY id), id "
-        f"FROM (SELECT DISTINCT new.id FROM ({ids}) AS new(id) WHERE new.id IS NOT NULL "
-        "AND NOT EXISTS (SELECT 1 FROM customer_keys k WHERE k.id = new.id))"
+        "CREATE OR REPLACE TEMP TABLE wanted AS SELECT DISTINCT w.id FROM "
+        f"({ids}) AS w(id) WHERE w.id IS NOT NULL AND w.id NOT IN (SELECT id FROM batch_keys)"
     )
+    if not _count(con, "SELECT count(*) FROM wanted"):
+        return
+    con.execute(
+        "INSERT INTO batch_keys SELECT k.key, k.id FROM customer_keys k "
+        "WHERE k.id IN (SELECT id FROM wanted)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE unseen AS SELECT "
+        "(SELECT coalesce(max(key), 0) FROM customer_keys) + row_number() OVER (ORDER BY id) "
+        "AS key, id FROM wanted WHERE id NOT IN (SELECT id FROM batch_keys)"
+    )
+    con.execute("INSERT INTO customer_keys SELECT key, id FROM unseen")
+    con.execute("INSERT INTO batch_keys SELECT key, id FROM unseen")
+    con.execute("DROP TABLE unseen")
+    con.execute("DROP TABLE wanted")
 
 
 def _insert_keyed(
@@ -213,18 +228,19 @@ def _insert_keyed(
     """Insert the rows of the temp table `staged` (customers by text id, in the column the copy
     keys: `id` for customers, else `customer_id`) into `table` with the ids turned into keys."""
     key = "id" if table == "customers" else "customer_id"
-    _register_customers(con, f"SELECT {key} FROM {staged}")
+    _look_up_customers(con, f"SELECT {key} FROM {staged}")
     columns = ", ".join("k.key" if c == key else f's."{c}"' for c in COPY_COLUMNS[table])
     order = "" if table == "customers" else "ORDER BY s.seq"
     con.execute(
         f"INSERT INTO {table} SELECT {columns} FROM {staged} s "
-        f"LEFT JOIN customer_keys k ON k.id = s.{key} WHERE {where} {order}"
+        f"LEFT JOIN batch_keys k ON k.id = s.{key} WHERE {where} {order}"
     )
 
 
-def _keys_of(ids: str) -> str:
-    """The keys of the customers whose text ids the query `ids` (one column) returns."""
-    return f"SELECT k.key FROM customer_keys k WHERE k.id IN ({ids})"
+def _keys_of(con: duckdb.DuckDBPyConnection, ids: str) -> str:
+    """A query for the keys of the customers whose text ids the query `ids` returns."""
+    _look_up_customers(con, ids)
+    return f"SELECT k.key FROM batch_keys k WHERE k.id IN ({ids})"
 
 
 def refresh(settings: Settings) -> RefreshStats:
@@ -282,6 +298,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, sor: SystemReader) -> dict[str, int
         "log": int(_state(con, "interactions_seq", "0")),
         "merges": int(_state(con, "merges_seq", "0")),
     }
+    con.execute("CREATE OR REPLACE TEMP TABLE batch_keys (key BIGINT, id VARCHAR)")
     copied = _copy_interactions(con, sor, marks["log"], top)
     merged = _apply_merges(con, sor, marks["merges"], top_merges)
     customers = _copy_customers(con, sor, marks, top, top_merges)
@@ -334,30 +351,25 @@ MONTH = "year(occurred_at) * 12 + month(occurred_at) - 1"  # as common.period_in
 
 
 def _add_activity(con: duckdb.DuckDBPyConnection, rows: str) -> None:
-    """Fold the inbound interactions matching `rows` into monthly_activity: new (customer,
-    month) pairs are added, an earlier first moment replaces a later one, and the previous and
-    next months of every customer with a changed pair are linked again."""
+    """Fold the inbound interactions matching `rows` into monthly_activity: the rows of every
+    customer they touch are rebuilt from the old rows and the new ones (a new month is added, an
+    earlier first moment wins) with the previous and next months linked again. monthly_activity
+    is scanned twice, whatever the batch's size."""
     con.execute(
         "CREATE OR REPLACE TEMP TABLE seen AS SELECT customer_id, "
         f"{MONTH} AS p, min(occurred_at) AS first_at FROM interactions "
         f"WHERE direction = 'inbound' AND {rows} GROUP BY ALL"
     )
-    same = "a.customer_id = n.customer_id AND a.p = n.p"
+    touched = "customer_id IN (SELECT customer_id FROM seen)"
     con.execute(
-        "DELETE FROM seen n WHERE EXISTS (SELECT 1 FROM monthly_activity a "
-        f"WHERE {same} AND a.first_at <= n.first_at)"
+        "CREATE OR REPLACE TEMP TABLE linked AS WITH months AS (SELECT customer_id, p, "
+        "min(first_at) AS first_at FROM (SELECT customer_id, p, first_at FROM monthly_activity "
+        f"WHERE {touched} UNION ALL SELECT customer_id, p, first_at FROM seen) GROUP BY ALL) "
+        "SELECT customer_id, p, first_at, lag(p) OVER w AS prev_p, lead(p) OVER w AS next_p, "
+        "lead(first_at) OVER w AS next_first_at FROM months "
+        "WINDOW w AS (PARTITION BY customer_id ORDER BY p)"
     )
-    con.execute(f"DELETE FROM monthly_activity a WHERE EXISTS (SELECT 1 FROM seen n WHERE {same})")
-    con.execute(
-        "INSERT INTO monthly_activity SELECT customer_id, p, first_at, NULL, NULL, NULL FROM seen"
-    )
-    changed = "customer_id IN (SELECT customer_id FROM seen)"
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE linked AS SELECT customer_id, p, first_at, "
-        "lag(p) OVER w AS prev_p, lead(p) OVER w AS next_p, lead(first_at) OVER w AS next_first_at "
-        f"FROM monthly_activity WHERE {changed} WINDOW w AS (PARTITION BY customer_id ORDER BY p)"
-    )
-    con.execute(f"DELETE FROM monthly_activity WHERE {changed}")
+    con.execute(f"DELETE FROM monthly_activity WHERE {touched}")
     con.execute("INSERT INTO monthly_activity SELECT * FROM linked ORDER BY customer_id, p")
     con.execute("DROP TABLE seen")
     con.execute("DROP TABLE linked")
@@ -383,11 +395,10 @@ def _apply_merges(con: duckdb.DuckDBPyConnection, sor: SystemReader, mark: int, 
             f"WHERE m.seq > {mark} AND m.seq <= {top} AND c.merged_into IS NOT NULL"
         )
     )
-    _register_customers(con, "SELECT survivor FROM moved")
+    _look_up_customers(con, "SELECT loser FROM moved UNION ALL SELECT survivor FROM moved")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE moved_keys AS SELECT l.key AS loser, s.key AS survivor "
-        "FROM moved m JOIN customer_keys l ON l.id = m.loser "
-        "JOIN customer_keys s ON s.id = m.survivor"
+        "FROM moved m JOIN batch_keys l ON l.id = m.loser JOIN batch_keys s ON s.id = m.survivor"
     )
     con.execute(
         "UPDATE interactions SET customer_id = moved_keys.survivor FROM moved_keys "
@@ -433,7 +444,7 @@ def _copy_customers(
             f"AND seq <= {top_merges})"
         )
     )
-    con.execute(f"DELETE FROM customers WHERE id IN ({_keys_of('SELECT id FROM fresh')})")
+    con.execute(f"DELETE FROM customers WHERE id IN ({_keys_of(con, 'SELECT id FROM fresh')})")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE people AS SELECT {CUSTOMER_SELECT} FROM fresh c "
         "WHERE c.merged_into IS NULL"
@@ -488,7 +499,7 @@ def _copy_transitions(
         con.execute(f"CREATE OR REPLACE TEMP TABLE changed AS SELECT * FROM {sor.rows(changed)}")
         con.execute(
             "DELETE FROM transitions WHERE customer_id IN "
-            f"({_keys_of('SELECT customer_id FROM changed')})"
+            f"({_keys_of(con, 'SELECT customer_id FROM changed')})"
         )
         rows = sor.rows(
             'SELECT seq, customer_id, from_stage, to_stage, "at", interaction_id, reason '
