@@ -9,6 +9,7 @@ import pyarrow as pa
 from touchpoint.analytics import plots
 from touchpoint.analytics.activity import active_periods, period_bounds
 from touchpoint.analytics.common import (
+    aggregate_by,
     breakdown,
     current_stage,
     period_start,
@@ -29,8 +30,11 @@ def run(sources: Sources, request: ReportRequest) -> ReportResult:
     base = base.filter(base.period <= last)
     if first is not None:
         base = base.filter(base.period >= first)
-    counts = base.group_by("key", "period").aggregate(
-        active_before=base.count(), retained=base.count(where=base.next_p == base.period)
+    counts = aggregate_by(
+        base,
+        ["period"],
+        active_before=base.count(),
+        retained=base.count(where=base.next_p == base.period),
     )
     rows = []
     for r in sorted(to_arrow(sources, counts).to_pylist(), key=lambda r: (r["key"], r["period"])):

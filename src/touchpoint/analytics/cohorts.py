@@ -8,6 +8,7 @@ import pyarrow as pa
 
 from touchpoint.analytics import plots
 from touchpoint.analytics.common import (
+    aggregate_by,
     breakdown,
     in_period,
     period_index,
@@ -41,7 +42,9 @@ def run(sources: Sources, request: ReportRequest) -> ReportResult:
     activity = money.join(cohort, "customer_id")
     activity = activity.mutate(period=activity.month - activity.cohort)
     activity = activity.filter(activity.period >= 0)
-    cells = activity.group_by("key", "cohort", "period").aggregate(
+    cells = aggregate_by(
+        activity,
+        ["cohort", "period"],
         customers=activity.customer_id.nunique(where=activity.bought),
         revenue=activity.revenue.sum(),
     )

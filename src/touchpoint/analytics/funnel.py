@@ -18,8 +18,11 @@ from touchpoint.analytics import plots
 from touchpoint.analytics.common import (
     DAY_S,
     NONE_LABEL,
+    aggregate_by,
     breakdown,
     in_period,
+    key_columns,
+    keyed,
     nearest_rank,
     progression,
     quantile_disc,
@@ -60,7 +63,7 @@ def run(sources: Sources, request: ReportRequest) -> ReportResult:
     if sources.backend.name == "duckdb":
         counts, medians = _one_pass(sources, people, len(stages))
     else:
-        by_top = people.group_by("key", "top").aggregate(n=people.count())
+        by_top = aggregate_by(people, ["top"], n=people.count())
         counts = to_arrow(sources, by_top).to_pylist()
         medians = _medians(sources, people, len(stages))
     table = _assemble(stages, counts, medians, request.by)
@@ -75,7 +78,9 @@ def _one_pass(
     sources: Sources, people: ir.Table, n_stages: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """DuckDB: counts per furthest stage and the median days per step in one aggregate."""
-    per_key = people.group_by("key").aggregate(
+    per_key = aggregate_by(
+        people,
+        [],
         **{f"n{i}": people.count(where=people.top == i) for i in range(n_stages)},
         **{f"m{i}": quantile_disc(_days(people, i), 0.5) for i in range(1, n_stages)},
     )
@@ -96,10 +101,11 @@ def _medians(sources: Sources, people: ir.Table, n_stages: int) -> list[dict[str
     after = pairs.step.cases(*[(i, pairs[f"e{i}"]) for i in range(1, n_stages)])
     before = pairs.step.cases(*[(i, pairs[f"e{i - 1}"]) for i in range(1, n_stages)])
     gaps = pairs.select(
-        "key", "step", days=(after.epoch_seconds() - before.epoch_seconds()) / DAY_S
+        *key_columns(pairs), "step", days=(after.epoch_seconds() - before.epoch_seconds()) / DAY_S
     )
     gaps = gaps.filter(gaps.days.notnull())
-    table = nearest_rank(sources, gaps, "days", ["key", "step"], {"median": 0.5})
+    groups = [*key_columns(gaps), "step"]
+    table = keyed(nearest_rank(sources, gaps, "days", groups, {"median": 0.5}))
     return to_arrow(sources, table).to_pylist()
 
 

@@ -21,6 +21,7 @@ from touchpoint.analytics.common import (
     DAY_S,
     current_stage,
     in_period,
+    naive,
     nearest_rank,
     progression,
     to_arrow,
@@ -55,8 +56,15 @@ def _totals(sources: Sources, request: ReportRequest) -> Any:
     bought, their current stage) — no DISTINCT counts."""
     inter = sources.interactions
     t = inter.filter(until_now(inter.occurred_at, request))
-    now = in_period(t.occurred_at, request)
-    p = t.filter(now)
+    # When the period is all history up to "now" (the default), t is the period: the per-customer
+    # pass then tests no period condition per aggregate (a tenth to a fifth of its time).
+    whole = _whole_history(request)
+    now = None if whole else in_period(t.occurred_at, request)
+    p = t if now is None else t.filter(now)
+
+    def during(cond: Any) -> Any:
+        return cond if now is None else now & cond
+
     buy = p.type == "purchase"
     contact = p.type.isin(("call", "chat")) & (p.direction == "inbound")
     answered = contact & (p.outcome == "answered")
@@ -81,14 +89,15 @@ def _totals(sources: Sources, request: ReportRequest) -> Any:
         reviews=p.count(where=p.type == "review"),
     )
     per = t.group_by("customer_id").aggregate(
-        touches=t.count(where=now & t.type.isin(REACH_TYPES)),
-        leads=t.count(where=now & t.type.isin(LEAD_TYPES)),
-        active=t.count(where=now & (t.direction == "inbound")),
-        orders=t.count(where=now & (t.type == "purchase")),
-        ever_bought=t.count(where=t.type == "purchase"),
-        net_revenue=t.revenue.sum(where=now),
-        referrals=t.count(where=now & (t.type == "referral")),
+        touches=t.count(where=during(t.type.isin(REACH_TYPES))),
+        leads=t.count(where=during(t.type.isin(LEAD_TYPES))),
+        active=t.count(where=during(t.direction == "inbound")),
+        orders=t.count(where=during(t.type == "purchase")),
+        **({} if whole else {"ever_bought": t.count(where=t.type == "purchase")}),
+        net_revenue=t.revenue.sum() if now is None else t.revenue.sum(where=now),
+        referrals=t.count(where=during(t.type == "referral")),
     )
+    ever_bought = "orders" if whole else "ever_bought"  # whole history: the same count
     stage = current_stage(sources.transitions.filter(until_now(sources.transitions.at, request)))
     top = progression(sources)[-2:]  # loyalty and advocacy in the default model
     per = per.left_join(stage, "customer_id")
@@ -96,7 +105,7 @@ def _totals(sources: Sources, request: ReportRequest) -> Any:
     people = per.aggregate(
         reached=per.count(where=per.touches > 0),
         leads=per.count(where=per.leads > 0),
-        leads_won=per.count(where=(per.leads > 0) & (per.ever_bought > 0)),
+        leads_won=per.count(where=(per.leads > 0) & (per[ever_bought] > 0)),
         active=per.count(where=per.active > 0),
         purchasers=per.count(where=per.orders > 0),
         repeaters=per.count(where=per.orders >= 2),
@@ -104,6 +113,13 @@ def _totals(sources: Sources, request: ReportRequest) -> Any:
         referrers=per.count(where=per.referrals > 0),
     )
     return sums.cross_join(people)
+
+
+def _whole_history(request: ReportRequest) -> bool:
+    """Whether the period [start, end) holds all history up to the request's "now"."""
+    return request.start is None and (
+        request.end is None or naive(request.end) >= naive(request.at)
+    )
 
 
 def _cart_recovery(sources: Sources, period: Any, request: ReportRequest) -> Any:

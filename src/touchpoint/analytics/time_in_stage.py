@@ -9,9 +9,12 @@ import pyarrow as pa
 from touchpoint.analytics import plots
 from touchpoint.analytics.common import (
     DAY_S,
+    aggregate_by,
     all_stages,
     breakdown,
     in_period,
+    key_columns,
+    keyed,
     nearest_rank,
     to_arrow,
     until_now,
@@ -28,15 +31,16 @@ def run(sources: Sources, request: ReportRequest) -> ReportResult:
     stays = stays.filter(in_period(stays.at, request))
     stays = with_key(stays, breakdown(sources, request.by))
     stays = stays.mutate(days=(stays.left_at.epoch_seconds() - stays.at.epoch_seconds()) / DAY_S)
-    counts = stays.group_by("key", "to_stage").aggregate(
+    counts = aggregate_by(
+        stays,
+        ["to_stage"],
         stays=stays.count(),
         still_there=stays.count(where=stays.left_at.isnull()),
         mean_days=stays.days.mean(),
     )
     done = stays.filter(stays.left_at.notnull())
-    pct = nearest_rank(
-        sources, done, "days", ["key", "to_stage"], {"p50_days": 0.5, "p90_days": 0.9}
-    )
+    groups = [*key_columns(done), "to_stage"]
+    pct = keyed(nearest_rank(sources, done, "days", groups, {"p50_days": 0.5, "p90_days": 0.9}))
     counted = to_arrow(sources, counts).to_pylist()
     percentiles = {(r["key"], r["to_stage"]): r for r in to_arrow(sources, pct).to_pylist()}
     order = {name: i for i, name in enumerate(all_stages(sources))}

@@ -7,7 +7,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from touchpoint.analytics import plots
-from touchpoint.analytics.common import all_stages, breakdown, in_period, to_arrow, with_key
+from touchpoint.analytics.common import (
+    aggregate_by,
+    all_stages,
+    breakdown,
+    in_period,
+    to_arrow,
+    with_key,
+)
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
 
 START = "(start)"
@@ -18,8 +25,11 @@ def run(sources: Sources, request: ReportRequest) -> ReportResult:
     moves = moves.filter(in_period(moves.at, request))
     moves = with_key(moves, breakdown(sources, request.by))
     moves = moves.mutate(from_stage=moves.from_stage.fill_null(START))
-    flows = moves.group_by("key", "from_stage", "to_stage").aggregate(
-        transitions=moves.count(), customers=moves.customer_id.nunique()
+    flows = aggregate_by(
+        moves,
+        ["from_stage", "to_stage"],
+        transitions=moves.count(),
+        customers=moves.customer_id.nunique(),
     )
     table = to_arrow(sources, flows)
     order = {name: i for i, name in enumerate([START, *all_stages(sources)])}
