@@ -40,18 +40,19 @@ SCHEMA = pa.schema(
 def run(sources: Sources, request: ReportRequest) -> ReportResult:
     inter = sources.interactions
     period = inter.filter(in_period(inter.occurred_at, request))
-    parts = [_totals(sources, request), _cart_recovery(sources, period, request)]
+    parts = [*_totals(sources, request), _cart_recovery(sources, period, request)]
     parts.append(_resolution(sources, period))
-    # One round trip: the three one-row aggregates side by side.
-    values: dict[str, Any] = to_arrow(sources, parts[0].cross_join(parts[1], parts[2])).to_pylist()[
-        0
-    ]
+    # One query per one-row aggregate: side by side in one query they share the period's rows,
+    # which DuckDB then materialises (a third of a second per 10M rows) instead of scanning twice.
+    values: dict[str, Any] = {}
+    for part in parts:
+        values |= to_arrow(sources, part).to_pylist()[0]
     rows = _rows(values, progression(sources))
     return ReportResult("kpis", "KPIs by stage", pa.Table.from_pylist(rows, schema=SCHEMA))
 
 
-def _totals(sources: Sources, request: ReportRequest) -> Any:
-    """Most KPIs in two aggregates side by side: plain sums over the period's interactions, and
+def _totals(sources: Sources, request: ReportRequest) -> tuple[Any, Any]:
+    """Most KPIs in two aggregates: plain sums over the period's interactions, and
     the customer counts from one row per customer (what they did in the period, whether they ever
     bought, their current stage) — no DISTINCT counts."""
     inter = sources.interactions
@@ -112,7 +113,7 @@ def _totals(sources: Sources, request: ReportRequest) -> Any:
         loyal_revenue=per.net_revenue.sum(where=loyal),
         referrers=per.count(where=per.referrals > 0),
     )
-    return sums.cross_join(people)
+    return sums, people
 
 
 def _whole_history(request: ReportRequest) -> bool:
