@@ -13,14 +13,14 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
-from sqlalchemy import Connection, create_engine, inspect
 from sqlalchemy.engine import make_url
 
+from touchpoint.isolation import in_worker_process
 from touchpoint.settings import Settings
 
 COPY_FILE = "analytics.duckdb"
@@ -244,36 +244,61 @@ def _keys_of(con: duckdb.DuckDBPyConnection, ids: str) -> str:
 
 
 def refresh(settings: Settings) -> RefreshStats:
-    """Bring the columnar copy up to date with the system of record; returns what was copied."""
+    """Bring the columnar copy up to date with the system of record; returns what was copied.
+
+    With an SQLite system of record the refresh runs in its own process: DuckDB's scanner brings
+    its own SQLite library, which must not share a process with ours (see touchpoint.isolation).
+    """
+    url = settings.resolved_database_url()
+    if make_url(url).get_backend_name() != "sqlite":
+        return _refresh_here(settings)
+    payload = {"data_dir": str(settings.data_dir), "database_url": url}
+    return RefreshStats(**in_worker_process("refresh-copy", payload))
+
+
+def refresh_job(payload: dict[str, Any]) -> dict[str, Any]:
+    """In the isolated process: the refresh, its stats as a dict."""
+    settings = Settings(data_dir=Path(payload["data_dir"]), database_url=payload["database_url"])
+    return asdict(_refresh_here(settings))
+
+
+def _refresh_here(settings: Settings) -> RefreshStats:
     started = time.perf_counter()
     url = settings.resolved_database_url()
     con = connect_copy(copy_path(settings))
-    engine = create_engine(url)
     try:
-        with engine.connect() as sor:
-            reader = SystemReader(con, sor, url)
-            con.execute("BEGIN")
-            stats = _refresh(con, reader)
-            con.execute("COMMIT")
+        reader = SystemReader(con, url)
+        con.execute("BEGIN")
+        stats = _refresh(con, reader)
+        con.execute("COMMIT")
     finally:
-        engine.dispose()
         con.close()
     return RefreshStats(**stats, seconds=time.perf_counter() - started)
 
 
 class SystemReader:
-    """Reads the system of record for a refresh. The high-water marks come through SQLAlchemy;
-    rows come through DuckDB's scanner: whole tables with a plain scan, deltas with
-    `sqlite_query`/`postgres_query`, which run the SQL inside the system of record so its own
-    indexes (the seq range, customer ids) are used — the scanner pushes no filter down to SQLite."""
+    """Reads the system of record for a refresh, all through DuckDB's scanner (never also through
+    Python's sqlite3 in the same process, see touchpoint.isolation): whole tables with a plain
+    scan; deltas and the high-water marks with `sqlite_query`/`postgres_query`, which run the SQL
+    inside the system of record so its own indexes (the seq range, customer ids) are used — the
+    scanner pushes no filter down to SQLite."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, sor: Connection, url: str) -> None:
-        self.con, self.sor = con, sor
-        self.postgres = sor.dialect.name == "postgresql"
+    def __init__(self, con: duckdb.DuckDBPyConnection, url: str) -> None:
+        self.con = con
+        self.postgres = make_url(url).get_backend_name() == "postgresql"
         attach_system_of_record(con, url)
 
     def value(self, sql: str) -> Any:
-        return self.sor.exec_driver_sql(sql).scalar()
+        row = self.con.execute(f"SELECT * FROM {self.rows(sql)}").fetchone()
+        return row[0] if row else None
+
+    def has_table(self, name: str) -> bool:
+        found = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_catalog = 'sor' AND table_name = ?",
+            [name],
+        ).fetchone()
+        return bool(found and found[0])
 
     def rows(self, sql: str) -> str:
         """A DuckDB table expression for the rows `sql` returns, run by the system of record."""
@@ -313,7 +338,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, sor: SystemReader) -> dict[str, int
 
 def _copy_spend(con: duckdb.DuckDBPyConnection, sor: SystemReader) -> None:
     """Campaign spend is small and edited in place (a re-import replaces a day): copied whole."""
-    if not inspect(sor.sor).has_table("campaign_spend"):
+    if not sor.has_table("campaign_spend"):
         return
     con.execute("DELETE FROM spend")
     con.execute(
