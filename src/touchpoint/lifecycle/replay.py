@@ -51,8 +51,8 @@ def replay(
         report.stages_before = Counter(before.values())
         report.transitions_before = store.transition_count(conn)
         clock = clock_of(meta)
-        # Read before this transaction writes anything: DuckDB's SQLite reader must not meet
-        # our uncommitted pages spilled into the WAL (SQLite then fails the commit).
+        # The committed log, read by DuckDB (for SQLite in the isolated worker process, see
+        # touchpoint.isolation) before this transaction writes anything.
         log = read_log_columns(engine, stage_engine.property_types)
         store.clear(conn)
         if on_total:  # progress is counted in customers
