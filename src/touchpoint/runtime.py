@@ -9,7 +9,6 @@ from sqlalchemy import Engine
 from touchpoint.ingest.pipeline import Ingestor
 from touchpoint.lifecycle.model import load_model
 from touchpoint.lifecycle.projector import LifecycleProjector
-from touchpoint.lifecycle.replay import replay
 from touchpoint.settings import Settings
 from touchpoint.store import lifecycle as lifecycle_store
 from touchpoint.store.engine import make_engine
@@ -41,4 +40,7 @@ def ensure_lifecycle(engine: Engine, settings: Settings) -> None:
     with engine.connect() as conn:
         if "model" in lifecycle_store.read_meta(conn):
             return
+    # Imported here: the replay brings DuckDB and Arrow, which most commands never need.
+    from touchpoint.lifecycle.replay import replay
+
     replay(engine, load_model(settings.lifecycle_model))

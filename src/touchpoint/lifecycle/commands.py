@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,12 +14,14 @@ from rich.table import Table
 from touchpoint import console as show
 from touchpoint.errors import ValidationError
 from touchpoint.lifecycle.model import BUILTIN_MODELS, load_model
-from touchpoint.lifecycle.replay import ReplayReport, replay
 from touchpoint.lifecycle.tick import tick
 from touchpoint.runtime import open_touchpoint
 from touchpoint.services import lifecycle as lifecycle_service
 from touchpoint.settings import load_settings
 from touchpoint.store.engine import read_connection
+
+if TYPE_CHECKING:
+    from touchpoint.lifecycle.replay import ReplayReport
 
 console = Console()
 lifecycle_app = typer.Typer(
@@ -88,6 +90,8 @@ def replay_command(
             stage_model = lifecycle_service.model_in_force(conn)
     else:
         stage_model = load_model(model)  # a bad file stops here: the model in force stays
+    from touchpoint.lifecycle.replay import replay  # DuckDB and Arrow: only when replaying
+
     with Progress(
         TextColumn("replaying customers"),
         BarColumn(),
