@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine
 
+from touchpoint.domain.moments import utc_text
 from touchpoint.domain.resolution import Resolution, resolve_batch
 from touchpoint.errors import ValidationError
 from touchpoint.ingest.prepare import ROW_COLUMNS, Prepared, prepare
@@ -223,7 +224,7 @@ def _update_traits(
     for loser, survivor in resolution.survivor_of.items():
         losers_of.setdefault(survivor, []).append(loser)
     updates = [
-        (_trait_time(item.occurred_at), cid, item.traits)
+        (utc_text(item.occurred_at), cid, item.traits)
         for item, cid in zip(fresh, resolution.customer_of_event, strict=True)
         if item.traits
     ]
@@ -252,12 +253,8 @@ def _update_traits(
     customers.set_traits(conn, changed, now)
 
 
-def _trait_time(at: datetime) -> str:
-    """Fixed-width UTC text, so times compare as strings ("" is older than any)."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _say(values: dict[str, Any], times: dict[str, str], name: str, value: Any, at: str) -> None:
+    """Set a trait if `at` (utc_text; "" = unknown, older than any) is at least as new."""
     if name not in times or at >= times[name]:
         values[name] = value
         times[name] = at

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
 from touchpoint.domain.identity import IdentityError, identity_keys
+from touchpoint.domain.moments import utc_text
 from touchpoint.errors import NotFound, ValidationError
 from touchpoint.services.lifecycle import model_in_force
 from touchpoint.store import customers, log
@@ -148,8 +149,7 @@ def lifecycle_of(conn: Connection, customer_id: str) -> dict[str, Any]:
 
 
 def _encode_cursor(row: dict[str, Any]) -> str:
-    at = row["occurred_at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # URL-safe: no '+'
-    return f"{at}~{row['seq']}"
+    return f"{utc_text(row['occurred_at'])}~{row['seq']}"
 
 
 def _decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
