@@ -12,6 +12,20 @@ from touchpoint.errors import AuthError, TouchpointError
 from touchpoint.lifecycle.scheduler import lifecycle_clock
 from touchpoint.runtime import Touchpoint
 
+TAGS = [
+    {"name": "interactions", "description": "Record interactions on any channel (ingest key)."},
+    {"name": "customers", "description": "Find customers; one customer's 360 view (read key)."},
+    {
+        "name": "segment",
+        "description": "The Segment HTTP tracking API, so Segment SDKs work unchanged: the write "
+        "key is the Basic-auth user name (or send `Authorization: Bearer <ingest key>`); bodies "
+        "may be gzipped; `messageId` is the idempotency key.",
+    },
+    {"name": "lifecycle", "description": "Customers per lifecycle stage (read key)."},
+    {"name": "analytics", "description": "Funnel, cohorts, churn, CLV, attribution… (read key)."},
+    {"name": "meta", "description": "Server health."},
+]
+
 
 def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     """The API over an open Touchpoint; `background_jobs` runs the lifecycle clock (for `serve`)."""
@@ -21,6 +35,7 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
         version=__version__,
         description="Customer lifecycle management for omnichannel contact centers. "
         "Ingest with an ingest key, read with a read key: `Authorization: Bearer <key>`.",
+        openapi_tags=TAGS,
     )
     app.state.touchpoint = tp
     app.include_router(interactions.router)

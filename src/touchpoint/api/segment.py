@@ -136,7 +136,7 @@ _WHO = {"userId": "u-1", "messageId": "m-1", "timestamp": "2026-01-01T12:00:00Z"
     openapi_extra=_doc({**_WHO, "traits": {"email": "ann@example.com", "firstName": "Ann"}}),
 )
 def identify(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
-    """Who the user is: `userId`/`anonymousId` and identity traits (email, phone) resolve to one customer profile, and the other traits update it (the newest value of each trait wins). Stored as an `identify` interaction. Write key as the Basic-auth user name, or Bearer."""
+    """Who the user is: `userId`/`anonymousId` and identity traits (email, phone) resolve to one customer profile, and the other traits update it (the newest value of each trait wins). Stored as an `identify` interaction."""
     return _ingest_one(tp, "identify", body)
 
 
@@ -149,7 +149,7 @@ def identify(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentR
     ),
 )
 def track(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
-    """An action the user took. Semantic events map to interaction types through the editable table (`Order Completed` → purchase with revenue, `Signed Up` → signup, …); other events are stored as custom interactions with their name. `context.campaign` (UTM) fills the attribution fields. Write key as the Basic-auth user name, or Bearer."""
+    """An action the user took. Semantic events map to interaction types through the editable table (`Order Completed` → purchase with revenue, `Signed Up` → signup, …); other events are stored as custom interactions with their name. `context.campaign` (UTM) fills the attribution fields."""
     return _ingest_one(tp, "track", body)
 
 
@@ -160,7 +160,7 @@ def track(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResu
     openapi_extra=_doc({**_WHO, "name": "Pricing", "properties": {"path": "/pricing"}}),
 )
 def page(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
-    """A web page view, stored as a page_view interaction (`context.campaign` fills attribution). Write key as the Basic-auth user name, or Bearer."""
+    """A web page view, stored as a page_view interaction (`context.campaign` fills attribution)."""
     return _ingest_one(tp, "page", body)
 
 
@@ -171,7 +171,7 @@ def page(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResul
     openapi_extra=_doc({**_WHO, "name": "Home"}),
 )
 def screen(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
-    """A mobile app screen view, stored as a page_view interaction on the mobile_app channel. Write key as the Basic-auth user name, or Bearer."""
+    """A mobile app screen view, stored as a page_view interaction on the mobile_app channel."""
     return _ingest_one(tp, "screen", body)
 
 
@@ -182,7 +182,7 @@ def screen(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentRes
     openapi_extra=_doc({**_WHO, "previousId": "anon-7"}),
 )
 def alias(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
-    """`previousId` and `userId` are the same person: their profiles merge (the older survives). Write key as the Basic-auth user name, or Bearer."""
+    """`previousId` and `userId` are the same person: their profiles merge (the older survives)."""
     return _ingest_one(tp, "alias", body)
 
 
@@ -193,7 +193,7 @@ def alias(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResu
     openapi_extra=_doc({**_WHO, "groupId": "acct-1", "traits": {"name": "Initech"}}),
 )
 def group(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
-    """The user belongs to an account; stored as a custom interaction with the group's traits. Write key as the Basic-auth user name, or Bearer."""
+    """The user belongs to an account; stored as a custom interaction with the group's traits."""
     return _ingest_one(tp, "group", body)
 
 
@@ -210,7 +210,7 @@ def group(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResu
     ),
 )
 def batch(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
-    """Many Segment calls at once, as server-side SDKs send them; each message is stored or rejected on its own (`messageId` is the idempotency key). Write key as the Basic-auth user name, or Bearer."""
+    """Many Segment calls at once, as server-side SDKs send them; each message is stored or rejected on its own (`messageId` is the idempotency key)."""
     messages = body.get("batch")
     if not isinstance(messages, list):
         raise SegmentPayloadError("batch: must be a list of messages")
