@@ -73,7 +73,7 @@ def at_risk_customers(sources: Sources, request: ReportRequest) -> pa.Table:
     """Customers whose latest stage (as of "now") is the at-risk overlay, riskiest value first."""
     moves = sources.transitions
     moves = moves.filter(until_now(moves.at, request))
-    latest = current_stage(moves)
+    latest = current_stage(sources, moves)
     stamps = moves.select("customer_id", since=moves.at, stage=moves.to_stage)
     risky = latest.filter(latest.key == AT_RISK)
     risky = risky.join(stamps, "customer_id").filter(lambda t: t.stage == AT_RISK)

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -78,13 +79,22 @@ def breakdown(sources: Sources, by: str | None) -> ir.Table | None:
         people = sources.customers
         return people.select(customer_id=people.id, key=people.segment)
     if by == "stage":
-        return current_stage(sources.transitions)
+        return current_stage(sources, sources.transitions)
     raise ValidationError(f"unknown breakdown {by!r}")
 
 
-def current_stage(moves: ir.Table) -> ir.Table:
+@ibis.udf.agg.builtin
+def arg_max(arg: str, key: dt.Struct({"at": dt.timestamp, "seq": dt.int64})) -> str:  # type: ignore[empty-body,valid-type]
+    """DuckDB's arg_max: `arg` of the row with the greatest key (structs compare field by field)."""
+
+
+def current_stage(sources: Sources, moves: ir.Table) -> ir.Table:
     """customer_id -> `key`, the stage of each customer's latest transition (latest `at`, then
-    highest seq): two aggregations and joins, cheaper than a window over all transitions."""
+    highest seq). DuckDB has arg_max over (at, seq), one aggregation (half the time of the
+    portable form); elsewhere two aggregations and joins, cheaper than a window."""
+    if sources.backend.name == "duckdb":
+        latest_key = ibis.struct({"at": moves.at, "seq": moves.seq})
+        return moves.group_by("customer_id").aggregate(key=arg_max(moves.to_stage, latest_key))
     last = moves.group_by("customer_id").aggregate(last_at=moves.at.max())
     at_last = moves.join(last, "customer_id").filter(lambda t: t.at == t.last_at)
     top = at_last.group_by("customer_id").aggregate(top_seq=at_last.seq.max())

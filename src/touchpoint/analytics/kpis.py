@@ -99,7 +99,8 @@ def _totals(sources: Sources, request: ReportRequest) -> tuple[Any, Any]:
         referrals=t.count(where=during(t.type == "referral")),
     )
     ever_bought = "orders" if whole else "ever_bought"  # whole history: the same count
-    stage = current_stage(sources.transitions.filter(until_now(sources.transitions.at, request)))
+    moves = sources.transitions
+    stage = current_stage(sources, moves.filter(until_now(moves.at, request)))
     top = progression(sources)[-2:]  # loyalty and advocacy in the default model
     per = per.left_join(stage, "customer_id")
     loyal = per.key.isin(top).fill_null(False)
