@@ -27,20 +27,9 @@ from touchpoint.settings import Settings
 
 ENGINES = ("duckdb", "sqlite", "postgres")
 
-INTERACTION_COLUMNS = (
-    "seq id customer_id occurred_at channel direction type name source medium campaign keyword "
-    "creative agent queue duration_s outcome revenue currency csat nps heard_about ticket_id "
-    "first_contact_resolution properties"
-).split()
-TRANSITION_COLUMNS = [
-    "seq",
-    "customer_id",
-    "from_stage",
-    "to_stage",
-    "at",
-    "interaction_id",
-    "reason",
-]
+# The columns reports see, the same on every engine: the columnar copy's.
+INTERACTION_COLUMNS = columnar.COPY_COLUMNS["interactions"]
+TRANSITION_COLUMNS = columnar.COPY_COLUMNS["transitions"]
 
 
 def default_engine(settings: Settings) -> str:
