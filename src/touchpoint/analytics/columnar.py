@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS interactions (
     campaign VARCHAR, keyword VARCHAR, creative VARCHAR, agent VARCHAR, queue VARCHAR,
     duration_s DOUBLE, outcome VARCHAR, revenue DOUBLE, currency VARCHAR,
     csat DOUBLE, nps DOUBLE, heard_about VARCHAR, ticket_id VARCHAR,
-    first_contact_resolution DOUBLE, properties VARCHAR
+    first_contact_resolution DOUBLE, wait_s DOUBLE, properties VARCHAR
 );
 CREATE TABLE IF NOT EXISTS transitions (
     seq BIGINT, customer_id BIGINT, from_stage VARCHAR, to_stage VARCHAR, "at" TIMESTAMP,
@@ -96,11 +96,12 @@ INTERACTION_SELECT = f"""
     json_extract_string({_P}, '$.ticket_id') AS ticket_id,
     CAST(TRY_CAST(json_extract_string({_P}, '$.first_contact_resolution') AS BOOLEAN) AS DOUBLE)
         AS first_contact_resolution,
+    TRY_CAST(json_extract_string({_P}, '$.wait_s') AS DOUBLE) AS wait_s,
     {_P} AS properties
 """
 COPY_COLUMNS = {
     "interactions": [*LOG_COLUMNS, "csat", "nps", "heard_about", "ticket_id"]
-    + ["first_contact_resolution", "properties"],
+    + ["first_contact_resolution", "wait_s", "properties"],
     "transitions": [
         "seq",
         "customer_id",

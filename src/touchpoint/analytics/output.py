@@ -52,7 +52,7 @@ def _cell(value: Any) -> str:
     return str(_json_value(value))
 
 
-RATIO_SUFFIXES = ("rate", "conversion", "retention", "share", "p_alive")
+RATIO_SUFFIXES = ("rate", "conversion", "retention", "share", "p_alive", "service_level")
 
 
 def is_ratio(column: str) -> bool:
@@ -75,18 +75,31 @@ def _days(value: Any) -> str:
     return f"{value:,.1f} d"
 
 
+def _seconds(value: Any) -> str:
+    """A duration in seconds as people say it: seconds, minutes or hours."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    if value < 120:
+        return f"{value:.0f} s"
+    if value < 7200:
+        return f"{value / 60:.1f} min"
+    return f"{value / 3600:,.1f} h"
+
+
 def _human(column: str, value: Any, ratio_row: bool) -> str:
     if isinstance(value, float | int) and not isinstance(value, bool):
         if is_ratio(column) or (ratio_row and column == "value"):
             return _percent(value)
         if "days" in column.split("_") and isinstance(value, float):
             return _days(value)
+        if column.endswith("_s") and isinstance(value, float):
+            return _seconds(value)
     return _cell(value)
 
 
 def rich_table(result: ReportResult) -> Table:
     """The report for people: ratios as percentages (KPI rows whose unit is "ratio" too), days
-    as minutes, hours or days. CSV and JSON keep the plain numbers."""
+    and seconds as minutes, hours or days. CSV and JSON keep the plain numbers."""
     table = Table(title=result.title, caption="; ".join(result.notes) or None)
     numeric = {f.name for f in result.table.schema if str(f.type).startswith(("int", "double"))}
     for name in result.table.column_names:

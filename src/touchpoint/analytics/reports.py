@@ -114,6 +114,7 @@ REPORT_MODULES = (
     "composition",
     "churn",
     "kpis",
+    "service_levels",
     "clv",
     "spend",
     "attribution",

@@ -172,6 +172,7 @@ def _interactions(backend: Any, json: Any) -> ir.Table:
         ),
         ticket_id=json.text(props, "ticket_id"),
         first_contact_resolution=json.flag(props, "first_contact_resolution"),
+        wait_s=json.number(props, "wait_s"),
         properties=props.cast("string"),
     )
 

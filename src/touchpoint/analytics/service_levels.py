@@ -1,0 +1,184 @@
+"""Contact-center service levels for a period, per channel and queue.
+
+Live contacts (inbound calls and chats): offered, answered (an agent took it), abandoned, answer rate, service level
+(the share of offered contacts answered within the target wait: 20 s for calls, the classic 80/20,
+and 60 s for chats), average speed of answer and handle time of answered contacts, and the
+first-contact resolution rate where agents recorded it. The wait is the `wait_s` property.
+
+Written messages (inbound email, social and SMS with a queue): offered, answered (an agent's reply
+on the same channel to the same customer within 7 days), the share answered within 24 hours, and
+the median first-response time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import pyarrow as pa
+
+from touchpoint.analytics import plots
+from touchpoint.analytics.common import DAY_S, in_period, nearest_rank, to_arrow, until_now
+from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
+
+LIVE_TYPES = ("call", "chat")
+WRITTEN_CHANNELS = ("email", "social", "sms")
+TARGET_WAIT_S = {"phone": 20, "chat": 60}  # answered within this counts toward the service level
+DEFAULT_TARGET_WAIT_S = 20
+RESPONSE_TARGET_S = 24 * 3600  # written messages answered within a day
+RESPONSE_WINDOW_S = 7 * DAY_S  # a reply later than this does not count as the answer
+NO_QUEUE = "(none)"
+
+SCHEMA = pa.schema(
+    [
+        ("channel", pa.string()),
+        ("queue", pa.string()),
+        ("offered", pa.int64()),
+        ("answered", pa.int64()),
+        ("abandoned", pa.int64()),
+        ("answer_rate", pa.float64()),
+        ("service_level", pa.float64()),
+        ("target", pa.string()),
+        ("asa_s", pa.float64()),
+        ("aht_s", pa.float64()),
+        ("fcr_rate", pa.float64()),
+        ("response_p50_s", pa.float64()),
+    ]
+)
+
+
+def run(sources: Sources, request: ReportRequest) -> ReportResult:
+    inter = sources.interactions
+    period = inter.filter(in_period(inter.occurred_at, request))
+    rows = _live(sources, period) + _messages(sources, period, request)
+    rows.sort(key=lambda r: (r["channel"], r["queue"]))
+    notes = [
+        "service level = answered within the target wait / offered; "
+        "asa = average speed of answer; aht = average handle time"
+    ]
+    table = pa.Table.from_pylist(rows, schema=SCHEMA)
+    return ReportResult("service-levels", "Contact-center service levels", table, notes)
+
+
+def _live(sources: Sources, period: Any) -> list[dict[str, Any]]:
+    live = period.filter(period.type.isin(LIVE_TYPES) & (period.direction == "inbound"))
+    live = live.mutate(queue=live.queue.fill_null(NO_QUEUE))
+    target = ibis.literal(DEFAULT_TARGET_WAIT_S)
+    for channel, seconds in TARGET_WAIT_S.items():
+        target = (live.channel == channel).ifelse(seconds, target)
+    answered = live.agent.notnull()  # an agent took it (answered, saved, cancelled…)
+    sums = live.group_by("channel", "queue").aggregate(
+        offered=live.count(),
+        answered=live.count(where=answered),
+        abandoned=live.count(where=live.outcome == "abandoned"),
+        in_target=live.count(where=answered & (live.wait_s <= target)),
+        wait_sum=live.wait_s.sum(where=answered),
+        wait_n=live.wait_s.count(where=answered),
+        handle_sum=live.duration_s.sum(where=answered),
+        handle_n=live.duration_s.count(where=answered),
+        fcr_sum=live.first_contact_resolution.sum(where=answered),
+        fcr_n=live.first_contact_resolution.count(where=answered),
+    )
+    rows = []
+    for r in to_arrow(sources, sums).to_pylist():
+        offered = int(r["offered"])
+        target_s = TARGET_WAIT_S.get(r["channel"], DEFAULT_TARGET_WAIT_S)
+        rows.append(
+            {
+                "channel": r["channel"],
+                "queue": r["queue"],
+                "offered": offered,
+                "answered": int(r["answered"]),
+                "abandoned": int(r["abandoned"]),
+                "answer_rate": _ratio(r["answered"], offered),
+                "service_level": _ratio(r["in_target"], offered),
+                "target": f"{target_s} s",
+                "asa_s": _ratio(r["wait_sum"], r["wait_n"]),
+                "aht_s": _ratio(r["handle_sum"], r["handle_n"]),
+                "fcr_rate": _ratio(r["fcr_sum"], r["fcr_n"]),
+                "response_p50_s": None,
+            }
+        )
+    return rows
+
+
+def _messages(sources: Sources, period: Any, request: ReportRequest) -> list[dict[str, Any]]:
+    inbound = period.filter(
+        period.channel.isin(WRITTEN_CHANNELS)
+        & (period.direction == "inbound")
+        & period.queue.notnull()
+    ).select("seq", "customer_id", "channel", "queue", "occurred_at")
+    inter = sources.interactions
+    replies = inter.filter(
+        (inter.direction == "outbound")
+        & inter.agent.notnull()
+        & until_now(inter.occurred_at, request)
+    )
+    replies = replies.select(
+        r_customer=replies.customer_id, r_channel=replies.channel, r_at=replies.occurred_at
+    )
+    gap = replies.r_at.epoch_seconds() - inbound.occurred_at.epoch_seconds()
+    pairs = inbound.join(
+        replies,
+        [
+            inbound.customer_id == replies.r_customer,
+            inbound.channel == replies.r_channel,
+            gap >= 0,
+            gap <= RESPONSE_WINDOW_S,
+        ],
+    )
+    pairs = pairs.mutate(response_s=pairs.r_at.epoch_seconds() - pairs.occurred_at.epoch_seconds())
+    first = pairs.group_by(answered_seq=pairs.seq).aggregate(response_s=pairs.response_s.min())
+    marked = inbound.left_join(first, inbound.seq == first.answered_seq)
+    sums = marked.group_by("channel", "queue").aggregate(
+        offered=marked.count(),
+        answered=marked.count(where=marked.response_s.notnull()),
+        in_target=marked.count(where=marked.response_s <= RESPONSE_TARGET_S),
+    )
+    medians = nearest_rank(
+        sources, marked, "response_s", ["channel", "queue"], {"response_p50_s": 0.5}
+    )
+    p50 = {
+        (r["channel"], r["queue"]): r["response_p50_s"]
+        for r in to_arrow(sources, medians).to_pylist()
+    }
+    rows = []
+    for r in to_arrow(sources, sums).to_pylist():
+        offered = int(r["offered"])
+        median = p50.get((r["channel"], r["queue"]))
+        rows.append(
+            {
+                "channel": r["channel"],
+                "queue": r["queue"],
+                "offered": offered,
+                "answered": int(r["answered"]),
+                "abandoned": None,
+                "answer_rate": _ratio(r["answered"], offered),
+                "service_level": _ratio(r["in_target"], offered),
+                "target": "24 h",
+                "asa_s": None,
+                "aht_s": None,
+                "fcr_rate": None,
+                "response_p50_s": None if median is None else float(median),
+            }
+        )
+    return rows
+
+
+def _ratio(part: Any, whole: Any) -> float | None:
+    return float(part) / float(whole) if part is not None and whole else None
+
+
+SPEC = register(
+    ReportSpec(
+        name="service-levels",
+        title="Contact-center service levels",
+        description="Per channel and queue: offered, answered, abandoned, answer rate, service "
+        "level (answered within 20 s for calls, 60 s for chats, 24 h for written messages), "
+        "average speed of answer, handle time, first-contact resolution and the median "
+        "first-response time of written messages.",
+        run=run,
+        plot=plots.table_figure,
+        allowed_by=(),
+    )
+)
