@@ -135,8 +135,9 @@ def _messages(sources: Sources, period: Any, request: ReportRequest) -> list[dic
         answered=marked.count(where=marked.response_s.notnull()),
         in_target=marked.count(where=marked.response_s <= RESPONSE_TARGET_S),
     )
+    answered = marked.filter(marked.response_s.notnull())
     medians = nearest_rank(
-        sources, marked, "response_s", ["channel", "queue"], {"response_p50_s": 0.5}
+        sources, answered, "response_s", ["channel", "queue"], {"response_p50_s": 0.5}
     )
     p50 = {
         (r["channel"], r["queue"]): r["response_p50_s"]
