@@ -115,6 +115,7 @@ REPORT_MODULES = (
     "churn",
     "kpis",
     "service_levels",
+    "agents",
     "clv",
     "spend",
     "attribution",

@@ -1,0 +1,104 @@
+"""Agents for a period: what each handled and how it went.
+
+Per agent: live contacts answered (inbound calls and chats an agent took), written replies sent
+(outbound email, social, SMS), average handle time of the live contacts, their first-contact
+resolution rate where recorded, and CSAT: each survey answer that names a ticket goes to the
+agent who last handled that ticket before the answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import pyarrow as pa
+
+from touchpoint.analytics import plots
+from touchpoint.analytics.common import in_period, to_arrow, until_now
+from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
+from touchpoint.analytics.service_levels import LIVE_TYPES, WRITTEN_CHANNELS
+
+SCHEMA = pa.schema(
+    [
+        ("agent", pa.string()),
+        ("contacts", pa.int64()),
+        ("replies", pa.int64()),
+        ("aht_s", pa.float64()),
+        ("fcr_rate", pa.float64()),
+        ("csat", pa.float64()),
+        ("csat_answers", pa.int64()),
+    ]
+)
+
+
+def run(sources: Sources, request: ReportRequest) -> ReportResult:
+    inter = sources.interactions
+    period = inter.filter(in_period(inter.occurred_at, request) & inter.agent.notnull())
+    live = period.type.isin(LIVE_TYPES) & (period.direction == "inbound")
+    reply = period.channel.isin(WRITTEN_CHANNELS) & (period.direction == "outbound")
+    work = period.group_by("agent").aggregate(
+        contacts=period.count(where=live),
+        replies=period.count(where=reply),
+        handle_sum=period.duration_s.sum(where=live),
+        handle_n=period.duration_s.count(where=live),
+        fcr_sum=period.first_contact_resolution.sum(where=live),
+        fcr_n=period.first_contact_resolution.count(where=live),
+    )
+    csat = {r["agent"]: r for r in to_arrow(sources, _csat(sources, request)).to_pylist()}
+    rows = []
+    for r in to_arrow(sources, work).to_pylist():
+        score = csat.get(r["agent"], {})
+        rows.append(
+            {
+                "agent": r["agent"],
+                "contacts": int(r["contacts"]),
+                "replies": int(r["replies"]),
+                "aht_s": _ratio(r["handle_sum"], r["handle_n"]),
+                "fcr_rate": _ratio(r["fcr_sum"], r["fcr_n"]),
+                "csat": _ratio(score.get("csat_sum"), score.get("csat_n")),
+                "csat_answers": int(score.get("csat_n") or 0),
+            }
+        )
+    rows.sort(key=lambda r: (-r["contacts"] - r["replies"], r["agent"]))
+    notes = ["CSAT goes to the agent who last handled the survey's ticket before the answer"]
+    return ReportResult("agents", "Agents", pa.Table.from_pylist(rows, schema=SCHEMA), notes)
+
+
+def _csat(sources: Sources, request: ReportRequest) -> Any:
+    """CSAT answers in the period with a ticket, each credited to the ticket's last agent."""
+    inter = sources.interactions
+    answers = inter.filter(
+        in_period(inter.occurred_at, request) & inter.csat.notnull() & inter.ticket_id.notnull()
+    ).select(a_seq=inter.seq, a_ticket=inter.ticket_id, a_at=inter.occurred_at, score=inter.csat)
+    handled = inter.filter(
+        inter.agent.notnull() & inter.ticket_id.notnull() & until_now(inter.occurred_at, request)
+    ).select(h_ticket=inter.ticket_id, h_at=inter.occurred_at, h_seq=inter.seq, agent=inter.agent)
+    pairs = answers.join(
+        handled, [answers.a_ticket == handled.h_ticket, handled.h_at <= answers.a_at]
+    )
+    latest = ibis.window(
+        group_by=pairs.a_seq, order_by=[ibis.desc(pairs.h_at), ibis.desc(pairs.h_seq)]
+    )
+    ranked = pairs.mutate(_r=ibis.row_number().over(latest))
+    credited = ranked.filter(ranked._r == 0)
+    return credited.group_by("agent").aggregate(
+        csat_sum=credited.score.sum(), csat_n=credited.count()
+    )
+
+
+def _ratio(part: Any, whole: Any) -> float | None:
+    return float(part) / float(whole) if part is not None and whole else None
+
+
+SPEC = register(
+    ReportSpec(
+        name="agents",
+        title="Agents",
+        description="Per agent in the period: live contacts answered, written replies, average "
+        "handle time, first-contact resolution and CSAT (each survey answer credited to the "
+        "agent who last handled its ticket).",
+        run=run,
+        plot=plots.table_figure,
+        allowed_by=(),
+    )
+)
