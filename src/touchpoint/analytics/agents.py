@@ -14,7 +14,7 @@ import ibis
 import pyarrow as pa
 
 from touchpoint.analytics import plots
-from touchpoint.analytics.common import in_period, to_arrow, until_now
+from touchpoint.analytics.common import in_period, ratio, to_arrow, until_now
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
 from touchpoint.analytics.service_levels import LIVE_TYPES, WRITTEN_CHANNELS
 
@@ -53,9 +53,9 @@ def run(sources: Sources, request: ReportRequest) -> ReportResult:
                 "agent": r["agent"],
                 "contacts": int(r["contacts"]),
                 "replies": int(r["replies"]),
-                "aht_s": _ratio(r["handle_sum"], r["handle_n"]),
-                "fcr_rate": _ratio(r["fcr_sum"], r["fcr_n"]),
-                "csat": _ratio(score.get("csat_sum"), score.get("csat_n")),
+                "aht_s": ratio(r["handle_sum"], r["handle_n"]),
+                "fcr_rate": ratio(r["fcr_sum"], r["fcr_n"]),
+                "csat": ratio(score.get("csat_sum"), score.get("csat_n")),
                 "csat_answers": int(score.get("csat_n") or 0),
             }
         )
@@ -84,10 +84,6 @@ def _csat(sources: Sources, request: ReportRequest) -> Any:
     return credited.group_by("agent").aggregate(
         csat_sum=credited.score.sum(), csat_n=credited.count()
     )
-
-
-def _ratio(part: Any, whole: Any) -> float | None:
-    return float(part) / float(whole) if part is not None and whole else None
 
 
 SPEC = register(

@@ -185,6 +185,12 @@ def period_start(index: int, interval: str) -> date:
     return date(1970, 1, 1) + timedelta(days=index)
 
 
+def ratio(part: Any, whole: Any) -> float | None:
+    """part / whole as a float; None when either is missing or the whole is 0. Rates are
+    computed here, from counts, so integer division never differs between engines."""
+    return float(part) / float(whole) if part is not None and whole else None
+
+
 def to_arrow(sources: Sources, expr: ir.Table) -> pa.Table:
     return sources.backend.to_pyarrow(expr)
 

@@ -24,6 +24,7 @@ from touchpoint.analytics.common import (
     naive,
     nearest_rank,
     progression,
+    ratio,
     to_arrow,
     until_now,
 )
@@ -157,10 +158,6 @@ def _resolution(sources: Sources, period: Any) -> Any:
     return nearest_rank(sources, both, "hours", [], {"resolution_hours": 0.5})
 
 
-def _ratio(a: Any, b: Any) -> float | None:
-    return float(a) / float(b) if a is not None and b else None
-
-
 def _rows(v: dict[str, Any], stages: list[str]) -> list[dict[str, Any]]:
     names = (stages + ["reach", "acquisition", "conversion", "retention", "loyalty"])[:5]
     reach, acquisition, conversion, retention, loyalty = names
@@ -168,29 +165,29 @@ def _rows(v: dict[str, Any], stages: list[str]) -> list[dict[str, Any]]:
         (reach, "touches", v["touches"], "count"),
         (reach, "customers_reached", v["reached"], "customers"),
         (acquisition, "leads", v["leads"], "customers"),
-        (acquisition, "lead_to_customer_rate", _ratio(v["leads_won"], v["leads"]), "ratio"),
+        (acquisition, "lead_to_customer_rate", ratio(v["leads_won"], v["leads"]), "ratio"),
         (conversion, "purchasers", v["purchasers"], "customers"),
         (conversion, "orders", v["orders"], "count"),
         (conversion, "net_revenue", v["net_revenue"], "money"),
-        (conversion, "average_order_value", _ratio(v["order_revenue"], v["orders"]), "money"),
-        (conversion, "conversion_rate", _ratio(v["purchasers"], v["active"]), "ratio"),
-        (conversion, "abandoned_cart_recovery", _ratio(v["carts_recovered"], v["carts"]), "ratio"),
-        (retention, "repeat_purchase_rate", _ratio(v["repeaters"], v["purchasers"]), "ratio"),
-        (retention, "csat", _ratio(v["csat_sum"], v["csat_n"]), "1-5"),
-        (retention, "first_contact_resolution", _ratio(v["fcr_sum"], v["fcr_n"]), "ratio"),
-        (retention, "answer_rate", _ratio(v["answered"], v["contacts"]), "ratio"),
+        (conversion, "average_order_value", ratio(v["order_revenue"], v["orders"]), "money"),
+        (conversion, "conversion_rate", ratio(v["purchasers"], v["active"]), "ratio"),
+        (conversion, "abandoned_cart_recovery", ratio(v["carts_recovered"], v["carts"]), "ratio"),
+        (retention, "repeat_purchase_rate", ratio(v["repeaters"], v["purchasers"]), "ratio"),
+        (retention, "csat", ratio(v["csat_sum"], v["csat_n"]), "1-5"),
+        (retention, "first_contact_resolution", ratio(v["fcr_sum"], v["fcr_n"]), "ratio"),
+        (retention, "answer_rate", ratio(v["answered"], v["contacts"]), "ratio"),
         (
             retention,
             "handle_minutes",
-            _ratio(v["handle_sum"], 60 * (v["handle_n"] or 0)),
+            ratio(v["handle_sum"], 60 * (v["handle_n"] or 0)),
             "minutes",
         ),
         (retention, "resolution_hours_p50", v["resolution_hours"], "hours"),
         (loyalty, "nps", _nps(v), "-100..100"),
-        (loyalty, "referral_rate", _ratio(v["referrers"], v["active"]), "ratio"),
+        (loyalty, "referral_rate", ratio(v["referrers"], v["active"]), "ratio"),
         (loyalty, "referrals", v["referrals"], "count"),
         (loyalty, "reviews", v["reviews"], "count"),
-        (loyalty, "loyal_revenue_share", _ratio(v["loyal_revenue"], v["net_revenue"]), "ratio"),
+        (loyalty, "loyal_revenue_share", ratio(v["loyal_revenue"], v["net_revenue"]), "ratio"),
     ]
     return [
         {"stage": s, "kpi": k, "value": None if x is None else float(x), "unit": u}

@@ -18,7 +18,7 @@ import ibis
 import pyarrow as pa
 
 from touchpoint.analytics import plots
-from touchpoint.analytics.common import DAY_S, in_period, nearest_rank, to_arrow, until_now
+from touchpoint.analytics.common import DAY_S, in_period, nearest_rank, ratio, to_arrow, until_now
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
 
 LIVE_TYPES = ("call", "chat")
@@ -90,12 +90,12 @@ def _live(sources: Sources, period: Any) -> list[dict[str, Any]]:
                 "offered": offered,
                 "answered": int(r["answered"]),
                 "abandoned": int(r["abandoned"]),
-                "answer_rate": _ratio(r["answered"], offered),
-                "service_level": _ratio(r["in_target"], offered),
+                "answer_rate": ratio(r["answered"], offered),
+                "service_level": ratio(r["in_target"], offered),
                 "target": f"{target_s} s",
-                "asa_s": _ratio(r["wait_sum"], r["wait_n"]),
-                "aht_s": _ratio(r["handle_sum"], r["handle_n"]),
-                "fcr_rate": _ratio(r["fcr_sum"], r["fcr_n"]),
+                "asa_s": ratio(r["wait_sum"], r["wait_n"]),
+                "aht_s": ratio(r["handle_sum"], r["handle_n"]),
+                "fcr_rate": ratio(r["fcr_sum"], r["fcr_n"]),
                 "response_p50_s": None,
             }
         )
@@ -154,8 +154,8 @@ def _messages(sources: Sources, period: Any, request: ReportRequest) -> list[dic
                 "offered": offered,
                 "answered": int(r["answered"]),
                 "abandoned": None,
-                "answer_rate": _ratio(r["answered"], offered),
-                "service_level": _ratio(r["in_target"], offered),
+                "answer_rate": ratio(r["answered"], offered),
+                "service_level": ratio(r["in_target"], offered),
                 "target": "24 h",
                 "asa_s": None,
                 "aht_s": None,
@@ -164,10 +164,6 @@ def _messages(sources: Sources, period: Any, request: ReportRequest) -> list[dic
             }
         )
     return rows
-
-
-def _ratio(part: Any, whole: Any) -> float | None:
-    return float(part) / float(whole) if part is not None and whole else None
 
 
 SPEC = register(
