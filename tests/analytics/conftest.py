@@ -22,6 +22,17 @@ from touchpoint.store.engine import write_transaction
 from touchpoint.store.tables import identities, stage_transitions
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
+# The lifecycle reports (CLV, CAC, attribution and the contact-center ones have their own tests).
+LIFECYCLE_REPORTS = [
+    "funnel",
+    "transitions",
+    "time-in-stage",
+    "cohorts",
+    "composition",
+    "churn",
+    "at-risk",
+    "kpis",
+]
 
 
 def day(month: int, dom: int, hour: int = 12) -> datetime:

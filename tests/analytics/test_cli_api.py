@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from tests.analytics.conftest import Lab
+from tests.analytics.conftest import LIFECYCLE_REPORTS, Lab
 from tests.analytics.history import load_history
 from touchpoint.analytics.reports import ReportRequest, load_reports
 from touchpoint.analytics.sources import open_sources
@@ -21,17 +21,6 @@ from touchpoint.cli import app
 from touchpoint.errors import ValidationError
 from touchpoint.runtime import Touchpoint, open_touchpoint
 from touchpoint.settings import Settings
-
-MINE = [
-    "funnel",
-    "transitions",
-    "time-in-stage",
-    "cohorts",
-    "composition",
-    "churn",
-    "at-risk",
-    "kpis",
-]
 
 
 @pytest.fixture
@@ -129,7 +118,7 @@ def test_every_report_draws_a_figure(data_dir: Path) -> None:
     request = ReportRequest(start=None, end=None, by=None, at=datetime(2026, 6, 1, tzinfo=UTC))
     reports = load_reports()
     with open_sources(Settings(data_dir=data_dir)) as sources:
-        for name in MINE:
+        for name in LIFECYCLE_REPORTS:
             result = reports[name].run(sources, request)
             figure = reports[name].plot(result)
             assert figure.data, name
@@ -177,5 +166,5 @@ def test_openapi_lists_the_report_names(client: TestClient) -> None:
     operation = spec["paths"]["/v1/analytics/{name}"]["get"]
     name = next(p for p in operation["parameters"] if p["name"] == "name")
     schema = spec["components"]["schemas"][name["schema"]["$ref"].split("/")[-1]]
-    assert set(MINE) <= set(schema["enum"])
+    assert set(LIFECYCLE_REPORTS) <= set(schema["enum"])
     assert {p["name"] for p in operation["parameters"]} >= {"from", "to", "by", "interval"}

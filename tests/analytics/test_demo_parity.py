@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.analytics.conftest import Lab
+from tests.analytics.conftest import LIFECYCLE_REPORTS, Lab
 from touchpoint.demo.generator import DEFAULT_END, generate_interactions
 from touchpoint.lifecycle.tick import tick
 from touchpoint.runtime import open_touchpoint
@@ -23,16 +23,6 @@ from touchpoint.settings import Settings
 AT = DEFAULT_END
 PERIOD = {"start": "2025-12-01", "end": "2026-09-01"}
 STAGES = ["reach", "acquisition", "conversion", "retention", "loyalty", "advocacy"]
-MINE = [
-    "funnel",
-    "transitions",
-    "time-in-stage",
-    "cohorts",
-    "composition",
-    "churn",
-    "at-risk",
-    "kpis",
-]
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +56,7 @@ def _rows(lab: Lab, name: str, **request: Any) -> list[dict[str, Any]]:
     return [{k: _clean(v) for k, v in r.items()} for r in lab.rows(name, at=AT, **request)]
 
 
-@pytest.mark.parametrize("name", MINE)
+@pytest.mark.parametrize("name", LIFECYCLE_REPORTS)
 def test_duckdb_and_sqlite_agree_on_the_demo(demo: dict[str, Lab], name: str) -> None:
     for request in ({}, PERIOD, {**PERIOD, "by": "channel"}):
         if "by" in request and name in ("composition", "at-risk", "kpis"):
