@@ -50,7 +50,7 @@ class _Worker:
                 process.stdin.write(orjson.dumps({"job": job, "payload": payload}) + b"\n")
                 process.stdin.flush()
                 line = process.stdout.readline()
-            except (BrokenPipeError, OSError):
+            except OSError:  # a broken pipe: the worker is gone
                 line = b""
             if not line:
                 self.stop()
