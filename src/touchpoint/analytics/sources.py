@@ -32,10 +32,6 @@ INTERACTION_COLUMNS = columnar.COPY_COLUMNS["interactions"]
 TRANSITION_COLUMNS = columnar.COPY_COLUMNS["transitions"]
 
 
-def default_engine(settings: Settings) -> str:
-    return "duckdb"
-
-
 def system_engine(settings: Settings) -> str:
     return (
         make_url(settings.resolved_database_url())

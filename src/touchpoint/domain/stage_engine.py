@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from touchpoint.domain.stages import Overlay, Rule, StageModel
+from touchpoint.domain.stages import Rule, StageModel
 
 # (occurred_at as epoch seconds, interaction id, type, channel, direction, revenue, properties)
 Event = tuple[float, str, str, str, str, float | None, dict[str, Any] | None]
@@ -422,7 +422,3 @@ def _properties_match(rule: Rule, props: dict[str, Any]) -> bool:
         if not isinstance(value, int | float) or value > high:
             return False
     return True
-
-
-def overlay_named(model: StageModel, name: str) -> Overlay | None:
-    return next((o for o in model.overlays if o.name == name), None)

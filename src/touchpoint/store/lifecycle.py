@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,10 +13,6 @@ from touchpoint.store.bulk import bulk_insert, in_set, set_param
 from touchpoint.store.tables import customer_stages, interactions, lifecycle_meta, stage_transitions
 
 EVENT_COLUMNS = ("occurred_at", "id", "type", "channel", "direction", "revenue", "properties")
-
-
-def to_epoch(value: datetime) -> float:
-    return value.timestamp()
 
 
 def from_epoch(value: float) -> datetime:
@@ -135,25 +131,6 @@ def events_of(conn: Connection, customer_ids: Collection[str]) -> dict[str, list
 
 def _fold_order(event: Event) -> tuple[float, str]:
     return event[0], event[1]
-
-
-def stream_events(conn: Connection, chunk: int = 20_000) -> Iterator[tuple[str, list[Event]]]:
-    """Every customer's interactions in (occurred_at, id) order, one customer at a time."""
-    query = select(
-        interactions.c.customer_id, *(interactions.c[name] for name in EVENT_COLUMNS)
-    ).order_by(interactions.c.customer_id, interactions.c.occurred_at, interactions.c.id)
-    result = conn.execute(query.execution_options(stream_results=True, yield_per=chunk))
-    current: str | None = None
-    events: list[Event] = []
-    for partition in result.partitions(chunk):
-        for row in partition:
-            if row[0] != current:
-                if current is not None:
-                    yield current, events
-                current, events = row[0], []
-            events.append(event_from_row(row[1:]))
-    if current is not None:
-        yield current, events
 
 
 # --- reading the projection -----------------------------------------------------------------
