@@ -26,15 +26,20 @@ from typing import IO, Any
 
 import orjson
 
+from touchpoint.errors import BackendError, describe
+
 # The jobs a worker may run: name -> "module:function(payload: dict) -> dict".
 JOBS = {
     "read-log": "touchpoint.store.log_columns:read_log_job",
     "refresh-copy": "touchpoint.analytics.columnar:refresh_job",
 }
+# What each job is, as a failure's message names it.
+DOING = {"read-log": "reading the interaction log", "refresh-copy": "the analytics refresh"}
 
 
-class IsolatedJobError(RuntimeError):
-    """The job failed in the worker; the message is the worker's error."""
+class IsolatedJobError(BackendError):
+    """The job failed in the worker (or the worker died); the message is one line: what failed
+    and the worker's error."""
 
 
 class _Worker:
@@ -54,10 +59,10 @@ class _Worker:
                 line = b""
             if not line:
                 self.stop()
-                raise IsolatedJobError(f"{job}: the isolated worker exited")
+                raise IsolatedJobError(f"{DOING[job]} failed: the worker process exited")
             answer: dict[str, Any] = orjson.loads(line)
             if "error" in answer:
-                raise IsolatedJobError(f"{job}: {answer['error']}")
+                raise IsolatedJobError(f"{DOING[job]} failed: {answer['error']}")
             result: dict[str, Any] = answer["result"]
             return result
 
@@ -103,7 +108,7 @@ def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
             function = getattr(importlib.import_module(module), name)
             reply = {"result": function(request["payload"])}
         except Exception as error:  # the caller raises it, with the worker's message
-            reply = {"error": f"{type(error).__name__}: {error}"}
+            reply = {"error": describe(error)}
         answers.write(orjson.dumps(reply) + b"\n")
         answers.flush()
 

@@ -6,11 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+import pytest
+from sqlalchemy import func, select, text, update
 
 from tests.builders import interaction
 from touchpoint.analytics import columnar
-from touchpoint.runtime import Touchpoint
+from touchpoint.errors import BackendError
+from touchpoint.runtime import Touchpoint, open_touchpoint
+from touchpoint.settings import Settings
+from touchpoint.store.duckdb_attach import scanner_extension
 from touchpoint.store.engine import write_transaction
 from touchpoint.store.tables import customers, interactions, lifecycle_meta, stage_transitions
 
@@ -231,3 +235,46 @@ def test_campaign_spend_is_copied_whole(tp: Touchpoint) -> None:
     finally:
         con.close()
     assert copied == [(date(2026, 3, 1), "spring", 99.0)]
+
+
+def test_reused_transition_seqs_are_caught_by_the_fingerprint(sqlite_settings: Settings) -> None:
+    """Without AUTOINCREMENT's counter SQLite hands a deleted top seq out again, so a rewrite can
+    leave every seq at or below the copy's mark: the refresh compares (rows, sum of seq) with the
+    system of record, read through DuckDB's scanner, and copies all transitions again."""
+    tp = open_touchpoint(sqlite_settings)
+    try:
+        _ingest(tp, interaction(email="fi@example.com", at=0))
+        _ingest(tp, interaction(type="purchase", email="gu@example.com", at=1, revenue=5.0))
+        columnar.refresh(tp.settings)
+        with write_transaction(tp.engine) as conn:
+            top = conn.execute(select(func.max(stage_transitions.c.seq))).scalar_one()
+            conn.execute(stage_transitions.delete().where(stage_transitions.c.seq == top))
+            conn.execute(text("DELETE FROM sqlite_sequence WHERE name = 'stage_transitions'"))
+        stats = columnar.refresh(tp.settings)
+        assert stats.full_transitions
+        copied = _copy(tp)
+        assert top not in {seq for *_rest, seq in copied["moves"]}
+        assert copied == _sor(tp)
+    finally:
+        tp.close()
+
+
+def test_a_failed_refresh_is_one_line_backend_error(tp: Touchpoint) -> None:
+    """A copy file DuckDB cannot open: on SQLite the refresh fails in the worker process, on
+    PostgreSQL in this one; either way a BackendError (HTTP 503) with a one-line message."""
+    _ingest(tp, interaction(email="ha@example.com", at=0))
+    columnar.copy_path(tp.settings).write_bytes(b"not a DuckDB file\n" * 1000)
+    with pytest.raises(BackendError) as failed:
+        columnar.refresh(tp.settings)
+    message = str(failed.value)
+    assert failed.value.status_code == 503
+    assert message.startswith("the analytics refresh failed: IO Error: ")
+    assert "\n" not in message
+    # The next refresh, once the file is gone, works again (a copy is only a cache).
+    columnar.copy_path(tp.settings).unlink()
+    assert columnar.refresh(tp.settings).interactions == 1
+
+
+def test_a_missing_scanner_package_is_a_backend_error() -> None:
+    with pytest.raises(BackendError, match="no_such_scanner is not installed"):
+        scanner_extension("no_such_scanner", "sqlite_scanner")

@@ -11,7 +11,6 @@ engine rewrote. See docs/decisions.md, "Analytics: the columnar copy".
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,8 +19,10 @@ from typing import Any
 import duckdb
 from sqlalchemy.engine import make_url
 
-from touchpoint.isolation import in_worker_process
+from touchpoint.errors import BackendError, describe
+from touchpoint.isolation import DOING, in_worker_process
 from touchpoint.settings import Settings
+from touchpoint.store.duckdb_attach import attach_system_of_record
 
 COPY_FILE = "analytics.duckdb"
 CUSTOMER_SLACK = (
@@ -136,33 +137,6 @@ def copy_path(settings: Settings) -> Path:
     return settings.data_dir / COPY_FILE
 
 
-def _extension(package: str, name: str) -> Path:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"{package} is not installed")
-    root = Path(next(iter(spec.submodule_search_locations)))
-    return next(root.glob(f"extensions/*/{name}.duckdb_extension"))
-
-
-def attach_system_of_record(con: duckdb.DuckDBPyConnection, database_url: str) -> None:
-    """ATTACH the system of record read-only as `sor`, loading the scanner from its PyPI package."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        con.execute(f"LOAD '{_extension('duckdb_extension_sqlite_scanner', 'sqlite_scanner')}'")
-        con.execute(f"ATTACH '{url.database}' AS sor (TYPE sqlite, READ_ONLY)")
-        return
-    con.execute(f"LOAD '{_extension('duckdb_extension_postgres_scanner', 'postgres_scanner')}'")
-    parts = {
-        "host": url.host,
-        "port": url.port,
-        "dbname": url.database,
-        "user": url.username,
-        "password": url.password,
-    }
-    dsn = " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
-    con.execute(f"ATTACH '{dsn}' AS sor (TYPE postgres, READ_ONLY)")
-
-
 SCHEMA_VERSION = hashlib.sha256(SCHEMA.encode()).hexdigest()[:12]
 
 
@@ -252,7 +226,10 @@ def refresh(settings: Settings) -> RefreshStats:
     """
     url = settings.resolved_database_url()
     if make_url(url).get_backend_name() != "sqlite":
-        return _refresh_here(settings)
+        try:
+            return _refresh_here(settings)
+        except duckdb.Error as error:
+            raise BackendError(f"{DOING['refresh-copy']} failed: {describe(error)}") from error
     payload = {"data_dir": str(settings.data_dir), "database_url": url}
     return RefreshStats(**in_worker_process("refresh-copy", payload))
 
@@ -290,8 +267,12 @@ class SystemReader:
         attach_system_of_record(con, url)
 
     def value(self, sql: str) -> Any:
-        row = self.con.execute(f"SELECT * FROM {self.rows(sql)}").fetchone()
+        row = self.row(sql)
         return row[0] if row else None
+
+    def row(self, sql: str) -> tuple[Any, ...] | None:
+        """The first row `sql` returns, run by the system of record."""
+        return self.con.execute(f"SELECT * FROM {self.rows(sql)}").fetchone()
 
     def has_table(self, name: str) -> bool:
         found = self.con.execute(
@@ -490,16 +471,21 @@ def _seq_reuse_possible(sor: SystemReader) -> bool:
     """SQLite hands out a deleted row's seq again unless the table is AUTOINCREMENT."""
     if sor.postgres:
         return False
-    found = sor.value(
-        "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'"
-    ) and sor.value("SELECT count(*) FROM sqlite_sequence WHERE name = 'stage_transitions'")
-    return not found
+    # sqlite_query hands counts back as text ('0' is truthy): compare them as numbers.
+    counter = int(sor.value("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'"))
+    if counter:
+        counter = int(
+            sor.value("SELECT count(*) FROM sqlite_sequence WHERE name = 'stage_transitions'")
+        )
+    return not counter
 
 
 def _sor_fingerprint(sor: SystemReader, top: int) -> tuple[int, int]:
-    row = sor.sor.exec_driver_sql(
+    """(rows, sum of seq) of the system of record's transitions up to `top`."""
+    row = sor.row(
         f"SELECT count(*), coalesce(sum(seq), 0) FROM stage_transitions WHERE seq <= {int(top)}"
-    ).one()
+    )
+    assert row is not None  # an aggregate always returns its row
     return int(row[0]), int(row[1])
 
 

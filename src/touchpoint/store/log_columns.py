@@ -12,9 +12,10 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy import Engine
 
-from touchpoint.analytics.columnar import attach_system_of_record
 from touchpoint.domain.stage_replay import LOG_SCHEMA
-from touchpoint.isolation import in_worker_process
+from touchpoint.errors import BackendError, describe
+from touchpoint.isolation import DOING, in_worker_process
+from touchpoint.store.duckdb_attach import attach_system_of_record
 
 
 def read_log_columns(engine: Engine, property_types: Collection[str] | None) -> pa.Table:
@@ -24,7 +25,10 @@ def read_log_columns(engine: Engine, property_types: Collection[str] | None) -> 
     url = engine.url.render_as_string(hide_password=False)
     types = None if property_types is None else sorted(property_types)
     if engine.dialect.name != "sqlite":
-        return _read(url, engine.dialect.name, types)
+        try:
+            return _read(url, engine.dialect.name, types)
+        except duckdb.Error as error:
+            raise BackendError(f"{DOING['read-log']} failed: {describe(error)}") from error
     with tempfile.TemporaryDirectory(prefix="tp-log-") as directory:
         path = Path(directory) / "log.arrow"
         payload = {"url": url, "property_types": types, "path": str(path)}
