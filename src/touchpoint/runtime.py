@@ -1,4 +1,5 @@
-"""One open Touchpoint: settings, the migrated database and the ingestion path, shared by API and CLI."""
+"""One open Touchpoint: settings, the migrated database, the projections and the ingestion path,
+shared by every face (API, CLI, web)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from touchpoint.ingest.pipeline import Ingestor
-from touchpoint.lifecycle.model import load_model
-from touchpoint.lifecycle.projector import LifecycleProjector
+from touchpoint.lifecycle.projection import LifecycleProjection
+from touchpoint.projections.registry import Projections
 from touchpoint.settings import Settings
-from touchpoint.store import lifecycle as lifecycle_store
 from touchpoint.store.engine import make_engine
 from touchpoint.store.migrate import upgrade_database
 
@@ -19,28 +19,23 @@ from touchpoint.store.migrate import upgrade_database
 class Touchpoint:
     settings: Settings
     engine: Engine
+    projections: Projections = field(init=False)
     ingestor: Ingestor = field(init=False)
 
     def __post_init__(self) -> None:
-        self.ingestor = Ingestor(self.engine, self.settings, projectors=[LifecycleProjector()])
+        self.projections = Projections(
+            self.engine, [LifecycleProjection(self.settings.lifecycle_model)]
+        )
+        self.ingestor = Ingestor(self.engine, self.settings, self.projections)
 
     def close(self) -> None:
         self.engine.dispose()
 
 
 def open_touchpoint(settings: Settings) -> Touchpoint:
+    """Open (creating or migrating) the data directory; a projection it lacks is built now."""
     engine = make_engine(settings)
     upgrade_database(engine)
-    ensure_lifecycle(engine, settings)
-    return Touchpoint(settings, engine)
-
-
-def ensure_lifecycle(engine: Engine, settings: Settings) -> None:
-    """A data directory without a lifecycle projection gets one (replaying any existing log)."""
-    with engine.connect() as conn:
-        if "model" in lifecycle_store.read_meta(conn):
-            return
-    # Imported here: the replay brings DuckDB and Arrow, which most commands never need.
-    from touchpoint.lifecycle.replay import replay
-
-    replay(engine, load_model(settings.lifecycle_model))
+    tp = Touchpoint(settings, engine)
+    tp.projections.ensure_built()
+    return tp

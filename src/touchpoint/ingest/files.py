@@ -160,8 +160,14 @@ def import_file(
     file_format: str | None = None,
     on_bytes: Callable[[int], None] | None = None,
     keep_results: bool = False,
+    catch_up: bool = True,
 ) -> IngestReport:
-    """Stream one file through the ingestion path; rejected rows are reported, the rest land."""
+    """Stream one file through the ingestion path; rejected rows are reported, the rest land.
+
+    The import writes the log and the identity graph only; then (`catch_up`, else the caller's
+    job: `tp.projections.catch_up()`) every projection catches up from its checkpoint. A crash
+    between the two loses nothing: the next catch-up starts from the same checkpoint.
+    """
     if not path.is_file():
         raise NotFound(f"no such file: {path}")
     kind = file_format or detect_format(path)
@@ -174,12 +180,15 @@ def import_file(
         else:
             tsv = any(s.lower() == ".tsv" for s in path.suffixes)
             rows = read_csv(stream, "\t" if tsv else ",")
-        return tp.ingestor.ingest(
+        report = tp.ingestor.ingest(
             _until_unreadable(rows),
             keep_results=keep_results,
             batch_size=FILE_BATCH_SIZE,
             bulk=True,
         )
+    if catch_up:
+        tp.projections.catch_up()
+    return report
 
 
 def _until_unreadable(rows: Iterator[Row]) -> Iterator[Row]:

@@ -7,11 +7,11 @@ and re-running the import fills it in (ids are idempotency keys).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import Connection, Engine
@@ -22,6 +22,7 @@ from touchpoint.errors import ValidationError
 from touchpoint.ingest.prepare import ROW_COLUMNS, Prepared, prepare
 from touchpoint.ingest.report import IngestReport, ItemResult
 from touchpoint.perf import without_cycle_collection
+from touchpoint.projections.contract import LogBatch
 from touchpoint.settings import Settings
 from touchpoint.store import customers, log
 from touchpoint.store.engine import bulk_connection, transaction, write_transaction
@@ -38,9 +39,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# A projection kept up to date inside each ingest transaction: it gets the accepted rows (with
-# their final customer_id) and the merges of the batch (merged-away id -> surviving id).
-Projector = Callable[[Connection, list[dict[str, Any]], dict[str, str]], None]
+class Projecting(Protocol):
+    """What ingest needs of the projections: fold one stored batch inline (projections.registry)."""
+
+    def apply(self, conn: Connection, batch: LogBatch) -> None: ...
 
 
 @dataclass(slots=True)
@@ -64,11 +66,11 @@ class Written:
 
 class Ingestor:
     def __init__(
-        self, engine: Engine, settings: Settings, projectors: Sequence[Projector] = ()
+        self, engine: Engine, settings: Settings, projections: Projecting | None = None
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.projectors = list(projectors)
+        self.projections = projections
 
     def ingest(
         self,
@@ -81,14 +83,16 @@ class Ingestor:
     ) -> IngestReport:
         """Ingest (position, raw) pairs; an ItemResult in place of a raw is an upstream rejection.
 
-        `bulk` (a file import): all batches go through one connection tuned for long imports.
+        `bulk` (a file import): all batches go through one connection tuned for long imports, and
+        the projections are deferred — the caller catches them up afterwards
+        (`Projections.catch_up`), from their checkpoints, in large vectorised batches.
         """
         with ExitStack() as stack:
             conn = None
             if bulk:
                 conn = stack.enter_context(bulk_connection(self.engine))
                 stack.enter_context(without_cycle_collection())
-            return self._ingest(raws, conn, keep_results, batch_size, on_progress)
+            return self._ingest(raws, conn, keep_results, batch_size, on_progress, inline=not bulk)
 
     def _ingest(
         self,
@@ -97,6 +101,8 @@ class Ingestor:
         keep_results: bool,
         batch_size: int,
         on_progress: Callable[[int], None] | None,
+        *,
+        inline: bool,
     ) -> IngestReport:
         report = IngestReport(keep_results=keep_results)
         batch: list[Prepared] = []
@@ -105,7 +111,7 @@ class Ingestor:
         region = self.settings.default_region
 
         def flush() -> None:
-            written = self.write(batch, conn)
+            written = self.write(batch, conn, inline=inline)
             if keep_results:
                 results = written.results() + pending_rejections
                 for result in sorted(results, key=lambda r: r.position):
@@ -137,20 +143,20 @@ class Ingestor:
             flush()
         return report
 
-    def write_batch(self, batch: list[Prepared]) -> list[ItemResult]:
-        return self.write(batch).results()
-
-    def write(self, batch: list[Prepared], conn: Connection | None = None) -> Written:
-        """Store one batch in one transaction: dedupe, resolve identities, merge, append."""
+    def write(
+        self, batch: list[Prepared], conn: Connection | None = None, *, inline: bool = True
+    ) -> Written:
+        """Store one batch in one transaction: dedupe, resolve identities, merge, append, and
+        (`inline`) fold it into the projections."""
         if not batch:
             return Written([], [], [])
         if conn is None:
             with write_transaction(self.engine) as conn:
-                return self._write(conn, batch)
+                return self._write(conn, batch, inline)
         with transaction(conn):
-            return self._write(conn, batch)
+            return self._write(conn, batch, inline)
 
-    def _write(self, conn: Connection, batch: list[Prepared]) -> Written:
+    def _write(self, conn: Connection, batch: list[Prepared], inline: bool) -> Written:
         now = utcnow()
         fresh, duplicates = _split_duplicates(conn, batch)
         resolution = _resolve(conn, fresh)
@@ -161,12 +167,17 @@ class Ingestor:
         customers.apply_merges(conn, resolution.merges, resolution.survivor_of, causes, now)
         owners = resolution.customer_of_event
         rows = [item.row + (cid,) for item, cid in zip(fresh, owners, strict=True)]
+        project = inline and self.projections is not None and rows
+        first_seq = log.last_seq(conn) if project else 0
         log.append(conn, LOG_COLUMNS, rows)
         _update_traits(conn, fresh, resolution, now)
-        if self.projectors:
+        if project:
+            assert self.projections is not None
             row_dicts = [dict(zip(LOG_COLUMNS, row, strict=True)) for row in rows]
-            for project in self.projectors:
-                project(conn, row_dicts, resolution.survivor_of)
+            last_seq = log.last_seq(conn)
+            self.projections.apply(
+                conn, LogBatch(row_dicts, resolution.survivor_of, first_seq, last_seq)
+            )
         return Written(fresh, owners, duplicates)
 
 

@@ -56,10 +56,10 @@ def event_from_dict(row: dict[str, Any]) -> Event:
 
 
 class LifecycleProjector:
-    """An ingest projector: `project(conn, rows, survivor_of)` after each stored batch."""
+    """The inline fold: `project(conn, rows, survivor_of)` after each stored batch."""
 
-    def __init__(self) -> None:
-        self.engines = EngineCache()
+    def __init__(self, engines: EngineCache | None = None) -> None:
+        self.engines = engines or EngineCache()
 
     def __call__(
         self, conn: Connection, rows: list[dict[str, Any]], survivor_of: dict[str, str]

@@ -1,24 +1,27 @@
-"""Rebuild every stage and transition from the interaction log with a (possibly new) model."""
+"""Rebuild stages and transitions from the whole interaction log, read in one columnar scan: all
+customers with a (possibly new) model, or a large share of them (a catch-up after a bulk import).
+
+It brings DuckDB and Arrow, so commands that never replay do not import it."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
+import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from touchpoint.domain.stage_engine import StageEngine, StageState, Transition
 from touchpoint.domain.stage_replay import replay_log
 from touchpoint.domain.stages import StageModel
 from touchpoint.lifecycle.projector import clock_of
+from touchpoint.lifecycle.refold import replace, save_results
 from touchpoint.perf import without_cycle_collection
+from touchpoint.projections.contract import Progress
 from touchpoint.store import lifecycle as store
-from touchpoint.store.engine import write_transaction
 from touchpoint.store.log_columns import read_log_columns
-
-FLUSH_EVERY = 20_000  # customers per insert round
 
 
 @dataclass
@@ -35,6 +38,64 @@ class ReplayReport:
     stage_order: tuple[str, ...] = ()  # the new model's stages, for display
 
 
+def replay_into(
+    conn: Connection, engine: Engine, model: StageModel, progress: Progress
+) -> ReplayReport:
+    """Refold the whole log inside the caller's write transaction: a crash leaves the old
+    projection intact. `engine` is for DuckDB's read of the committed log."""
+    stage_engine = StageEngine(model)
+    with without_cycle_collection():
+        meta = store.read_meta(conn)
+        report = ReplayReport(model.label, meta.get("model"), stage_order=model.all_stages)
+        before = store.stage_of_each(conn)
+        report.stages_before = Counter(before.values())
+        report.transitions_before = store.transition_count(conn)
+        # The committed log, read by DuckDB (for SQLite in the isolated worker process, see
+        # touchpoint.isolation) before this transaction writes anything.
+        log = read_log_columns(engine, stage_engine.property_types)
+        store.clear(conn)
+        progress.total(pc.count_distinct(log["customer_id"]).as_py())  # counted in customers
+        report.events = log.num_rows
+
+        def count(cid: str, state: StageState, moves: list[Transition]) -> None:
+            report.customers += 1
+            report.transitions_after += len(moves)
+            report.stages_after[state.stage or ""] += 1
+            if before.get(cid) != state.stage:
+                report.customers_moved += 1
+
+        save_results(
+            conn, stage_engine, replay_log(stage_engine, log, until=clock_of(meta)), progress, count
+        )
+        generation = int(meta.get("generation", "0")) + 1
+        store.write_meta(
+            conn,
+            {"model": model.label, "model_source": model.source, "generation": str(generation)},
+        )
+    return report
+
+
+def refold_from_log(
+    conn: Connection,
+    engine: Engine,
+    stage_engine: StageEngine,
+    customer_ids: Collection[str],
+    removed: Collection[str],
+    progress: Progress,
+) -> int:
+    """`refold.refold_from_index`, reading the committed log in one columnar scan and keeping
+    these customers: faster when they are a large share of everyone (after a bulk import)."""
+    clock = clock_of(store.read_meta(conn))
+    progress.total(len(customer_ids))
+    with without_cycle_collection():
+        log = read_log_columns(engine, stage_engine.property_types)
+        wanted = pa.array(list(customer_ids), pa.string())
+        log = log.filter(pc.is_in(log["customer_id"], value_set=wanted))  # keeps the sort order
+        results = replay_log(stage_engine, log, until=clock)
+        replace(conn, stage_engine, results, progress, customer_ids, removed)
+    return log.num_rows
+
+
 def replay(
     engine: Engine,
     model: StageModel,
@@ -42,44 +103,12 @@ def replay(
     on_customers: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> ReplayReport:
-    """Refold the whole log in one write transaction: a crash leaves the old projection intact."""
-    stage_engine = StageEngine(model)
-    with write_transaction(engine) as conn, without_cycle_collection():
-        meta = store.read_meta(conn)
-        report = ReplayReport(model.label, meta.get("model"), stage_order=model.all_stages)
-        before = store.stage_of_each(conn)
-        report.stages_before = Counter(before.values())
-        report.transitions_before = store.transition_count(conn)
-        clock = clock_of(meta)
-        # The committed log, read by DuckDB (for SQLite in the isolated worker process, see
-        # touchpoint.isolation) before this transaction writes anything.
-        log = read_log_columns(engine, stage_engine.property_types)
-        store.clear(conn)
-        if on_total:  # progress is counted in customers
-            on_total(pc.count_distinct(log["customer_id"]).as_py())
-        report.events = log.num_rows
-        states: dict[str, tuple[StageState, float | None]] = {}
-        transitions: list[tuple[str, Transition]] = []
-        for cid, state, moves in replay_log(stage_engine, log, until=clock):
-            transitions.extend((cid, t) for t in moves)
-            states[cid] = (state, stage_engine.next_due(state))
-            report.customers += 1
-            report.stages_after[state.stage or ""] += 1
-            if before.get(cid) != state.stage:
-                report.customers_moved += 1
-            if len(states) >= FLUSH_EVERY:
-                report.transitions_after += len(transitions)
-                store.save(conn, states, transitions, model.label)
-                if on_customers:
-                    on_customers(len(states))
-                states, transitions = {}, []
-        report.transitions_after += len(transitions)
-        store.save(conn, states, transitions, model.label)
-        if on_customers:
-            on_customers(len(states))
-        generation = int(meta.get("generation", "0")) + 1
-        store.write_meta(
-            conn,
-            {"model": model.label, "model_source": model.source, "generation": str(generation)},
-        )
+    """Replay the lifecycle through the registry, so its checkpoint moves with it."""
+    from touchpoint.lifecycle.projection import LifecycleProjection  # it imports this module
+    from touchpoint.projections.registry import Projections
+
+    registry = Projections(engine, [LifecycleProjection()])
+    report: ReplayReport = registry.replay(
+        "lifecycle", Progress(on_total=on_total, on_advance=on_customers), model=model
+    )
     return report

@@ -10,7 +10,13 @@ from sqlalchemy import Connection, and_, delete, func, select
 
 from touchpoint.domain.stage_engine import Event, StageState, Transition
 from touchpoint.store.bulk import bulk_insert, in_set, set_param
-from touchpoint.store.tables import customer_stages, interactions, lifecycle_meta, stage_transitions
+from touchpoint.store.tables import (
+    customer_stages,
+    customers,
+    interactions,
+    lifecycle_meta,
+    stage_transitions,
+)
 
 EVENT_COLUMNS = ("occurred_at", "id", "type", "channel", "direction", "revenue", "properties")
 
@@ -184,3 +190,24 @@ def history(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
         .order_by(t.c.at, t.c.seq)
     )
     return [dict(row._mapping) for row in conn.execute(query)]
+
+
+# --- for the projection contract -------------------------------------------------------------
+def next_due_at(conn: Connection) -> datetime | None:
+    """The earliest moment a time-based stage falls due (indexed)."""
+    value: datetime | None = conn.scalar(select(func.min(customer_stages.c.due_at)))
+    return value
+
+
+def staged_count(conn: Connection) -> int:
+    return int(conn.scalar(select(func.count()).select_from(customer_stages)) or 0)
+
+
+def merged_away_with_stage(conn: Connection) -> list[str]:
+    """Customers merged into another who still have a stage row (a deferred import merged them)."""
+    query = select(customer_stages.c.customer_id).where(
+        customer_stages.c.customer_id.in_(
+            select(customers.c.id).where(customers.c.merged_into.is_not(None))
+        )
+    )
+    return list(conn.scalars(query))

@@ -50,3 +50,8 @@ def customer_stats(conn: Connection, customer_id: str) -> dict[str, Any]:
 
 def count(conn: Connection) -> int:
     return int(conn.scalar(select(func.count()).select_from(interactions)) or 0)
+
+
+def last_seq(conn: Connection) -> int:
+    """The log's newest position (0 when empty): one look at the end of the primary key."""
+    return int(conn.scalar(select(func.max(interactions.c.seq))) or 0)

@@ -142,6 +142,20 @@ lifecycle_meta = Table(
     Column("value", Text, nullable=False),
 )
 
+# --- Checkpoints of projections and event consumers (see projections/) ---
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("name", String(80), primary_key=True),  # a projection ("lifecycle") or a consumer
+    Column(
+        "source", String(40), nullable=False
+    ),  # what `position` counts: "log" or an event stream
+    Column("position", BigInteger, nullable=False),  # the last seq of `source` applied (0: none)
+    Column("version", Integer, nullable=False),  # the projection's schema version when written
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 # --- Campaign spend (imported from CSV; see analytics/spend.py) ---
 
 campaign_spend = Table(
