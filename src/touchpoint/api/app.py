@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -9,8 +12,8 @@ from touchpoint import __version__
 from touchpoint.api import analytics, customers, interactions, lifecycle, segment
 from touchpoint.api.middleware import BodyLimitAndGzip
 from touchpoint.errors import AuthError, TouchpointError
-from touchpoint.lifecycle.scheduler import lifecycle_clock
 from touchpoint.runtime import Touchpoint
+from touchpoint.services import scheduler
 
 TAGS = [
     {"name": "interactions", "description": "Record interactions on any channel (ingest key)."},
@@ -28,9 +31,16 @@ TAGS = [
 
 
 def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
-    """The API over an open Touchpoint; `background_jobs` runs the lifecycle clock (for `serve`)."""
+    """The API over an open Touchpoint; `background_jobs` runs the scheduler (for `serve`): the
+    projections catch up and tick in the background."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with scheduler.running(tp):
+            yield
+
     app = FastAPI(
-        lifespan=lifecycle_clock(tp) if background_jobs else None,
+        lifespan=lifespan if background_jobs else None,
         title="Touchpoint",
         version=__version__,
         description="Customer lifecycle management for omnichannel contact centers. "

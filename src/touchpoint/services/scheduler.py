@@ -1,0 +1,107 @@
+"""The one scheduler: catch every projection up to the log, then let time pass in each (and, later,
+run automation). The server runs it in the background; `touchpoint tick` runs it once, for cron.
+
+Between runs the server sleeps until the earliest of: the next regular tick, the earliest moment a
+projection said something falls due, and the next look for a lag (an import in another process
+that deferred its catch-up, or crashed before it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from touchpoint.projections.contract import CatchUpResult, Progress, TickResult
+from touchpoint.runtime import Touchpoint
+
+log = logging.getLogger("touchpoint.scheduler")
+
+LAG_POLL_SECONDS = 5.0  # how often the server looks for a projection left behind
+MIN_SLEEP_SECONDS = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerRun:
+    now: datetime
+    caught_up: list[CatchUpResult] = field(default_factory=list)
+    ticked: list[TickResult] = field(default_factory=list)
+
+
+def run_once(
+    tp: Touchpoint,
+    now: datetime | None = None,
+    progress: Callable[[str], Progress] | None = None,
+) -> SchedulerRun:
+    """Catch up every projection that lags, then tick each to `now` (default: the wall clock)."""
+    moment = now or datetime.now(UTC)
+    caught = tp.projections.catch_up(progress) if tp.projections.lagging() else []
+    return SchedulerRun(moment, caught, tp.projections.tick(moment))
+
+
+def seconds_to_sleep(tp: Touchpoint, now: datetime, next_tick: datetime) -> float:
+    """Until the next regular tick, the earliest due time, or the next look for a lag."""
+    wake = min(next_tick, now + timedelta(seconds=LAG_POLL_SECONDS))
+    due = tp.projections.next_due()
+    if due is not None:
+        wake = min(wake, due)
+    return max((wake - now).total_seconds(), MIN_SLEEP_SECONDS)
+
+
+def wake(tp: Touchpoint, now: datetime, next_tick: datetime) -> tuple[datetime, float]:
+    """One wake-up of the server's loop: a full run when a tick is owed (regular, or something
+    fell due), else a catch-up if some projection lags. Returns (next tick, seconds to sleep)."""
+    due = tp.projections.next_due()
+    if now >= next_tick or (due is not None and due <= now):
+        _log(run_once(tp, now))
+        next_tick = now + timedelta(seconds=tp.settings.lifecycle_tick_seconds)
+    elif tp.projections.lagging():
+        _log(SchedulerRun(now, tp.projections.catch_up()))
+    return next_tick, seconds_to_sleep(tp, datetime.now(UTC), next_tick)
+
+
+async def run_forever(tp: Touchpoint) -> None:
+    """The server's loop, in a thread (the work is blocking database I/O). A failed wake-up is
+    logged and retried at the next one; it never stops the loop or the server."""
+    next_tick = datetime.now(UTC) + timedelta(seconds=tp.settings.lifecycle_tick_seconds)
+    while True:
+        try:
+            next_tick, sleep = await asyncio.to_thread(wake, tp, datetime.now(UTC), next_tick)
+        except Exception:
+            log.exception("scheduler run failed")
+            sleep = LAG_POLL_SECONDS
+        await asyncio.sleep(sleep)
+
+
+@contextlib.asynccontextmanager
+async def running(tp: Touchpoint) -> AsyncIterator[None]:
+    """Run the scheduler while the block runs: once before it starts (so a server starts caught
+    up and ticked), then in the background until the block ends."""
+    try:
+        _log(await asyncio.to_thread(run_once, tp))
+    except Exception:
+        log.exception("scheduler run failed")
+    task = asyncio.create_task(run_forever(tp))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _log(run: SchedulerRun) -> None:
+    for result in run.caught_up:
+        if result.mode != "none":
+            log.info(
+                "%s caught up: %s events, %s customers",
+                result.name,
+                result.events,
+                result.customers,
+            )
+    for tick in run.ticked:
+        if tick.moved:
+            log.info("%s tick moved %s", tick.name, tick.moved)
