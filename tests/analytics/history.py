@@ -2,7 +2,7 @@
 
 Four customers (external ids a, b, c, d), everything inbound, noon UTC in 2026; traits: a has
 segment "vip", b only country "DE" (so its segment is DE), c and d none ("unknown"):
-  a  web: page_view Jan 1, signup Jan 5, call Jan 6 (answered, 300 s), purchase Jan 10 (100),
+  a  web: page_view Jan 1, signup Jan 5, call Jan 6 (ann took it, 300 s), purchase Jan 10 (100),
           purchase Feb 15 (50), refund Feb 20 (-20), csat 4 (flat property) Feb 21,
           nps 5 Feb 22, page_view Apr 2
   b  web: page_view Jan 3, cart_abandoned Jan 15, purchase Jan 20 (30), ticket T2 opened Jan 21
@@ -34,7 +34,9 @@ def history_items() -> list[dict[str, Any]]:
     return [
         _i("a", "page_view", day(1, 1), traits={"segment": "vip", "country": "US"}),
         _i("a", "signup", day(1, 5)),
-        _i("a", "call", day(1, 6), channel="phone", outcome="answered", duration_s=300),
+        _i(
+            "a", "call", day(1, 6), channel="phone", agent="ann", outcome="answered", duration_s=300
+        ),
         _i("a", "purchase", day(1, 10), revenue=100.0),
         _i("a", "purchase", day(2, 15), revenue=50.0),
         _i("a", "refund", day(2, 20), revenue=-20.0),

@@ -196,3 +196,30 @@ def test_at_risk_matches_the_current_stages(
     expected = set(latest.loc[latest["to_stage"] == "at_risk", "customer_id"])
     got = {r["customer_id"] for r in _rows(demo["duckdb"], "at-risk")}
     assert got == expected
+
+
+def _live_answer_rate(rows: list[dict[str, Any]]) -> float:
+    """Service levels' answer rate over all live channels: answered / offered, summed."""
+    live = [r for r in rows if r["channel"] in ("phone", "chat")]
+    return sum(r["answered"] for r in live) / sum(r["offered"] for r in live)
+
+
+@pytest.mark.parametrize("request_", [{}, PERIOD], ids=["all history", "period"])
+def test_kpis_and_service_levels_agree_on_the_answer_rate(
+    demo: dict[str, Lab], raw: dict[str, pd.DataFrame], request_: dict[str, str]
+) -> None:
+    log = raw["log"][raw["log"]["occurred_at"] < AT.replace(tzinfo=None)]
+    if request_:
+        log = log[_in_period(log["occurred_at"])]
+    live = log[log["type"].isin(["call", "chat"]) & (log["direction"] == "inbound")]
+    taken = live[live["agent"].notna()]
+    # The demo has what used to split the two reports: retention calls an agent took whose
+    # outcome is "saved" or "cancelled", not "answered".
+    assert (taken["outcome"] != "answered").sum() > 0
+    expected = len(taken) / len(live)
+    for engine in ("duckdb", "sqlite"):
+        k = {r["kpi"]: r["value"] for r in _rows(demo[engine], "kpis", **request_)}
+        levels = _rows(demo[engine], "service-levels", **request_)
+        assert k["answer_rate"] == pytest.approx(expected, abs=1e-6)
+        assert _live_answer_rate(levels) == pytest.approx(expected, abs=1e-6)
+        assert k["handle_minutes"] == pytest.approx(taken["duration_s"].mean() / 60, abs=1e-6)

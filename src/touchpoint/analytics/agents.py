@@ -3,7 +3,7 @@
 Per agent: live contacts answered (inbound calls and chats an agent took), written replies sent
 (outbound email, social, SMS), average handle time of the live contacts, their first-contact
 resolution rate where recorded, and CSAT: each survey answer that names a ticket goes to the
-agent who last handled that ticket before the answer.
+agent who last handled that ticket before the answer. The terms are domain/contact_center.py's.
 """
 
 from __future__ import annotations
@@ -14,9 +14,18 @@ import ibis
 import pyarrow as pa
 
 from touchpoint.analytics import plots
-from touchpoint.analytics.common import in_period, ratio, to_arrow, until_now
+from touchpoint.analytics.common import (
+    agent_reply,
+    answered,
+    fcr_flag,
+    handle_time,
+    in_period,
+    live_contact,
+    ratio,
+    to_arrow,
+    until_now,
+)
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
-from touchpoint.analytics.service_levels import LIVE_TYPES, WRITTEN_CHANNELS
 
 SCHEMA = pa.schema(
     [
@@ -34,15 +43,15 @@ SCHEMA = pa.schema(
 def run(sources: Sources, request: ReportRequest) -> ReportResult:
     inter = sources.interactions
     period = inter.filter(in_period(inter.occurred_at, request) & inter.agent.notnull())
-    live = period.type.isin(LIVE_TYPES) & (period.direction == "inbound")
-    reply = period.channel.isin(WRITTEN_CHANNELS) & (period.direction == "outbound")
+    took = live_contact(period) & answered(period)
+    reply = agent_reply(period)
     work = period.group_by("agent").aggregate(
-        contacts=period.count(where=live),
+        contacts=period.count(where=took),
         replies=period.count(where=reply),
-        handle_sum=period.duration_s.sum(where=live),
-        handle_n=period.duration_s.count(where=live),
-        fcr_sum=period.first_contact_resolution.sum(where=live),
-        fcr_n=period.first_contact_resolution.count(where=live),
+        handle_sum=handle_time(period).sum(where=took),
+        handle_n=handle_time(period).count(where=took),
+        fcr_sum=fcr_flag(period).sum(where=took),
+        fcr_n=fcr_flag(period).count(where=took),
     )
     csat = {r["agent"]: r for r in to_arrow(sources, _csat(sources, request)).to_pylist()}
     rows = []

@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 from sqlalchemy.engine import make_url
 
+from touchpoint.domain import contact_center as cc
 from touchpoint.errors import BackendError, describe
 from touchpoint.isolation import DOING, in_worker_process
 from touchpoint.settings import Settings
@@ -95,14 +96,14 @@ INTERACTION_SELECT = f"""
     CAST(i.revenue AS DOUBLE) AS revenue, i.currency, {_score("csat")} AS csat,
     {_score("nps")} AS nps, {_HEARD} AS heard_about,
     json_extract_string({_P}, '$.ticket_id') AS ticket_id,
-    CAST(TRY_CAST(json_extract_string({_P}, '$.first_contact_resolution') AS BOOLEAN) AS DOUBLE)
-        AS first_contact_resolution,
-    TRY_CAST(json_extract_string({_P}, '$.wait_s') AS DOUBLE) AS wait_s,
+    CAST(TRY_CAST(json_extract_string({_P}, '$.{cc.FCR_PROPERTY}') AS BOOLEAN) AS DOUBLE)
+        AS {cc.FCR_PROPERTY},
+    TRY_CAST(json_extract_string({_P}, '$.{cc.WAIT_PROPERTY}') AS DOUBLE) AS {cc.WAIT_PROPERTY},
     {_P} AS properties
 """
 COPY_COLUMNS = {
     "interactions": [*LOG_COLUMNS, "csat", "nps", "heard_about", "ticket_id"]
-    + ["first_contact_resolution", "wait_s", "properties"],
+    + [cc.FCR_PROPERTY, cc.WAIT_PROPERTY, "properties"],
     "transitions": [
         "seq",
         "customer_id",

@@ -1,5 +1,6 @@
 """Building blocks the reports share: period filters, per-customer breakdown keys, nearest-rank
-percentiles and period arithmetic — each one Ibis expression that compiles the same on every engine.
+percentiles, period arithmetic and the contact-center terms of `domain.contact_center` — each one
+Ibis expression that compiles the same on every engine.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from touchpoint.analytics.reports import ReportRequest, Sources
+from touchpoint.domain import contact_center as cc
 from touchpoint.errors import ValidationError
 
 INTERVALS = ("day", "week", "month")
@@ -52,6 +54,47 @@ def all_stages(sources: Sources) -> list[str]:
 def active(interactions: ir.Table) -> ir.Table:
     """Interactions the customer did (inbound): what counts as activity for churn and composition."""
     return interactions.filter(interactions.direction == "inbound")
+
+
+# --- contact-center terms (domain/contact_center.py) as predicates over interactions -----------
+def live_contact(t: ir.Table) -> ir.BooleanColumn:
+    """An inbound call or chat."""
+    return t.type.isin(cc.LIVE_TYPES) & (t.direction == cc.INBOUND)
+
+
+def answered(t: ir.Table) -> ir.BooleanColumn:
+    """Of a live contact: an agent took it (whatever its outcome)."""
+    return t.agent.notnull()
+
+
+def abandoned(t: ir.Table) -> ir.BooleanColumn:
+    """Of a live contact: the customer gave up waiting."""
+    return t.outcome.isin(cc.ABANDONED_OUTCOMES).fill_null(False)
+
+
+def written_message(t: ir.Table) -> ir.BooleanColumn:
+    """An inbound email, social message or SMS that reached a queue."""
+    return t.channel.isin(cc.WRITTEN_CHANNELS) & (t.direction == cc.INBOUND) & t.queue.notnull()
+
+
+def agent_reply(t: ir.Table) -> ir.BooleanColumn:
+    """An agent's outbound message on a written channel."""
+    return t.channel.isin(cc.WRITTEN_CHANNELS) & (t.direction == cc.OUTBOUND) & t.agent.notnull()
+
+
+def wait(t: ir.Table) -> ir.FloatingColumn:
+    """Seconds the customer waited (the `wait_s` property)."""
+    return t[cc.WAIT_PROPERTY]
+
+
+def handle_time(t: ir.Table) -> ir.NumericColumn:
+    """Seconds an agent spent on the contact; meant for answered live contacts."""
+    return t[cc.HANDLE_TIME_COLUMN]
+
+
+def fcr_flag(t: ir.Table) -> ir.FloatingColumn:
+    """1.0 / 0.0 where first-contact resolution was recorded, else NULL: sum over count is the rate."""
+    return t[cc.FCR_PROPERTY]
 
 
 def first_per_customer(table: ir.Table, time_col: str, tie_col: str) -> ir.Table:

@@ -4,8 +4,9 @@ reach: touches (ad clicks, page views, social engagement) and customers reached;
 acquisition: leads (signups and lead forms) and the share of those leads who have bought;
 conversion: purchasers, orders, net revenue, average order value, conversion rate (purchasers
   over active customers), abandoned-cart recovery (carts followed by a purchase within 7 days);
-retention: repeat-purchase rate, CSAT, first-contact resolution, answer rate and handle time of
-  calls and chats, median ticket resolution hours;
+retention: repeat-purchase rate, CSAT, first-contact resolution (per resolved ticket), answer
+  rate and handle time of live contacts (inbound calls and chats; answered = an agent took it, as
+  domain/contact_center.py defines it for every report), median ticket resolution hours;
 loyalty: NPS, referral rate, the share of net revenue from customers now in the last two
   progression stages.
 """
@@ -19,8 +20,12 @@ import pyarrow as pa
 from touchpoint.analytics import plots
 from touchpoint.analytics.common import (
     DAY_S,
+    answered,
     current_stage,
+    fcr_flag,
+    handle_time,
     in_period,
+    live_contact,
     naive,
     nearest_rank,
     progression,
@@ -29,6 +34,7 @@ from touchpoint.analytics.common import (
     until_now,
 )
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
+from touchpoint.domain.contact_center import FCR_TICKET_TYPE
 
 REACH_TYPES = ("ad_click", "page_view", "social_engagement")
 LEAD_TYPES = ("signup", "lead_form")
@@ -68,9 +74,9 @@ def _totals(sources: Sources, request: ReportRequest) -> tuple[Any, Any]:
         return cond if now is None else now & cond
 
     buy = p.type == "purchase"
-    contact = p.type.isin(("call", "chat")) & (p.direction == "inbound")
-    answered = contact & (p.outcome == "answered")
-    resolved = p.type == "ticket_resolved"
+    contact = live_contact(p)
+    took = contact & answered(p)
+    resolved = p.type == FCR_TICKET_TYPE
     sums = p.aggregate(
         touches=p.count(where=p.type.isin(REACH_TYPES)),
         orders=p.count(where=buy),
@@ -81,12 +87,12 @@ def _totals(sources: Sources, request: ReportRequest) -> tuple[Any, Any]:
         nps_n=p.nps.count(),
         promoters=p.count(where=p.nps >= 9),
         detractors=p.count(where=p.nps <= 6),
-        fcr_sum=p.first_contact_resolution.sum(where=resolved),
-        fcr_n=p.first_contact_resolution.count(where=resolved),
+        fcr_sum=fcr_flag(p).sum(where=resolved),
+        fcr_n=fcr_flag(p).count(where=resolved),
         contacts=p.count(where=contact),
-        answered=p.count(where=answered),
-        handle_sum=p.duration_s.sum(where=answered),
-        handle_n=p.duration_s.count(where=answered),
+        answered=p.count(where=took),
+        handle_sum=handle_time(p).sum(where=took),
+        handle_n=handle_time(p).count(where=took),
         referrals=p.count(where=p.type == "referral"),
         reviews=p.count(where=p.type == "review"),
     )

@@ -1,13 +1,16 @@
 """Contact-center service levels for a period, per channel and queue.
 
-Live contacts (inbound calls and chats): offered, answered (an agent took it), abandoned, answer rate, service level
-(the share of offered contacts answered within the target wait: 20 s for calls, the classic 80/20,
-and 60 s for chats), average speed of answer and handle time of answered contacts, and the
-first-contact resolution rate where agents recorded it. The wait is the `wait_s` property.
+Live contacts (inbound calls and chats): offered, answered (an agent took it), abandoned, answer
+rate, service level (the share of offered contacts answered within the target wait: 20 s for
+calls, the classic 80/20, and 60 s for chats), average speed of answer and handle time of answered
+contacts, and the first-contact resolution rate where agents recorded it. The wait is the `wait_s`
+property.
 
 Written messages (inbound email, social and SMS with a queue): offered, answered (an agent's reply
 on the same channel to the same customer within 7 days), the share answered within 24 hours, and
 the median first-response time.
+
+The terms are domain/contact_center.py's, the same for every report.
 """
 
 from __future__ import annotations
@@ -18,15 +21,27 @@ import ibis
 import pyarrow as pa
 
 from touchpoint.analytics import plots
-from touchpoint.analytics.common import DAY_S, in_period, nearest_rank, ratio, to_arrow, until_now
+from touchpoint.analytics.common import (
+    abandoned,
+    agent_reply,
+    answered,
+    fcr_flag,
+    handle_time,
+    in_period,
+    live_contact,
+    nearest_rank,
+    ratio,
+    to_arrow,
+    until_now,
+    wait,
+    written_message,
+)
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
+from touchpoint.domain.contact_center import REPLY_WINDOW_S
 
-LIVE_TYPES = ("call", "chat")
-WRITTEN_CHANNELS = ("email", "social", "sms")
 TARGET_WAIT_S = {"phone": 20, "chat": 60}  # answered within this counts toward the service level
 DEFAULT_TARGET_WAIT_S = 20
 RESPONSE_TARGET_S = 24 * 3600  # written messages answered within a day
-RESPONSE_WINDOW_S = 7 * DAY_S  # a reply later than this does not count as the answer
 NO_QUEUE = "(none)"
 
 SCHEMA = pa.schema(
@@ -61,23 +76,23 @@ def run(sources: Sources, request: ReportRequest) -> ReportResult:
 
 
 def _live(sources: Sources, period: Any) -> list[dict[str, Any]]:
-    live = period.filter(period.type.isin(LIVE_TYPES) & (period.direction == "inbound"))
+    live = period.filter(live_contact(period))
     live = live.mutate(queue=live.queue.fill_null(NO_QUEUE))
     target = ibis.literal(DEFAULT_TARGET_WAIT_S)
     for channel, seconds in TARGET_WAIT_S.items():
         target = (live.channel == channel).ifelse(seconds, target)
-    answered = live.agent.notnull()  # an agent took it (answered, saved, cancelled…)
+    took = answered(live)
     sums = live.group_by("channel", "queue").aggregate(
         offered=live.count(),
-        answered=live.count(where=answered),
-        abandoned=live.count(where=live.outcome == "abandoned"),
-        in_target=live.count(where=answered & (live.wait_s <= target)),
-        wait_sum=live.wait_s.sum(where=answered),
-        wait_n=live.wait_s.count(where=answered),
-        handle_sum=live.duration_s.sum(where=answered),
-        handle_n=live.duration_s.count(where=answered),
-        fcr_sum=live.first_contact_resolution.sum(where=answered),
-        fcr_n=live.first_contact_resolution.count(where=answered),
+        answered=live.count(where=took),
+        abandoned=live.count(where=abandoned(live)),
+        in_target=live.count(where=took & (wait(live) <= target)),
+        wait_sum=wait(live).sum(where=took),
+        wait_n=wait(live).count(where=took),
+        handle_sum=handle_time(live).sum(where=took),
+        handle_n=handle_time(live).count(where=took),
+        fcr_sum=fcr_flag(live).sum(where=took),
+        fcr_n=fcr_flag(live).count(where=took),
     )
     rows = []
     for r in to_arrow(sources, sums).to_pylist():
@@ -103,17 +118,11 @@ def _live(sources: Sources, period: Any) -> list[dict[str, Any]]:
 
 
 def _messages(sources: Sources, period: Any, request: ReportRequest) -> list[dict[str, Any]]:
-    inbound = period.filter(
-        period.channel.isin(WRITTEN_CHANNELS)
-        & (period.direction == "inbound")
-        & period.queue.notnull()
-    ).select("seq", "customer_id", "channel", "queue", "occurred_at")
-    inter = sources.interactions
-    replies = inter.filter(
-        (inter.direction == "outbound")
-        & inter.agent.notnull()
-        & until_now(inter.occurred_at, request)
+    inbound = period.filter(written_message(period)).select(
+        "seq", "customer_id", "channel", "queue", "occurred_at"
     )
+    inter = sources.interactions
+    replies = inter.filter(agent_reply(inter) & until_now(inter.occurred_at, request))
     replies = replies.select(
         r_customer=replies.customer_id, r_channel=replies.channel, r_at=replies.occurred_at
     )
@@ -124,7 +133,7 @@ def _messages(sources: Sources, period: Any, request: ReportRequest) -> list[dic
             inbound.customer_id == replies.r_customer,
             inbound.channel == replies.r_channel,
             gap >= 0,
-            gap <= RESPONSE_WINDOW_S,
+            gap <= REPLY_WINDOW_S,
         ],
     )
     pairs = pairs.mutate(response_s=pairs.r_at.epoch_seconds() - pairs.occurred_at.epoch_seconds())

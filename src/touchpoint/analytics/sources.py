@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from touchpoint.analytics import columnar
 from touchpoint.analytics.common import active, period_index
 from touchpoint.analytics.reports import Sources
+from touchpoint.domain import contact_center as cc
 from touchpoint.errors import ValidationError
 from touchpoint.settings import Settings
 
@@ -167,8 +168,10 @@ def _interactions(backend: Any, json: Any) -> ir.Table:
             json.text(props, "heard_about"), heard.ifelse(json.text(props, "answer"), None)
         ),
         ticket_id=json.text(props, "ticket_id"),
-        first_contact_resolution=json.flag(props, "first_contact_resolution"),
-        wait_s=json.number(props, "wait_s"),
+        **{
+            cc.FCR_PROPERTY: json.flag(props, cc.FCR_PROPERTY),
+            cc.WAIT_PROPERTY: json.number(props, cc.WAIT_PROPERTY),
+        },
         properties=props.cast("string"),
     )
 
