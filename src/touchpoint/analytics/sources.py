@@ -44,18 +44,14 @@ def system_engine(settings: Settings) -> str:
 def load_stage_model(settings: Settings) -> Any:
     """The model in force: the one the lifecycle projection was last built with (its text is
     kept in lifecycle_meta), else the default model."""
-    from sqlalchemy import select
-
     from touchpoint.lifecycle.model import load_model, model_from_text
     from touchpoint.store.engine import make_engine
-    from touchpoint.store.tables import lifecycle_meta
+    from touchpoint.store.lifecycle import read_meta
 
     engine = make_engine(settings)
     try:
         with engine.connect() as conn:
-            source = conn.execute(
-                select(lifecycle_meta.c.value).where(lifecycle_meta.c.key == "model_source")
-            ).scalar()
+            source = read_meta(conn).get("model_source")
     finally:
         engine.dispose()
     return model_from_text(source) if source else load_model()

@@ -11,7 +11,7 @@ import csv
 import dataclasses
 import io
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
-from sqlalchemy import Engine, delete, func, select, tuple_
+from sqlalchemy import Engine
 
 from touchpoint.analytics.common import (
     first_per_customer,
@@ -32,8 +32,7 @@ from touchpoint.analytics.common import (
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
 from touchpoint.domain.vocabulary import CHANNELS
 from touchpoint.errors import ValidationError
-from touchpoint.store.engine import write_transaction
-from touchpoint.store.tables import campaign_spend
+from touchpoint.store import spend as spend_store
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -43,7 +42,6 @@ OPTIONAL = ("source", "medium", "channel", "currency")
 DEFAULT_CURRENCY = "USD"
 MEDIUM_CHANNELS = {"email": "email", "newsletter": "email", "social": "social", "sms": "sms"}
 DEFAULT_CHANNEL = "ad"  # cpc, display, paid social and the like are bought ad placements
-DELETE_CHUNK = 200
 
 
 SpendKey = tuple[date, str, str, str]  # (date, campaign, source, medium): one stored row
@@ -147,43 +145,10 @@ def channel_for_medium(medium: str) -> str:
 
 def store_spend(engine: Engine, rows: list[SpendRow]) -> tuple[int, int]:
     """Replace the rows' keys with the rows, in one transaction; returns (stored, replaced)."""
-    now = datetime.now(UTC)
-    key_cols = tuple_(
-        campaign_spend.c.date,
-        campaign_spend.c.campaign,
-        campaign_spend.c.source,
-        campaign_spend.c.medium,
+    replaced = spend_store.replace_spend(
+        engine, [dataclasses.asdict(r) for r in rows], imported_at=datetime.now(UTC)
     )
-    replaced = 0
-    with write_transaction(engine) as conn:
-        for chunk in _chunks([r.key for r in rows], DELETE_CHUNK):
-            replaced += conn.execute(
-                select(func.count()).select_from(campaign_spend).where(key_cols.in_(chunk))
-            ).scalar_one()
-            conn.execute(delete(campaign_spend).where(key_cols.in_(chunk)))
-        if rows:
-            conn.execute(
-                campaign_spend.insert(),
-                [
-                    {
-                        "date": r.date,
-                        "campaign": r.campaign,
-                        "source": r.source,
-                        "medium": r.medium,
-                        "channel": r.channel,
-                        "amount": r.amount,
-                        "currency": r.currency,
-                        "imported_at": now,
-                    }
-                    for r in rows
-                ],
-            )
     return len(rows), replaced
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def import_spend(engine: Engine, path: Path) -> SpendImportReport:
