@@ -211,3 +211,23 @@ def merged_away_with_stage(conn: Connection) -> list[str]:
         )
     )
     return list(conn.scalars(query))
+
+
+def transitions_after(conn: Connection, position: int, limit: int) -> list[dict[str, Any]]:
+    """Stage transitions in the order they were written (by seq), after `position`."""
+    t = stage_transitions
+    query = (
+        select(
+            t.c.seq,
+            t.c.customer_id,
+            t.c.from_stage,
+            t.c.to_stage,
+            t.c.at,
+            t.c.interaction_id,
+            t.c.reason,
+        )
+        .where(t.c.seq > position)
+        .order_by(t.c.seq)
+        .limit(limit)
+    )
+    return [dict(row._mapping) for row in conn.execute(query)]

@@ -1,0 +1,123 @@
+"""Domain events that projections emit, read in order by consumers after their own checkpoint.
+
+A stream is a projection's own history table read by position: "lifecycle" is the stage
+transitions (each one a `stage_left` of the stage left, if any, then a `stage_entered`). Segments
+entered/left and tickets breached will be streams of their own.
+
+A refold rewrites a customer's transitions (new positions), so a consumer can meet the same change
+twice; each event's `key` names the change itself (customer, stage, moment, cause), not its
+position, so a consumer that records the keys it acted on (a playbook run's idempotency key) acts
+once. A replay with a new model re-emits every transition; the keys of unchanged ones stay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine
+
+from touchpoint.errors import ValidationError
+from touchpoint.store import lifecycle as lifecycle_store
+from touchpoint.store import projections as store
+from touchpoint.store.engine import write_transaction
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    stream: str
+    position: int  # where it stands in its stream; consumers checkpoint this
+    kind: str  # "stage_entered", "stage_left", …
+    customer_id: str
+    at: datetime
+    subject: str  # what it is about: the stage entered or left
+    cause: str | None  # the interaction that caused it (None: time passed)
+    reason: str
+    key: str  # the same change has the same key, whatever its position
+
+
+def stage_events(conn: Connection, after: int, limit: int) -> list[DomainEvent]:
+    events: list[DomainEvent] = []
+    for row in lifecycle_store.transitions_after(conn, after, limit):
+        at = row["at"]
+        cause = row["interaction_id"]
+        where = f"{row['customer_id']}@{at.isoformat()}#{cause or 'time'}"
+        common = (row["customer_id"], at)
+        if row["from_stage"] is not None:
+            events.append(
+                DomainEvent(
+                    "lifecycle",
+                    row["seq"],
+                    "stage_left",
+                    *common,
+                    row["from_stage"],
+                    cause,
+                    row["reason"],
+                    f"stage_left:{row['from_stage']}:{where}",
+                )
+            )
+        events.append(
+            DomainEvent(
+                "lifecycle",
+                row["seq"],
+                "stage_entered",
+                *common,
+                row["to_stage"],
+                cause,
+                row["reason"],
+                f"stage_entered:{row['to_stage']}:{where}",
+            )
+        )
+    return events
+
+
+STREAMS: dict[str, Callable[[Connection, int, int], list[DomainEvent]]] = {
+    "lifecycle": stage_events,
+}
+
+
+def read_events(
+    conn: Connection, stream: str, *, after: int, limit: int = 1_000
+) -> list[DomainEvent]:
+    """The events of `stream` after position `after`, oldest first (at most `limit` source rows)."""
+    if stream not in STREAMS:
+        raise ValidationError(f"unknown event stream {stream!r}; there are: {', '.join(STREAMS)}")
+    return STREAMS[stream](conn, after, limit)
+
+
+class Consumer:
+    """A reader of one stream that remembers, in the checkpoints table, how far it has acted."""
+
+    def __init__(self, name: str, stream: str) -> None:
+        if stream not in STREAMS:
+            raise ValidationError(
+                f"unknown event stream {stream!r}; there are: {', '.join(STREAMS)}"
+            )
+        self.name, self.stream = name, stream
+
+    def position(self, conn: Connection) -> int:
+        mark = store.read_checkpoint(conn, self.name)
+        return mark.position if mark else 0
+
+    def pending(self, conn: Connection, limit: int = 1_000) -> list[DomainEvent]:
+        return read_events(conn, self.stream, after=self.position(conn), limit=limit)
+
+    def done(self, conn: Connection, position: int) -> None:
+        """Record that every event up to `position` was acted on (in the consumer's own
+        transaction, with the effects, so a crash redoes neither twice nor never)."""
+        store.write_checkpoint(
+            conn, self.name, source=self.stream, position=position, version=1, now=datetime.now(UTC)
+        )
+
+    def consume(
+        self, engine: Engine, act: Callable[[Connection, DomainEvent], None], limit: int = 1_000
+    ) -> int:
+        """Act on the pending events in one write transaction with the checkpoint; returns how many."""
+        with write_transaction(engine) as conn:
+            events = self.pending(conn, limit)
+            for event in events:
+                act(conn, event)
+            if events:
+                self.done(conn, events[-1].position)
+        return len(events)

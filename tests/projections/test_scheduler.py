@@ -1,0 +1,51 @@
+"""The scheduler: one run catches every projection up and ticks it; the server sleeps until the
+earliest due time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from tests.builders import T0, interaction
+from tests.projections.test_registry import write_jsonl
+from touchpoint.ingest.files import import_file
+from touchpoint.runtime import Touchpoint
+from touchpoint.services import scheduler
+from touchpoint.services.customers import find_customers, lookup_keys
+from touchpoint.store.engine import read_connection
+
+
+def stage_of(tp: Touchpoint, email: str) -> str | None:
+    with read_connection(tp.engine) as conn:
+        _, found = find_customers(conn, lookup_keys(email=email))
+    return found[0].stage
+
+
+def test_one_run_catches_up_then_lets_time_pass(tp: Touchpoint, tmp_path: Path) -> None:
+    events = [
+        interaction(id="s", type="signup", at=0, email="a@example.com"),
+        interaction(id="p", type="purchase", at=1, email="a@example.com", revenue=9.0),
+    ]
+    import_file(tp, write_jsonl(tmp_path / "e.jsonl", events), catch_up=False)
+    assert tp.projections.lagging()
+    # default model: at_risk after 90 days without activity, churned after 180
+    run = scheduler.run_once(tp, T0 + timedelta(days=100))
+    assert [r.events for r in run.caught_up] == [2]
+    assert run.ticked[0].moved == {"at_risk": 1}
+    assert stage_of(tp, "a@example.com") == "at_risk"
+    again = scheduler.run_once(tp, T0 + timedelta(days=100))
+    assert again.caught_up == [] and again.ticked[0].skipped
+
+
+def test_the_server_sleeps_until_the_earliest_due_time(tp: Touchpoint) -> None:
+    tp.ingestor.ingest(
+        [(0, interaction(id="p", type="purchase", at=0, email="a@example.com", revenue=9.0))]
+    )
+    due = tp.projections.next_due()
+    assert due is not None and due == T0 + timedelta(days=90)  # the at_risk window
+    just_before = due - timedelta(seconds=2)
+    far = just_before + timedelta(hours=1)
+    assert scheduler.seconds_to_sleep(tp, just_before, far) == 2.0
+    assert (
+        scheduler.seconds_to_sleep(tp, due - timedelta(days=1), far) == scheduler.LAG_POLL_SECONDS
+    )
