@@ -85,6 +85,13 @@ class TickResult:
     clock_before: datetime | None = None  # the projection's clock before this tick
 
 
+class Rebuilt(Protocol):
+    """What a replay reports, at least (a projection's own report may say more)."""
+
+    events: int  # log events folded
+    customers: int  # customers rebuilt
+
+
 class Projection(Protocol):
     """One kind of derived state of the log (see the module docstring)."""
 
@@ -97,7 +104,7 @@ class Projection(Protocol):
         self, conn: Connection, engine: Engine, *, after: int, upto: int, progress: Progress
     ) -> CatchUpResult: ...
 
-    def replay(self, conn: Connection, engine: Engine, *, progress: Progress) -> Any: ...
+    def replay(self, conn: Connection, engine: Engine, *, progress: Progress) -> Rebuilt: ...
 
     def refold(
         self, conn: Connection, customer_ids: Collection[str], removed: Collection[str]

@@ -111,8 +111,10 @@ class Projections:
         mark = store.read_checkpoint(conn, projection.name)
         tracker = progress(projection.name) if progress else Progress()
         if mark is None or mark.version != projection.version or not projection.is_built(conn):
-            projection.replay(conn, self.engine, progress=tracker)
-            result = CatchUpResult(projection.name, mode="replay", events=upto)
+            rebuilt = projection.replay(conn, self.engine, progress=tracker)
+            result = CatchUpResult(
+                projection.name, rebuilt.events, rebuilt.customers, mode="replay"
+            )
         elif mark.position >= upto:
             return CatchUpResult(projection.name)
         else:
