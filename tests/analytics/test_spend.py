@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -94,9 +95,8 @@ def test_reimport_replaces_and_never_duplicates(tp: Touchpoint, tmp_path: Path) 
 
 
 def test_the_demo_spend_sample_imports_cleanly(tp: Touchpoint) -> None:
-    from touchpoint.analytics.spend_commands import SAMPLE
-
-    report = import_spend(tp.engine, SAMPLE)
+    sample = Path(str(resources.files("touchpoint.demo").joinpath("campaign_spend.csv")))
+    report = import_spend(tp.engine, sample)
     assert report.rejected == []
     assert report.stored > 200
 
