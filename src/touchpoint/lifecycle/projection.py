@@ -64,6 +64,9 @@ class LifecycleProjection:
     ) -> CatchUpResult:
         """Rebuild every customer with an event in (after, upto] from their whole history —
         exactly what a replay gives them — and drop customers a deferred import merged away."""
+        if store.staged_count(conn) == 0:  # nothing staged yet (a first import): replay, cheaper
+            rebuilt = self.replay(conn, engine, progress=progress)
+            return CatchUpResult(self.name, rebuilt.events, rebuilt.customers, mode="incremental")
         touched = positions.customers_after(conn, after, upto)
         removed = store.merged_away_with_stage(conn)
         stage_engine = self.engines.engine_for(model_source(store.read_meta(conn)))
