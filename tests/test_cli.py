@@ -56,6 +56,30 @@ def test_import_then_customer_show(tmp_path: Path) -> None:
     )
 
 
+def test_printed_names_are_text_not_markup(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    odd = interaction(email="odd@example.com", traits={"name": "[red]Ann[/red] [b]"}, at=0)
+    path.write_bytes(orjson.dumps(odd))
+    assert touchpoint("import", str(path), data_dir=tmp_path).returncode == 0
+    shown = touchpoint("customer", "show", "odd@example.com", data_dir=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "[red]Ann[/red] [b]" in shown.stdout
+
+
+def test_the_cli_starts_without_the_heavy_libraries() -> None:
+    """`touchpoint --help` and every group's registration load no DuckDB, Ibis, Arrow, Plotly,
+    pandas, Faker, uvicorn or FastAPI: each command imports what it needs when it runs."""
+    code = (
+        "import sys\n"
+        "from touchpoint.cli import app\n"
+        "heavy = ('duckdb', 'ibis', 'pyarrow', 'plotly', 'pandas', 'faker', 'uvicorn', 'fastapi')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+
+
 def test_user_mistakes_print_one_line_not_a_traceback(tmp_path: Path) -> None:
     missing = touchpoint("import", str(tmp_path / "nope.csv"), data_dir=tmp_path)
     assert missing.returncode == 1
@@ -65,6 +89,13 @@ def test_user_mistakes_print_one_line_not_a_traceback(tmp_path: Path) -> None:
     assert unknown.returncode == 1 and "no customer known by" in unknown.stderr
     bad_scope = touchpoint("keys", "create", "--scope", "root", data_dir=tmp_path)
     assert bad_scope.returncode == 1 and "unknown scope 'root'" in bad_scope.stderr
+    for customers in ("-1", "0"):
+        demo = touchpoint("demo", "--customers", customers, "--no-serve", data_dir=tmp_path)
+        assert demo.returncode == 1, demo.stderr
+        assert demo.stderr == f"error: customers must be at least 1, not {customers}\n"
+    moment = touchpoint("lifecycle", "summary", "--at", "1767225600", data_dir=tmp_path)
+    assert moment.returncode == 1 and len(moment.stderr.splitlines()) == 1
+    assert moment.stderr.startswith("error: --at: '1767225600' is a number, not a moment")
 
 
 def test_keys_create_prints_a_key_that_the_api_accepts(tmp_path: Path) -> None:
@@ -83,7 +114,20 @@ def test_keys_create_prints_a_key_that_the_api_accepts(tmp_path: Path) -> None:
 
 
 def test_every_command_has_help(tmp_path: Path) -> None:
-    for command in (["demo"], ["serve"], ["import"], ["customer", "show"], ["keys", "create"]):
+    commands = (
+        ["demo"],
+        ["serve"],
+        ["import"],
+        ["customer", "show"],
+        ["customer", "list"],
+        ["keys", "create"],
+        ["lifecycle", "summary"],
+        ["lifecycle", "replay"],
+        ["lifecycle", "tick"],
+        ["report"],
+        ["spend", "import"],
+    )
+    for command in commands:
         result = touchpoint(*command, "--help", data_dir=tmp_path)
         assert result.returncode == 0 and "--data-dir" in result.stdout, command
 

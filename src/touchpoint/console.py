@@ -1,18 +1,43 @@
-"""Rich rendering for the CLI: summaries, customer 360 and import reports."""
+"""Rich rendering for the CLI: customer 360, lists, stage counts, import and report tables.
+
+Everything that came from outside (names, traits, campaigns, agents, error messages) is printed
+through `plain` (Rich's `escape`), so a name like "[bold]x" is shown, not interpreted.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from touchpoint.ingest.report import IngestReport
+if TYPE_CHECKING:
+    from touchpoint.analytics.reports import ReportResult
+    from touchpoint.ingest.report import IngestReport
+    from touchpoint.services.customers import (
+        CustomerSummary,
+        CustomerView,
+        StageTransition,
+        TimelineEntry,
+    )
+    from touchpoint.services.lifecycle import LifecycleSummary
 
 console = Console()
 errors = Console(stderr=True)
+
+
+def plain(value: Any) -> str:
+    """Outside data as literal text in Rich markup."""
+    return escape(str(value))
+
+
+def error(message: str, *, kind: str = "error") -> None:
+    """One red line on stderr: how every failure reaches a user."""
+    errors.print(f"[red]{kind}:[/] {plain(message)}", soft_wrap=True, highlight=False)
 
 
 def import_report(report: IngestReport, seconds: float, *, show_rejected: int = 20) -> None:
@@ -20,64 +45,80 @@ def import_report(report: IngestReport, seconds: float, *, show_rejected: int = 
     table.add_row("accepted", f"{report.accepted:,}")
     table.add_row("duplicates (already stored)", f"{report.duplicates:,}")
     table.add_row("rejected", f"{len(report.rejected):,}")
-    rate = report.total / seconds if seconds > 0 else 0.0
-    table.add_row("time", f"{seconds:.1f} s ({rate:,.0f} rows/s)")
+    table.add_row("time", f"{seconds:.1f} s ({_rate(report.total, seconds)} rows/s)")
     console.print(table)
-    if report.rejected:
-        rejected = Table(title=f"Rejected rows (first {min(show_rejected, len(report.rejected))})")
-        rejected.add_column("line", justify="right")
-        rejected.add_column("reason")
-        for item in report.rejected[:show_rejected]:
-            rejected.add_row(str(item.position), item.reason or "")
-        console.print(rejected)
+    rejected = ((item.position, item.reason or "") for item in report.rejected)
+    rejected_rows(rejected, len(report.rejected), show_rejected, what="rows")
 
 
-def customer_view(view: dict[str, Any]) -> None:
+def _rate(n: int, seconds: float) -> str:
+    return f"{n / seconds:,.0f}" if seconds > 0 else "-"
+
+
+def rejected_rows(rows: Iterable[tuple[int, str]], count: int, show: int, *, what: str) -> None:
+    """The first `show` rejected lines of a file, with their reasons."""
+    if not count:
+        return
+    table = Table(title=f"Rejected {what} (first {min(show, count)})")
+    table.add_column("line", justify="right")
+    table.add_column("reason")
+    for n, (line, reason) in enumerate(rows):
+        if n >= show:
+            break
+        table.add_row(str(line), plain(reason))
+    console.print(table)
+
+
+def customer_view(view: CustomerView) -> None:
     lines = [
-        f"[bold]{view.get('name') or '(no name)'}[/]  {view['id']}",
-        f"email {view.get('email') or '-'}   phone {view.get('phone') or '-'}   "
-        f"external id {view.get('external_id') or '-'}",
-        f"{view['interaction_count']:,} interactions, first {_when(view.get('first_seen_at'))}, "
-        f"last {_when(view.get('last_seen_at'))}, revenue {view['revenue']:,.2f}",
+        f"[bold]{plain(view.name or '(no name)')}[/]  {plain(view.id)}",
+        f"email {plain(view.email or '-')}   phone {plain(view.phone or '-')}   "
+        f"external id {plain(view.external_id or '-')}",
+        f"{view.interaction_count:,} interactions, first {when(view.first_seen_at)}, "
+        f"last {when(view.last_seen_at)}, revenue {view.revenue:,.2f}",
     ]
-    lifecycle = view["lifecycle"]
-    if lifecycle["stage"]:
+    lifecycle = view.lifecycle
+    if lifecycle.stage:
         lines.append(
-            f"stage [bold]{lifecycle['stage']}[/] since {_when(lifecycle['since'])} "
-            f"({lifecycle['model']})"
+            f"stage [bold]{plain(lifecycle.stage)}[/] since {when(lifecycle.since)} "
+            f"({plain(lifecycle.model)})"
         )
-    if view["requested_id"] != view["id"]:
-        lines.append(f"[yellow]{view['requested_id']} was merged into this customer[/]")
+    if view.requested_id != view.id:
+        lines.append(f"[yellow]{plain(view.requested_id)} was merged into this customer[/]")
     console.print(Panel("\n".join(lines), title="Customer"))
     identities = Table(title="Identities")
     for column in ("kind", "value", "first seen"):
         identities.add_column(column)
-    for identity in view["identities"]:
-        identities.add_row(identity["kind"], identity["value"], _when(identity["first_seen_at"]))
+    for identity in view.identities:
+        identities.add_row(
+            plain(identity.kind), plain(identity.value), when(identity.first_seen_at)
+        )
     console.print(identities)
-    if view["merged_from"]:
+    if view.merged_from:
         merges = Table(title="Merged profiles")
         for column in ("customer", "merged at", "linked by"):
             merges.add_column(column)
-        for merge in view["merged_from"]:
-            merges.add_row(merge["customer_id"], _when(merge["merged_at"]), merge["linking_key"])
+        for merge in view.merged_from:
+            merges.add_row(
+                plain(merge.customer_id), when(merge.merged_at), plain(merge.linking_key)
+            )
         console.print(merges)
-    if view["traits"]:
+    if view.traits:
         traits = Table(title="Traits", show_header=False)
-        for key, value in sorted(view["traits"].items()):
-            traits.add_row(key, str(value))
+        for key, value in sorted(view.traits.items()):
+            traits.add_row(plain(key), plain(value))
         console.print(traits)
-    if lifecycle["history"]:
-        console.print(stage_history(lifecycle["history"]))
-    console.print(timeline(view["timeline"]))
-    if view["next_cursor"]:
-        console.print(f"older interactions: --cursor '{view['next_cursor']}'")
+    if lifecycle.history:
+        console.print(stage_history(lifecycle.history))
+    console.print(timeline(view.timeline))
+    if view.next_cursor:
+        console.print(f"older interactions: --cursor '{plain(view.next_cursor)}'")
 
 
 def customer_list(
-    rows: list[dict[str, Any]], *, total: int, offset: int, stage: str | None
+    rows: list[CustomerSummary], *, total: int, offset: int, stage: str | None
 ) -> None:
-    where = f"in stage {stage}" if stage else "all"
+    where = f"in stage {plain(stage)}" if stage else "all"
     if not rows:
         console.print(f"No customers {where}." if total == 0 else "No customers on this page.")
         return
@@ -89,72 +130,85 @@ def customer_list(
     table.add_column("last seen", no_wrap=True)
     table.add_column("revenue", justify="right", no_wrap=True)
     for row in rows:
-        last_seen = row.get("last_seen_at")
         table.add_row(
-            row["id"],
-            row.get("name") or "",
-            row.get("email") or row.get("phone") or "",
-            row.get("stage") or "-",
-            last_seen.date().isoformat() if last_seen else "",
-            f"{row['revenue']:,.2f}",
+            plain(row.id),
+            plain(row.name or ""),
+            plain(row.email or row.phone or ""),
+            plain(row.stage or "-"),
+            row.last_seen_at.date().isoformat() if row.last_seen_at else "",
+            f"{row.revenue:,.2f}",
         )
     console.print(table)
 
 
-def stage_history(rows: Iterable[dict[str, Any]]) -> Table:
+def stage_history(rows: Iterable[StageTransition]) -> Table:
     table = Table(title="Lifecycle stage history")
     for column in ("when", "from", "to", "why", "interaction"):
         table.add_column(column)
     for row in rows:
         table.add_row(
-            _when(row["at"]),
-            row["from_stage"] or "-",
-            f"[bold]{row['to_stage']}[/]",
-            row["reason"],
-            row["interaction_id"] or "(time passed)",
+            when(row.at),
+            plain(row.from_stage or "-"),
+            f"[bold]{plain(row.to_stage)}[/]",
+            plain(row.reason),
+            plain(row.interaction_id or "(time passed)"),
         )
     return table
 
 
-def stage_counts(title: str, counts: list[tuple[str, int]]) -> Table:
-    total = sum(n for _, n in counts) or 1
+def stage_counts(title: str, summary: LifecycleSummary) -> Table:
+    total = sum(s.customers for s in summary.stages) or 1
     table = Table(title=title)
     table.add_column("stage")
     table.add_column("customers", justify="right")
     table.add_column("share", justify="right")
     table.add_column("")
-    for stage, n in counts:
-        table.add_row(stage, f"{n:,}", f"{n / total:.1%}", "█" * round(30 * n / total))
+    for count in summary.stages:
+        n = count.customers
+        table.add_row(plain(count.stage), f"{n:,}", f"{n / total:.1%}", "█" * round(30 * n / total))
     return table
 
 
-def timeline(rows: Iterable[dict[str, Any]]) -> Table:
+def timeline(rows: Iterable[TimelineEntry]) -> Table:
     table = Table(title="Timeline (newest first)")
     for column in ("when", "channel", "dir", "type", "detail", "revenue"):
         table.add_column(column)
     for row in rows:
         table.add_row(
-            _when(row["occurred_at"]),
-            row["channel"],
-            row["direction"][:3],
-            row["type"],
-            _detail(row),
-            f"{row['revenue']:,.2f}" if row["revenue"] is not None else "",
+            when(row.occurred_at),
+            plain(row.channel),
+            plain(row.direction[:3]),
+            plain(row.type),
+            plain(_detail(row)),
+            f"{row.revenue:,.2f}" if row.revenue is not None else "",
         )
     return table
 
 
-def _detail(row: dict[str, Any]) -> str:
-    parts = [row.get("name")]
+def _detail(row: TimelineEntry) -> str:
+    parts = [row.name]
     parts += [
-        f"{k}={row[k]}"
+        f"{k}={getattr(row, k)}"
         for k in ("campaign", "source", "keyword", "agent", "queue", "outcome")
-        if row.get(k)
+        if getattr(row, k)
     ]
-    if row.get("duration_s") is not None:
-        parts.append(f"{row['duration_s']:.0f}s")
+    if row.duration_s is not None:
+        parts.append(f"{row.duration_s:.0f}s")
     return " ".join(p for p in parts if p)
 
 
-def _when(value: Any) -> str:
+def rich_table(result: ReportResult) -> Table:
+    """An analytics report for people, with the cells `analytics.output.human_rows` formats."""
+    from touchpoint.analytics.output import human_rows, numeric_columns
+
+    table = Table(title=plain(result.title), caption=plain("; ".join(result.notes)) or None)
+    numeric = numeric_columns(result)
+    for name in result.table.column_names:
+        table.add_column(plain(name), justify="right" if name in numeric else "left")
+    for cells in human_rows(result):
+        table.add_row(*map(plain, cells))
+    return table
+
+
+def when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"

@@ -83,10 +83,14 @@ def test_a_report_mistake_is_a_one_line_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["funnel", "--from", "last tuesday"], "bad --from date 'last tuesday'"),
+        (["funnel", "--from", "last tuesday"], "--from: 'last tuesday' is not a date or date-time"),
+        (["funnel", "--to", "1767225600"], "--to: '1767225600' is a number, not a moment"),
         (["funnel", "--by", "stage"], "report 'funnel' cannot be broken down by 'stage'"),
         (["kpis", "--by", "channel"], "report 'kpis' cannot be broken down by 'channel'"),
-        (["funnel", "--from", "2026-03-01", "--to", "2026-02-01"], "--from must be before --to"),
+        (
+            ["funnel", "--from", "2026-03-01", "--to", "2026-02-01"],
+            "the period is empty: from 2026-03-01 00:00 is not before to 2026-02-01 00:00",
+        ),
         (["composition", "--interval", "year"], "unknown interval 'year'"),
         (["funnel", "--format", "xml"], "unknown --format 'xml'"),
         (["funnel", "--plot", "x.svg"], "--plot must end in .html or .png"),

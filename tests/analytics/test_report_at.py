@@ -37,7 +37,7 @@ def test_cli_at_risk_as_it_stood_at_a_moment(tmp_path: Path) -> None:
     (row,) = at_risk("2026-05-01")
     assert row["since"].startswith("2026-04-05")  # 90 days after the purchase
     bad = touchpoint("report", "at-risk", "--at", "soon", data_dir=data)
-    assert bad.returncode == 1 and "bad --at date 'soon'" in bad.stderr
+    assert bad.returncode == 1 and "--at: 'soon' is not a date or date-time" in bad.stderr
 
 
 def test_api_at_risk_as_it_stood_at_a_moment(

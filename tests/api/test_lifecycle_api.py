@@ -55,11 +55,16 @@ def test_summary_counts_each_stage_now_and_then(
     assert {s["stage"]: s["customers"] for s in then["stages"]}["reach"] == 2
 
 
-def test_summary_refuses_a_naive_date_and_needs_a_key(client: TestClient, read_key: str) -> None:
+def test_summary_reads_a_moment_without_a_zone_as_utc_and_needs_a_key(
+    client: TestClient, read_key: str
+) -> None:
     naive = client.get(
-        "/v1/lifecycle/summary", params={"at": "2026-01-01T00:00:00"}, headers=bearer(read_key)
+        "/v1/lifecycle/summary", params={"at": "2026-01-01T09:00:00"}, headers=bearer(read_key)
     )
-    assert naive.status_code == 422 and "timezone" in naive.text
+    assert naive.status_code == 200 and naive.json()["at"] == "2026-01-01T09:00:00Z"
+    epoch = client.get("/v1/lifecycle/summary", params={"at": "0.5"}, headers=bearer(read_key))
+    assert epoch.status_code == 422
+    assert epoch.json()["detail"].startswith("at: '0.5' is a number, not a moment")
     assert client.get("/v1/lifecycle/summary").status_code == 401
 
 

@@ -1,4 +1,5 @@
-"""A report result as JSON (rows + columns), CSV or a Rich table — for the API and the CLI."""
+"""A report result as JSON (rows + columns), CSV, or cells as people read them (the CLI's table
+and, later, the web pages draw those)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ import math
 from datetime import date, datetime
 from typing import Any
 
-from rich.table import Table
-
-from touchpoint.analytics.reports import ReportResult
+from touchpoint.analytics.reports import ReportRequest, ReportResult
 
 
 def _json_value(value: Any) -> Any:
@@ -21,12 +20,16 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def payload(result: ReportResult) -> dict[str, Any]:
+def payload(result: ReportResult, request: ReportRequest) -> dict[str, Any]:
+    """The report and what it was asked (the period and the moment taken as now)."""
     columns = [{"name": field.name, "type": str(field.type)} for field in result.table.schema]
     rows = [{k: _json_value(v) for k, v in row.items()} for row in result.table.to_pylist()]
     return {
         "report": result.name,
         "title": result.title,
+        "at": _json_value(request.at),
+        "from": _json_value(request.start),
+        "to": _json_value(request.end),
         "columns": columns,
         "rows": rows,
         "notes": result.notes,
@@ -97,14 +100,16 @@ def _human(column: str, value: Any, ratio_row: bool) -> str:
     return _cell(value)
 
 
-def rich_table(result: ReportResult) -> Table:
-    """The report for people: ratios as percentages (KPI rows whose unit is "ratio" too), days
-    and seconds as minutes, hours or days. CSV and JSON keep the plain numbers."""
-    table = Table(title=result.title, caption="; ".join(result.notes) or None)
-    numeric = {f.name for f in result.table.schema if str(f.type).startswith(("int", "double"))}
-    for name in result.table.column_names:
-        table.add_column(name, justify="right" if name in numeric else "left")
+def numeric_columns(result: ReportResult) -> set[str]:
+    """Columns of numbers (right-aligned in a table)."""
+    return {f.name for f in result.table.schema if str(f.type).startswith(("int", "double"))}
+
+
+def human_rows(result: ReportResult) -> list[list[str]]:
+    """The report's rows for people: ratios as percentages (KPI rows whose unit is "ratio" too),
+    days and seconds as minutes, hours or days. CSV and JSON keep the plain numbers."""
+    rows = []
     for row in result.table.to_pylist():
         ratio_row = row.get("unit") == "ratio"
-        table.add_row(*[_human(k, v, ratio_row) for k, v in row.items()])
-    return table
+        rows.append([_human(k, v, ratio_row) for k, v in row.items()])
+    return rows

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, date, datetime
-from typing import Any
 
 from touchpoint.analytics.activity import check_interval
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, load_reports
 from touchpoint.analytics.sources import ENGINES, open_sources
+from touchpoint.domain.moments import MomentError, parse_moment
 from touchpoint.errors import ValidationError
 from touchpoint.settings import Settings
 
@@ -23,19 +23,6 @@ def report_spec(name: str) -> ReportSpec:
     return reports[name]
 
 
-def parse_moment(text: str | None, what: str) -> datetime | None:
-    """An ISO date or datetime (UTC when no offset is given)."""
-    if text is None or text == "":
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(
-            f"bad {what} date {text!r}: use YYYY-MM-DD or an ISO datetime"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def make_request(
     spec: ReportSpec,
     *,
@@ -45,9 +32,13 @@ def make_request(
     interval: str = "month",
     at: datetime | None = None,
 ) -> ReportRequest:
-    begin, finish = _moment(start, "--from"), _moment(end, "--to")
+    """A validated request; faces parse their moments first (domain.moments), and strings here
+    are read by the same rule."""
+    begin, finish = _moment(start, "from"), _moment(end, "to")
     if begin and finish and begin >= finish:
-        raise ValidationError("--from must be before --to")
+        raise ValidationError(
+            f"the period is empty: from {begin:%Y-%m-%d %H:%M} is not before to {finish:%Y-%m-%d %H:%M}"
+        )
     if by is not None and by not in spec.allowed_by:
         allowed = ", ".join(spec.allowed_by) or "no breakdown"
         raise ValidationError(
@@ -62,12 +53,15 @@ def make_request(
     )
 
 
-def _moment(value: Any, what: str) -> datetime | None:
+def _moment(value: str | date | datetime | None, what: str) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    return parse_moment(value, what)
+    try:
+        return parse_moment(value, what)
+    except MomentError as exc:
+        raise ValidationError(str(exc)) from None
 
 
 def run_report(

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from touchpoint.analytics.output import payload
 from touchpoint.analytics.reports import BREAKDOWNS, load_reports
-from touchpoint.analytics.service import make_request, parse_moment, report_spec, run_report
+from touchpoint.analytics.service import make_request, report_spec, run_report
 from touchpoint.api.deps import ReadKey, TouchpointDep
-from touchpoint.api.schemas import error_responses
+from touchpoint.api.schemas import error_responses, moment_query, read_moment
 
 router = APIRouter(
     prefix="/v1/analytics", tags=["analytics"], responses=error_responses(401, 403, 422)
@@ -34,6 +35,9 @@ class Column(BaseModel):
 class ReportOut(BaseModel):
     report: str
     title: str
+    at: datetime = Field(description="The moment taken as now (UTC)")
+    start: datetime | None = Field(alias="from", description="Period start (inclusive), if any")
+    end: datetime | None = Field(alias="to", description="Period end (exclusive), if any")
     columns: list[Column]
     rows: list[dict[str, Any]]
     notes: list[str]
@@ -43,7 +47,8 @@ class ReportOut(BaseModel):
     "/{name}",
     response_model=ReportOut,
     summary="Run an analytics report",
-    description="Reports: "
+    description="One report's columns and rows, with the period and the moment taken as now. "
+    "Needs a read key. Reports: "
     + "; ".join(
         f"**{s.name}**: {s.description}"
         for s in sorted(load_reports().values(), key=lambda s: s.name)
@@ -53,27 +58,20 @@ def get_report(
     name: ReportName,
     tp: TouchpointDep,
     _key: ReadKey,
-    start: Annotated[
-        str | None, Query(alias="from", description="Period start (inclusive), ISO date or time")
-    ] = None,
-    end: Annotated[
-        str | None, Query(alias="to", description="Period end (exclusive), ISO date or time")
-    ] = None,
+    start: Annotated[str | None, moment_query("Period start (inclusive)", alias="from")] = None,
+    end: Annotated[str | None, moment_query("Period end (exclusive)", alias="to")] = None,
     by: Annotated[Breakdown | None, Query(description="Breakdown (reports allow a subset)")] = None,
     interval: Annotated[Interval, Query(description="Bucket of period-by-period reports")] = MONTH,
-    at: Annotated[
-        str | None,
-        Query(description="The moment taken as now (ISO date or time; default: now)"),
-    ] = None,
+    at: Annotated[str | None, moment_query("The moment taken as now (default: now)")] = None,
 ) -> ReportOut:
     spec = report_spec(name.value)
     request = make_request(
         spec,
-        start=start,
-        end=end,
+        start=read_moment(start, "from"),
+        end=read_moment(end, "to"),
         by=by.value if by else None,
         interval=interval.value,
-        at=parse_moment(at, "at"),
+        at=read_moment(at, "at"),
     )
     result = run_report(tp.settings, spec.name, request)
-    return ReportOut.model_validate(payload(result))
+    return ReportOut.model_validate(payload(result, request))

@@ -44,7 +44,7 @@ def list_customers(
         default_region=tp.settings.default_region,
     )
     total, items = service.find_customers(conn, keys, stage=stage, limit=limit, offset=offset)
-    return CustomerListOut.model_validate({"total": total, "items": items})
+    return CustomerListOut.model_validate({"total": total, "items": items}, from_attributes=True)
 
 
 @router.get(
@@ -65,4 +65,4 @@ def get_customer(
     newest first, a page at a time (`next_cursor`). A merged-away id answers with its survivor.
     Needs a read key."""
     view = service.customer_view(conn, customer_id, limit=limit, cursor=cursor)
-    return CustomerViewOut.model_validate(view)
+    return CustomerViewOut.model_validate(view, from_attributes=True)

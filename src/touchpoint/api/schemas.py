@@ -1,11 +1,16 @@
-"""Response models of the API (request models live with ingestion in touchpoint.ingest.schema)."""
+"""Response models of the API, the documented errors, and moment parameters (request bodies live
+with ingestion in touchpoint.ingest.schema)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
 
+from fastapi import Query
 from pydantic import BaseModel, Field
+
+from touchpoint.domain.moments import MomentError, parse_moment
+from touchpoint.errors import ValidationError
 
 
 class ItemResultOut(BaseModel):
@@ -140,3 +145,26 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         code: {"model": _ERROR_MODEL.get(code, ErrorOut), "description": _ERROR_TEXT[code]}
         for code in codes
     }
+
+
+MOMENT_RULE = (
+    "an ISO 8601 date (`2026-03-01`, its midnight UTC) or date-time (`2026-03-01T12:00:00Z`, "
+    "`2026-03-01T14:00:00+02:00`); without a zone it is UTC; numbers (epoch times) are refused"
+)
+
+
+def moment_query(description: str, *, alias: str | None = None) -> Any:
+    """A query parameter holding a moment: plain text in the schema, read by the one rule of
+    `domain.moments` (`read_moment`), so a bad value is a one-line 422 naming the parameter."""
+    return Query(
+        alias=alias,
+        description=f"{description}: {MOMENT_RULE}",
+        examples=["2026-03-01", "2026-03-01T12:00:00Z"],
+    )
+
+
+def read_moment(text: str | None, parameter: str) -> datetime | None:
+    try:
+        return parse_moment(text, parameter)
+    except MomentError as exc:
+        raise ValidationError(str(exc)) from None

@@ -1,8 +1,66 @@
-"""Moments as text that sorts like time."""
+"""Moments: the one rule every face uses to read a moment a user types (`--at`, `?at=`, `--from`,
+`--to`, `--now`), and moments as text that sorts like time.
+
+The rule: an ISO 8601 date (`2026-03-01`, meaning its midnight UTC) or date-time
+(`2026-03-01T12:00`, seconds and fractions optional, `T` or a space between); a zone (`Z`,
+`+02:00`) is honoured and a moment without one is UTC. Bare numbers are refused rather than
+guessed at as epoch seconds, and so are the other ISO spellings (week dates, ordinal dates,
+`20260301`), which no two libraries read alike. Moments before 1900 are refused too: no
+interaction is that old, and reports step back from "now" by days and months.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+
+EXAMPLE = "use an ISO 8601 date (2026-03-01, midnight UTC) or date-time (2026-03-01T12:00:00Z; no zone means UTC)"
+
+_MOMENT = re.compile(
+    r"\d{4}-\d{2}-\d{2}"  # the date
+    r"(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"  # the time: minutes, seconds, fraction
+    r"(?:[Zz]|[+-]\d{2}:?\d{2})?)?",  # the zone, only after a time
+    re.ASCII,
+)
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+
+
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+
+
+class MomentError(ValueError):
+    """A text that is not a moment; the message names the field and shows an example."""
+
+
+def parse_moment(text: str | None, field: str) -> datetime | None:
+    """The moment `text` names, in UTC (None when no text is given); `field` is the option or
+    parameter it came from, named in the error (`--at`, `at`)."""
+    if text is None:
+        return None
+    value = text.strip()
+    if _NUMBER.fullmatch(value):
+        raise MomentError(
+            f"{field}: {text!r} is a number, not a moment (epoch times are not read); {EXAMPLE}"
+        )
+    if not _MOMENT.fullmatch(value):
+        raise MomentError(f"{field}: {text!r} is not a date or date-time; {EXAMPLE}")
+    try:
+        moment = datetime.fromisoformat(_normalise(value))
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise MomentError(f"{field}: {text!r} is not a valid moment ({exc}); {EXAMPLE}") from None
+    if moment < EARLIEST:
+        raise MomentError(
+            f"{field}: {text!r} is before 1900, earlier than any interaction; {EXAMPLE}"
+        )
+    return moment
+
+
+def _normalise(value: str) -> str:
+    """Spellings the rule allows but Python 3.11's `fromisoformat` does not: a lower-case t or z."""
+    if len(value) > 10 and value[10] == "t":
+        value = f"{value[:10]}T{value[11:]}"
+    return value[:-1] + "Z" if value.endswith("z") else value
 
 
 def utc_text(at: datetime) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,98 @@ from touchpoint.store import customers, log
 from touchpoint.store import lifecycle as lifecycle_store
 
 MAX_MERGE_HOPS = 100
+
+
+@dataclass(frozen=True)
+class CustomerSummary:
+    """One customer as a list shows them: who, how to reach them, stage and activity."""
+
+    id: str
+    name: str | None
+    email: str | None
+    phone: str | None
+    external_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    traits: dict[str, Any]
+    stage: str | None
+    interaction_count: int
+    first_seen_at: datetime | None
+    last_seen_at: datetime | None
+    revenue: float
+
+
+@dataclass(frozen=True)
+class Identity:
+    kind: str
+    value: str
+    first_seen_at: datetime
+
+
+@dataclass(frozen=True)
+class Merge:
+    customer_id: str  # the customer merged into this one
+    merged_at: datetime
+    linking_key: str  # the identity that showed they were the same person
+
+
+@dataclass(frozen=True)
+class StageTransition:
+    from_stage: str | None
+    to_stage: str
+    at: datetime
+    interaction_id: str | None  # None when time passing caused it
+    reason: str
+
+
+@dataclass(frozen=True)
+class CustomerLifecycle:
+    stage: str | None
+    since: datetime | None
+    model: str | None
+    history: tuple[StageTransition, ...]  # oldest first
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One interaction of the customer's timeline."""
+
+    seq: int
+    id: str
+    customer_id: str
+    occurred_at: datetime
+    received_at: datetime
+    channel: str
+    direction: str
+    type: str
+    name: str | None
+    source: str | None
+    medium: str | None
+    campaign: str | None
+    keyword: str | None
+    creative: str | None
+    agent: str | None
+    queue: str | None
+    duration_s: float | None
+    outcome: str | None
+    revenue: float | None
+    currency: str | None
+    properties: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CustomerView(CustomerSummary):
+    """The customer 360: the summary plus identities, merges, lifecycle and a timeline page."""
+
+    requested_id: str  # differs from id when the requested customer was merged away
+    identities: tuple[Identity, ...]
+    merged_from: tuple[Merge, ...]
+    lifecycle: CustomerLifecycle
+    timeline: tuple[TimelineEntry, ...]  # newest first
+    next_cursor: str | None
+
+
+_TIMELINE_FIELDS = tuple(f.name for f in fields(TimelineEntry))
 
 
 def current_id(conn: Connection, customer_id: str) -> str:
@@ -57,7 +150,7 @@ def find_customers(
     stage: str | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> tuple[int, list[dict[str, Any]]]:
+) -> tuple[int, list[CustomerSummary]]:
     """Customers holding every given identity key and, if given, now in `stage` (all customers
     when neither is given; with only a stage, those who entered it most recently first)."""
     if stage is not None:
@@ -76,6 +169,30 @@ def find_customers(
     return total, [summary(conn, cid) for cid in page]
 
 
+def find_one(conn: Connection, query: str, *, default_region: str) -> str:
+    """The customer a person means by `query`: a customer id (cus_…), or an email, phone,
+    external id or anonymous id, guessed from its shape."""
+    if query.startswith("cus_"):
+        return query
+    for guess in _guesses(query):
+        try:
+            keys = lookup_keys(default_region=default_region, **guess)
+        except ValidationError:
+            continue
+        _total, found = find_customers(conn, keys, limit=1)
+        if found:
+            return found[0].id
+    raise NotFound(f"no customer known by {query!r}")
+
+
+def _guesses(query: str) -> list[dict[str, str]]:
+    if "@" in query:
+        return [{"email": query}]
+    if query.lstrip("+").translate(str.maketrans("", "", " -()")).isdigit():
+        return [{"phone": query}, {"external_id": query}]
+    return [{"external_id": query}, {"anonymous_id": query}]
+
+
 def check_stage(conn: Connection, stage: str) -> None:
     """A stage of the model in force, or a ValidationError listing them."""
     names = model_in_force(conn).all_stages
@@ -85,12 +202,17 @@ def check_stage(conn: Connection, stage: str) -> None:
         )
 
 
-def summary(conn: Connection, customer_id: str) -> dict[str, Any]:
+def summary(conn: Connection, customer_id: str) -> CustomerSummary:
+    return CustomerSummary(**_summary_fields(conn, customer_id))
+
+
+def _summary_fields(conn: Connection, customer_id: str) -> dict[str, Any]:
     row = customers.get(conn, customer_id)
     if row is None:
         raise NotFound(f"no customer {customer_id!r}")
     ids = customers.identities_of(conn, customer_id)
     traits = row["traits"] or {}
+    stats = log.customer_stats(conn, customer_id)
     return {
         "id": customer_id,
         "name": traits.get("name") or _full_name(traits),
@@ -101,55 +223,64 @@ def summary(conn: Connection, customer_id: str) -> dict[str, Any]:
         "updated_at": row["updated_at"],
         "traits": traits,
         "stage": (lifecycle_store.current_stage(conn, customer_id) or {}).get("stage"),
-        **log.customer_stats(conn, customer_id),
+        "interaction_count": int(stats["interaction_count"]),
+        "first_seen_at": stats["first_seen_at"],
+        "last_seen_at": stats["last_seen_at"],
+        "revenue": float(stats["revenue"]),
     }
 
 
 def customer_view(
     conn: Connection, customer_id: str, *, limit: int = 50, cursor: str | None = None
-) -> dict[str, Any]:
+) -> CustomerView:
     """Profile, identities, merges and one page of the timeline, newest first."""
     cid = current_id(conn, customer_id)
-    page = log.timeline(conn, cid, limit=limit + 1, before=_decode_cursor(cursor))
-    more = len(page) > limit
-    page = page[:limit]
-    return {
-        **summary(conn, cid),
-        "requested_id": customer_id,
-        "identities": [
-            {
-                "kind": i["kind"],
-                "value": i["key"].partition(":")[2],
-                "first_seen_at": i["first_seen_at"],
-            }
+    rows = log.timeline(conn, cid, limit=limit + 1, before=_decode_cursor(cursor))
+    page = tuple(_timeline_entry(row) for row in rows[:limit])
+    return CustomerView(
+        **_summary_fields(conn, cid),
+        requested_id=customer_id,
+        identities=tuple(
+            Identity(i["kind"], i["key"].partition(":")[2], i["first_seen_at"])
             for i in customers.identities_of(conn, cid)
-        ],
-        "merged_from": [
-            {
-                "customer_id": m["merged_id"],
-                "merged_at": m["merged_at"],
-                "linking_key": m["linking_key"],
-            }
+        ),
+        merged_from=tuple(
+            Merge(m["merged_id"], m["merged_at"], m["linking_key"])
             for m in customers.merges_into(conn, cid)
-        ],
-        "lifecycle": lifecycle_of(conn, cid),
-        "timeline": page,
-        "next_cursor": _encode_cursor(page[-1]) if more and page else None,
-    }
+        ),
+        lifecycle=lifecycle_of(conn, cid),
+        timeline=page,
+        next_cursor=_encode_cursor(page[-1]) if len(rows) > limit and page else None,
+    )
 
 
-def lifecycle_of(conn: Connection, customer_id: str) -> dict[str, Any]:
+def _timeline_entry(row: dict[str, Any]) -> TimelineEntry:
+    values = {name: row[name] for name in _TIMELINE_FIELDS}
+    return TimelineEntry(**{**values, "properties": values["properties"] or {}})
+
+
+def lifecycle_of(conn: Connection, customer_id: str) -> CustomerLifecycle:
     """Current stage (with since and model) and the full stage history, oldest first."""
-    current = lifecycle_store.current_stage(conn, customer_id) or {
-        "stage": None,
-        "since": None,
-        "model": None,
-    }
-    return {**current, "history": lifecycle_store.history(conn, customer_id)}
+    current = lifecycle_store.current_stage(conn, customer_id) or {}
+    return CustomerLifecycle(
+        stage=current.get("stage"),
+        since=current.get("since"),
+        model=current.get("model"),
+        history=tuple(
+            StageTransition(
+                from_stage=t["from_stage"],
+                to_stage=t["to_stage"],
+                at=t["at"],
+                interaction_id=t["interaction_id"],
+                reason=t["reason"],
+            )
+            for t in lifecycle_store.history(conn, customer_id)
+        ),
+    )
 
 
-def _encode_cursor(row: dict[str, Any]) -> str:
-    return f"{utc_text(row['occurred_at'])}~{row['seq']}"
+def _encode_cursor(entry: TimelineEntry) -> str:
+    return f"{utc_text(entry.occurred_at)}~{entry.seq}"
 
 
 def _decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:

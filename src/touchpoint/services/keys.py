@@ -7,10 +7,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection
 
 from touchpoint.errors import AuthError, Forbidden, ValidationError
-from touchpoint.store.tables import api_keys
+from touchpoint.store import keys as store
 
 SCOPES = ("ingest", "read", "admin")
 
@@ -32,10 +32,13 @@ def create_key(conn: Connection, *, scope: str, name: str | None = None) -> tupl
         raise ValidationError(f"unknown scope {scope!r}; allowed: {', '.join(SCOPES)}")
     key_id = "key_" + secrets.token_hex(6)
     secret = f"tp_{scope}_{secrets.token_urlsafe(24)}"
-    conn.execute(
-        insert(api_keys).values(
-            id=key_id, key_hash=_hash(secret), scope=scope, name=name, created_at=datetime.now(UTC)
-        )
+    store.add(
+        conn,
+        key_id=key_id,
+        key_hash=_hash(secret),
+        scope=scope,
+        name=name,
+        created_at=datetime.now(UTC),
     )
     return ApiKey(key_id, scope, name), secret
 
@@ -46,14 +49,10 @@ def authenticate(conn: Connection, secret: str | None, *, needs: str) -> ApiKey:
         raise AuthError(
             "missing API key: send 'Authorization: Bearer <key>' (or Basic auth for Segment)"
         )
-    row = conn.execute(
-        select(api_keys.c.id, api_keys.c.scope, api_keys.c.name).where(
-            api_keys.c.key_hash == _hash(secret), api_keys.c.revoked_at.is_(None)
-        )
-    ).first()
-    if row is None:
+    stored = store.active_by_hash(conn, _hash(secret))
+    if stored is None:
         raise AuthError("invalid or revoked API key")
-    key = ApiKey(row.id, row.scope, row.name)
+    key = ApiKey(stored.id, stored.scope, stored.name)
     if key.scope not in (needs, "admin"):
         raise Forbidden(f"this {key.scope} key cannot {needs}; use a {needs} or admin key")
     return key

@@ -1,0 +1,54 @@
+"""The root `touchpoint` app: registers every command group and turns failures into one line.
+
+A command group is a module of this package with `register(app)`; adding one is one line in
+`GROUPS` (in the order `touchpoint --help` lists them)."""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+
+import typer
+from sqlalchemy.exc import OperationalError
+
+from touchpoint import console as show
+from touchpoint.errors import ConfigError, TouchpointError
+
+GROUPS = (
+    "demo",  # demo, serve
+    "ingest",  # import
+    "customers",  # customer show | list
+    "keys",  # keys create
+    "lifecycle",  # lifecycle summary | replay | tick | models
+    "projections",  # projections status | catch-up, and tick
+    "projections",  # projections status | catch-up, tick
+    "report",  # report NAME
+    "spend",  # spend import
+)
+
+app = typer.Typer(
+    help="Touchpoint: customer lifecycle management for omnichannel contact centers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+for _group in GROUPS:
+    import_module(f"touchpoint.cli.{_group}").register(app)
+
+
+def main() -> None:
+    """Entry point: a mistake or a failure a user meets prints one red line on stderr and exits
+    non-zero (2 for configuration, 1 otherwise), never a traceback."""
+    try:
+        app()
+    except ConfigError as exc:
+        show.error(str(exc), kind="configuration error")
+        sys.exit(2)
+    except TouchpointError as exc:
+        show.error(str(exc))
+        sys.exit(1)
+    except OperationalError as exc:
+        show.error(str(exc.orig or exc).splitlines()[0], kind="database error")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        show.error("interrupted", kind="stopped")
+        sys.exit(130)

@@ -1,0 +1,139 @@
+"""`touchpoint lifecycle …`: stage counts, replay with a (new) model, tick the clock, list models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from touchpoint import console as show
+from touchpoint.cli.options import At, DataDir, Now, opened
+from touchpoint.lifecycle.model import BUILTIN_MODELS, load_model
+from touchpoint.services import lifecycle as service
+from touchpoint.store.engine import read_connection
+
+if TYPE_CHECKING:
+    from touchpoint.lifecycle.replay import ReplayReport
+
+group = typer.Typer(
+    help="Lifecycle stages: counts per stage, replay history with a stage model, let time pass.",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(group, name="lifecycle")
+
+
+@group.command("summary")
+def summary_command(at: At = None, data_dir: DataDir = None) -> None:
+    """Customers per lifecycle stage, now or as they stood at a past moment."""
+    with opened(data_dir) as tp, read_connection(tp.engine) as conn:
+        result = service.summary(conn, at)
+    moment = f"at {at:%Y-%m-%d %H:%M:%S} UTC" if at else "now"
+    show.console.print(show.stage_counts(f"Customers by stage ({result.model}) {moment}", result))
+
+
+@group.command("replay")
+def replay_command(
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help=f"Stage model file, or a shipped one ({', '.join(BUILTIN_MODELS)}). "
+            "Default: the model in force.",
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Rebuild every stage and transition from the interaction log, and report what changed."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    with opened(data_dir) as tp:
+        if model is None:
+            with read_connection(tp.engine) as conn:
+                stage_model = service.model_in_force(conn)
+        else:
+            stage_model = load_model(model)  # a bad file stops here: the model in force stays
+        from touchpoint.lifecycle.replay import replay  # DuckDB and Arrow: only when replaying
+
+        columns = (
+            TextColumn("replaying customers"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=show.errors, transient=True) as progress:
+            task = progress.add_task("replay", total=None)
+            report = replay(
+                tp.engine,
+                stage_model,
+                on_total=lambda n: progress.update(task, total=n),
+                on_customers=lambda n: progress.advance(task, n),
+            )
+    print_replay(report)
+
+
+def print_replay(report: ReplayReport) -> None:
+    previous = report.previous_model or "(none)"
+    show.console.print(
+        f"Replayed {report.events:,} interactions of {report.customers:,} customers with "
+        f"[bold]{show.plain(report.model)}[/] (was {show.plain(previous)}): "
+        f"{report.customers_moved:,} customers changed stage; "
+        f"transitions {report.transitions_before:,} → {report.transitions_after:,}."
+    )
+    table = Table(title="Customers by stage: before and after")
+    for column in ("stage", "before", "after", "change"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    stages = list(dict.fromkeys([*report.stage_order, *report.stages_after, *report.stages_before]))
+    for stage in stages:
+        before, after = report.stages_before.get(stage, 0), report.stages_after.get(stage, 0)
+        table.add_row(show.plain(stage), f"{before:,}", f"{after:,}", f"{after - before:+,}")
+    show.console.print(table)
+
+
+@group.command("tick")
+def tick_command(now: Now = None, data_dir: DataDir = None) -> None:
+    """Apply time-based stages (inactivity → at_risk → churned) that fell due. Safe to repeat."""
+    from touchpoint.lifecycle.tick import tick
+
+    when = now or datetime.now(UTC)
+    with opened(data_dir) as tp:
+        report = tick(tp.engine, when)
+    if report.skipped and report.clock_before is not None:
+        show.console.print(
+            f"The lifecycle clock is already at {report.clock_before:%Y-%m-%d %H:%M:%S} UTC; "
+            "nothing to do."
+        )
+        return
+    moved = (
+        ", ".join(f"{n:,} → {stage}" for stage, n in sorted(report.moved.items())) or "nobody moved"
+    )
+    show.console.print(
+        f"Clock at {when:%Y-%m-%d %H:%M:%S} UTC: {report.evaluated:,} customers due; {moved}."
+    )
+
+
+@group.command("models")
+def models_command() -> None:
+    """List the shipped stage models and their stages."""
+    table = Table(title="Shipped stage models (use with --model NAME, or copy one to edit)")
+    for column in ("name", "stages", "overlays", "forward only"):
+        table.add_column(column)
+    for name in BUILTIN_MODELS:
+        model = load_model(name)
+        table.add_row(
+            name,
+            " → ".join(model.stages),
+            ", ".join(model.overlay_names) or "-",
+            str(model.forward_only),
+        )
+    show.console.print(table)
