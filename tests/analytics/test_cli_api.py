@@ -18,7 +18,7 @@ from tests.analytics.history import load_history
 from touchpoint.analytics.reports import ReportRequest, load_reports
 from touchpoint.analytics.sources import open_sources
 from touchpoint.cli import app
-from touchpoint.errors import ValidationError
+from touchpoint.errors import BackendError, ValidationError
 from touchpoint.runtime import Touchpoint, open_touchpoint
 from touchpoint.settings import Settings
 
@@ -172,3 +172,19 @@ def test_openapi_lists_the_report_names(client: TestClient) -> None:
     schema = spec["components"]["schemas"][name["schema"]["$ref"].split("/")[-1]]
     assert set(LIFECYCLE_REPORTS) <= set(schema["enum"])
     assert {p["name"] for p in operation["parameters"]} >= {"from", "to", "by", "interval"}
+
+
+def test_a_failed_engine_is_a_documented_503(
+    client: TestClient, read_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise BackendError("the analytics refresh failed: IO Error: the copy is locked")
+
+    monkeypatch.setattr("touchpoint.api.analytics.run_report", broken)
+    response = client.get("/v1/analytics/funnel", headers=_bearer(read_key))
+    assert response.status_code == 503
+    assert response.json() == {
+        "detail": "the analytics refresh failed: IO Error: the copy is locked"
+    }
+    documented = client.get("/openapi.json").json()["paths"]["/v1/analytics/{name}"]["get"]
+    assert "503" in documented["responses"]

@@ -16,7 +16,7 @@ from touchpoint.api.deps import ReadKey, TouchpointDep
 from touchpoint.api.schemas import error_responses, moment_query, read_moment
 
 router = APIRouter(
-    prefix="/v1/analytics", tags=["analytics"], responses=error_responses(401, 403, 422)
+    prefix="/v1/analytics", tags=["analytics"], responses=error_responses(401, 403, 422, 503)
 )
 
 ReportName = Enum(  # type: ignore[misc]

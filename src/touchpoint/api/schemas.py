@@ -135,6 +135,8 @@ _ERROR_TEXT = {
     413: "The request body is larger than the server accepts; send smaller batches",
     422: "Invalid input: a list of field errors when the request's shape is wrong, or one line "
     "naming the field when a value breaks a rule (an unknown channel, a bad email, a bad date)",
+    503: "An engine behind the request failed (the analytics refresh, the isolated worker, "
+    "DuckDB); the request was valid, so retry later",
 }
 _ERROR_MODEL: dict[int, Any] = {422: RequestErrorOut | ErrorOut}
 

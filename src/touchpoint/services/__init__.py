@@ -1,1 +1,2 @@
-"""Use cases shared by the API and the CLI: they take a connection and plain values."""
+"""Use cases shared by every face (API, CLI, later the web pages): they take the open runtime or
+a connection and plain values, and return typed, frozen dataclasses."""
