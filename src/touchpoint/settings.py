@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from touchpoint.domain.identity import DEFAULT_MERGE_LIMITS, IdentityError, check_merge_limits
+from touchpoint.errors import ConfigError
 
 
 class Settings(BaseSettings):
@@ -28,6 +31,20 @@ class Settings(BaseSettings):
     lifecycle_tick_seconds: float = Field(
         default=300.0, description="How often the server lets time pass for inactivity stages"
     )
+    merge_limits: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_MERGE_LIMITS),
+        description="Merge protection: identity kind -> the most keys of that kind an implicit "
+        'merge may unite in one customer (JSON, e.g. {"external_id": 1, "email": 2}); '
+        "aliases and merges by hand are not limited",
+    )
+
+    @field_validator("merge_limits")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, int]) -> dict[str, int]:
+        try:
+            return check_merge_limits(value)
+        except IdentityError as exc:
+            raise ValueError(str(exc)) from None
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -36,5 +53,16 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
+    """The settings from the environment and `overrides`; a bad value is a ConfigError naming the
+    variable, in one line."""
     clean = {k: v for k, v in overrides.items() if v is not None}
-    return Settings(**clean)  # type: ignore[arg-type]
+    try:
+        return Settings(**clean)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"TOUCHPOINT_{'_'.join(str(p) for p in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors(include_url=False)
+        )
+        raise ConfigError(problems) from None
+    except SettingsError as exc:  # an environment variable that is not valid JSON
+        raise ConfigError(f"{exc}: {exc.__cause__}" if exc.__cause__ else str(exc)) from None

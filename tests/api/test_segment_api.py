@@ -299,6 +299,7 @@ def test_segment_sdk_lands_identities_and_purchase_on_one_customer(
         ("email", "ann@example.com"),
         ("anonymous_id", "anon-phone"),
         ("anonymous_id", "anon-laptop"),
+        ("previous_id", "anon-laptop"),  # the alias: whoever was known as anon-laptop
     }
     assert (view["name"], view["revenue"]) == ("Ann Lee", 99.5)
     by_type = {i["type"]: i for i in view["timeline"]}

@@ -20,7 +20,7 @@ from touchpoint.ingest.segment import (
 )
 from touchpoint.runtime import Touchpoint
 from touchpoint.store.engine import read_connection
-from touchpoint.store.tables import customers, identities
+from touchpoint.store.tables import customers, identities, interactions, merges
 
 AT = "2026-03-01T09:30:00.000Z"
 
@@ -228,14 +228,17 @@ def test_email_in_context_traits_identifies_the_customer(events: SegmentEventMap
     assert "traits" not in out  # context traits identify; only identify calls set the profile
 
 
-def test_alias_links_previous_id_as_anonymous_id_to_the_user_id(events: SegmentEventMap) -> None:
+def test_alias_names_the_user_and_keeps_previous_id_for_ingest_to_link(
+    events: SegmentEventMap,
+) -> None:
     out = translate(message("alias", previousId="anon-7", userId="user-1"), events)
     assert out["type"] == "alias"
-    assert out["customer"] == {"external_id": "user-1", "anonymous_id": "anon-7"}
+    # previousId may be an anonymous id or an earlier user id: ingest links whichever exists
+    assert out["customer"] == {"external_id": "user-1"}
     assert out["properties"] == {"previous_id": "anon-7"}
 
 
-def test_alias_from_a_known_user_links_through_its_anonymous_id(events: SegmentEventMap) -> None:
+def test_alias_keeps_the_devices_own_anonymous_id(events: SegmentEventMap) -> None:
     msg = message("alias", previousId="old-user", userId="new-user", anonymousId="anon-3")
     out = translate(msg, events)
     assert out["customer"] == {"external_id": "new-user", "anonymous_id": "anon-3"}
@@ -412,16 +415,90 @@ def test_missing_user_table_is_a_config_error(tmp_path: Path) -> None:
 # --- through the ingestion path (SQLite and PostgreSQL) ---------------------------------------
 
 
+def ingest_messages(tp: Touchpoint, events: SegmentEventMap, *messages: dict[str, Any]) -> None:
+    """Each message in its own call, as an SDK sending them one by one would."""
+    for msg in messages:
+        report = tp.ingestor.ingest([(0, segment_to_interaction(msg, events))])
+        assert not report.rejected, report.rejected
+
+
+def live_customers(tp: Touchpoint) -> dict[str, set[str]]:
+    """Every live customer's identity keys."""
+    with read_connection(tp.engine) as conn:
+        live = set(conn.scalars(select(customers.c.id).where(customers.c.merged_into.is_(None))))
+        owned = conn.execute(select(identities.c.customer_id, identities.c.key)).all()
+    found: dict[str, set[str]] = {cid: set() for cid in live}
+    for cid, key in owned:
+        found[cid].add(key)
+    return found
+
+
 def test_alias_merges_the_anonymous_visitor_into_the_user(
     tp: Touchpoint, events: SegmentEventMap
 ) -> None:
     visit = message("page", userId=None, anonymousId="anon-5", messageId="m-1")
     signup = track("Signed Up", userId="user-5", messageId="m-2")
     link = message("alias", previousId="anon-5", userId="user-5", messageId="m-3")
-    for msg in (visit, signup, link):
-        tp.ingestor.ingest([(0, segment_to_interaction(msg, events))])
+    ingest_messages(tp, events, visit, signup, link)
+    assert list(live_customers(tp).values()) == [
+        {"anonymous_id:anon-5", "external_id:user-5", "previous_id:anon-5"}
+    ]
+
+
+def test_alias_between_two_user_ids_merges_them(tp: Touchpoint, events: SegmentEventMap) -> None:
+    """The issue's SDK session: identify(u7), identify(u8), track(u8), alias(u8 -> u7)."""
+    ingest_messages(
+        tp,
+        events,
+        message("identify", userId="u7", traits={"email": "seven@example.com"}, messageId="a"),
+        message("identify", userId="u8", messageId="b"),
+        track("Signed Up", userId="u8", messageId="c"),
+        message("alias", previousId="u8", userId="u7", messageId="d"),
+    )
+    (keys,) = live_customers(tp).values()  # one customer, holding both user ids
+    assert keys == {
+        "external_id:u7",
+        "external_id:u8",
+        "email:seven@example.com",
+        "previous_id:u8",
+    }
     with read_connection(tp.engine) as conn:
-        live = conn.execute(select(customers.c.id).where(customers.c.merged_into.is_(None))).all()
-        keys = set(conn.scalars(select(identities.c.key)))
-    assert len(live) == 1
-    assert keys == {"anonymous_id:anon-5", "external_id:user-5"}
+        (merge,) = conn.execute(select(merges.c.cause, merges.c.linking_key)).all()
+        owners = set(conn.scalars(select(interactions.c.customer_id)))
+    assert tuple(merge) == ("alias", "previous_id:u8")
+    assert len(owners) == 1  # all four interactions are the one customer's
+
+
+def test_alias_sent_before_the_previous_user_appears_still_merges(
+    tp: Touchpoint, events: SegmentEventMap
+) -> None:
+    ingest_messages(
+        tp,
+        events,
+        message("alias", previousId="u8", userId="u7", messageId="d"),
+        message("identify", userId="u8", messageId="b"),
+        message("page", userId=None, anonymousId="u8", messageId="e"),
+    )
+    assert list(live_customers(tp).values()) == [
+        {"external_id:u7", "previous_id:u8", "external_id:u8", "anonymous_id:u8"}
+    ]
+
+
+def test_alias_is_not_blocked_by_merge_protection(tp: Touchpoint, events: SegmentEventMap) -> None:
+    """Two signed-up users sharing an email stay apart (a conflict) until an alias says they are
+    one person."""
+    shared = {"traits": {"email": "family@example.com"}}
+    ingest_messages(
+        tp,
+        events,
+        message("identify", userId="mum", messageId="a", **shared),
+        message("identify", userId="son", messageId="b", **shared),
+    )
+    assert sorted(map(sorted, live_customers(tp).values())) == [
+        ["email:family@example.com", "external_id:mum"],
+        ["external_id:son"],
+    ]
+    ingest_messages(tp, events, message("alias", previousId="son", userId="mum", messageId="c"))
+    assert list(live_customers(tp).values()) == [
+        {"email:family@example.com", "external_id:mum", "external_id:son", "previous_id:son"}
+    ]

@@ -1,18 +1,36 @@
-"""Identity keys: normalise emails, phones, ids and handles into `kind:value` strings.
+"""Identity keys: normalise emails, phones, ids and handles into `kind:value` strings, and the
+rules every identity decision shares: how strong each kind is, what an alias links, and the merge
+limits.
 
-A customer is known by any number of identity keys; two events sharing a key are the same person.
+A customer is known by any number of identity keys; two events sharing a key are the same person,
+unless merge protection (`merge_limits`) says the shared key cannot prove it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from types import MappingProxyType
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
 
-IDENTITY_KINDS = ("email", "phone", "external_id", "anonymous_id")
+# Every kind of key, strongest first: an event belongs to the customer its strongest key names
+# (your own user id says more than a shared inbox, a shared inbox more than a cookie). A
+# `previous_id` key records a Segment alias: "the person once known as this id" (see
+# `alias_partners`).
+IDENTITY_KINDS = ("external_id", "email", "phone", "handle", "anonymous_id", "previous_id")
+ALIAS_KIND = "previous_id"
+# The kinds merge limits may name (an alias record is not evidence, it is an explicit link).
+LIMITABLE_KINDS = IDENTITY_KINDS[:-1]
+# Default merge protection: a customer holds at most one external id unless merged explicitly
+# (an alias or a merge by hand), so a shared email or phone never glues two signed-up users.
+DEFAULT_MERGE_LIMITS: Mapping[str, int] = MappingProxyType({"external_id": 1})
+# Kinds whose new keys may complete a pending alias: an alias can name either.
+_ALIASED_KINDS = ("external_id", "anonymous_id")
+_STRENGTH = {kind: rank for rank, kind in enumerate(IDENTITY_KINDS)}
 SOCIAL_NETWORKS = ("twitter", "facebook", "instagram", "linkedin", "tiktok", "whatsapp", "youtube")
 
 
@@ -145,3 +163,60 @@ def key_strings(
     if anonymous_id:
         keys.append("anonymous_id:" + anonymous_id.strip())
     return keys
+
+
+# --- rules over keys -------------------------------------------------------------------------
+
+
+def kind_of(key: str) -> str:
+    """The kind of a `kind:value` key."""
+    return key.partition(":")[0]
+
+
+def strength(key: str) -> int:
+    """The rank of a key's kind in IDENTITY_KINDS (0 = strongest); unknown kinds rank last."""
+    return _STRENGTH.get(kind_of(key), len(IDENTITY_KINDS))
+
+
+def strongest(keys: Iterable[str]) -> str | None:
+    """The strongest of these keys (ties within a kind: the first in text order), or None."""
+    return min(keys, key=_strength_order, default=None)
+
+
+def _strength_order(key: str) -> tuple[int, str]:
+    return strength(key), key
+
+
+def alias_key(previous_id: str) -> str:
+    """The key an alias call records for its `previousId`."""
+    return f"{ALIAS_KIND}:{previous_id.strip()}"
+
+
+def alias_partners(key: str) -> tuple[str, ...]:
+    """The keys an alias edge ties to `key`. Segment's `previousId` may be an earlier user id or
+    an anonymous id, and a sender cannot say which, so `previous_id:P` links `external_id:P` and
+    `anonymous_id:P`, whichever exist, whenever they appear (before or after the alias)."""
+    kind, _, value = key.partition(":")
+    if kind == ALIAS_KIND:
+        return tuple(f"{aliased}:{value}" for aliased in _ALIASED_KINDS)
+    if kind in _ALIASED_KINDS:
+        return (f"{ALIAS_KIND}:{value}",)
+    return ()
+
+
+def check_merge_limits(limits: Mapping[str, int]) -> dict[str, int]:
+    """Merge limits as given, or IdentityError naming the bad entry: each a limitable kind
+    mapped to a whole number of keys, at least 1."""
+    checked: dict[str, int] = {}
+    for kind, limit in limits.items():
+        if kind not in LIMITABLE_KINDS:
+            raise IdentityError(
+                f"merge limit for unknown identity kind {kind!r}; "
+                f"kinds: {', '.join(LIMITABLE_KINDS)}"
+            )
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise IdentityError(
+                f"merge limit for {kind} must be a whole number >= 1; got {limit!r}"
+            )
+        checked[kind] = limit
+    return checked

@@ -16,15 +16,22 @@ from typing import Any, Protocol
 import orjson
 from sqlalchemy import Connection, Engine
 
+from touchpoint.domain.identity import ALIAS_KIND, alias_partners, kind_of
 from touchpoint.domain.moments import utc_text
-from touchpoint.domain.resolution import Resolution, resolve_batch
+from touchpoint.domain.resolution import (
+    Resolution,
+    customers_to_check,
+    fold_profiles,
+    resolve_batch,
+    say_trait,
+)
 from touchpoint.errors import ValidationError
 from touchpoint.ingest.prepare import ROW_COLUMNS, Prepared, prepare
 from touchpoint.ingest.report import IngestReport, ItemResult
 from touchpoint.perf import without_cycle_collection
 from touchpoint.projections.contract import LogBatch
 from touchpoint.settings import Settings
-from touchpoint.store import customers, log
+from touchpoint.store import customers, identity, log
 from touchpoint.store.engine import bulk_connection, transaction, write_transaction
 
 BATCH_SIZE = 5_000
@@ -159,12 +166,7 @@ class Ingestor:
     def _write(self, conn: Connection, batch: list[Prepared], inline: bool) -> Written:
         now = utcnow()
         fresh, duplicates = _split_duplicates(conn, batch)
-        resolution = _resolve(conn, fresh)
-        customers.create(conn, resolution.new_customers, now)
-        first_seen = _first_seen(fresh, resolution.new_identities)
-        customers.add_identities(conn, resolution.new_identities, first_seen)
-        causes = [fresh[merge.event_index].id for merge in resolution.merges]
-        customers.apply_merges(conn, resolution.merges, resolution.survivor_of, causes, now)
+        resolution = _resolve(conn, fresh, self.settings.merge_limits, now)
         owners = resolution.customer_of_event
         rows = [item.row + (cid,) for item, cid in zip(fresh, owners, strict=True)]
         project = inline and self.projections is not None and rows
@@ -205,11 +207,32 @@ def _split_duplicates(
     return fresh, duplicates
 
 
-def _resolve(conn: Connection, fresh: list[Prepared]) -> Resolution:
+def _resolve(
+    conn: Connection, fresh: list[Prepared], limits: Mapping[str, int], now: datetime
+) -> Resolution:
+    """Resolve the batch's identities against the stored graph and write what changed:
+    new customers and identities, merges, and the merges protection blocked (conflicts)."""
+    event_keys = [item.keys for item in fresh]
     keys = {k for item in fresh for k in item.keys}
+    keys |= {p for k in keys if kind_of(k) == ALIAS_KIND for p in alias_partners(k)}
     owners = customers.owners_of_keys(conn, keys)
+    # A new external or anonymous id completes a pending alias of its value (one more lookup,
+    # of new keys only: a known key's alias already merged with it).
+    pending = {p for k in keys if k not in owners for p in alias_partners(k)} - keys
+    owners.update(customers.owners_of_keys(conn, pending))
     ranks = customers.ranks(conn, set(owners.values()))
-    return resolve_batch([item.keys for item in fresh], owners, ranks, new_customer_id)
+    facts = identity.StoredFacts(conn, limits, customers_to_check(event_keys, owners))
+    resolution = resolve_batch(
+        event_keys, owners, ranks, new_customer_id, limits=limits, facts=facts
+    )
+    customers.create(conn, resolution.new_customers, now)
+    first_seen = _first_seen(fresh, resolution.new_identities)
+    customers.add_identities(conn, resolution.new_identities, first_seen)
+    causes = [fresh[merge.event_index].id for merge in resolution.merges]
+    customers.apply_merges(conn, resolution.merges, resolution.survivor_of, causes, now)
+    blocked = [fresh[conflict.event_index].id for conflict in resolution.conflicts]
+    identity.record_conflicts(conn, resolution.conflicts, blocked, now)
+    return resolution
 
 
 def _first_seen(fresh: list[Prepared], new_keys: Mapping[str, str]) -> dict[str, datetime]:
@@ -243,32 +266,22 @@ def _update_traits(
     if not touched:
         return
     current = customers.traits_of(conn, touched | set(resolution.survivor_of))
-    new_traits: dict[str, tuple[dict[str, Any], dict[str, str]]] = {}
-    for cid in touched:
-        values: dict[str, Any] = {}
-        times: dict[str, str] = {}
-        new_traits[cid] = (values, times)
-        for source in (*losers_of.get(cid, ()), cid):  # the survivor last: it wins ties
-            traits, said = current.get(source) or ({}, {})
-            for name, value in traits.items():
-                _say(values, times, name, value, said.get(name, ""))
+    new_traits = {
+        cid: fold_profiles(  # the survivor last: it wins ties
+            current.get(source) or ({}, {}) for source in (*losers_of.get(cid, ()), cid)
+        )
+        for cid in touched
+    }
     for at, cid, traits in updates:
         values, times = new_traits[cid]
         for name, value in traits.items():
-            _say(values, times, name, value, at)
+            say_trait(values, times, name, value, at)
     changed = {
         cid: (values, times)
         for cid, (values, times) in new_traits.items()
         if not _same_json((values, times), current.get(cid) or ({}, {}))
     }
     customers.set_traits(conn, changed, now)
-
-
-def _say(values: dict[str, Any], times: dict[str, str], name: str, value: Any, at: str) -> None:
-    """Set a trait if `at` (utc_text; "" = unknown, older than any) is at least as new."""
-    if name not in times or at >= times[name]:
-        values[name] = value
-        times[name] = at
 
 
 def _same_json(a: Any, b: Any) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pydantic
 
-from touchpoint.domain.identity import IdentityError, key_strings
+from touchpoint.domain.identity import IdentityError, alias_key, key_strings
 from touchpoint.errors import ValidationError
 from touchpoint.ingest.schema import InteractionIn, content_id
 
@@ -33,8 +33,10 @@ ROW_COLUMNS = (
     "revenue",
     "currency",
     "properties",
+    "identity_keys",  # the keys below, so the log says who each interaction came from
 )
 NO_ATTRIBUTION = (None, None, None, None, None)
+MAX_ID_LENGTH = 200  # as `customer.external_id` and `anonymous_id` (schema.IdText)
 # The model's validator itself: `InteractionIn.model_validate` less one Python call per item.
 _validate = InteractionIn.__pydantic_validator__.validate_python
 
@@ -82,6 +84,8 @@ def prepare_model(
         )
     except IdentityError as exc:
         raise ValidationError(f"customer: {exc}") from None
+    if item.type._value_ == "alias" and "previous_id" in item.properties:
+        keys.append(_previous_key(item.properties["previous_id"]))
     source = item.attribution
     attribution = NO_ATTRIBUTION
     if source is not None:
@@ -110,5 +114,18 @@ def prepare_model(
         item.revenue,
         item.currency,
         item.properties,
+        keys,
     )
     return Prepared(position, iid, item.occurred_at, row, keys, item.traits)
+
+
+def _previous_key(previous: Any) -> str:
+    """An alias names the id the person was known by before (`properties.previous_id`, Segment's
+    previousId): its key links them to whoever holds that id, as a user id or an anonymous id."""
+    if not isinstance(previous, str) or not previous.strip():
+        raise ValidationError("properties.previous_id: must be the id the customer had before")
+    if len(previous.strip()) > MAX_ID_LENGTH:
+        raise ValidationError(
+            f"properties.previous_id: at most {MAX_ID_LENGTH} characters; got {len(previous)}"
+        )
+    return alias_key(previous)

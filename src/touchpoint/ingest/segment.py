@@ -316,12 +316,12 @@ def _customer(message: dict[str, Any], kind: str, context: dict[str, Any]) -> di
     user_id = _id(message, "userId")
     anonymous_id = _id(message, "anonymousId")
     if kind == "alias":
-        previous_id = _id(message, "previousId")
-        if not (previous_id and user_id):
+        # previousId may be an anonymous id or an earlier userId: the interaction's
+        # `properties.previous_id` names it, and ingest links whichever exists (an explicit
+        # merge, never blocked by merge protection). The message's own anonymousId, if any, is
+        # the device's and identifies the customer like any other.
+        if not (_id(message, "previousId") and user_id):
             raise ValidationError("previousId, userId: an alias call needs both")
-        # previousId is usually the anonymous id. When the message carries a different
-        # anonymousId, previousId was an earlier userId, and the anonymousId links the two.
-        anonymous_id = anonymous_id if anonymous_id and anonymous_id != previous_id else previous_id
     elif not (user_id or anonymous_id):
         raise ValidationError(f"userId, anonymousId: a {kind} call needs at least one of them")
     customer = {"external_id": user_id, "anonymous_id": anonymous_id}

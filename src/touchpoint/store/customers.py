@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -75,6 +76,18 @@ def set_traits(conn: Connection, new_traits: dict[str, TimedTraits], now: dateti
     update_rows(conn, customers, ("id", "traits", "trait_times", "updated_at"), rows)
 
 
+@dataclass(frozen=True, slots=True)
+class MergeRow:
+    """One merge to make: who survives, who merges in, what tied them."""
+
+    survivor_id: str  # the final survivor (never itself merged away)
+    merged_id: str
+    interaction_id: str | None  # the event that tied them; None for a merge by hand
+    linking_key: str | None
+    cause: str  # "identity", "alias" or "manual"
+    batch_keys: tuple[str, ...] = ()  # keys the merged customer got in this batch
+
+
 def apply_merges(
     conn: Connection,
     merges: Sequence[Merge],
@@ -82,22 +95,77 @@ def apply_merges(
     interaction_ids: Sequence[str],
     now: datetime,
 ) -> None:
-    """Move everything of each merged-away customer to its final survivor and record what moved.
+    """The merges of an ingest batch; `interaction_ids[i]` is the event that caused `merges[i]`
+    and `survivor_of` maps every merged-away id to its final survivor."""
+    rows = [
+        MergeRow(
+            survivor_of[m.merged_id],
+            m.merged_id,
+            iid,
+            m.linking_key,
+            "alias" if m.explicit else "identity",
+            m.batch_keys,
+        )
+        for m, iid in zip(merges, interaction_ids, strict=True)
+    ]
+    record_merges(conn, rows, now)
 
-    `survivor_of` maps every merged-away id to its final survivor, which is never itself merged
-    away, so the moves commute and run as one executemany per table; `interaction_ids[i]` is the
-    event that caused `merges[i]`.
+
+def record_merges(conn: Connection, rows: Sequence[MergeRow], now: datetime) -> None:
+    """Move everything of each merged-away customer to its survivor and record what moved, with
+    what an unmerge needs (the log position, both profiles, legacy interactions).
+
+    Each survivor is never itself merged away, so the moves commute and run as one executemany
+    per table.
     """
-    if not merges:
+    if not rows:
         return
-    losers = [m.merged_id for m in merges]
-    moved: dict[str, list[str]] = {m.merged_id: list(m.batch_keys) for m in merges}
+    losers = [row.merged_id for row in rows]
+    moved: dict[str, list[str]] = {row.merged_id: list(row.batch_keys) for row in rows}
     query = select(identities.c.customer_id, identities.c.key).where(
         in_set(identities.c.customer_id, conn.dialect)
     )
     for cid, key in conn.execute(query, set_param(losers, conn.dialect)):
         moved[cid].append(key)
-    moves = [{"loser": loser, "survivor": survivor_of[loser]} for loser in losers]
+    profiles = traits_of(conn, set(losers) | {row.survivor_id for row in rows})
+    legacy = _legacy_interactions(conn, losers)
+    position = int(conn.scalar(select(func.max(interactions.c.seq))) or 0)
+    _move(conn, [{"loser": row.merged_id, "survivor": row.survivor_id} for row in rows], now)
+    records = [
+        (
+            row.survivor_id,
+            row.merged_id,
+            now,
+            row.interaction_id,
+            row.linking_key,
+            sorted(moved[row.merged_id]),
+            row.cause,
+            position,
+            list(profiles.get(row.survivor_id, ({}, {}))),
+            list(profiles.get(row.merged_id, ({}, {}))),
+            legacy.get(row.merged_id, []),
+        )
+        for row in rows
+    ]
+    insert_rows(conn, merges_table, MERGE_COLUMNS, records)
+
+
+MERGE_COLUMNS = (
+    "survivor_id",
+    "merged_id",
+    "merged_at",
+    "interaction_id",
+    "linking_key",
+    "moved_keys",
+    "cause",
+    "log_position",
+    "survivor_traits",
+    "merged_traits",
+    "legacy_moved",
+)
+
+
+def _move(conn: Connection, moves: list[dict[str, str]], now: datetime) -> None:
     loser = bindparam("loser")
     conn.execute(
         update(identities)
@@ -117,19 +185,18 @@ def apply_merges(
         .values(merged_into=bindparam("survivor"), updated_at=now),
         moves,
     )
-    records = [
-        (survivor_of[m.merged_id], m.merged_id, now, iid, m.linking_key, sorted(moved[m.merged_id]))
-        for m, iid in zip(merges, interaction_ids, strict=True)
-    ]
-    columns = (
-        "survivor_id",
-        "merged_id",
-        "merged_at",
-        "interaction_id",
-        "linking_key",
-        "moved_keys",
+
+
+def _legacy_interactions(conn: Connection, customer_ids: Sequence[str]) -> dict[str, list[int]]:
+    """The customers' interactions stored without their identity keys (before migration 0006):
+    an unmerge cannot tell where they came from, so the merge lists them."""
+    query = select(interactions.c.customer_id, interactions.c.seq).where(
+        in_set(interactions.c.customer_id, conn.dialect), interactions.c.identity_keys.is_(None)
     )
-    insert_rows(conn, merges_table, columns, records)
+    found: dict[str, list[int]] = {}
+    for cid, seq in conn.execute(query, set_param(customer_ids, conn.dialect)):
+        found.setdefault(cid, []).append(int(seq))
+    return found
 
 
 def get(conn: Connection, customer_id: str) -> dict[str, Any] | None:
@@ -147,9 +214,10 @@ def identities_of(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
 
 
 def merges_into(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
+    """The merges that hold into this customer, oldest first (undone ones no longer do)."""
     query = (
         select(merges_table)
-        .where(merges_table.c.survivor_id == customer_id)
+        .where(merges_table.c.survivor_id == customer_id, merges_table.c.undone_at.is_(None))
         .order_by(merges_table.c.seq)
     )
     return [dict(r._mapping) for r in conn.execute(query)]

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from touchpoint.store.types import UTCDateTime
@@ -76,6 +77,9 @@ interactions = Table(
     Column("revenue", Float),
     Column("currency", String(3)),
     Column("properties", JSON, nullable=False, default=dict),
+    # The identity keys the interaction carried (normalised `kind:value`), so the log alone says
+    # who it came from: an unmerge re-points it by them. NULL for rows stored before 0006.
+    Column("identity_keys", JSON),
     Index("ix_interactions_customer_occurred", "customer_id", "occurred_at"),
 )
 
@@ -86,9 +90,53 @@ merges = Table(
     Column("survivor_id", String(40), nullable=False, index=True),
     Column("merged_id", String(40), nullable=False, index=True),
     Column("merged_at", UTCDateTime, nullable=False),
-    Column("interaction_id", String(200), nullable=False),  # the event that tied them
-    Column("linking_key", String(400), nullable=False),
+    Column("interaction_id", String(200)),  # the event that tied them (NULL: a merge by hand)
+    Column("linking_key", String(400)),  # the key that did (NULL: a merge by hand)
     Column("moved_keys", JSON, nullable=False),  # identities moved: enough to reverse the merge
+    # "identity" (a shared key), "alias" (Segment alias: explicit) or "manual" (by hand)
+    Column("cause", String(20), nullable=False, server_default="identity"),
+    # What an unmerge needs (NULL before 0006, when such merges cannot be undone exactly): the
+    # log's last seq before the merge, both profiles as they were, and the merged customer's
+    # interactions stored without their identity keys (before 0006), which the merge moved.
+    Column("log_position", BigInteger),
+    Column("survivor_traits", JSON),  # [traits, trait_times] of the survivor then
+    Column("merged_traits", JSON),  # [traits, trait_times] of the merged customer then
+    Column("legacy_moved", JSON),  # [seq, ...]
+    Column("undone_at", UTCDateTime),  # set by an unmerge: the merge no longer holds
+)
+
+# Undone merges, in order: append-only like the log, so a reader (the analytics copy) can follow
+# them by seq. Both ids are "kept apart": an implicit link between them is a conflict.
+unmerges = Table(
+    "unmerges",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("merge_seq", BigInteger, nullable=False, index=True),
+    Column("survivor_id", String(40), nullable=False, index=True),  # who kept the rest
+    Column("merged_id", String(40), nullable=False, index=True),  # who came back
+    Column("restored_ids", JSON, nullable=False),  # merged_id and the customers merged into it
+    Column("moved_keys", JSON, nullable=False),  # identities that went back to merged_id
+    Column("moved_interactions", Integer, nullable=False),  # how many went back
+    Column("undone_at", UTCDateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# Implicit merges that merge protection blocked: one row per (customer, other, key), counting
+# the events that hit it. Open until dismissed or until the two are merged (then `merged` on read).
+identity_conflicts = Table(
+    "identity_conflicts",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("customer_id", String(40), nullable=False, index=True),  # where the events landed
+    Column("other_id", String(40), nullable=False, index=True),  # who kept the contested key
+    Column("key", String(400), nullable=False),
+    Column("reason", String(40), nullable=False),  # "limit:<kind>" or "unmerged"
+    Column("interaction_id", String(200), nullable=False),  # the first event blocked
+    Column("first_at", UTCDateTime, nullable=False),
+    Column("last_at", UTCDateTime, nullable=False),
+    Column("events", Integer, nullable=False),
+    Column("dismissed_at", UTCDateTime),  # someone said: different people, keep them apart
+    UniqueConstraint("customer_id", "other_id", "key"),
 )
 
 api_keys = Table(
