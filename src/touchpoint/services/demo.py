@@ -64,7 +64,6 @@ def run_demo(
     # and `touchpoint spend --help` reads DEMO_SPEND from this module.
     from touchpoint.analytics.spend import import_spend
     from touchpoint.demo.generator import generate_interactions
-    from touchpoint.lifecycle.tick import tick
 
     step = on_step or (lambda _step: None)
     with write_transaction(tp.engine) as conn:
@@ -78,7 +77,7 @@ def run_demo(
     with read_connection(tp.engine) as conn:
         last = overview.last_occurred_at(conn)
     if last is not None:
-        tick(tp.engine, last)  # let inactivity windows run up to the simulation's end
+        tp.projections.tick(last)  # let inactivity windows run up to the simulation's end
     step("spend")
     spend = import_spend(tp.engine, DEMO_SPEND)  # the campaigns' costs, for CAC and ROI
     step("summary")
