@@ -31,8 +31,8 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from touchpoint.ingest.files import import_file
 from touchpoint.runtime import open_touchpoint
+from touchpoint.services.imports import import_file
 from touchpoint.settings import Settings
 from touchpoint.store.engine import SQLITE_BULK_PRAGMAS, SQLITE_PRAGMAS
 from touchpoint.store.tables import interactions

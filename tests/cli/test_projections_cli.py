@@ -8,8 +8,8 @@ from pathlib import Path
 from tests.builders import interaction
 from tests.projections.test_registry import write_jsonl
 from tests.test_cli import touchpoint
-from touchpoint.ingest.files import import_file
 from touchpoint.runtime import open_touchpoint
+from touchpoint.services.imports import import_file
 from touchpoint.settings import Settings
 
 

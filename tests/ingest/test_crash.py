@@ -16,9 +16,10 @@ from pathlib import Path
 import orjson
 from sqlalchemy import select
 
-from touchpoint.ingest.files import FILE_BATCH_SIZE, import_file
+from touchpoint.ingest.files import FILE_BATCH_SIZE
 from touchpoint.lifecycle.model import load_model
 from touchpoint.runtime import open_touchpoint
+from touchpoint.services.imports import import_file
 from touchpoint.settings import Settings
 from touchpoint.store.engine import read_connection
 from touchpoint.store.tables import stage_transitions

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from tests.builders import interaction
 from touchpoint.errors import ValidationError
-from touchpoint.ingest.files import import_file
 from touchpoint.runtime import Touchpoint
 from touchpoint.services.customers import find_customers, lookup_keys
+from touchpoint.services.imports import import_file
 from touchpoint.store import log
 from touchpoint.store.engine import read_connection
 from touchpoint.store.tables import interactions
@@ -48,8 +48,8 @@ def test_csv_rows_land_and_bad_rows_are_reported_by_line(tp: Touchpoint, tmp_pat
     assert rejected[6].startswith("occurred_at:")
     with read_connection(tp.engine) as conn:
         _, found = find_customers(conn, lookup_keys(email="ann@example.com"))
-    assert found[0]["traits"] == {"name": "Ann"}
-    assert found[0]["revenue"] == 99.5
+    assert found[0].traits == {"name": "Ann"}
+    assert found[0].revenue == 99.5
 
 
 def test_importing_the_same_file_twice_stores_it_once(tp: Touchpoint, tmp_path: Path) -> None:
@@ -86,7 +86,7 @@ def test_jsonl_mixes_interactions_and_segment_messages(tp: Touchpoint, tmp_path:
     with read_connection(tp.engine) as conn:
         total, found = find_customers(conn, lookup_keys(external_id="u-bo"))
     assert total == 1
-    assert found[0]["email"] == "bo@example.com" and found[0]["revenue"] == 30
+    assert found[0].email == "bo@example.com" and found[0].revenue == 30
 
 
 def test_broken_json_lines_are_rejected_and_the_rest_land(tp: Touchpoint, tmp_path: Path) -> None:
@@ -135,9 +135,9 @@ def test_import_streams_so_memory_does_not_grow_with_file_size(
 ) -> None:
     import tracemalloc
 
-    from touchpoint.ingest import files
+    from touchpoint.services import imports
 
-    monkeypatch.setattr(files, "FILE_BATCH_SIZE", 5_000)  # memory is flat beyond one batch
+    monkeypatch.setattr(imports, "FILE_BATCH_SIZE", 5_000)  # memory is flat beyond one batch
 
     from touchpoint.runtime import open_touchpoint
 
@@ -152,7 +152,8 @@ def test_import_streams_so_memory_does_not_grow_with_file_size(
         tp = open_touchpoint(sqlite_settings.model_copy(update={"data_dir": tmp_path / f"d{rows}"}))
         tracemalloc.start()
         try:
-            report = import_file(tp, path)
+            # the import itself; the catch-up after it reads the imported log columnar
+            report = import_file(tp, path, catch_up=False)
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
@@ -164,12 +165,15 @@ def test_import_streams_so_memory_does_not_grow_with_file_size(
     assert large < small * 1.5, (small, large)
 
 
+@pytest.mark.parametrize("reader_process", [False, True], ids=["in-process", "reader-process"])
 def test_import_in_many_batches_resolves_and_reports_as_one_batch_would(
-    tp: Touchpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tp: Touchpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader_process: bool
 ) -> None:
     """A file import's batches share one connection; results stay in line order and each batch
-    resolves against the identities stored by the batches before it."""
-    from touchpoint.ingest import files
+    resolves against the identities stored by the batches before it — the same whether the rows
+    are prepared here or in a reader process."""
+    from touchpoint.ingest import reader_process as reader_process_module
+    from touchpoint.services import imports
 
     rows: list[object] = [
         interaction(id="b1", anonymous_id="dev-1", at=0),
@@ -181,8 +185,9 @@ def test_import_in_many_batches_resolves_and_reports_as_one_batch_would(
         interaction(id="b5", email="dan@example.com", at=4),
     ]
     path = write_jsonl(tmp_path / "batches.jsonl", rows)
-    monkeypatch.setattr(files, "FILE_BATCH_SIZE", 2)
-    report = import_file(tp, path, keep_results=True)
+    monkeypatch.setattr(imports, "FILE_BATCH_SIZE", 2)
+    monkeypatch.setattr(reader_process_module, "CHUNK", 3)  # chunks that straddle batches
+    report = import_file(tp, path, keep_results=True, reader_process=reader_process)
     assert [(r.position, r.status) for r in report.results] == [
         (1, "accepted"),
         (2, "accepted"),
@@ -205,7 +210,7 @@ def test_import_in_many_batches_resolves_and_reports_as_one_batch_would(
             .scalars()
             .all()
         )
-    assert cat[0]["id"] == dev[0]["id"] == owners["b3"] == owners["b4"]
+    assert cat[0].id == dev[0].id == owners["b3"] == owners["b4"]
     assert moved == [owners["b3"]]
     assert owners["b5"] != owners["b3"]
     assert interactions_in_log(tp) == 5

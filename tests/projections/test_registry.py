@@ -9,9 +9,9 @@ import orjson
 
 from tests.builders import interaction
 from tests.lifecycle.test_projection import snapshot
-from touchpoint.ingest.files import import_file
 from touchpoint.lifecycle.model import load_model
 from touchpoint.runtime import Touchpoint
+from touchpoint.services.imports import import_file
 from touchpoint.store import projections as positions
 from touchpoint.store.engine import read_connection, write_transaction
 

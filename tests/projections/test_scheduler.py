@@ -8,10 +8,10 @@ from pathlib import Path
 
 from tests.builders import T0, interaction
 from tests.projections.test_registry import write_jsonl
-from touchpoint.ingest.files import import_file
 from touchpoint.runtime import Touchpoint
 from touchpoint.services import scheduler
 from touchpoint.services.customers import find_customers, lookup_keys
+from touchpoint.services.imports import import_file
 from touchpoint.store.engine import read_connection
 
 

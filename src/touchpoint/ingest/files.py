@@ -18,8 +18,7 @@ import orjson
 
 from touchpoint.errors import NotFound, ValidationError
 from touchpoint.ingest import segment
-from touchpoint.ingest.report import IngestReport, ItemResult
-from touchpoint.runtime import Touchpoint
+from touchpoint.ingest.report import ItemResult
 
 Row = tuple[int, dict[str, Any] | ItemResult]
 
@@ -153,42 +152,32 @@ def _put(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     target[path[-1]] = value
 
 
-def import_file(
-    tp: Touchpoint,
-    path: Path,
-    *,
-    file_format: str | None = None,
-    on_bytes: Callable[[int], None] | None = None,
-    keep_results: bool = False,
-    catch_up: bool = True,
-) -> IngestReport:
-    """Stream one file through the ingestion path; rejected rows are reported, the rest land.
-
-    The import writes the log and the identity graph only; then (`catch_up`, else the caller's
-    job: `tp.projections.catch_up()`) every projection catches up from its checkpoint. A crash
-    between the two loses nothing: the next catch-up starts from the same checkpoint.
-    """
+def file_kind(path: Path, file_format: str | None) -> str:
+    """The file's format (csv or jsonl), from `file_format` or its name; checks it exists."""
     if not path.is_file():
         raise NotFound(f"no such file: {path}")
     kind = file_format or detect_format(path)
     if kind not in ("csv", "jsonl"):
         raise ValidationError(f"unknown format {kind!r}; use csv or jsonl")
-    events = segment.load_event_map(tp.settings.segment_events_file)
+    return kind
+
+
+@contextmanager
+def file_rows(
+    path: Path,
+    kind: str,
+    events: segment.SegmentEventMap,
+    on_bytes: Callable[[int], None] | None = None,
+) -> Iterator[Iterator[Row]]:
+    """The file's rows, read lazily: (line number, raw interaction or its rejection). A damaged
+    part of the file ends the rows with one rejection, so every row before it still lands."""
     with _open_binary(path, on_bytes) as stream:
         if kind == "jsonl":
             rows = read_jsonl(stream, events)
         else:
             tsv = any(s.lower() == ".tsv" for s in path.suffixes)
             rows = read_csv(stream, "\t" if tsv else ",")
-        report = tp.ingestor.ingest(
-            _until_unreadable(rows),
-            keep_results=keep_results,
-            batch_size=FILE_BATCH_SIZE,
-            bulk=True,
-        )
-    if catch_up:
-        tp.projections.catch_up()
-    return report
+        yield _until_unreadable(rows)
 
 
 def _until_unreadable(rows: Iterator[Row]) -> Iterator[Row]:

@@ -35,6 +35,9 @@ from touchpoint.store import customers, identity, log
 from touchpoint.store.engine import bulk_connection, transaction, write_transaction
 
 BATCH_SIZE = 5_000
+# An item to ingest: its position (index or line number) and the raw interaction, its upstream
+# rejection, or the item already prepared.
+Raw = tuple[int, dict[str, Any] | ItemResult | Prepared]
 LOG_COLUMNS = (*ROW_COLUMNS, "customer_id")
 
 
@@ -81,14 +84,15 @@ class Ingestor:
 
     def ingest(
         self,
-        raws: Iterable[tuple[int, dict[str, Any] | ItemResult]],
+        raws: Iterable[Raw],
         *,
         keep_results: bool = True,
         batch_size: int = BATCH_SIZE,
         on_progress: Callable[[int], None] | None = None,
         bulk: bool = False,
     ) -> IngestReport:
-        """Ingest (position, raw) pairs; an ItemResult in place of a raw is an upstream rejection.
+        """Ingest (position, raw) pairs; an ItemResult in place of a raw is an upstream rejection,
+        a Prepared one already prepared (`prepare_item`).
 
         `bulk` (a file import): all batches go through one connection tuned for long imports, and
         the projections are deferred — the caller catches them up afterwards
@@ -103,7 +107,7 @@ class Ingestor:
 
     def _ingest(
         self,
-        raws: Iterable[tuple[int, dict[str, Any] | ItemResult]],
+        raws: Iterable[Raw],
         conn: Connection | None,
         keep_results: bool,
         batch_size: int,
@@ -133,17 +137,14 @@ class Ingestor:
             batch.clear()
             pending_rejections.clear()
 
-        append = batch.append
+        append, reject = batch.append, pending_rejections.append
         for position, raw in raws:
-            if isinstance(raw, ItemResult):
-                pending_rejections.append(raw)
+            if isinstance(raw, dict):
+                raw = prepare_item(raw, position, received_at=received_at, default_region=region)
+            if isinstance(raw, Prepared):  # prepared here, or already (in a file's reader process)
+                append(raw)
             else:
-                try:
-                    append(prepare(raw, position, received_at=received_at, default_region=region))
-                except ValidationError as exc:
-                    pending_rejections.append(
-                        ItemResult(position, "rejected", _raw_id(raw), reason=str(exc))
-                    )
+                reject(raw)
             if len(batch) + len(pending_rejections) >= batch_size:
                 flush()
         if batch or pending_rejections:
@@ -181,6 +182,16 @@ class Ingestor:
                 conn, LogBatch(row_dicts, resolution.survivor_of, first_seq, last_seq)
             )
         return Written(fresh, owners, duplicates)
+
+
+def prepare_item(
+    raw: dict[str, Any], position: int, *, received_at: datetime, default_region: str
+) -> Prepared | ItemResult:
+    """A raw interaction validated and prepared for the log, or its rejection with the reason."""
+    try:
+        return prepare(raw, position, received_at=received_at, default_region=default_region)
+    except ValidationError as exc:
+        return ItemResult(position, "rejected", _raw_id(raw), reason=str(exc))
 
 
 def _raw_id(raw: dict[str, Any]) -> str | None:
