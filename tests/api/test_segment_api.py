@@ -315,3 +315,39 @@ def test_segment_sdk_lands_identities_and_purchase_on_one_customer(
         "google",
         "spring",
     )
+
+
+def test_segment_sdk_alias_between_two_user_ids_merges_them(
+    segment_client: tuple[analytics.Client, list[Any]], live_server: str, read_key: str
+) -> None:
+    """The session a new user tries first: two users, then an alias saying they are one."""
+    sdk, errors = segment_client
+    sdk.identify("u7", traits={"email": "seven@example.com"})
+    sdk.identify("u8")
+    sdk.track("u8", "Signed Up")
+    sdk.alias(previous_id="u8", user_id="u7")
+    sdk.flush()
+    assert errors == []
+
+    with httpx2.Client(base_url=live_server, headers=bearer(read_key)) as http:
+        by_u7 = http.get("/v1/customers", params={"external_id": "u7"}).json()
+        by_u8 = http.get("/v1/customers", params={"external_id": "u8"}).json()
+        assert http.get("/v1/customers").json()["total"] == 1
+        view = http.get(f"/v1/customers/{by_u7['items'][0]['id']}").json()
+        merges = http.get("/v1/identity/merges").json()
+    assert by_u7["items"][0]["id"] == by_u8["items"][0]["id"]
+    assert {(i["kind"], i["value"]) for i in view["identities"]} == {
+        ("external_id", "u7"),
+        ("external_id", "u8"),
+        ("email", "seven@example.com"),
+        ("previous_id", "u8"),
+    }
+    assert sorted(i["type"] for i in view["timeline"]) == [
+        "alias",
+        "identify",
+        "identify",
+        "signup",
+    ]
+    assert [(m["cause"], m["linking_key"]) for m in merges["items"]] == [
+        ("alias", "previous_id:u8")
+    ]

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from touchpoint import __version__
-from touchpoint.api import analytics, customers, interactions, lifecycle, segment
+from touchpoint.api import analytics, customers, identity, interactions, lifecycle, segment
 from touchpoint.api.middleware import BodyLimitAndGzip
 from touchpoint.errors import AuthError, TouchpointError
 from touchpoint.runtime import Touchpoint
@@ -53,6 +53,7 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(segment.router)
     app.include_router(lifecycle.router)
     app.include_router(analytics.router)
+    app.include_router(identity.router)
     app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
     app.add_middleware(BodyLimitAndGzip, max_body_bytes=tp.settings.max_body_bytes)
 

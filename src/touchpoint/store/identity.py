@@ -119,10 +119,11 @@ CONFLICT_STATUSES = ("open", "merged", "dismissed", "all")
 
 
 def list_conflicts(
-    conn: Connection, *, status: str, limit: int, offset: int
+    conn: Connection, *, status: str, limit: int, offset: int, seq: int | None = None
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Conflicts, newest first, with both customers' current ids (`merged` once the two are one
-    customer, however that came about; `dismissed` when someone kept them apart)."""
+    """Conflicts (or the one numbered `seq`), most recently hit first, with both customers'
+    current ids (`merged` once the two are one customer, however that came about; `dismissed`
+    when someone kept them apart)."""
     mine, theirs = customers.alias("mine"), customers.alias("theirs")
     now_mine = func.coalesce(mine.c.merged_into, mine.c.id)
     now_theirs = func.coalesce(theirs.c.merged_into, theirs.c.id)
@@ -131,6 +132,8 @@ def list_conflicts(
         theirs, theirs.c.id == c.other_id
     )
     where = _status_filter(status, now_mine, now_theirs)
+    if seq is not None:
+        where = and_(where, c.seq == seq)
     total = conn.scalar(select(func.count()).select_from(joined).where(where)) or 0
     query = (
         select(
