@@ -192,6 +192,7 @@ def flat_rows(path: Path) -> Iterator[tuple[Any, ...]]:
                 item.get("revenue"),
                 item.get("currency"),
                 orjson.dumps(item.get("properties") or {}).decode(),
+                orjson.dumps([f"{kind}:{value}" for kind, value in who.items()]).decode(),
             )
 
 

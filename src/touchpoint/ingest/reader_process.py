@@ -2,21 +2,28 @@
 normalising the next rows then runs on another core while this one resolves identities and writes
 the batch before, in the one writer's transaction.
 
-The reader sends chunks of prepared items (and the bytes it read, for the progress bar) through a
-bounded queue, so memory stays flat; the items, their order and every rejection are exactly what
-preparing them here would give. An exception in the reader is raised here. A reader whose parent
-is gone (killed) stops by itself instead of waiting on a full queue forever.
+The reader is `python -m touchpoint.ingest.reader_process` (a plain subprocess, as
+`touchpoint.isolation`'s worker, so it works whatever started this process: a script without a
+main guard, a REPL, a server). It sends chunks of prepared items, and the bytes it read for the
+progress bar, as length-prefixed pickles on its stdout; the pipe's small buffer is the
+back-pressure, so memory stays flat. The items, their order and every rejection are exactly what
+preparing them here gives. An exception in the reader is raised here; a reader whose parent is
+gone stops at its next write (a broken pipe).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import queue
-from collections.abc import Iterator
+import pickle
+import struct
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+import orjson
 
 from touchpoint.errors import BackendError
 from touchpoint.ingest import segment
@@ -26,11 +33,10 @@ from touchpoint.ingest.report import ItemResult
 from touchpoint.perf import without_cycle_collection
 
 CHUNK = 2_000  # items per message
-QUEUE_CHUNKS = 16  # messages in flight at most (~32,000 items)
-POLL_SECONDS = 2.0
 # Starting the reader (a fresh interpreter importing the validators) costs ~0.5 s: worth it only
 # for files with more than a few seconds of work.
 MIN_BYTES = 16 * 1024 * 1024
+_FRAME = struct.Struct("!Q")  # the length of the pickle that follows
 
 
 def prepared_rows(
@@ -40,29 +46,27 @@ def prepared_rows(
     events_file: Path | None,
     default_region: str,
     received_at: datetime,
-    on_bytes: Any = None,
+    on_bytes: Callable[[int], None] | None = None,
 ) -> Iterator[Raw]:
     """The file's items, prepared in a reader process, in file order."""
-    context = multiprocessing.get_context("spawn")  # no fork: the caller may run threads
-    channel: Any = context.Queue(maxsize=QUEUE_CHUNKS)
-    reader = context.Process(
-        target=_read,
-        args=(
-            str(path),
-            kind,
-            events_file,
-            default_region,
-            received_at,
-            CHUNK,
-            channel,
-            os.getpid(),
-        ),
-        name="touchpoint-reader",
-        daemon=True,
+    request = {
+        "path": str(path),
+        "kind": kind,
+        "events_file": str(events_file) if events_file else None,
+        "region": default_region,
+        "received_at": received_at.isoformat(),
+        "chunk": CHUNK,
+    }
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "touchpoint.ingest.reader_process"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
     )
-    reader.start()
+    assert reader.stdin is not None and reader.stdout is not None
     try:
-        while (message := _get(channel, reader)) is not None:
+        reader.stdin.write(orjson.dumps(request))
+        reader.stdin.close()
+        while (message := _receive(reader.stdout)) is not None:
             if isinstance(message, BaseException):
                 raise message
             read_bytes, items = message
@@ -70,33 +74,29 @@ def prepared_rows(
                 on_bytes(read_bytes)
             yield from items
     finally:
-        if reader.is_alive():
-            reader.terminate()
-        reader.join(timeout=10)
-        channel.close()
-
-
-def _get(channel: Any, reader: Any) -> Any:
-    while True:
+        reader.stdout.close()  # a reader still writing stops at its next write
         try:
-            return channel.get(timeout=POLL_SECONDS)
-        except queue.Empty:
-            if not reader.is_alive():
-                raise BackendError(
-                    f"the file reader process stopped (exit code {reader.exitcode})"
-                ) from None
+            reader.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            reader.kill()
+            reader.wait()
 
 
-def _read(
-    path: str,
-    kind: str,
-    events_file: Path | None,
-    region: str,
-    received_at: datetime,
-    chunk_size: int,
-    channel: Any,
-    parent: int,
-) -> None:
+def _receive(stream: IO[bytes]) -> Any:
+    header = stream.read(_FRAME.size)
+    if len(header) < _FRAME.size:
+        raise BackendError("the file reader process stopped before the end of the file")
+    (length,) = _FRAME.unpack(header)
+    return pickle.loads(stream.read(length))
+
+
+def _send(stream: IO[bytes], message: Any) -> None:
+    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_FRAME.pack(len(payload)))
+    stream.write(payload)
+
+
+def _read(request: dict[str, Any], out: IO[bytes]) -> None:
     """In the reader process: read, prepare and send; None at the end, or the exception."""
     read_bytes = 0
 
@@ -104,10 +104,13 @@ def _read(
         nonlocal read_bytes
         read_bytes += n
 
+    received_at = datetime.fromisoformat(request["received_at"])
+    region, chunk_size = request["region"], request["chunk"]
+    events_file = Path(request["events_file"]) if request["events_file"] else None
     try:
         with without_cycle_collection():
             events = segment.load_event_map(events_file)
-            with file_rows(Path(path), kind, events, count) as rows:
+            with file_rows(Path(request["path"]), request["kind"], events, count) as rows:
                 chunk: list[Raw] = []
                 for position, raw in rows:
                     if not isinstance(raw, ItemResult):
@@ -116,19 +119,24 @@ def _read(
                         )
                     chunk.append((position, raw))
                     if len(chunk) >= chunk_size:
-                        _put(channel, (read_bytes, chunk), parent)
+                        _send(out, (read_bytes, chunk))
                         read_bytes, chunk = 0, []
-                _put(channel, (read_bytes, chunk), parent)
-        _put(channel, None, parent)
-    except Exception as exc:  # raised again in the parent, as it is
-        _put(channel, exc, parent)
+                _send(out, (read_bytes, chunk))
+        _send(out, None)
+    except BrokenPipeError:  # the importer is gone: nobody reads this
+        return
+    except Exception as exc:  # raised again in the importer, as it is
+        _send(out, exc)
+    out.flush()
 
 
-def _put(channel: Any, message: Any, parent: int) -> None:
-    while True:
-        try:
-            channel.put(message, timeout=POLL_SECONDS)
-            return
-        except queue.Full:
-            if os.getppid() != parent:  # the importer is gone: nobody will read this
-                os._exit(0)
+if __name__ == "__main__":
+    # Frames go out on a private copy of stdout; anything a library prints lands on stderr.
+    frames = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    try:
+        _read(orjson.loads(sys.stdin.buffer.read()), frames)
+        frames.close()
+    except BrokenPipeError:
+        os._exit(0)

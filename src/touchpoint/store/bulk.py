@@ -43,7 +43,7 @@ ColumnConverter = Callable[[Sequence[Any]], Sequence[Any]]
 def _sqlite_datetimes(values: Sequence[datetime | None]) -> list[str | None]:
     """Aware datetimes as SQLite's naive-UTC text (the format SQLAlchemy's DateTime stores)."""
     first = values[0] if values else None
-    if first is not None and all(value is first for value in values):  # one moment (received_at)
+    if first is not None and all(value == first for value in values):  # one moment (received_at)
         return [_sqlite_datetime(first)] * len(values)
     try:
         texts = [value.isoformat(" ", "microseconds") for value in values]  # type: ignore[union-attr]
