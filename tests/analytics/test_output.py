@@ -5,9 +5,10 @@ from __future__ import annotations
 import pyarrow as pa
 from rich.console import Console
 
-from touchpoint.analytics.output import rich_table, to_csv
+from touchpoint.analytics.output import to_csv
 from touchpoint.analytics.plots import sankey
 from touchpoint.analytics.reports import ReportResult
+from touchpoint.console import rich_table
 
 
 def rendered(result: ReportResult) -> str:

@@ -47,7 +47,7 @@ def customer_of(tp: Touchpoint, email: str) -> str:
     with read_connection(tp.engine) as conn:
         total, found = find_customers(conn, lookup_keys(email=email))
         assert total == 1
-        return str(found[0]["id"])
+        return found[0].id
 
 
 def moves(tp: Touchpoint, email: str) -> list[tuple[str | None, str, str | None]]:
