@@ -33,7 +33,6 @@ from rich.table import Table
 from touchpoint.domain.stage_engine import Event, StageEngine, StageState
 from touchpoint.domain.stage_replay import LOG_SCHEMA, replay_log
 from touchpoint.lifecycle.model import load_model
-from touchpoint.lifecycle.replay import replay
 from touchpoint.perf import without_cycle_collection
 from touchpoint.runtime import open_touchpoint
 from touchpoint.settings import Settings
@@ -170,7 +169,7 @@ def time_end_to_end(log: pa.Table, directory: Path) -> float:
     tp = open_touchpoint(settings)
     try:
         started = time.perf_counter()
-        replay(tp.engine, load_model())
+        tp.projections.replay("lifecycle", model=load_model())
         return time.perf_counter() - started
     finally:
         tp.close()

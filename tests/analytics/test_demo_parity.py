@@ -16,7 +16,6 @@ import pytest
 
 from tests.analytics.conftest import LIFECYCLE_REPORTS, Lab
 from touchpoint.demo.generator import DEFAULT_END, generate_interactions
-from touchpoint.lifecycle.tick import tick
 from touchpoint.runtime import open_touchpoint
 from touchpoint.settings import Settings
 
@@ -30,7 +29,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Lab]]:
     settings = Settings(data_dir=Path(tmp_path_factory.mktemp("demo")))
     tp = open_touchpoint(settings)
     tp.ingestor.ingest(enumerate(generate_interactions(300, seed=11)), keep_results=False)
-    tick(tp.engine, AT)
+    tp.projections.tick(AT)
     yield {"duckdb": Lab(tp, "duckdb"), "sqlite": Lab(tp, "sqlite")}
     tp.close()
 

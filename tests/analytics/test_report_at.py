@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 from tests.api.http import bearer, send
 from tests.builders import interaction
 from tests.test_cli import touchpoint
-from touchpoint.lifecycle.tick import tick
 from touchpoint.runtime import Touchpoint
 
 BOUGHT = datetime(2026, 1, 5, 12, tzinfo=UTC)  # then silence: at risk 90 days later (default model)
@@ -44,7 +43,7 @@ def test_api_at_risk_as_it_stood_at_a_moment(
     tp: Touchpoint, client: TestClient, ingest_key: str, read_key: str
 ) -> None:
     send(client, ingest_key, purchase())
-    tick(tp.engine, datetime(2026, 6, 1, tzinfo=UTC))
+    tp.projections.tick(datetime(2026, 6, 1, tzinfo=UTC))
 
     def at_risk(at: str) -> list[dict]:
         response = client.get("/v1/analytics/at-risk", params={"at": at}, headers=bearer(read_key))

@@ -12,8 +12,6 @@ from sqlalchemy import select
 from tests.builders import T0, interaction
 from touchpoint.errors import ValidationError
 from touchpoint.lifecycle.model import load_model
-from touchpoint.lifecycle.replay import replay
-from touchpoint.lifecycle.tick import tick
 from touchpoint.runtime import Touchpoint
 from touchpoint.services.customers import find_customers, lookup_keys
 from touchpoint.store import lifecycle as store
@@ -81,7 +79,7 @@ def test_a_late_event_is_folded_in_its_place(tp: Touchpoint) -> None:
     ingest(tp, interaction(id="late", type="ad_click", channel="ad", at=0, email="bo@example.com"))
     assert moves(tp, "bo@example.com") == [(None, "reach", "late"), ("reach", "conversion", "p")]
     before = snapshot(tp)
-    replay(tp.engine, load_model())
+    tp.projections.replay("lifecycle", model=load_model())
     assert snapshot(tp) == before
 
 
@@ -107,22 +105,22 @@ def test_a_merge_recomputes_the_survivor_from_the_merged_log(tp: Touchpoint) -> 
     ]
     stages, transitions = snapshot(tp)
     assert len(stages) == 1 and {t[0] for t in transitions} == {stages[0][0]}
-    replay(tp.engine, load_model())
+    tp.projections.replay("lifecycle", model=load_model())
     assert snapshot(tp) == (stages, transitions)
 
 
 def test_tick_moves_inactive_customers_once_and_replay_agrees(tp: Touchpoint) -> None:
     ingest(tp, interaction(id="p", type="purchase", at=0, revenue=5.0, email="di@example.com"))
-    first = tick(tp.engine, T0 + timedelta(days=100))
+    first = tp.projections.tick(T0 + timedelta(days=100))[0]
     assert first.moved == {"at_risk": 1}
-    assert tick(tp.engine, T0 + timedelta(days=100)).moved == {}  # idempotent
-    assert tick(tp.engine, T0 + timedelta(days=50)).moved == {}  # the clock never runs back
+    assert tp.projections.tick(T0 + timedelta(days=100))[0].moved == {}  # idempotent
+    assert tp.projections.tick(T0 + timedelta(days=50))[0].moved == {}  # the clock never runs back
     assert moves(tp, "di@example.com") == [
         (None, "conversion", "p"),
         ("conversion", "at_risk", None),
     ]
     after_tick = snapshot(tp)
-    replay(tp.engine, load_model())
+    tp.projections.replay("lifecycle", model=load_model())
     assert snapshot(tp) == after_tick
     # a later event folds in after the timed move; one before it would refold
     ingest(
@@ -152,7 +150,7 @@ def test_replay_with_another_model_reports_what_changed(tp: Touchpoint) -> None:
         interaction(id="g2", type="purchase", at=1, revenue=3.0, email="g@example.com"),
         interaction(id="h1", type="lead_form", at=0, email="h@example.com"),
     )
-    report = replay(tp.engine, load_model("hubspot"))
+    report = tp.projections.replay("lifecycle", model=load_model("hubspot"))
     assert (report.customers, report.events, report.customers_moved) == (2, 3, 2)
     assert report.stages_before == {"conversion": 1, "acquisition": 1}
     assert report.stages_after == {"customer": 1, "lead": 1}
@@ -169,7 +167,7 @@ def test_a_bad_model_file_is_refused_and_the_old_model_stays(
     bad = tmp_path / "bad.toml"
     bad.write_text('[model]\nname = "x"\nversion = 1\n[[stages]]\nname = "Bad Name"\n')
     with pytest.raises(ValidationError, match=r"bad\.toml: line 5: stages\[1\]\.name"):
-        replay(tp.engine, load_model(bad))
+        tp.projections.replay("lifecycle", model=load_model(bad))
     with read_connection(tp.engine) as conn:
         assert store.read_meta(conn)["model"] == "default@1"
         assert store.stage_counts(conn) == {"acquisition": 1}

@@ -14,8 +14,6 @@ from hypothesis import strategies as st
 
 from tests.builders import T0
 from touchpoint.lifecycle.model import load_model
-from touchpoint.lifecycle.replay import replay
-from touchpoint.lifecycle.tick import tick
 from touchpoint.runtime import open_touchpoint
 from touchpoint.settings import Settings
 
@@ -92,9 +90,9 @@ def test_incremental_projection_equals_replay(
             report = tp.ingestor.ingest(enumerate(batch))
             assert not report.rejected
             if tick_day is not None:
-                tick(tp.engine, T0 + timedelta(days=tick_day))
+                tp.projections.tick(T0 + timedelta(days=tick_day))
         incremental = snapshot(tp)
-        replay(tp.engine, load_model(model))
+        tp.projections.replay("lifecycle", model=load_model(model))
         assert snapshot(tp) == incremental
     finally:
         tp.close()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from touchpoint import console as show
-from touchpoint.cli.options import At, DataDir, Now, opened
+from touchpoint.cli.options import At, DataDir, opened
+from touchpoint.cli.projections import tick_command
 from touchpoint.lifecycle.model import BUILTIN_MODELS, load_model
 from touchpoint.services import lifecycle as service
 from touchpoint.store.engine import read_connection
@@ -63,7 +63,7 @@ def replay_command(
                 stage_model = service.model_in_force(conn)
         else:
             stage_model = load_model(model)  # a bad file stops here: the model in force stays
-        from touchpoint.lifecycle.replay import replay  # DuckDB and Arrow: only when replaying
+        from touchpoint.projections.contract import Progress as Tracker
 
         columns = (
             TextColumn("replaying customers"),
@@ -73,12 +73,11 @@ def replay_command(
         )
         with Progress(*columns, console=show.errors, transient=True) as progress:
             task = progress.add_task("replay", total=None)
-            report = replay(
-                tp.engine,
-                stage_model,
+            tracker = Tracker(
                 on_total=lambda n: progress.update(task, total=n),
-                on_customers=lambda n: progress.advance(task, n),
+                on_advance=lambda n: progress.advance(task, n),
             )
+            report = tp.projections.replay("lifecycle", tracker, model=stage_model)
     print_replay(report)
 
 
@@ -100,26 +99,11 @@ def print_replay(report: ReplayReport) -> None:
     show.console.print(table)
 
 
-@group.command("tick")
-def tick_command(now: Now = None, data_dir: DataDir = None) -> None:
-    """Apply time-based stages (inactivity → at_risk → churned) that fell due. Safe to repeat."""
-    from touchpoint.lifecycle.tick import tick
-
-    when = now or datetime.now(UTC)
-    with opened(data_dir) as tp:
-        report = tick(tp.engine, when)
-    if report.skipped and report.clock_before is not None:
-        show.console.print(
-            f"The lifecycle clock is already at {report.clock_before:%Y-%m-%d %H:%M:%S} UTC; "
-            "nothing to do."
-        )
-        return
-    moved = (
-        ", ".join(f"{n:,} → {stage}" for stage, n in sorted(report.moved.items())) or "nobody moved"
-    )
-    show.console.print(
-        f"Clock at {when:%Y-%m-%d %H:%M:%S} UTC: {report.evaluated:,} customers due; {moved}."
-    )
+group.command(
+    "tick",
+    help="The same as `touchpoint tick`: catch the projections up, then apply the time-based "
+    "stages (inactivity → at_risk → churned) that fell due by --now. Safe to repeat.",
+)(tick_command)
 
 
 @group.command("models")

@@ -6,7 +6,7 @@ It brings DuckDB and Arrow, so commands that never replay do not import it."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -94,21 +94,3 @@ def refold_from_log(
         results = replay_log(stage_engine, log, until=clock)
         replace(conn, stage_engine, results, progress, customer_ids, removed)
     return log.num_rows
-
-
-def replay(
-    engine: Engine,
-    model: StageModel,
-    *,
-    on_customers: Callable[[int], None] | None = None,
-    on_total: Callable[[int], None] | None = None,
-) -> ReplayReport:
-    """Replay the lifecycle through the registry, so its checkpoint moves with it."""
-    from touchpoint.lifecycle.projection import LifecycleProjection  # it imports this module
-    from touchpoint.projections.registry import Projections
-
-    registry = Projections(engine, [LifecycleProjection()])
-    report: ReplayReport = registry.replay(
-        "lifecycle", Progress(on_total=on_total, on_advance=on_customers), model=model
-    )
-    return report

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from touchpoint.domain.stage_engine import StageState, Transition
 from touchpoint.lifecycle.projector import EngineCache, clock_of, model_source
 from touchpoint.projections.contract import TickResult
 from touchpoint.store import lifecycle as store
-from touchpoint.store.engine import write_transaction
-
-
-def tick(engine: Engine, now: datetime, engines: EngineCache | None = None) -> TickResult:
-    """`tick_in` in a write transaction of its own."""
-    with write_transaction(engine) as conn:
-        return tick_in(conn, now, engines or EngineCache())
 
 
 def tick_in(conn: Connection, now: datetime, engines: EngineCache) -> TickResult:
