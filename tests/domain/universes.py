@@ -36,6 +36,18 @@ def _alias_key(value: str) -> str:
     return f"previous_id:{value}"
 
 
+def _one_per_kind(keys: list[str]) -> list[str]:
+    """An interaction names one email, one phone, one external and one anonymous id at most."""
+    kinds: set[str] = set()
+    kept = []
+    for key in keys:
+        kind = key.partition(":")[0]
+        if kind not in kinds:
+            kinds.add(kind)
+            kept.append(key)
+    return kept
+
+
 @st.composite
 def uncontested(draw: st.DrawFn) -> History:
     """People with disjoint keys and at most one external id each; aliases name another person's
@@ -57,7 +69,7 @@ def uncontested(draw: st.DrawFn) -> History:
     for n in range(draw(st.integers(1, 14))):
         p = draw(st.integers(0, people - 1))
         chosen = draw(st.lists(st.sampled_from(keys[p]), min_size=1, max_size=3, unique=True))
-        events.append((f"e{n}", chosen))
+        events.append((f"e{n}", _one_per_kind(chosen)))
     for n in range(draw(st.integers(0, 2)) if people > 1 else 0):
         p, q = draw(st.lists(st.integers(0, people - 1), min_size=2, max_size=2, unique=True))
         user = external[p]
@@ -85,7 +97,7 @@ def contested(draw: st.DrawFn) -> History:
     for n in range(draw(st.integers(1, 14))):
         p = draw(st.integers(0, people - 1))
         chosen = draw(st.lists(st.sampled_from(keys[p]), min_size=1, max_size=3, unique=True))
-        events.append((f"e{n}", chosen))
+        events.append((f"e{n}", _one_per_kind(chosen)))
     for n in range(draw(st.integers(0, 2))):
         p, q = draw(st.lists(st.integers(0, people - 1), min_size=2, max_size=2, unique=True))
         events.append((f"alias{n}", [f"external_id:u{p}", _alias_key(f"u{q}")]))

@@ -18,6 +18,8 @@ GROUPS = (
     "demo",  # demo, serve
     "ingest",  # import
     "customers",  # customer show | list
+    "merges",  # customer merge | unmerge
+    "identity",  # identity conflicts | dismiss | merges
     "keys",  # keys create
     "lifecycle",  # lifecycle summary | replay | tick | models
     "projections",  # projections status | catch-up, and tick
