@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -126,7 +126,7 @@ def print_ticks(results: list[TickResult]) -> None:
             continue
         moved = ", ".join(f"{n:,} → {escape(k)}" for k, n in sorted(result.moved.items()))
         show.console.print(
-            f"{escape(result.name)}: clock at {_when(result.now)} UTC; "
+            f"{escape(result.name)}: clock at {result.now.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC; "
             f"{result.evaluated:,} due; {moved or 'nobody moved'}."
         )
 
