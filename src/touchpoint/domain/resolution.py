@@ -89,8 +89,10 @@ def resolve_batch(
     orders those owners by age; `facts` (read only for customers an event would merge) says what
     merge protection needs; `limits` maps a kind to the most keys of it a merge may unite."""
     resolver = _Resolver(owner_of_key, rank_of_customer, new_customer_id, limits, facts)
+    assign = resolver.assign_simple
     for index, keys in enumerate(event_keys):
-        resolver.resolve(index, keys)
+        if not assign(keys):
+            resolver.resolve_links(index, keys)
     return resolver.finish()
 
 
@@ -98,15 +100,57 @@ def customers_to_check(
     event_keys: Iterable[Sequence[str]], owner_of_key: Mapping[str, str]
 ) -> set[str]:
     """The stored customers whose facts `resolve_batch` will probably read, to fetch them at once:
-    those an event links with another customer or with a new strongest key. (Customers linked
-    only through keys the batch itself creates are read one by one.)"""
+    those an event links with another customer, through an alias, or with a new strongest key.
+    (Customers linked only through keys the batch itself creates are read one by one.)"""
     wanted: set[str] = set()
+    no_merges: dict[str, str] = {}
+    aliases = _has_alias(owner_of_key)
     for keys in event_keys:
-        owners = {owner_of_key[k] for k in _with_partners(keys) if k in owner_of_key}
-        anchor = strongest(keys)
-        if len(owners) > 1 or (owners and anchor not in owner_of_key):
-            wanted |= owners
+        if _needs_no_decision(keys, owner_of_key, no_merges, aliases) is None:
+            wanted.update(owner_of_key[k] for k in _with_partners(keys) if k in owner_of_key)
     return wanted
+
+
+_ALIAS_PREFIX = ALIAS_KIND + ":"
+
+
+def _has_alias(owners: Mapping[str, str]) -> bool:
+    return any(key.startswith(_ALIAS_PREFIX) for key in owners)
+
+
+def _needs_no_decision(
+    keys: Sequence[str], owners: Mapping[str, str], parent: Mapping[str, str], aliases: bool
+) -> tuple[str | None, list[str] | None] | None:
+    """For an event that needs no merge decision — its known keys name one customer (or none),
+    no alias is involved, and no new key outranks the known ones — that customer (None: a new
+    one) and the event's new keys (None: none); otherwise None. The hot path: most events are
+    these, so it is written for speed."""
+    found: str | None = None
+    unknown: list[str] | None = None
+    get = owners.get
+    for key in keys:
+        if key.startswith(_ALIAS_PREFIX):
+            return None
+        cid = get(key)
+        if cid is None:
+            if unknown is None:
+                unknown = [key]
+            else:
+                unknown.append(key)
+            continue
+        if parent:
+            while cid in parent:
+                cid = parent[cid]
+        if found is None:
+            found = cid
+        elif cid != found:
+            return None
+    if unknown is not None:
+        if aliases and any(p in owners for key in unknown for p in alias_partners(key)):
+            return None  # a new id completes a pending alias
+        if found is not None and strongest(keys) not in owners:
+            return None  # a new strongest key beside a known customer: protection decides
+    return found, unknown
 
 
 def _with_partners(keys: Iterable[str]) -> list[str]:
@@ -134,6 +178,7 @@ class _Resolver:
         facts: Mapping[str, CustomerFacts],
     ) -> None:
         self.owners = dict(owner_of_key)
+        self.aliases = _has_alias(self.owners)  # whether a pending alias can be completed
         self.ranks = rank_of_customer
         self.new_customer_id = new_customer_id
         self.limits = dict(limits)
@@ -141,12 +186,29 @@ class _Resolver:
         self.new_ranks: dict[str, tuple[str, int]] = {}  # customers created by this batch
         self.parent: dict[str, str] = {}  # merged-away customer -> the one it merged into
         self.batch_keys_of: dict[str, list[str]] = {}  # customer -> keys it got in this batch
-        self.gained: dict[str, set[str]] = {}  # customer -> limited keys it got in this batch
+        # customer -> stored limited keys of customers merged into it in this batch (the keys
+        # it got from events are in batch_keys_of)
+        self.gained: dict[str, set[str]] = {}
         self.blocked: list[tuple[int, str, str, str, str]] = []  # index, customer, other, key, why
         self.result = Resolution(customer_of_event=[])
 
     # --- one event ------------------------------------------------------------------------
-    def resolve(self, index: int, keys: Sequence[str]) -> None:
+    def assign_simple(self, keys: Sequence[str]) -> bool:
+        """Assign an event that needs no merge decision (most do; see `_needs_no_decision`)."""
+        simple = _needs_no_decision(keys, self.owners, self.parent, self.aliases)
+        if simple is None:
+            return False
+        cid, unknown = simple
+        if cid is None:
+            cid = self.create()
+        if unknown is not None:
+            self.attach(cid, unknown)
+        self.result.customer_of_event.append(cid)
+        return True
+
+    def resolve_links(self, index: int, keys: Sequence[str]) -> None:
+        """An event that links several customers, involves an alias, or whose strongest key is
+        new beside a known one: the merges, and what merge protection blocks."""
         links, unknown = self.links(keys)
         anchor = strongest(keys)
         owner = self.owners.get(anchor) if anchor is not None else None
@@ -222,8 +284,10 @@ class _Resolver:
 
     def held(self, cid: str) -> set[str]:
         """The customer's keys of limited kinds, stored and gained in this batch."""
-        stored = {k for k in self.stored(cid).limited_keys if kind_of(k) in self.limits}
-        return stored | self.gained.get(cid, set())
+        limits = self.limits
+        held = {k for k in self.stored(cid).limited_keys if kind_of(k) in limits}
+        held.update(k for k in self.batch_keys_of.get(cid, ()) if kind_of(k) in limits)
+        return held | self.gained.get(cid, set())
 
     def kept_apart(self, a: str, b: str) -> bool:
         return b in self.stored(a).kept_apart or a in self.stored(b).kept_apart
@@ -235,8 +299,8 @@ class _Resolver:
         self.result.merges.append(
             Merge(survivor, loser, index, link.key, tuple(moved), explicit=link.explicit)
         )
-        self.batch_keys_of.setdefault(survivor, []).extend(moved)
         self.gained.setdefault(survivor, set()).update(self.held(loser))
+        self.batch_keys_of.setdefault(survivor, []).extend(moved)
         return survivor
 
     def create(self) -> str:
@@ -246,15 +310,17 @@ class _Resolver:
         return cid
 
     def attach(self, cid: str, keys: list[str]) -> None:
-        if not keys:
-            return
+        owners, new_identities = self.owners, self.result.new_identities
         for key in keys:
-            self.owners[key] = cid
-            self.result.new_identities[key] = cid
-        self.batch_keys_of.setdefault(cid, []).extend(keys)
-        limited = {k for k in keys if kind_of(k) in self.limits}
-        if limited:
-            self.gained.setdefault(cid, set()).update(limited)
+            owners[key] = cid
+            new_identities[key] = cid
+        found = self.batch_keys_of.get(cid)
+        if found is None:
+            self.batch_keys_of[cid] = list(keys)
+        else:
+            found.extend(keys)
+        if not self.aliases:
+            self.aliases = any(key.startswith(_ALIAS_PREFIX) for key in keys)
 
     def finish(self) -> Resolution:
         result = self.result
