@@ -9,7 +9,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from touchpoint import __version__
-from touchpoint.api import analytics, customers, identity, interactions, lifecycle, segment
+from touchpoint.api import (
+    analytics,
+    customers,
+    identity,
+    interactions,
+    lifecycle,
+    projections,
+    segment,
+)
 from touchpoint.api.middleware import BodyLimitAndGzip
 from touchpoint.errors import AuthError, TouchpointError
 from touchpoint.runtime import Touchpoint
@@ -26,7 +34,10 @@ TAGS = [
     },
     {"name": "lifecycle", "description": "Customers per lifecycle stage (read key)."},
     {"name": "analytics", "description": "Funnel, cohorts, churn, CLV, attribution… (read key)."},
-    {"name": "meta", "description": "Server health."},
+    {
+        "name": "meta",
+        "description": "Server health, and how far each projection has applied the log.",
+    },
 ]
 
 
@@ -53,6 +64,7 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(segment.router)
     app.include_router(lifecycle.router)
     app.include_router(analytics.router)
+    app.include_router(projections.router)
     app.include_router(identity.router)
     app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
     app.add_middleware(BodyLimitAndGzip, max_body_bytes=tp.settings.max_body_bytes)
