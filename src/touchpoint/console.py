@@ -96,11 +96,12 @@ def customer_view(view: CustomerView) -> None:
     console.print(identities)
     if view.merged_from:
         merges = Table(title="Merged profiles")
-        for column in ("customer", "merged at", "linked by"):
+        for column in ("merge", "customer", "merged at", "linked by"):
             merges.add_column(column)
         for merge in view.merged_from:
+            linked = merge.linking_key or f"({merge.cause})"
             merges.add_row(
-                plain(merge.customer_id), when(merge.merged_at), plain(merge.linking_key)
+                str(merge.merge_id), plain(merge.customer_id), when(merge.merged_at), plain(linked)
             )
         console.print(merges)
     if view.traits:

@@ -78,7 +78,9 @@ def test_merge_and_unmerge_by_hand(
     assert (record["moved_keys"], record["undoable"]) == (["external_id:son"], True)
     view = get(client, read_key, f"/v1/customers/{son}")
     assert (view["id"], view["requested_id"]) == (mum, son)
-    assert [m["customer_id"] for m in view["merged_from"]] == [son]
+    (shown,) = view["merged_from"]  # the view names the merge to undo
+    assert (shown["customer_id"], shown["merge_id"]) == (son, record["id"])
+    assert (shown["cause"], shown["linking_key"]) == ("manual", None)
     assert get(client, read_key, "/v1/identity/conflicts", status="merged")["total"] == 1
 
     undone = client.post(f"/v1/merges/{record['id']}/unmerge", headers=bearer(admin_key))

@@ -33,6 +33,11 @@ TAGS = [
         "may be gzipped; `messageId` is the idempotency key.",
     },
     {"name": "lifecycle", "description": "Customers per lifecycle stage (read key)."},
+    {
+        "name": "identity",
+        "description": "Merge protection's conflicts and merge records (read key); merging and "
+        "unmerging customers by hand (admin key).",
+    },
     {"name": "analytics", "description": "Funnel, cohorts, churn, CLV, attribution… (read key)."},
     {
         "name": "meta",

@@ -4,20 +4,17 @@ unmerging customers by hand (admin key)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from touchpoint.api.deps import AdminKey, ReadConn, ReadKey, TouchpointDep
-from touchpoint.api.schemas import ErrorOut, error_responses
+from touchpoint.api.schemas import error_responses
 from touchpoint.services import identity as service
 
 router = APIRouter(tags=["identity"], responses=error_responses(401, 403, 422))
 
-_CONFLICT_409: dict[int | str, dict[str, Any]] = {
-    409: {"model": ErrorOut, "description": "The merge was already undone, or cannot be undone"}
-}
 Status = Literal["open", "merged", "dismissed", "all"]
 MAX_ID = 2**63 - 1  # what a 64-bit integer column holds
 Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
@@ -170,7 +167,7 @@ def merge_customers(
     "/v1/merges/{merge_id}/unmerge",
     response_model=UnmergeOut,
     summary="Undo a merge",
-    responses={**error_responses(404), **_CONFLICT_409},
+    responses=error_responses(404, 409),
     tags=["customers"],
 )
 def unmerge(

@@ -77,9 +77,13 @@ class IdentityOut(BaseModel):
 
 
 class MergeOut(BaseModel):
+    merge_id: int = Field(description="The merge's id (to undo it: POST /v1/merges/{id}/unmerge)")
     customer_id: str = Field(description="The customer merged into this one")
     merged_at: datetime
-    linking_key: str = Field(description="The identity that showed they were the same person")
+    cause: str = Field(description="What merged them: identity (a shared key), alias, or manual")
+    linking_key: str | None = Field(
+        description="The identity that showed they were the same person (null for a merge by hand)"
+    )
 
 
 class StageTransitionOut(BaseModel):
@@ -132,6 +136,7 @@ _ERROR_TEXT = {
     401: "No API key, or an unknown or revoked one (`Authorization: Bearer <key>`)",
     403: "The key's scope does not allow this (ingest keys write, read keys read)",
     404: "Nothing is known by that id",
+    409: "The state forbids it: e.g. the merge was already undone, or cannot be undone",
     413: "The request body is larger than the server accepts; send smaller batches",
     422: "Invalid input: a list of field errors when the request's shape is wrong, or one line "
     "naming the field when a value breaks a rule (an unknown channel, a bad email, a bad date)",

@@ -46,9 +46,11 @@ class Identity:
 
 @dataclass(frozen=True)
 class Merge:
+    merge_id: int  # what `customer unmerge` takes
     customer_id: str  # the customer merged into this one
     merged_at: datetime
-    linking_key: str  # the identity that showed they were the same person
+    cause: str  # identity (a shared key), alias, or manual
+    linking_key: str | None  # the identity that showed they were the same person (None: by hand)
 
 
 @dataclass(frozen=True)
@@ -245,7 +247,7 @@ def customer_view(
             for i in customers.identities_of(conn, cid)
         ),
         merged_from=tuple(
-            Merge(m["merged_id"], m["merged_at"], m["linking_key"])
+            Merge(m["seq"], m["merged_id"], m["merged_at"], m["cause"], m["linking_key"])
             for m in customers.merges_into(conn, cid)
         ),
         lifecycle=lifecycle_of(conn, cid),

@@ -54,5 +54,7 @@ def authenticate(conn: Connection, secret: str | None, *, needs: str) -> ApiKey:
         raise AuthError("invalid or revoked API key")
     key = ApiKey(stored.id, stored.scope, stored.name)
     if key.scope not in (needs, "admin"):
+        if needs == "admin":
+            raise Forbidden("this needs an admin key; ingest and read keys cannot do it")
         raise Forbidden(f"this {key.scope} key cannot {needs}; use a {needs} or admin key")
     return key

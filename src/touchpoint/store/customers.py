@@ -213,21 +213,14 @@ def identities_of(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(query)]
 
 
-BY_HAND = "(merged by hand)"  # what the customer view shows as the linking key of a manual merge
-
-
 def merges_into(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
-    """The merges that hold into this customer, oldest first (undone ones no longer do). A merge
-    by hand has no linking key; the view's text field gets BY_HAND instead."""
+    """The merges that hold into this customer, oldest first (undone ones no longer do)."""
     query = (
         select(merges_table)
         .where(merges_table.c.survivor_id == customer_id, merges_table.c.undone_at.is_(None))
         .order_by(merges_table.c.seq)
     )
-    rows = [dict(r._mapping) for r in conn.execute(query)]
-    for row in rows:
-        row["linking_key"] = row["linking_key"] or BY_HAND
-    return rows
+    return [dict(r._mapping) for r in conn.execute(query)]
 
 
 def find_by_key(conn: Connection, key: str) -> str | None:

@@ -22,12 +22,13 @@ class BusinessOverview:
 
 def business_overview(conn: Connection, *, top_types: int = 12) -> BusinessOverview:
     live = select(func.count()).select_from(customers).where(customers.c.merged_into.is_(None))
+    merged = select(func.count()).select_from(merges).where(merges.c.undone_at.is_(None))
     revenue = select(func.coalesce(func.sum(interactions.c.revenue), 0)).where(
         interactions.c.type == "purchase"
     )
     return BusinessOverview(
         customers=int(conn.scalar(live) or 0),
-        merged_profiles=int(conn.scalar(select(func.count()).select_from(merges)) or 0),
+        merged_profiles=int(conn.scalar(merged) or 0),
         purchase_revenue=float(conn.scalar(revenue) or 0),
         by_channel=_counts(conn, interactions.c.channel),
         by_type=_counts(conn, interactions.c.type, limit=top_types),
