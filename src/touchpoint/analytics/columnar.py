@@ -3,9 +3,10 @@ transitions and a slim customer table, refreshed incrementally from the system o
 
 DuckDB reads the system of record through its SQLite/PostgreSQL scanner (loaded from the PyPI
 package, never downloaded). A refresh copies only interactions above the high-water mark on `seq`,
-then replays what changed in place: merges (rewrite the loser's rows to the survivor), customers
-touched recently (traits), and the transitions of every customer whose history the lifecycle
-engine rewrote. See docs/decisions.md, "Analytics: the columnar copy".
+then replays what changed in place: merges (rewrite the loser's rows to the survivor), unmerges
+(re-read both sides' rows), customers touched recently (traits), and the transitions of every
+customer whose history the lifecycle engine rewrote. See docs/decisions.md, "Analytics: the
+columnar copy".
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ CUSTOMER_SELECT = """
 class RefreshStats:
     interactions: int
     merges: int
+    unmerges: int
     customers: int
     transitions: int
     full_transitions: bool
@@ -295,25 +297,40 @@ class SystemReader:
     def traits(self) -> str:
         return "traits::text" if self.postgres else "traits"
 
+    def json_elements(self, table: str, column: str) -> str:
+        """A FROM clause: each row of `table` (as t) with each element of its JSON array
+        `column` as text in e.value."""
+        if self.postgres:
+            return f"{table} t CROSS JOIN json_array_elements_text(t.{column}) AS e(value)"
+        return f"{table} t, json_each(t.{column}) e"
+
 
 def _refresh(con: duckdb.DuckDBPyConnection, sor: SystemReader) -> dict[str, int | bool]:
     # Read the high-water marks first: rows committed while we copy are picked up next time.
-    top = int(sor.value("SELECT max(seq) FROM interactions") or 0)
-    top_merges = int(sor.value("SELECT max(seq) FROM merges") or 0)
+    # The unmerges' mark comes first: an unmerge moves rows without giving them new seqs, so the
+    # rows read after it already show every unmerge up to the mark, and a later one is above it.
+    tops = {"unmerges": 0}
+    if sor.has_table("unmerges"):
+        tops["unmerges"] = int(sor.value("SELECT max(seq) FROM unmerges") or 0)
+    tops["log"] = int(sor.value("SELECT max(seq) FROM interactions") or 0)
+    tops["merges"] = int(sor.value("SELECT max(seq) FROM merges") or 0)
     top_transitions = int(sor.value("SELECT max(seq) FROM stage_transitions") or 0)
     generation = sor.value("SELECT value FROM lifecycle_meta WHERE key = 'generation'")
     marks = {
         "log": int(_state(con, "interactions_seq", "0")),
         "merges": int(_state(con, "merges_seq", "0")),
+        "unmerges": int(_state(con, "unmerges_seq", "0")),
     }
     con.execute("CREATE OR REPLACE TEMP TABLE batch_keys (key BIGINT, id VARCHAR)")
-    copied = _copy_interactions(con, sor, marks["log"], top)
-    merged = _apply_merges(con, sor, marks["merges"], top_merges)
-    customers = _copy_customers(con, sor, marks, top, top_merges)
+    copied = _copy_interactions(con, sor, marks["log"], tops["log"])
+    merged = _apply_merges(con, sor, marks["merges"], tops["merges"])
+    unmerged = _apply_unmerges(con, sor, marks, tops)
+    customers = _copy_customers(con, sor, marks, tops)
     _copy_spend(con, sor)
     return {
         "interactions": copied,
         "merges": merged,
+        "unmerges": unmerged,
         "customers": customers,
         **_copy_transitions(con, sor, top_transitions, str(generation)),
     }
@@ -423,15 +440,71 @@ def _apply_merges(con: duckdb.DuckDBPyConnection, sor: SystemReader, mark: int, 
     return _count(con, "SELECT count(*) FROM moved")
 
 
+def _unmerged_ids(sor: SystemReader, mark: int, top: int) -> str:
+    """System-of-record SQL for the customers the unmerges in (mark, top] changed (the survivor,
+    the merged customer and those restored under it: restored_ids starts with merged_id), and
+    whom each answers with now, should it have been merged again since."""
+    undone = f"t.seq > {mark} AND t.seq <= {top}"
+    changed = (
+        f"SELECT t.survivor_id AS id FROM unmerges t WHERE {undone} "
+        f"UNION SELECT e.value FROM {sor.json_elements('unmerges', 'restored_ids')} WHERE {undone}"
+    )
+    return (
+        f"SELECT u.id FROM ({changed}) u UNION SELECT c.merged_into FROM customers c "
+        f"WHERE c.id IN ({changed}) AND c.merged_into IS NOT NULL"
+    )
+
+
+def _apply_unmerges(
+    con: duckdb.DuckDBPyConnection,
+    sor: SystemReader,
+    marks: dict[str, int],
+    tops: dict[str, int],
+) -> int:
+    """Re-read the interactions of the customers unmerges changed: an unmerge moves rows from
+    the survivor back to the merged customer without new seqs, so the log mark does not see it.
+    Their rows in the copy are replaced by the system of record's as they are now (a row is
+    replaced by seq wherever the copy has it), and their monthly activity is rebuilt. A first
+    copy has just read every row as it is now: it only takes the mark."""
+    mark, top = marks["unmerges"], tops["unmerges"]
+    if top <= mark:
+        return 0
+    if marks["log"] == 0:
+        _set_state(con, "unmerges_seq", str(top))
+        return 0
+    ids = _unmerged_ids(sor, mark, top)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE unmerged AS SELECT * FROM {sor.rows(ids)}")
+    keys = _keys_of(con, "SELECT id FROM unmerged")
+    source = sor.rows(
+        f"SELECT {', '.join(LOG_COLUMNS)}, {sor.properties()} AS properties FROM interactions "
+        f"WHERE customer_id IN ({ids}) AND seq <= {tops['log']}"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE restaged AS SELECT {INTERACTION_SELECT} FROM {source} i "
+        f"WHERE CAST(i.seq AS BIGINT) <= {tops['log']}"
+    )
+    con.execute(
+        f"DELETE FROM interactions WHERE customer_id IN ({keys}) "
+        "OR seq IN (SELECT seq FROM restaged)"
+    )
+    _insert_keyed(con, "interactions", "restaged")
+    con.execute("DROP TABLE restaged")
+    con.execute(f"DELETE FROM monthly_activity WHERE customer_id IN ({keys})")
+    _add_activity(con, f"customer_id IN ({keys})")
+    con.execute("DROP TABLE unmerged")
+    _set_state(con, "unmerges_seq", str(top))
+    # sqlite_query hands counts back as text
+    return int(sor.value(f"SELECT count(*) FROM unmerges WHERE seq > {mark} AND seq <= {top}"))
+
+
 def _copy_customers(
     con: duckdb.DuckDBPyConnection,
     sor: SystemReader,
     marks: dict[str, int],
-    top: int,
-    top_merges: int,
+    tops: dict[str, int],
 ) -> int:
-    """All customers on the first copy; afterwards those with new interactions or merges (traits
-    only change through ingested interactions)."""
+    """All customers on the first copy; afterwards those with new interactions, merges or
+    unmerges (traits only change through ingested interactions, merges and unmerges)."""
     if marks["log"] == 0:
         con.execute("DELETE FROM customers")
         con.execute(
@@ -440,16 +513,19 @@ def _copy_customers(
         )
         _insert_keyed(con, "customers", "people")
         return _count(con, "SELECT count(*) FROM customers")
-    if top <= marks["log"] and top_merges <= marks["merges"]:
+    if all(tops[name] <= marks[name] for name in marks):
         return 0
+    changed = [
+        f"SELECT customer_id FROM interactions WHERE seq > {marks['log']} AND seq <= {tops['log']}",
+        f"SELECT survivor_id FROM merges WHERE seq > {marks['merges']} AND seq <= {tops['merges']}",
+    ]
+    if tops["unmerges"] > marks["unmerges"]:
+        changed.append(_unmerged_ids(sor, marks["unmerges"], tops["unmerges"]))
     con.execute(
         "CREATE OR REPLACE TEMP TABLE fresh AS SELECT * FROM "
         + sor.rows(
-            f"SELECT id, created_at, {sor.traits()} AS traits, merged_into FROM customers "
-            "WHERE id IN (SELECT customer_id FROM interactions "
-            f"WHERE seq > {marks['log']} AND seq <= {top}) "
-            f"OR id IN (SELECT survivor_id FROM merges WHERE seq > {marks['merges']} "
-            f"AND seq <= {top_merges})"
+            f"SELECT id, created_at, {sor.traits()} AS traits, merged_into FROM customers WHERE "
+            + " OR ".join(f"id IN ({ids})" for ids in changed)
         )
     )
     con.execute(f"DELETE FROM customers WHERE id IN ({_keys_of(con, 'SELECT id FROM fresh')})")
