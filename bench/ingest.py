@@ -219,9 +219,7 @@ def raw_executemany(data_dir: Path, rows: list[tuple[Any, ...]]) -> float:
     return elapsed
 
 
-def timed_import(
-    data_dir: Path, path: Path, console: Console, label: str, reader_process: bool | None = None
-) -> tuple[float, Any]:
+def timed_import(data_dir: Path, path: Path, console: Console, label: str) -> tuple[float, Any]:
     """A file import as `touchpoint import` runs it, less the catch-up (timed apart)."""
     tp = open_touchpoint(Settings(data_dir=data_dir))
     try:
@@ -229,13 +227,7 @@ def timed_import(
         with Progress("[progress.description]{task.description}", *columns, console=console) as bar:
             task = bar.add_task(label, total=path.stat().st_size)
             started = time.perf_counter()
-            report = import_file(
-                tp,
-                path,
-                on_bytes=lambda n: bar.advance(task, n),
-                catch_up=False,
-                reader_process=reader_process,
-            )
+            report = import_file(tp, path, on_bytes=lambda n: bar.advance(task, n), catch_up=False)
             elapsed = time.perf_counter() - started
     finally:
         tp.close()
@@ -311,8 +303,6 @@ def main() -> None:
         seconds, again = timed_import(data_dir, path, console, "re-import")
         assert again.duplicates == report.accepted, "a re-import must find every row stored"
         results.append(("re-import (all duplicates)", again.duplicates, seconds))
-        seconds, alone = timed_import(root / "alone", path, console, "one process", False)
-        results.append(("import, rows prepared in the same process", alone.accepted, seconds))
         if args.inline:
             seconds, inline = timed_inline_import(root / "inline", path, console)
             results.append(("import with projections inline (API mode)", inline.accepted, seconds))

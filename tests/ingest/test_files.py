@@ -165,14 +165,11 @@ def test_import_streams_so_memory_does_not_grow_with_file_size(
     assert large < small * 1.5, (small, large)
 
 
-@pytest.mark.parametrize("reader_process", [False, True], ids=["in-process", "reader-process"])
 def test_import_in_many_batches_resolves_and_reports_as_one_batch_would(
-    tp: Touchpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader_process: bool
+    tp: Touchpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A file import's batches share one connection; results stay in line order and each batch
-    resolves against the identities stored by the batches before it — the same whether the rows
-    are prepared here or in a reader process."""
-    from touchpoint.ingest import reader_process as reader_process_module
+    resolves against the identities stored by the batches before it."""
     from touchpoint.services import imports
 
     rows: list[object] = [
@@ -186,8 +183,7 @@ def test_import_in_many_batches_resolves_and_reports_as_one_batch_would(
     ]
     path = write_jsonl(tmp_path / "batches.jsonl", rows)
     monkeypatch.setattr(imports, "FILE_BATCH_SIZE", 2)
-    monkeypatch.setattr(reader_process_module, "CHUNK", 3)  # chunks that straddle batches
-    report = import_file(tp, path, keep_results=True, reader_process=reader_process)
+    report = import_file(tp, path, keep_results=True)
     assert [(r.position, r.status) for r in report.results] == [
         (1, "accepted"),
         (2, "accepted"),

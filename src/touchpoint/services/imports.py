@@ -3,13 +3,10 @@ catches up from its checkpoint. The CLI's `touchpoint import` and the demo call 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 from touchpoint.ingest.files import FILE_BATCH_SIZE, file_kind, file_rows
-from touchpoint.ingest.pipeline import utcnow
-from touchpoint.ingest.reader_process import MIN_BYTES, prepared_rows
 from touchpoint.ingest.report import IngestReport
 from touchpoint.ingest.segment import load_event_map
 from touchpoint.projections.contract import Progress
@@ -25,36 +22,20 @@ def import_file(
     keep_results: bool = False,
     catch_up: bool = True,
     catch_up_progress: Callable[[str], Progress] | None = None,
-    reader_process: bool | None = None,
 ) -> IngestReport:
     """Stream one file through the ingestion path; rejected rows are reported, the rest land.
 
     The import writes the log and the identity graph only (projections deferred); then
     (`catch_up`, else it is the caller's job: `tp.projections.catch_up()`) every projection
     catches up from its checkpoint. A crash between the two loses nothing: the next catch-up
-    starts from the same checkpoint. `reader_process` (default: for files of 16 MB or more, on a
-    machine with more than one core) parses and validates in a second process.
+    starts from the same checkpoint.
     """
     kind = file_kind(path, file_format)
-    if reader_process is None:
-        reader_process = path.stat().st_size >= MIN_BYTES and (os.cpu_count() or 1) > 1
-    settings = tp.settings
-    ingest = tp.ingestor.ingest
-    options = {"keep_results": keep_results, "batch_size": FILE_BATCH_SIZE, "bulk": True}
-    if reader_process:
-        rows = prepared_rows(
-            path,
-            kind,
-            events_file=settings.segment_events_file,
-            default_region=settings.default_region,
-            received_at=utcnow(),
-            on_bytes=on_bytes,
+    events = load_event_map(tp.settings.segment_events_file)
+    with file_rows(path, kind, events, on_bytes) as rows:
+        report = tp.ingestor.ingest(
+            rows, keep_results=keep_results, batch_size=FILE_BATCH_SIZE, bulk=True
         )
-        report = ingest(rows, **options)  # type: ignore[arg-type]
-    else:
-        events = load_event_map(settings.segment_events_file)
-        with file_rows(path, kind, events, on_bytes) as rows:
-            report = ingest(rows, **options)  # type: ignore[arg-type]
     if catch_up:
         tp.projections.catch_up(catch_up_progress)
     return report
