@@ -329,7 +329,7 @@ def print_table(console: Console, results: list[tuple[str, int, float]]) -> None
             f"{rows:,}",
             f"{seconds:.2f}",
             f"{rate:,.0f}",
-            f"{rate / raw_rate:.0%}",
+            f"{rate / raw_rate:.0%}" if "catch-up" not in name else "",
             goals.get(name, ""),
         )
     console.print(table)

@@ -53,7 +53,10 @@ def test_any_mix_of_inline_and_deferred_batches_equals_replay(
     data_dir: Path = tmp_path_factory.mktemp(f"modes{next(_example)}")
     tp = open_touchpoint(Settings(data_dir=data_dir))
     try:
-        with mock.patch("touchpoint.lifecycle.projection.WHOLE_LOG_SHARE", share):
+        with (
+            mock.patch("touchpoint.lifecycle.projection.WHOLE_LOG_SHARE", share),
+            mock.patch("touchpoint.lifecycle.projection.SMALL_CATCH_UP", 0),
+        ):
             for batch, deferred, catch_up, tick_day in steps:
                 report = tp.ingestor.ingest(enumerate(batch), bulk=deferred)
                 assert not report.rejected

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from touchpoint import console as show
 from touchpoint.cli.options import DataDir, opened
-from touchpoint.cli.projections import catch_up_progress
+from touchpoint.cli.projections import catch_up_progress, print_catch_up
 from touchpoint.errors import ValidationError
 
 
@@ -55,9 +55,11 @@ def import_file(
                 file,
                 file_format=file_format,
                 on_bytes=partial(bar.advance, task),
-                catch_up_progress=catching_up,
+                catch_up=False,
             )
-        seconds = time.perf_counter() - started
+            seconds = time.perf_counter() - started
+            caught_up = tp.projections.catch_up(catching_up)
     show.import_report(report, seconds, show_rejected=show_rejected)
+    print_catch_up(caught_up)
     if report.rejected and not report.accepted and not report.duplicates:
         raise typer.Exit(1)

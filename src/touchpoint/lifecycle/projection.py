@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 # A catch-up touching at least this share of the staged customers reads the whole log in one
 # columnar scan (DuckDB's scanners push no filter down); below it, each history by its index.
 WHOLE_LOG_SHARE = 0.2
+# Up to this many new events, the histories are read by their index whatever the share: the
+# columnar scan's fixed cost (the worker process, DuckDB, Arrow: about a second) would dominate.
+SMALL_CATCH_UP = 20_000
 
 
 class LifecycleProjection:
@@ -64,13 +67,15 @@ class LifecycleProjection:
     ) -> CatchUpResult:
         """Rebuild every customer with an event in (after, upto] from their whole history —
         exactly what a replay gives them — and drop customers a deferred import merged away."""
-        if store.staged_count(conn) == 0:  # nothing staged yet (a first import): replay, cheaper
+        small = upto - after <= SMALL_CATCH_UP  # positions: at least as many as the new events
+        staged = store.staged_count(conn)
+        if staged == 0 and not small:  # nothing staged yet (a first import): replay, cheaper
             rebuilt = self.replay(conn, engine, progress=progress)
             return CatchUpResult(self.name, rebuilt.events, rebuilt.customers, mode="incremental")
         touched = positions.customers_after(conn, after, upto)
         removed = store.merged_away_with_stage(conn)
         stage_engine = self.engines.engine_for(model_source(store.read_meta(conn)))
-        if len(touched) >= WHOLE_LOG_SHARE * max(store.staged_count(conn), 1):
+        if not small and len(touched) >= WHOLE_LOG_SHARE * max(staged, 1):
             from touchpoint.lifecycle.replay import refold_from_log  # DuckDB and Arrow
 
             events = refold_from_log(conn, engine, stage_engine, touched, removed, progress)
