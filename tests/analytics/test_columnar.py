@@ -46,10 +46,10 @@ def _sor(tp: Touchpoint) -> dict[str, Any]:
         at = at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
         pair = (merged.get(cid, cid), at.year * 12 + at.month - 1)
         first[pair] = min(first.get(pair, at), at)
-    return {"log": log, "moves": moves, "customers": live, "activity": _linked(first)}
+    return {"log": log, "moves": moves, "customers": live, "activity": linked_months(first)}
 
 
-def _linked(first: dict[tuple[str, int], datetime]) -> dict[tuple[str, int], tuple[Any, ...]]:
+def linked_months(first: dict[tuple[str, int], datetime]) -> dict[tuple[str, int], tuple[Any, ...]]:
     """(customer, month) -> (first moment, previous month, next month, next month's first)."""
     out: dict[tuple[str, int], tuple[Any, ...]] = {}
     for (cid, p), at in first.items():

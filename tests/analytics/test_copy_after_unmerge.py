@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from tests.analytics.test_columnar import linked_months
 from tests.builders import interaction
 from touchpoint.analytics import columnar
 from touchpoint.analytics.clv import customer_clv
@@ -108,20 +109,8 @@ def sor_state(tp: Touchpoint) -> dict[str, Any]:
         "counts": counts,
         "customers": people,
         "moves": moves,
-        "activity": _linked(first),
+        "activity": linked_months(first),
     }
-
-
-def _linked(first: dict[tuple[str, int], datetime]) -> dict[tuple[str, int], tuple[Any, ...]]:
-    """(customer, month) -> (first moment, previous month, next month, next month's first)."""
-    out: dict[tuple[str, int], tuple[Any, ...]] = {}
-    for (cid, p), when in first.items():
-        months = sorted(m for c, m in first if c == cid)
-        i = months.index(p)
-        before = months[i - 1] if i else None
-        after = months[i + 1] if i + 1 < len(months) else None
-        out[(cid, p)] = (when, before, after, first[(cid, after)] if after is not None else None)
-    return out
 
 
 def copy_state(settings: Settings) -> dict[str, Any]:
