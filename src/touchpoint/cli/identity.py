@@ -14,7 +14,7 @@ from touchpoint.services import identity as service
 from touchpoint.store.engine import read_connection
 
 group = typer.Typer(
-    help="Identity resolution: merges merge protection blocked (conflicts), and merge records.",
+    help="Identity resolution: conflicts (merges that merge protection blocked) and merge records.",
     no_args_is_help=True,
 )
 
@@ -32,10 +32,12 @@ def identity_conflicts(
     offset: Annotated[int, typer.Option(min=0, help="Skip this many first")] = 0,
     data_dir: DataDir = None,
 ) -> None:
-    """List events that named one customer but carried an identity another one holds, when
-    merging them would break the merge limits (TOUCHPOINT_MERGE_LIMITS; by default two user ids
-    never merge through a shared email or phone). Merge the two with `touchpoint customer merge`
-    if they are one person, or keep them apart with `touchpoint identity dismiss`."""
+    """List the merges merge protection blocked, to review them.
+
+    A conflict is an event that named one customer but carried an identity another one holds,
+    when merging them would break the merge limits (TOUCHPOINT_MERGE_LIMITS; by default two user
+    ids never merge through a shared email or phone). Merge the two with `touchpoint customer
+    merge` if they are one person, or keep them apart with `touchpoint identity dismiss`."""
     with opened(data_dir) as tp, read_connection(tp.engine) as conn:
         total, rows = service.list_conflicts(conn, status=status, limit=limit, offset=offset)
     if not rows:
@@ -97,8 +99,9 @@ def identity_merges(
     offset: Annotated[int, typer.Option(min=0, help="Skip this many first")] = 0,
     data_dir: DataDir = None,
 ) -> None:
-    """List merges, newest first: what tied the two, and whether the merge still holds (undo one
-    with `touchpoint customer unmerge MERGE_ID`)."""
+    """List merges, newest first: what tied the two, and whether the merge still holds.
+
+    Undo one with `touchpoint customer unmerge MERGE_ID`."""
     with opened(data_dir) as tp, read_connection(tp.engine) as conn:
         found = None
         if customer is not None:

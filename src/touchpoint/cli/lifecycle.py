@@ -101,8 +101,8 @@ def print_replay(report: ReplayReport) -> None:
 
 group.command(
     "tick",
-    help="The same as `touchpoint tick`: catch the projections up, then apply the time-based "
-    "stages (inactivity → at_risk → churned) that fell due by --now. Safe to repeat.",
+    help="The same as `touchpoint tick`: catch up, then let time pass to --now (inactivity → "
+    "at_risk → churned). Safe to repeat.",
 )(tick_command)
 
 

@@ -35,8 +35,10 @@ def register(app: typer.Typer) -> None:
 
 @group.command("status")
 def status_command(data_dir: DataDir = None) -> None:
-    """Each projection's checkpoint (the last log position it applied), its lag behind the log,
-    and when its next time-based rule falls due."""
+    """How far each projection has applied the log: checkpoint, lag and next due time.
+
+    The checkpoint is the last log position a projection applied; the lag, the log events it has
+    not applied yet (after a bulk import, until its catch-up)."""
     with opened(data_dir) as tp:
         rows = tp.projections.status()
     table = Table(title="Projections")
@@ -66,17 +68,20 @@ def catch_up_command(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Apply every log event a projection has not applied yet (after a bulk import, or a crash
-    before its catch-up), from its checkpoint, in large vectorised batches. Safe to repeat."""
+    """Apply what each projection has not applied yet, from its checkpoint. Safe to repeat.
+
+    Needed after a bulk import that stopped before its catch-up (a crash, Ctrl-C); `touchpoint
+    import`, `touchpoint tick` and the server catch up by themselves."""
     with opened(data_dir) as tp, catch_up_progress() as progress:
         results = tp.projections.catch_up(progress, name=name)
     print_catch_up(results)
 
 
 def tick_command(now: Now = None, data_dir: DataDir = None) -> None:
-    """Run the scheduler once, as the server does continually: catch every projection up, then
-    let time pass to --now (inactivity → at_risk → churned, and what else falls due). For cron;
-    safe to repeat."""
+    """Catch every projection up, then let time pass to --now. For cron; safe to repeat.
+
+    This is one run of the scheduler the server runs continually: inactivity moves customers to
+    at_risk and churned, and whatever else falls due is applied."""
     from touchpoint.services import scheduler
 
     with opened(data_dir) as tp, catch_up_progress() as progress:
