@@ -53,3 +53,20 @@ def test_a_bad_moment_or_projection_is_one_line(tmp_path: Path) -> None:
     assert "--now" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
     unknown = touchpoint("projections", "catch-up", "--name", "scores", data_dir=tmp_path / "data")
     assert unknown.returncode == 1 and "no projection 'scores'" in unknown.stderr
+
+
+def test_a_clock_in_the_future_is_refused_unless_forced(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    path = write_jsonl(
+        tmp_path / "e.jsonl",
+        [interaction(id="p", type="purchase", at=0, email="a@example.com", revenue=3.0)],
+    )
+    assert touchpoint("import", str(path), data_dir=data).returncode == 0
+    future = touchpoint("tick", "--now", "2099-01-01", data_dir=data)  # a typo of the year
+    assert future.returncode == 1 and "Traceback" not in future.stderr
+    assert "in the future" in future.stderr and "--force" in future.stderr
+    assert len(future.stderr.strip().splitlines()) == 1
+    summary = touchpoint("lifecycle", "summary", data_dir=data)
+    assert re.search(r"conversion\s*│\s*1\b", summary.stdout), summary.stdout  # nobody moved
+    forced = touchpoint("tick", "--now", "2099-01-01", "--force", data_dir=data)
+    assert forced.returncode == 0 and "1 → churned" in forced.stdout

@@ -77,7 +77,13 @@ def catch_up_command(
     print_catch_up(results)
 
 
-def tick_command(now: Now = None, data_dir: DataDir = None) -> None:
+def tick_command(
+    now: Now = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Let the clock run past the wall clock (for tests)")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
     """Catch every projection up, then let time pass to --now. For cron; safe to repeat.
 
     This is one run of the scheduler the server runs continually: inactivity moves customers to
@@ -85,7 +91,7 @@ def tick_command(now: Now = None, data_dir: DataDir = None) -> None:
     from touchpoint.services import scheduler
 
     with opened(data_dir) as tp, catch_up_progress() as progress:
-        run = scheduler.run_once(tp, now, progress)
+        run = scheduler.run_once(tp, now, progress, force=force)
     print_catch_up(run.caught_up)
     print_ticks(run.ticked)
 

@@ -58,6 +58,8 @@ def report(
         raise ValidationError(f"unknown --format {output!r}; use one of {', '.join(FORMATS)}")
     if plot is not None and plot.suffix.lower() not in (".html", ".png"):
         raise ValidationError(f"--plot must end in .html or .png, not {plot.name!r}")
+    if plot is not None and not plot.resolve().parent.is_dir():  # before the report runs
+        raise ValidationError(f"--plot: no folder {str(plot.resolve().parent)!r} to write into")
     request = make_request(spec, start=start, end=end, by=by, interval=interval, at=at)
     with opened(data_dir) as tp:  # creates/migrates the database
         result = run_report(tp.settings, spec.name, request, engine=engine)

@@ -12,7 +12,7 @@ interaction is that old, and reports step back from "now" by days and months.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 EXAMPLE = "use an ISO 8601 date (2026-03-01, midnight UTC) or date-time (2026-03-01T12:00:00Z; no zone means UTC)"
 
@@ -67,3 +67,18 @@ def utc_text(at: datetime) -> str:
     """Fixed-width UTC ISO text with microseconds and a Z (URL-safe: no '+'), so two moments
     compare as strings the way they compare as times."""
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# How far past the wall clock a clock may be moved: clocks of two machines differ a little.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def future_clock_error(moment: datetime, now: datetime, field: str) -> str | None:
+    """Why moving a projection's clock to `moment` is refused, or None. Time only runs forward,
+    so a clock set in the future (a typo of the year) would churn every customer for good."""
+    if moment <= now + CLOCK_SKEW:
+        return None
+    return (
+        f"{field}: {moment.isoformat()} is in the future; the clock never runs back, so every "
+        "customer inactive until then would move for good (pass --force if you mean it)"
+    )

@@ -156,6 +156,8 @@ def file_kind(path: Path, file_format: str | None) -> str:
     """The file's format (csv or jsonl), from `file_format` or its name; checks it exists."""
     if not path.is_file():
         raise NotFound(f"no such file: {path}")
+    if path.stat().st_size == 0:
+        raise ValidationError(f"{path.name} is empty: nothing to import")
     kind = file_format or detect_format(path)
     if kind not in ("csv", "jsonl"):
         raise ValidationError(f"unknown format {kind!r}; use csv or jsonl")

@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from touchpoint.domain.moments import future_clock_error
+from touchpoint.errors import ValidationError
 from touchpoint.projections.contract import CatchUpResult, Progress, TickResult
 from touchpoint.runtime import Touchpoint
 
@@ -35,9 +37,16 @@ def run_once(
     tp: Touchpoint,
     now: datetime | None = None,
     progress: Callable[[str], Progress] | None = None,
+    *,
+    force: bool = False,
 ) -> SchedulerRun:
-    """Catch up every projection that lags, then tick each to `now` (default: the wall clock)."""
-    moment = now or datetime.now(UTC)
+    """Catch up every projection that lags, then tick each to `now` (default: the wall clock).
+    A `now` past the wall clock is refused unless `force` (see `future_clock_error`)."""
+    wall = datetime.now(UTC)
+    moment = now or wall
+    refused = None if force else future_clock_error(moment, wall, "--now")
+    if refused:
+        raise ValidationError(refused)
     caught = tp.projections.catch_up(progress) if tp.projections.lagging() else []
     return SchedulerRun(moment, caught, tp.projections.tick(moment))
 
