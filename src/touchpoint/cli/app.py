@@ -9,7 +9,6 @@ import sys
 from importlib import import_module
 
 import typer
-from sqlalchemy.exc import OperationalError
 
 from touchpoint import console as show
 from touchpoint.errors import ConfigError, TouchpointError
@@ -48,7 +47,11 @@ def main() -> None:
     except TouchpointError as exc:
         show.error(str(exc))
         sys.exit(1)
-    except OperationalError as exc:
+    except Exception as exc:  # SQLAlchemy is imported only when a command needs the database
+        from sqlalchemy.exc import OperationalError
+
+        if not isinstance(exc, OperationalError):
+            raise
         show.error(str(exc.orig or exc).splitlines()[0], kind="database error")
         sys.exit(1)
     except KeyboardInterrupt:

@@ -8,8 +8,6 @@ import typer
 
 from touchpoint import console as show
 from touchpoint.cli.options import DataDir, opened
-from touchpoint.services import customers as service
-from touchpoint.store.engine import read_connection
 
 group = typer.Typer(
     help="Look up customers: profile, identities and timeline; list them by stage.",
@@ -36,6 +34,9 @@ def customer_show(
     data_dir: DataDir = None,
 ) -> None:
     """Show one customer: profile, identities, merges, traits and timeline (newest first)."""
+    from touchpoint.services import customers as service
+    from touchpoint.store.engine import read_connection
+
     with opened(data_dir) as tp, read_connection(tp.engine) as conn:
         customer_id = service.find_one(conn, query, default_region=tp.settings.default_region)
         view = service.customer_view(conn, customer_id, limit=limit, cursor=cursor)
@@ -56,6 +57,9 @@ def customer_list(
 ) -> None:
     """List customers — all of them, or those now in one lifecycle stage, the most recent
     arrivals first (who just became at_risk, who just churned)."""
+    from touchpoint.services import customers as service
+    from touchpoint.store.engine import read_connection
+
     with opened(data_dir) as tp, read_connection(tp.engine) as conn:
         total, rows = service.find_customers(conn, [], stage=stage, limit=limit, offset=offset)
     show.customer_list(rows, total=total, offset=offset, stage=stage)

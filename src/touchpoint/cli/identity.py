@@ -9,9 +9,7 @@ from rich.table import Table
 
 from touchpoint import console as show
 from touchpoint.cli.options import DataDir, opened
-from touchpoint.services import customers as customer_service
-from touchpoint.services import identity as service
-from touchpoint.store.engine import read_connection
+from touchpoint.domain.identity import CONFLICT_STATUSES
 
 group = typer.Typer(
     help="Identity resolution: conflicts (merges that merge protection blocked) and merge records.",
@@ -25,9 +23,7 @@ def register(app: typer.Typer) -> None:
 
 @group.command("conflicts")
 def identity_conflicts(
-    status: Annotated[
-        str, typer.Option(help=f"Which: {', '.join(service.CONFLICT_STATUSES)}")
-    ] = "open",
+    status: Annotated[str, typer.Option(help=f"Which: {', '.join(CONFLICT_STATUSES)}")] = "open",
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="Conflicts to show")] = 20,
     offset: Annotated[int, typer.Option(min=0, help="Skip this many first")] = 0,
     data_dir: DataDir = None,
@@ -38,6 +34,9 @@ def identity_conflicts(
     when merging them would break the merge limits (TOUCHPOINT_MERGE_LIMITS; by default two user
     ids never merge through a shared email or phone). Merge the two with `touchpoint customer
     merge` if they are one person, or keep them apart with `touchpoint identity dismiss`."""
+    from touchpoint.services import identity as service
+    from touchpoint.store.engine import read_connection
+
     with opened(data_dir) as tp, read_connection(tp.engine) as conn:
         total, rows = service.list_conflicts(conn, status=status, limit=limit, offset=offset)
     if not rows:
@@ -79,6 +78,8 @@ def identity_dismiss(
     data_dir: DataDir = None,
 ) -> None:
     """Mark a conflict reviewed: the two customers are different people."""
+    from touchpoint.services import identity as service
+
     with opened(data_dir) as tp:
         conflict = service.dismiss_conflict(tp, conflict_id)
     show.console.print(
@@ -102,6 +103,10 @@ def identity_merges(
     """List merges, newest first: what tied the two, and whether the merge still holds.
 
     Undo one with `touchpoint customer unmerge MERGE_ID`."""
+    from touchpoint.services import customers as customer_service
+    from touchpoint.services import identity as service
+    from touchpoint.store.engine import read_connection
+
     with opened(data_dir) as tp, read_connection(tp.engine) as conn:
         found = None
         if customer is not None:

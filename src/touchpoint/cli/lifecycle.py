@@ -11,8 +11,6 @@ from touchpoint import console as show
 from touchpoint.cli.options import At, DataDir, opened
 from touchpoint.cli.projections import tick_command
 from touchpoint.lifecycle.model import BUILTIN_MODELS, load_model
-from touchpoint.services import lifecycle as service
-from touchpoint.store.engine import read_connection
 
 if TYPE_CHECKING:
     from touchpoint.lifecycle.replay import ReplayReport
@@ -30,6 +28,9 @@ def register(app: typer.Typer) -> None:
 @group.command("summary")
 def summary_command(at: At = None, data_dir: DataDir = None) -> None:
     """Customers per lifecycle stage, now or as they stood at a past moment."""
+    from touchpoint.services import lifecycle as service
+    from touchpoint.store.engine import read_connection
+
     with opened(data_dir) as tp, read_connection(tp.engine) as conn:
         result = service.summary(conn, at)
     moment = f"at {at:%Y-%m-%d %H:%M:%S} UTC" if at else "now"
@@ -56,6 +57,9 @@ def replay_command(
         TextColumn,
         TimeRemainingColumn,
     )
+
+    from touchpoint.services import lifecycle as service
+    from touchpoint.store.engine import read_connection
 
     with opened(data_dir) as tp:
         if model is None:

@@ -9,9 +9,6 @@ import typer
 from touchpoint import console as show
 from touchpoint.cli import customers
 from touchpoint.cli.options import DataDir, opened
-from touchpoint.services import customers as customer_service
-from touchpoint.services import identity as service
-from touchpoint.store.engine import read_connection
 
 Who = typer.Argument(help="Customer id (cus_…), email, phone or external id")
 
@@ -28,6 +25,10 @@ def customer_merge(
 ) -> None:
     """Merge two customers by hand: the one created first keeps its id and gets the other's
     identities, interactions and traits (newest values); merge protection does not apply."""
+    from touchpoint.services import customers as customer_service
+    from touchpoint.services import identity as service
+    from touchpoint.store.engine import read_connection
+
     with opened(data_dir) as tp:
         with read_connection(tp.engine) as conn:
             region = tp.settings.default_region
@@ -49,6 +50,8 @@ def customer_unmerge(
 ) -> None:
     """Undo a merge: the merged customer gets back its id, identities, profile and every
     interaction that came from it; both customers' lifecycles are refolded."""
+    from touchpoint.services import identity as service
+
     with opened(data_dir) as tp:
         undone = service.unmerge(tp, merge_id)
     keys = ", ".join(undone.keys) or "none"

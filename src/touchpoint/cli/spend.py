@@ -10,7 +10,7 @@ from rich.table import Table
 
 from touchpoint import console as show
 from touchpoint.cli.options import DataDir, opened
-from touchpoint.services.demo import DEMO_SPEND
+from touchpoint.demo import DEMO_SPEND
 
 group = typer.Typer(help="Campaign spend, for the cac report.", no_args_is_help=True)
 

@@ -69,3 +69,6 @@ class InteractionType(StrEnum):
 CHANNELS: tuple[str, ...] = tuple(c.value for c in Channel)
 DIRECTIONS: tuple[str, ...] = tuple(d.value for d in Direction)
 INTERACTION_TYPES: tuple[str, ...] = tuple(t.value for t in InteractionType)
+
+# What an API key may do: ingest (write), read, admin (both, and changes by hand).
+API_KEY_SCOPES: tuple[str, ...] = ("ingest", "read", "admin")

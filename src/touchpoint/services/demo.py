@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import Connection
 
+from touchpoint.demo import DEMO_SPEND
 from touchpoint.errors import ValidationError
 from touchpoint.services import customers as customer_service
 from touchpoint.services import lifecycle as lifecycle_service
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from touchpoint.ingest.report import IngestReport
     from touchpoint.runtime import Touchpoint
 
-DEMO_SPEND = Path(__file__).resolve().parent.parent / "demo" / "campaign_spend.csv"
 LIFECYCLE_MAP = "lifecycle-map.html"
 
 DemoStep = Literal["ingest", "clock", "spend", "summary", "analytics"]

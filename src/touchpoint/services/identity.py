@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from touchpoint.domain.identity import CONFLICT_STATUSES
 from touchpoint.domain.resolution import TimedTraits, fold_profiles, split_merge, unmerge_traits
 from touchpoint.errors import Conflict, NotFound, ValidationError
 from touchpoint.runtime import Touchpoint
@@ -17,8 +18,6 @@ from touchpoint.services.customers import current_id
 from touchpoint.store import customers
 from touchpoint.store import identity as store
 from touchpoint.store.engine import write_transaction
-
-CONFLICT_STATUSES = store.CONFLICT_STATUSES
 
 
 @dataclass(frozen=True)

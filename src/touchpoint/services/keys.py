@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection
 
+from touchpoint.domain.vocabulary import API_KEY_SCOPES
 from touchpoint.errors import AuthError, Forbidden, ValidationError
 from touchpoint.store import keys as store
 
-SCOPES = ("ingest", "read", "admin")
+SCOPES = API_KEY_SCOPES
 
 
 @dataclass(frozen=True)

@@ -115,9 +115,6 @@ def record_conflicts(
     insert_rows(conn, identity_conflicts, (*columns, "first_at", "last_at", "events"), rows)
 
 
-CONFLICT_STATUSES = ("open", "merged", "dismissed", "all")
-
-
 def list_conflicts(
     conn: Connection, *, status: str, limit: int, offset: int, seq: int | None = None
 ) -> tuple[int, list[dict[str, Any]]]:
