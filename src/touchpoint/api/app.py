@@ -12,6 +12,7 @@ from touchpoint import __version__
 from touchpoint.api import (
     analytics,
     customers,
+    docs,
     identity,
     interactions,
     lifecycle,
@@ -62,6 +63,8 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
         description="Customer lifecycle management for omnichannel contact centers. "
         "Ingest with an ingest key, read with a read key: `Authorization: Bearer <key>`.",
         openapi_tags=TAGS,
+        docs_url=None,  # served by touchpoint.api.docs from an installed package, not a CDN
+        redoc_url=None,
     )
     app.state.touchpoint = tp
     app.include_router(interactions.router)
@@ -73,6 +76,7 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(identity.router)
     app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
     app.add_middleware(BodyLimitAndGzip, max_body_bytes=tp.settings.max_body_bytes)
+    docs.add_docs(app)
 
     @app.get("/health", tags=["meta"], summary="Liveness check")
     def health() -> dict[str, str]:
