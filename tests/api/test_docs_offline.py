@@ -1,5 +1,6 @@
 """The API docs work offline: /docs and /redoc load only assets the server itself serves (from an
-installed package), and a real Chromium with every other host blocked renders them."""
+installed package), a real Chromium with every other host blocked renders them, and the OpenAPI
+document's security schemes let Swagger UI's "Authorize" send a key."""
 
 from __future__ import annotations
 
@@ -84,6 +85,39 @@ def test_an_asset_is_not_sent_again_to_a_browser_that_has_it(client: TestClient)
     assert client.get("/docs/assets/secrets.txt").status_code == 404
 
 
+def test_openapi_declares_bearer_and_segment_basic(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["ApiKey"]["type"] == "http" and schemes["ApiKey"]["scheme"] == "bearer"
+    assert schemes["SegmentWriteKey"]["type"] == "http"
+    assert schemes["SegmentWriteKey"]["scheme"] == "basic"
+    paths = document["paths"]
+    assert paths["/v1/customers"]["get"]["security"] == [{"ApiKey": []}]
+    assert paths["/v1/merges/{merge_id}/unmerge"]["post"]["security"] == [{"ApiKey": []}]
+    assert paths["/v1/batch"]["post"]["security"] == [{"ApiKey": []}, {"SegmentWriteKey": []}]
+    assert "security" not in paths["/health"]["get"]
+
+
+def test_every_operation_but_health_needs_a_key(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    open_operations = [
+        (method, path)
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if not operation.get("security")
+    ]
+    assert open_operations == [("get", "/health")]
+
+
+def test_a_malformed_basic_header_gets_the_key_checks_own_401(client: TestClient) -> None:
+    """The Basic scheme is declared for the document only: the key check still reads the header."""
+    missing = client.get("/v1/customers").json()
+    for path, call in (("/v1/customers", client.get), ("/v1/batch", client.post)):
+        response = call(path, headers={"Authorization": "Basic not-base64!"})
+        assert response.status_code == 401, path
+        assert response.json() == missing, path
+
+
 # --- a real browser, offline ------------------------------------------------------------------
 
 
@@ -130,6 +164,29 @@ def test_swagger_ui_renders_offline(offline_page: tuple[Page, Traffic], live_ser
     page.locator(".opblock-summary-path[data-path='/v1/customers']").wait_for()
     assert page.locator(".opblock").count() > 10
     assert f"{live_server}/docs/assets/swagger-ui-bundle.js" in traffic.allowed
+    assert traffic.refused == []
+
+
+def test_authorize_in_swagger_ui_sends_the_key(
+    offline_page: tuple[Page, Traffic], live_server: str, read_key: str
+) -> None:
+    page, traffic = offline_page
+    page.goto(f"{live_server}/docs")
+    page.get_by_role("button", name="Authorize").first.click()
+    dialog = page.locator(".modal-ux")
+    assert dialog.get_by_text("ApiKey").first.is_visible()
+    assert dialog.get_by_text("SegmentWriteKey").first.is_visible()
+    dialog.locator("#auth-bearer-value").fill(read_key)
+    dialog.get_by_role("button", name="Apply credentials").first.click()
+    dialog.get_by_role("button", name="Close").first.click()
+
+    page.locator(".opblock-summary-path[data-path='/v1/customers']").click()
+    operation = page.locator("#operations-customers-list_customers_v1_customers_get")
+    operation.get_by_role("button", name="Try it out").click()
+    with page.expect_response(lambda response: "/v1/customers" in response.url) as answer:
+        operation.get_by_role("button", name="Execute").click()
+    assert answer.value.request.headers["authorization"] == f"Bearer {read_key}"
+    assert answer.value.status == 200
     assert traffic.refused == []
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Security
 from fastapi.responses import JSONResponse
 
 from touchpoint import __version__
@@ -19,6 +19,7 @@ from touchpoint.api import (
     projections,
     segment,
 )
+from touchpoint.api.deps import api_key_bearer, segment_basic
 from touchpoint.api.middleware import BodyLimitAndGzip
 from touchpoint.errors import AuthError, TouchpointError
 from touchpoint.runtime import Touchpoint
@@ -69,7 +70,10 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.state.touchpoint = tp
     app.include_router(interactions.router)
     app.include_router(customers.router)
-    app.include_router(segment.router)
+    # Segment's key check is its own (it also takes the body's writeKey): declare its schemes here.
+    app.include_router(
+        segment.router, dependencies=[Security(api_key_bearer), Security(segment_basic)]
+    )
     app.include_router(lifecycle.router)
     app.include_router(analytics.router)
     app.include_router(projections.router)
