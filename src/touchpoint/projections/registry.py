@@ -29,6 +29,7 @@ from touchpoint.projections.contract import (
 from touchpoint.store import log
 from touchpoint.store import projections as store
 from touchpoint.store.engine import read_connection, write_transaction
+from touchpoint.store.projections import Checkpoint
 
 LOG = "log"
 
@@ -110,7 +111,7 @@ class Projections:
         upto = log.last_seq(conn)
         mark = store.read_checkpoint(conn, projection.name)
         tracker = progress(projection.name) if progress else Progress()
-        if mark is None or mark.version != projection.version or not projection.is_built(conn):
+        if _stale(mark, projection) or not projection.is_built(conn):
             rebuilt = projection.replay(conn, self.engine, progress=tracker)
             result = CatchUpResult(
                 projection.name, rebuilt.events, rebuilt.customers, mode="replay"
@@ -142,9 +143,7 @@ class Projections:
         with read_connection(self.engine) as conn:
             marks = store.read_checkpoints(conn)
             missing = [
-                p
-                for p in self.items
-                if p.name not in marks or marks[p.name].version != p.version or not p.is_built(conn)
+                p for p in self.items if _stale(marks.get(p.name), p) or not p.is_built(conn)
             ]
         for projection in missing:
             self.replay(projection.name)
@@ -177,7 +176,7 @@ class Projections:
                         checkpoint=applied,
                         log_position=position,
                         lag=store.events_between(conn, applied, position),
-                        needs_replay=mark is None or mark.version != p.version,
+                        needs_replay=_stale(mark, p),
                         updated_at=mark.updated_at if mark else None,
                         next_due=p.next_due(conn),
                     )
@@ -190,10 +189,7 @@ class Projections:
             marks = store.read_checkpoints(conn)
             position = log.last_seq(conn)
         return any(
-            p.name not in marks
-            or marks[p.name].position < position
-            or marks[p.name].version != p.version
-            for p in self.items
+            _stale(marks.get(p.name), p) or marks[p.name].position < position for p in self.items
         )
 
     @staticmethod
@@ -206,3 +202,8 @@ class Projections:
             version=projection.version,
             now=now,
         )
+
+
+def _stale(mark: Checkpoint | None, projection: Projection) -> bool:
+    """Never built, or built by another schema version of the projection: it needs a replay."""
+    return mark is None or mark.version != projection.version
