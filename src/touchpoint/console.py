@@ -44,11 +44,16 @@ def import_report(report: IngestReport, seconds: float, *, show_rejected: int = 
     table = Table(title="Import", show_header=False)
     table.add_row("accepted", f"{report.accepted:,}")
     table.add_row("duplicates (already stored)", f"{report.duplicates:,}")
+    if report.conflicts:
+        table.add_row("conflicts (id stored, other content)", f"{len(report.conflicts):,}")
     table.add_row("rejected", f"{len(report.rejected):,}")
     table.add_row("time", f"{seconds:.1f} s ({_rate(report.total, seconds)} rows/s)")
     console.print(table)
-    rejected = ((item.position, item.reason or "") for item in report.rejected)
-    rejected_rows(rejected, len(report.rejected), show_rejected, what="rows")
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {plain(warning)}", soft_wrap=True, highlight=False)
+    refused = sorted(report.rejected + report.conflicts, key=lambda item: item.position)
+    rejected = ((item.position, item.reason or "") for item in refused)
+    rejected_rows(rejected, len(refused), show_rejected, what="rows")
 
 
 def _rate(n: int, seconds: float) -> str:

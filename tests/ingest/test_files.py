@@ -118,14 +118,14 @@ def test_gzipped_file_imports_and_truncated_one_keeps_what_was_readable(
     assert interactions_in_log(tp) == 2000
 
 
-def test_unknown_csv_column_stops_the_import_with_a_clear_message(
+def test_a_misspelt_part_of_a_field_stops_the_import_with_a_clear_message(
     tp: Touchpoint, tmp_path: Path
 ) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(
-        "id,type,channel,occurred_at,email,colour\n1,signup,web,2026-01-01T00:00:00Z,a@b.co,red\n"
+        "id,type,channel,occurred_at,customer.emial\n1,signup,web,2026-01-01T00:00:00Z,a@b.co\n"
     )
-    with pytest.raises(ValidationError, match="line 1: unknown column 'colour'"):
+    with pytest.raises(ValidationError, match="line 1: unknown column 'customer.emial'"):
         import_file(tp, path)
     assert interactions_in_log(tp) == 0
 

@@ -2,13 +2,20 @@
 
 Memory stays flat whatever the file size: rows are read lazily and ingested in batches. Every row
 keeps its line number, so a rejected row is reported as `line N: field: reason`.
+
+A CSV's separator (comma, semicolon or tab) is read from its header line. A column that is not an
+interaction field is kept, as `properties.<column>`, with one warning for the whole file; every
+CSV cell is text, so such a property holds the cell's text as it is ("42" stays "42").
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
 import gzip
 import io
+import itertools
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -100,50 +107,116 @@ def read_jsonl(stream: IO[bytes], events: segment.SegmentEventMap) -> Iterator[R
             yield number, obj
 
 
-def column_path(column: str) -> tuple[str, ...]:
-    """Where a CSV column goes in the interaction JSON shape; ValidationError if nowhere."""
+def column_path(column: str) -> tuple[str, ...] | None:
+    """Where a CSV column goes in the interaction JSON shape; None if it is not an interaction
+    field; ValidationError if it names a part of one that does not exist (`customer.emial`)."""
     name = column.strip()
     if name in TOP_LEVEL:
         return (name,)
     if name in CUSTOMER:
         return ("customer", name)
-    if name.startswith("customer.") and name.split(".", 1)[1] in CUSTOMER:
-        return ("customer", name.split(".", 1)[1])
     if name in ATTRIBUTION:
         return ("attribution", name)
-    if name.startswith("attribution.") and name.split(".", 1)[1] in ATTRIBUTION:
-        return ("attribution", name.split(".", 1)[1])
+    head, dot, rest = name.partition(".")
+    if dot and head in ("customer", "attribution") and not name.startswith("customer.handles."):
+        allowed = CUSTOMER if head == "customer" else ATTRIBUTION
+        if rest in allowed:
+            return (head, rest)
+        raise ValidationError(
+            f"line 1: unknown column {column!r}; {head}. takes {', '.join(allowed)}"
+            + (" or handles.NETWORK" if head == "customer" else "")
+        )
     for prefix in NESTED_PREFIXES:
-        if name.startswith(prefix) and len(name) > len(prefix):
-            head = "handles" if "handles" in prefix else prefix.rstrip(".")
+        if name.startswith(prefix):
             key = name[len(prefix) :]
+            if not key:
+                raise ValidationError(f"line 1: column {column!r} names no {prefix[:-1]} key")
+            head = "handles" if "handles" in prefix else prefix.rstrip(".")
             return ("customer", "handles", key) if head == "handles" else (head, key)
-    allowed = ", ".join(TOP_LEVEL + list(CUSTOMER) + list(ATTRIBUTION))
-    raise ValidationError(
-        f"line 1: unknown column {column!r}; use one of {allowed}, "
-        "or prefix it with properties., traits. or handles."
-    )
+    return None
 
 
-def read_csv(stream: IO[bytes], delimiter: str = ",") -> Iterator[Row]:
-    """A header row names interaction fields (see column_path); empty cells mean 'not given'."""
+FIELDS = (*TOP_LEVEL, *CUSTOMER, *ATTRIBUTION)
+
+
+def column_paths(header: list[str]) -> tuple[list[tuple[str, ...]], list[str]]:
+    """Where each column of a header goes, and a warning for each column kept as a property
+    because it is not an interaction field. ValidationError for a header no row could follow."""
+    if not any(cell.strip() for cell in header):
+        raise ValidationError("line 1: the header is empty; the first line must name the columns")
+    paths: list[tuple[str, ...]] = []
+    warnings: list[str] = []
+    filled: dict[tuple[str, ...], int] = {}
+    for number, column in enumerate(header, start=1):
+        name = column.strip()
+        if not name:
+            raise ValidationError(
+                f"line 1: column {number} has no name; name it (properties.NAME keeps any value)"
+            )
+        path = column_path(column)
+        if path is None:
+            path = ("properties", name)
+            warnings.append(_unknown_column_warning(name))
+        if path in filled:
+            raise ValidationError(
+                f"line 1: columns {filled[path]} and {number} both fill {'.'.join(path)}"
+            )
+        filled[path] = number
+        paths.append(path)
+    return paths, warnings
+
+
+def _unknown_column_warning(name: str) -> str:
+    warning = f"column {name!r} is not an interaction field; stored as properties.{name}"
+    close = difflib.get_close_matches(name.lower(), FIELDS, n=1, cutoff=0.8)
+    return warning + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+DELIMITERS = (",", ";", "\t")
+_QUOTED = re.compile(r'"[^"]*"')
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The separator a header line uses: the most frequent of comma, semicolon and tab outside
+    quotes (a comma on a tie, or in a one-column file). Column names hold none of them, so the
+    header says it more reliably than `csv.Sniffer` guessing from rows whose cells may."""
+    unquoted = _QUOTED.sub("", header_line)
+    counts = {delimiter: unquoted.count(delimiter) for delimiter in DELIMITERS}
+    return max(DELIMITERS, key=counts.__getitem__)
+
+
+def read_csv(
+    stream: IO[bytes], *, name: str = "the file", warn: Callable[[str], None] | None = None
+) -> Iterator[Row]:
+    """A header row names interaction fields (see column_path); empty cells mean 'not given';
+    blank lines are skipped. Columns that are not fields are stored as properties (`warn`ed)."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text, delimiter=delimiter)
-    header = next(reader, None)
-    if header is None:
+    first = text.readline()
+    if not first:
         return
-    paths = [column_path(c) for c in header]
+    reader = csv.reader(itertools.chain([first], text), delimiter=sniff_delimiter(first))
+    paths, warnings = column_paths(next(reader))
+    if warn:
+        for warning in warnings:
+            warn(warning)
+    rows = 0
     for row in reader:
         number = reader.line_num
         if len(row) != len(paths):
+            if not row:  # a blank line
+                continue
             reason = f"has {len(row)} cells, the header has {len(paths)}"
             yield number, ItemResult(number, "rejected", reason=reason)
+            rows += 1
             continue
         item: dict[str, Any] = {}
         for path, cell in zip(paths, row, strict=True):
             if cell != "":
                 _put(item, path, cell)
         yield number, item
+        rows += 1
+    if not rows:
+        raise ValidationError(f"{name} has a header line but no rows: nothing to import")
 
 
 def _put(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
@@ -170,16 +243,29 @@ def file_rows(
     kind: str,
     events: segment.SegmentEventMap,
     on_bytes: Callable[[int], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Iterator[Iterator[Row]]:
     """The file's rows, read lazily: (line number, raw interaction or its rejection). A damaged
-    part of the file ends the rows with one rejection, so every row before it still lands."""
+    part of the file ends the rows with one rejection, so every row before it still lands.
+    `warn` hears once about each thing worth saying about the whole file (a column kept as a
+    property). A file without rows is a ValidationError once it is read."""
     with _open_binary(path, on_bytes) as stream:
         if kind == "jsonl":
             rows = read_jsonl(stream, events)
         else:
-            tsv = any(s.lower() == ".tsv" for s in path.suffixes)
-            rows = read_csv(stream, "\t" if tsv else ",")
-        yield _until_unreadable(rows)
+            rows = read_csv(stream, name=path.name, warn=warn)
+        yield _not_empty(_until_unreadable(rows), path.name)
+
+
+def _not_empty(rows: Iterator[Row], name: str) -> Iterator[Row]:
+    """The rows; a ValidationError after the last if there were none (a gzipped empty file, a
+    JSONL file of blank lines: an import of nothing is a mistake worth a line)."""
+    empty = True
+    for row in rows:
+        empty = False
+        yield row
+    if empty:
+        raise ValidationError(f"{name} is empty: nothing to import")
 
 
 def _until_unreadable(rows: Iterator[Row]) -> Iterator[Row]:

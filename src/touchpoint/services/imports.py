@@ -23,7 +23,10 @@ def import_file(
     catch_up: bool = True,
     catch_up_progress: Callable[[str], Progress] | None = None,
 ) -> IngestReport:
-    """Stream one file through the ingestion path; rejected rows are reported, the rest land.
+    """Stream one file through the ingestion path; rejected rows and rows whose id is stored
+    with other content (conflicts) are reported, the rest land; `report.warnings` says what the
+    whole file needs said once (a CSV column kept as a property). A file without rows is a
+    ValidationError.
 
     The import writes the log and the identity graph only (projections deferred); then
     (`catch_up`, else it is the caller's job: `tp.projections.catch_up()`) every projection
@@ -32,10 +35,12 @@ def import_file(
     """
     kind = file_kind(path, file_format)
     events = load_event_map(tp.settings.segment_events_file)
-    with file_rows(path, kind, events, on_bytes) as rows:
+    warnings: list[str] = []
+    with file_rows(path, kind, events, on_bytes, warn=warnings.append) as rows:
         report = tp.ingestor.ingest(
             rows, keep_results=keep_results, batch_size=FILE_BATCH_SIZE, bulk=True
         )
+    report.warnings.extend(warnings)
     if catch_up:
         tp.projections.catch_up(catch_up_progress)
     return report
