@@ -85,6 +85,8 @@ def test_user_mistakes_print_one_line_not_a_traceback(tmp_path: Path) -> None:
     assert missing.returncode == 1
     assert missing.stderr.strip().startswith("error: no such file")
     assert "Traceback" not in missing.stderr
+    assert not (tmp_path / "touchpoint.db").exists()  # a refused import creates nothing
+    assert touchpoint("init", data_dir=tmp_path).returncode == 0
     unknown = touchpoint("customer", "show", "nobody@example.com", data_dir=tmp_path)
     assert unknown.returncode == 1 and "no customer known by" in unknown.stderr
     bad_scope = touchpoint("keys", "create", "--scope", "root", data_dir=tmp_path)
@@ -105,6 +107,7 @@ def test_keys_create_prints_a_key_that_the_api_accepts(tmp_path: Path) -> None:
     from touchpoint.runtime import open_touchpoint
     from touchpoint.settings import Settings
 
+    assert touchpoint("init", data_dir=tmp_path).returncode == 0
     created = touchpoint("keys", "create", "--scope", "read", data_dir=tmp_path)
     assert created.returncode == 0, created.stderr
     secret = next(word for word in created.stdout.split() if word.startswith("tp_read_"))

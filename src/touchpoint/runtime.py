@@ -4,15 +4,20 @@ shared by every face (API, CLI, web)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
-from touchpoint.ingest.pipeline import Ingestor
+from touchpoint.errors import ValidationError
 from touchpoint.lifecycle.projection import LifecycleProjection
 from touchpoint.projections.registry import Projections
 from touchpoint.settings import Settings
 from touchpoint.store.engine import make_engine
-from touchpoint.store.migrate import upgrade_database
+from touchpoint.store.migrate import current_revision, upgrade_database
+
+if TYPE_CHECKING:
+    from touchpoint.ingest.pipeline import Ingestor
 
 
 @dataclass
@@ -20,22 +25,54 @@ class Touchpoint:
     settings: Settings
     engine: Engine
     projections: Projections = field(init=False)
-    ingestor: Ingestor = field(init=False)
 
     def __post_init__(self) -> None:
         self.projections = Projections(
             self.engine, [LifecycleProjection(self.settings.lifecycle_model)]
         )
-        self.ingestor = Ingestor(self.engine, self.settings, self.projections)
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        """The ingestion path, built when first used: a command that only reads never loads the
+        validation and identity-resolution code."""
+        from touchpoint.ingest.pipeline import Ingestor
+
+        return Ingestor(self.engine, self.settings, self.projections)
 
     def close(self) -> None:
         self.engine.dispose()
 
 
-def open_touchpoint(settings: Settings) -> Touchpoint:
-    """Open (creating or migrating) the data directory; a projection it lacks is built now."""
+class NoData(ValidationError):
+    """The data directory (or database) holds no Touchpoint data and the command may not create it."""
+
+
+CREATING_COMMANDS = "touchpoint demo, touchpoint import FILE or touchpoint init"
+
+
+def open_touchpoint(settings: Settings, *, create: bool = True) -> Touchpoint:
+    """Open (creating or migrating) the data directory; a projection it lacks is built now.
+    With create=False a data directory or database Touchpoint never created is refused (a
+    mistyped --data-dir must not answer with an empty database's zeros)."""
+    if not create:
+        _must_exist(settings)
     engine = make_engine(settings)
-    upgrade_database(engine)
-    tp = Touchpoint(settings, engine)
-    tp.projections.ensure_built()
+    try:
+        if not create and current_revision(engine) is None:
+            raise NoData(
+                f"no Touchpoint data in {settings.database_name()}; {CREATING_COMMANDS} creates it"
+            )
+        upgrade_database(engine)
+        tp = Touchpoint(settings, engine)
+        tp.projections.ensure_built()
+    except BaseException:
+        engine.dispose()
+        raise
     return tp
+
+
+def _must_exist(settings: Settings) -> None:
+    path = settings.sqlite_path()
+    if path is not None and not path.is_file():
+        where = path.parent if path.name == "touchpoint.db" else path
+        raise NoData(f"no Touchpoint data in {where}; {CREATING_COMMANDS} creates it")

@@ -51,6 +51,23 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'touchpoint.db').resolve()}"
 
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file of the system of record; None for a server database."""
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.resolved_database_url())
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        return Path(url.database)
+
+    def database_name(self) -> str:
+        """Where the data is, for a message: the data directory, or the URL without password."""
+        from sqlalchemy.engine import make_url
+
+        if not self.database_url:
+            return str(self.data_dir)
+        return make_url(self.database_url).render_as_string(hide_password=True)
+
 
 def load_settings(**overrides: object) -> Settings:
     """The settings from the environment and `overrides`; a bad value is a ConfigError naming the

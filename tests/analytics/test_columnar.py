@@ -278,3 +278,33 @@ def test_a_failed_refresh_is_one_line_backend_error(tp: Touchpoint) -> None:
 def test_a_missing_scanner_package_is_a_backend_error() -> None:
     with pytest.raises(BackendError, match="no_such_scanner is not installed"):
         scanner_extension("no_such_scanner", "sqlite_scanner")
+
+
+def test_an_unchanged_system_of_record_is_not_copied_again(
+    tp: Touchpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report on data that did not change since the last refresh starts no refresh (no worker
+    process on SQLite); any change to what the copy mirrors makes the next one run."""
+    _ingest(tp, interaction(email="jo@example.com", at=0))
+    columnar.refresh(tp.settings)
+    ran: list[str] = []
+    worker, here = columnar.in_worker_process, columnar._refresh_here
+    monkeypatch.setattr(columnar, "in_worker_process", lambda *a: ran.append("w") or worker(*a))
+    monkeypatch.setattr(columnar, "_refresh_here", lambda *a: ran.append("h") or here(*a))
+    skipped = columnar.refresh(tp.settings)
+    assert ran == [] and skipped.interactions == 0
+    _ingest(tp, interaction(type="purchase", email="jo@example.com", at=5, revenue=3.0))
+    assert columnar.refresh(tp.settings).interactions == 1 and len(ran) == 1
+    assert _copy(tp) == _sor(tp)
+    columnar.refresh(tp.settings)
+    assert len(ran) == 1  # nothing new again
+    # A change that adds no log row: the lifecycle engine rewriting a customer's history.
+    with write_transaction(tp.engine) as conn:
+        rows = conn.execute(select(stage_transitions)).mappings().all()
+        conn.execute(stage_transitions.delete())
+        for row in rows:
+            values = {k: v for k, v in row.items() if k != "seq"}
+            conn.execute(stage_transitions.insert().values({**values, "reason": "rewritten"}))
+    columnar.refresh(tp.settings)
+    assert len(ran) == 2
+    assert _copy(tp) == _sor(tp)

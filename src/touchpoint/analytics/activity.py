@@ -9,17 +9,11 @@ from datetime import UTC, datetime, timedelta
 import ibis
 import ibis.expr.types as ir
 
-from touchpoint.analytics.common import INTERVALS, active, naive, period_index, until_now
+from touchpoint.analytics.catalog import check_interval
+from touchpoint.analytics.common import active, naive, period_index, until_now
 from touchpoint.analytics.reports import ReportRequest, Sources
-from touchpoint.errors import ValidationError
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC).replace(tzinfo=None)  # naive UTC, like `naive()`
-
-
-def check_interval(interval: str) -> str:
-    if interval not in INTERVALS:
-        raise ValidationError(f"unknown interval {interval!r}; use one of {', '.join(INTERVALS)}")
-    return interval
 
 
 def active_periods(sources: Sources, request: ReportRequest) -> ir.Table:

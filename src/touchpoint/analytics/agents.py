@@ -104,6 +104,5 @@ SPEC = register(
         "agent who last handled its ticket).",
         run=run,
         plot=plots.table_figure,
-        allowed_by=(),
     )
 )

@@ -17,7 +17,6 @@ import pyarrow as pa
 
 from touchpoint.analytics.common import in_period, naive, to_arrow
 from touchpoint.analytics.reports import (
-    BREAKDOWNS,
     ReportRequest,
     ReportResult,
     ReportSpec,
@@ -270,7 +269,5 @@ register(
         "half-life) models, side by side, per campaign (default) or channel.",
         run=run_attribution,
         plot=plot_attribution,
-        # "source" too, as soon as the registry's BREAKDOWNS knows it (run_attribution does).
-        allowed_by=tuple(d for d in ("campaign", "channel", "source") if d in BREAKDOWNS),
     )
 )

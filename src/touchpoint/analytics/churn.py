@@ -120,7 +120,6 @@ SPEC = register(
         "the previous period, retained, churned, churn and retention rates.",
         run=run,
         plot=plots.rate_lines,
-        allowed_by=("channel", "campaign", "segment", "stage"),
     )
 )
 AT_RISK_SPEC = register(
@@ -131,6 +130,5 @@ AT_RISK_SPEC = register(
         "they became at risk, their last activity and net revenue.",
         run=run_at_risk,
         plot=plots.table_figure,
-        allowed_by=(),
     )
 )

@@ -343,7 +343,6 @@ register(
         "BG/NBD + Gamma-Gamma (lifetimes): customers, mean CLV, mean P(alive); top customers.",
         run=run_clv,
         plot=plot_clv,
-        allowed_by=("channel", "campaign", "segment", "stage"),
     )
 )
 

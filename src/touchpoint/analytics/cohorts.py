@@ -96,6 +96,5 @@ SPEC = register(
         "retention against the first month.",
         run=run,
         plot=plots.heatmap,
-        allowed_by=("channel", "campaign", "segment", "stage"),
     )
 )

@@ -224,26 +224,66 @@ def _keys_of(con: duckdb.DuckDBPyConnection, ids: str) -> str:
 def refresh(settings: Settings) -> RefreshStats:
     """Bring the columnar copy up to date with the system of record; returns what was copied.
 
-    With an SQLite system of record the refresh runs in its own process: DuckDB's scanner brings
-    its own SQLite library, which must not share a process with ours (see touchpoint.isolation).
+    When nothing the copy mirrors changed since its last refresh (`store.changes.copy_marks`),
+    nothing is done. With an SQLite system of record the refresh runs in its own process: DuckDB's
+    scanner brings its own SQLite library, which must not share a process with ours (see
+    touchpoint.isolation).
     """
+    started = time.perf_counter()
+    marks = _system_marks(settings)
+    if _copy_marks(copy_path(settings)) == marks:
+        return RefreshStats(0, 0, 0, 0, 0, False, seconds=time.perf_counter() - started)
     url = settings.resolved_database_url()
     if make_url(url).get_backend_name() != "sqlite":
         try:
-            return _refresh_here(settings)
+            return _refresh_here(settings, marks)
         except duckdb.Error as error:
             raise BackendError(f"{DOING['refresh-copy']} failed: {describe(error)}") from error
-    payload = {"data_dir": str(settings.data_dir), "database_url": url}
+    payload = {"data_dir": str(settings.data_dir), "database_url": url, "marks": marks}
     return RefreshStats(**in_worker_process("refresh-copy", payload))
 
 
 def refresh_job(payload: dict[str, Any]) -> dict[str, Any]:
     """In the isolated process: the refresh, its stats as a dict."""
     settings = Settings(data_dir=Path(payload["data_dir"]), database_url=payload["database_url"])
-    return asdict(_refresh_here(settings))
+    return asdict(_refresh_here(settings, payload.get("marks")))
 
 
-def _refresh_here(settings: Settings) -> RefreshStats:
+def _system_marks(settings: Settings) -> str:
+    """The system of record's `copy_marks`, read with our own driver (Python's sqlite3 is the
+    one SQLite library in this process: no DuckDB scanner here)."""
+    from touchpoint.store.changes import copy_marks
+    from touchpoint.store.engine import make_engine, read_connection
+
+    engine = make_engine(settings)
+    try:
+        with read_connection(engine) as conn:
+            return copy_marks(conn)
+    finally:
+        engine.dispose()
+
+
+def _copy_marks(path: Path) -> str | None:
+    """The marks the copy was last refreshed at; None when there is no copy yet, or one made
+    with another schema (which the refresh rebuilds)."""
+    if not path.is_file():
+        return None
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:  # being written (or locked by another process): refresh the usual way
+        return None
+    try:
+        tables = {
+            row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        }
+        if "copy_state" not in tables or _state(con, "schema", "") != SCHEMA_VERSION:
+            return None
+        return _state(con, "system_marks", "") or None
+    finally:
+        con.close()
+
+
+def _refresh_here(settings: Settings, marks: str | None = None) -> RefreshStats:
     started = time.perf_counter()
     url = settings.resolved_database_url()
     con = connect_copy(copy_path(settings))
@@ -251,6 +291,9 @@ def _refresh_here(settings: Settings) -> RefreshStats:
         reader = SystemReader(con, url)
         con.execute("BEGIN")
         stats = _refresh(con, reader)
+        # The marks read before this refresh began: a change committed while it ran differs
+        # from them next time, so it is never skipped.
+        _set_state(con, "system_marks", marks or "")
         con.execute("COMMIT")
     finally:
         con.close()

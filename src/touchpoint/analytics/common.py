@@ -13,11 +13,11 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from touchpoint.analytics.catalog import INTERVALS
 from touchpoint.analytics.reports import ReportRequest, Sources
 from touchpoint.domain import contact_center as cc
 from touchpoint.errors import ValidationError
 
-INTERVALS = ("day", "week", "month")
 NONE_LABEL = "(none)"
 DAY_S = 86_400.0
 

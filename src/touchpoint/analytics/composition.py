@@ -60,6 +60,5 @@ SPEC = register(
         "(PostHog's lifecycle convention; active = any inbound interaction).",
         run=run,
         plot=plots.stacked_bars,
-        allowed_by=(),
     )
 )

@@ -142,6 +142,5 @@ SPEC = register(
         "customers per stage, step and overall conversion, drop-off, median days per step.",
         run=run,
         plot=plots.funnel,
-        allowed_by=("channel", "campaign", "segment"),
     )
 )

@@ -214,6 +214,5 @@ SPEC = register(
         "conversion, retention and loyalty KPIs.",
         run=run,
         plot=plots.table_figure,
-        allowed_by=(),
     )
 )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import plotly.graph_objects as go
+from typing import TYPE_CHECKING, Any
 
 from touchpoint.analytics.reports import ReportResult
 from touchpoint.errors import ValidationError
+
+if TYPE_CHECKING:  # Plotly loads when a plot is drawn, not when a report module is imported
+    import plotly.graph_objects as go
 
 PLOT_FORMATS = (".html", ".png")
 
@@ -30,6 +31,8 @@ def _series(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 
 def funnel(result: ReportResult) -> go.Figure:
+    import plotly.graph_objects as go
+
     fig = go.Figure()
     for key, rows in _series(_rows(result)).items():
         fig.add_trace(
@@ -45,6 +48,8 @@ def funnel(result: ReportResult) -> go.Figure:
 
 def sankey(result: ReportResult) -> go.Figure:
     """The lifecycle map: stages as nodes, customers moving between them as links."""
+    import plotly.graph_objects as go
+
     rows = [r for r in _rows(result) if r.get("by", None) in (None, _first_key(result))]
     labels: list[str] = []
     for row in rows:
@@ -107,6 +112,8 @@ def _first_key(result: ReportResult) -> Any:
 
 
 def box_percentiles(result: ReportResult) -> go.Figure:
+    import plotly.graph_objects as go
+
     fig = go.Figure()
     for key, rows in _series(_rows(result)).items():
         stages = [r["stage"] for r in rows]
@@ -116,6 +123,8 @@ def box_percentiles(result: ReportResult) -> go.Figure:
 
 
 def heatmap(result: ReportResult) -> go.Figure:
+    import plotly.graph_objects as go
+
     rows = _rows(result)
     cohorts = sorted({str(r["cohort"]) for r in rows})
     periods = sorted({r["period"] for r in rows})
@@ -132,6 +141,8 @@ def heatmap(result: ReportResult) -> go.Figure:
 
 
 def stacked_bars(result: ReportResult) -> go.Figure:
+    import plotly.graph_objects as go
+
     rows = _rows(result)
     fig = go.Figure()
     for status in ("new", "returning", "resurrecting", "dormant"):
@@ -143,6 +154,8 @@ def stacked_bars(result: ReportResult) -> go.Figure:
 
 
 def rate_lines(result: ReportResult) -> go.Figure:
+    import plotly.graph_objects as go
+
     fig = go.Figure()
     for key, rows in _series(_rows(result)).items():
         fig.add_trace(
@@ -157,6 +170,8 @@ def rate_lines(result: ReportResult) -> go.Figure:
 
 
 def table_figure(result: ReportResult) -> go.Figure:
+    import plotly.graph_objects as go
+
     columns = result.table.column_names
     cells = [[_fmt(v) for v in result.table.column(c).to_pylist()] for c in columns]
     fig = go.Figure(go.Table(header={"values": columns}, cells={"values": cells}))

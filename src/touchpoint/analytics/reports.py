@@ -9,7 +9,6 @@ ever go through `REPORTS`, so a module that calls `register(...)` at import time
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,13 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from touchpoint.analytics.catalog import BREAKDOWNS, CATALOG, entry
+
 if TYPE_CHECKING:
     import ibis.expr.types as ir
     import plotly.graph_objects as go
     from ibis.backends import BaseBackend
 
-BREAKDOWNS = ("channel", "campaign", "segment", "stage")
-"""What `--by` may name; each report says which of these it supports (`ReportSpec.allowed_by`)."""
+
+__all__ = ["BREAKDOWNS", "REPORTS", "ReportRequest", "ReportResult", "ReportSpec", "Sources"]
 
 
 @dataclass(frozen=True)
@@ -91,41 +92,34 @@ class ReportSpec:
     description: str
     run: Callable[[Sources, ReportRequest], ReportResult]
     plot: Callable[[ReportResult], go.Figure]
-    allowed_by: tuple[str, ...] = ()
+
+    @property
+    def allowed_by(self) -> tuple[str, ...]:
+        """The breakdowns it supports, as the catalog lists them."""
+        return CATALOG[self.name].by
 
 
 REPORTS: dict[str, ReportSpec] = {}
 
 
 def register(spec: ReportSpec) -> ReportSpec:
-    """Add a report to the registry (import-time side effect of each report module)."""
-    unknown = set(spec.allowed_by) - set(BREAKDOWNS)
-    if unknown:
-        raise ValueError(f"report {spec.name!r}: unknown breakdowns {sorted(unknown)}")
+    """Add a report to the registry (import-time side effect of each report module); its name
+    must be in the catalog, with this module as its home."""
+    module = spec.run.__module__.rsplit(".", 1)[-1]
+    if spec.name not in CATALOG or CATALOG[spec.name].module != module:
+        raise ValueError(f"report {spec.name!r} (in {module}) is not in analytics.catalog")
     REPORTS[spec.name] = spec
     return spec
 
 
-REPORT_MODULES = (
-    "funnel",
-    "transitions",
-    "time_in_stage",
-    "cohorts",
-    "composition",
-    "churn",
-    "kpis",
-    "service_levels",
-    "agents",
-    "clv",
-    "spend",
-    "attribution",
-)
+def load_report(name: str) -> ReportSpec:
+    """The report called `name`, importing only its module; an unknown name is refused."""
+    importlib.import_module(f"touchpoint.analytics.{entry(name).module}")
+    return REPORTS[name]
 
 
 def load_reports() -> dict[str, ReportSpec]:
     """Import every report module (each registers itself) and return the registry."""
-    for module in REPORT_MODULES:
-        name = f"touchpoint.analytics.{module}"
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name)
+    for name in CATALOG:
+        load_report(name)
     return REPORTS

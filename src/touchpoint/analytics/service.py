@@ -6,9 +6,9 @@ from __future__ import annotations
 import threading
 from datetime import UTC, date, datetime
 
-from touchpoint.analytics.activity import check_interval
-from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, load_reports
-from touchpoint.analytics.sources import ENGINES, open_sources
+from touchpoint.analytics.catalog import check_engine, check_request
+from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, load_report
+from touchpoint.analytics.sources import open_sources
 from touchpoint.domain.moments import MomentError, parse_moment
 from touchpoint.errors import ValidationError
 from touchpoint.settings import Settings
@@ -17,10 +17,7 @@ _one_at_a_time = threading.Lock()
 
 
 def report_spec(name: str) -> ReportSpec:
-    reports = load_reports()
-    if name not in reports:
-        raise ValidationError(f"unknown report {name!r}; choose from: {', '.join(sorted(reports))}")
-    return reports[name]
+    return load_report(name)
 
 
 def make_request(
@@ -34,22 +31,14 @@ def make_request(
 ) -> ReportRequest:
     """A validated request; faces parse their moments first (domain.moments), and strings here
     are read by the same rule."""
+    check_request(spec.name, by=by, interval=interval)
     begin, finish = _moment(start, "from"), _moment(end, "to")
     if begin and finish and begin >= finish:
         raise ValidationError(
             f"the period is empty: from {begin:%Y-%m-%d %H:%M} is not before to {finish:%Y-%m-%d %H:%M}"
         )
-    if by is not None and by not in spec.allowed_by:
-        allowed = ", ".join(spec.allowed_by) or "no breakdown"
-        raise ValidationError(
-            f"report {spec.name!r} cannot be broken down by {by!r} (allowed: {allowed})"
-        )
     return ReportRequest(
-        start=begin,
-        end=finish,
-        by=by,
-        at=at or datetime.now(UTC),
-        interval=check_interval(interval),
+        start=begin, end=finish, by=by, at=at or datetime.now(UTC), interval=interval
     )
 
 
@@ -68,8 +57,7 @@ def run_report(
     settings: Settings, name: str, request: ReportRequest, *, engine: str = "duckdb"
 ) -> ReportResult:
     spec = report_spec(name)
-    if engine not in ENGINES:
-        raise ValidationError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+    check_engine(engine)
     # One report at a time per process: DuckDB lets one process open the copy only once at a time.
     with _one_at_a_time, open_sources(settings, engine) as sources:
         return spec.run(sources, request)

@@ -185,6 +185,5 @@ SPEC = register(
         "first-response time of written messages.",
         run=run,
         plot=plots.table_figure,
-        allowed_by=(),
     )
 )

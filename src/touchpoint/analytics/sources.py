@@ -20,13 +20,12 @@ import ibis.expr.types as ir
 from sqlalchemy.engine import make_url
 
 from touchpoint.analytics import columnar
+from touchpoint.analytics.catalog import check_engine
 from touchpoint.analytics.common import active, period_index
 from touchpoint.analytics.reports import Sources
 from touchpoint.domain import contact_center as cc
 from touchpoint.errors import ValidationError
 from touchpoint.settings import Settings
-
-ENGINES = ("duckdb", "sqlite", "postgres")
 
 # The columns reports see, the same on every engine: the columnar copy's.
 INTERACTION_COLUMNS = columnar.COPY_COLUMNS["interactions"]
@@ -72,8 +71,7 @@ def open_sources(
         finally:
             backend.disconnect()
         return
-    if engine not in ENGINES:
-        raise ValidationError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+    check_engine(engine)
     if system_engine(settings) != engine:
         raise ValidationError(f"the system of record is {system_engine(settings)}, not {engine}")
     backend = _connect_system(settings)

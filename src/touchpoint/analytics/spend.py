@@ -360,6 +360,5 @@ register(
         "cost per acquired and per converted customer, ROI and CLV:CAC.",
         run=run_cac,
         plot=plot_cac,
-        allowed_by=("campaign", "channel"),
     )
 )

@@ -81,6 +81,5 @@ SPEC = register(
         "days over finished stays, and how many customers are still in the stage.",
         run=run,
         plot=plots.box_percentiles,
-        allowed_by=("channel", "campaign", "segment"),
     )
 )

@@ -72,6 +72,5 @@ SPEC = register(
         "win_back included): the flow matrix behind the lifecycle map's Sankey.",
         run=run,
         plot=plots.sankey,
-        allowed_by=("channel", "campaign", "segment"),
     )
 )

@@ -15,6 +15,7 @@ from touchpoint.errors import ConfigError, TouchpointError
 
 GROUPS = (
     "demo",  # demo, serve
+    "init",  # init
     "ingest",  # import
     "customers",  # customer show | list
     "merges",  # customer merge | unmerge
@@ -22,7 +23,6 @@ GROUPS = (
     "keys",  # keys create
     "lifecycle",  # lifecycle summary | replay | tick | models
     "projections",  # projections status | catch-up, and tick
-    "projections",  # projections status | catch-up, tick
     "report",  # report NAME
     "spend",  # spend import
 )

@@ -63,7 +63,7 @@ def demo(
     """Simulate a business (~18 months, all channels), ingest it, summarise, and serve the API."""
     from touchpoint.services.demo import run_demo
 
-    with opened(data_dir) as tp:
+    with opened(data_dir, create=True) as tp:
         with _Progress() as progress:
             result = run_demo(
                 tp,

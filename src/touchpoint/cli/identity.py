@@ -9,7 +9,7 @@ from rich.table import Table
 
 from touchpoint import console as show
 from touchpoint.cli.options import DataDir, opened
-from touchpoint.domain.identity import CONFLICT_STATUSES
+from touchpoint.domain.vocabulary import CONFLICT_STATUSES
 
 group = typer.Typer(
     help="Identity resolution: conflicts (merges that merge protection blocked) and merge records.",

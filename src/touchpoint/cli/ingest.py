@@ -43,7 +43,7 @@ def import_file(
     if not file.is_file():
         raise ValidationError(f"no such file: {file}")
     columns = (TextColumn("importing"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
-    with opened(data_dir) as tp:
+    with opened(data_dir, create=True) as tp:
         started = time.perf_counter()
         with (
             Progress(*columns, console=show.errors, transient=True) as bar,

@@ -66,12 +66,14 @@ Now = Annotated[
 
 
 @contextmanager
-def opened(data_dir: Path | None) -> Iterator[Touchpoint]:
-    """The Touchpoint in `data_dir` (created and migrated if need be), closed afterwards."""
+def opened(data_dir: Path | None, *, create: bool = False) -> Iterator[Touchpoint]:
+    """The Touchpoint in `data_dir` (migrated if need be), closed afterwards. Only commands that
+    bring data (demo, import, init) pass create=True: anything else refuses a data directory
+    Touchpoint never created, in one line, instead of answering with an empty database's zeros."""
     from touchpoint.runtime import open_touchpoint  # the CLI's --help stays fast
     from touchpoint.settings import load_settings
 
-    tp = open_touchpoint(load_settings(data_dir=data_dir))
+    tp = open_touchpoint(load_settings(data_dir=data_dir), create=create)
     try:
         yield tp
     finally:

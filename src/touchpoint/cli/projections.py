@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from touchpoint import console as show
@@ -99,6 +98,8 @@ def tick_command(
 @contextmanager
 def catch_up_progress() -> Iterator[Callable[[str], Tracker]]:
     """A progress bar per projection that catches up (counted in customers)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from touchpoint.projections.contract import Progress as Tracker
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())

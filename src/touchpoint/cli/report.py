@@ -8,13 +8,11 @@ from typing import Annotated
 import typer
 
 from touchpoint import console as show
+from touchpoint.analytics.catalog import BREAKDOWNS, check_request
 from touchpoint.cli.options import At, DataDir, From, To, opened
 from touchpoint.errors import ValidationError
 
 FORMATS = ("table", "csv", "json")
-# As analytics.reports.BREAKDOWNS, repeated for the help text: importing that module here would
-# load Arrow on every start of the CLI. The report itself checks against the real list.
-BREAKDOWNS = ("channel", "campaign", "segment", "stage")
 
 
 def register(app: typer.Typer) -> None:
@@ -46,7 +44,14 @@ def report(
 
     An unknown name lists them all. With --at, "now" (who is at risk, current stages, CLV) is
     that moment. The columnar copy is refreshed first."""
-    # Imported here so the rest of the CLI starts without loading Ibis, DuckDB and Plotly.
+    # Mistakes first, from the catalog alone: refused before Ibis, DuckDB and Arrow load.
+    check_request(name, by=by, interval=interval, engine=engine)
+    if output not in FORMATS:
+        raise ValidationError(f"unknown --format {output!r}; use one of {', '.join(FORMATS)}")
+    if plot is not None and plot.suffix.lower() not in (".html", ".png"):
+        raise ValidationError(f"--plot must end in .html or .png, not {plot.name!r}")
+    if plot is not None and not plot.resolve().parent.is_dir():  # before the report runs
+        raise ValidationError(f"--plot: no folder {str(plot.resolve().parent)!r} to write into")
     import orjson
 
     from touchpoint.analytics.output import payload, to_csv
@@ -54,12 +59,6 @@ def report(
     from touchpoint.analytics.service import make_request, report_spec, run_report
 
     spec = report_spec(name)
-    if output not in FORMATS:
-        raise ValidationError(f"unknown --format {output!r}; use one of {', '.join(FORMATS)}")
-    if plot is not None and plot.suffix.lower() not in (".html", ".png"):
-        raise ValidationError(f"--plot must end in .html or .png, not {plot.name!r}")
-    if plot is not None and not plot.resolve().parent.is_dir():  # before the report runs
-        raise ValidationError(f"--plot: no folder {str(plot.resolve().parent)!r} to write into")
     request = make_request(spec, start=start, end=end, by=by, interval=interval, at=at)
     with opened(data_dir) as tp:  # creates/migrates the database
         result = run_report(tp.settings, spec.name, request, engine=engine)

@@ -35,7 +35,7 @@ def spend_import(
     re-importing a corrected file never double-counts; bad lines are listed and skipped."""
     from touchpoint.analytics.spend import import_spend
 
-    with opened(data_dir) as tp:
+    with opened(data_dir, create=True) as tp:  # spend is data an import brings
         report = import_spend(tp.engine, file)
     summary = Table(title="Spend import", show_header=False)
     summary.add_row("stored", f"{report.stored:,}")

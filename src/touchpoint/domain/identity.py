@@ -220,7 +220,3 @@ def check_merge_limits(limits: Mapping[str, int]) -> dict[str, int]:
             )
         checked[kind] = limit
     return checked
-
-
-# Which conflicts merge protection recorded a listing shows.
-CONFLICT_STATUSES = ("open", "merged", "dismissed", "all")

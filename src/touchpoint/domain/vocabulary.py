@@ -72,3 +72,7 @@ INTERACTION_TYPES: tuple[str, ...] = tuple(t.value for t in InteractionType)
 
 # What an API key may do: ingest (write), read, admin (both, and changes by hand).
 API_KEY_SCOPES: tuple[str, ...] = ("ingest", "read", "admin")
+
+# Which conflicts merge protection recorded a listing shows (here, not in domain.identity, so the
+# CLI's help text does not load phonenumbers and email-validator).
+CONFLICT_STATUSES = ("open", "merged", "dismissed", "all")

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from touchpoint.domain.identity import CONFLICT_STATUSES
 from touchpoint.domain.resolution import TimedTraits, fold_profiles, split_merge, unmerge_traits
+from touchpoint.domain.vocabulary import CONFLICT_STATUSES
 from touchpoint.errors import Conflict, NotFound, ValidationError
 from touchpoint.runtime import Touchpoint
 from touchpoint.services.customers import current_id

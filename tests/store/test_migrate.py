@@ -1,0 +1,52 @@
+"""Opening a database at the newest schema costs one query and never loads Alembic; the newest
+revision read from the migration files is the one Alembic itself finds."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+
+from touchpoint.runtime import open_touchpoint
+from touchpoint.settings import Settings
+from touchpoint.store.engine import make_engine
+from touchpoint.store.migrate import alembic_config, current_revision, head_revision
+
+
+def test_head_revision_is_alembics_head() -> None:
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_a_database_at_head_opens_without_alembic(tmp_path: Path) -> None:
+    open_touchpoint(Settings(data_dir=tmp_path)).close()  # created and migrated here
+    code = (
+        "import sys\nfrom pathlib import Path\n"
+        "from touchpoint.runtime import open_touchpoint\nfrom touchpoint.settings import Settings\n"
+        f"open_touchpoint(Settings(data_dir=Path({str(tmp_path)!r})), create=False).close()\n"
+        "print('alembic' in sys.modules, 'touchpoint.ingest.pipeline' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False"]
+
+
+def test_a_database_behind_head_is_migrated(tmp_path: Path) -> None:
+    from alembic import command
+
+    settings = Settings(data_dir=tmp_path)
+    engine = make_engine(settings)
+    config = alembic_config()
+    with engine.begin() as conn:  # a data directory an older Touchpoint made
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0004")
+    assert current_revision(engine) == "0004"
+    engine.dispose()
+    tp = open_touchpoint(settings, create=False)
+    try:
+        assert current_revision(tp.engine) == head_revision()
+        with tp.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM checkpoints")).scalar() == 1
+    finally:
+        tp.close()
