@@ -178,7 +178,10 @@ def test_clv_report_historical_by_hand_without_enough_buyers_to_fit(lab: Lab) ->
 def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = Settings(data_dir=tmp_path_factory.mktemp("clv-demo"))
     tp = open_touchpoint(settings)
-    tp.ingestor.ingest(enumerate(generate_interactions(250, seed=3)), keep_results=False)
+    tp.ingestor.ingest(
+        enumerate(generate_interactions(250, seed=3, end=datetime(2026, 11, 1, tzinfo=UTC))),
+        keep_results=False,
+    )
     tp.close()
     return settings
 

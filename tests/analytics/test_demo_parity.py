@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,11 @@ import pandas as pd
 import pytest
 
 from tests.analytics.conftest import LIFECYCLE_REPORTS, Lab
-from touchpoint.demo.generator import DEFAULT_END, generate_interactions
+from touchpoint.demo.generator import generate_interactions
 from touchpoint.runtime import open_touchpoint
 from touchpoint.settings import Settings
 
-AT = DEFAULT_END
+AT = datetime(2026, 11, 1, tzinfo=UTC)  # the simulated business ends here
 PERIOD = {"start": "2025-12-01", "end": "2026-09-01"}
 STAGES = ["reach", "acquisition", "conversion", "retention", "loyalty", "advocacy"]
 
@@ -28,7 +29,7 @@ STAGES = ["reach", "acquisition", "conversion", "retention", "loyalty", "advocac
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Lab]]:
     settings = Settings(data_dir=Path(tmp_path_factory.mktemp("demo")))
     tp = open_touchpoint(settings)
-    tp.ingestor.ingest(enumerate(generate_interactions(300, seed=11)), keep_results=False)
+    tp.ingestor.ingest(enumerate(generate_interactions(300, seed=11, end=AT)), keep_results=False)
     tp.projections.tick(AT)
     yield {"duckdb": Lab(tp, "duckdb"), "sqlite": Lab(tp, "sqlite")}
     tp.close()

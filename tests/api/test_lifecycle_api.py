@@ -24,7 +24,7 @@ def test_customer_view_shows_stage_and_history(
     view = client.get(f"/v1/customers/{results[0]['customer_id']}", headers=bearer(read_key))
     assert view.status_code == 200
     lifecycle = view.json()["lifecycle"]
-    assert lifecycle["stage"] == "conversion" and lifecycle["model"] == "default@1"
+    assert lifecycle["stage"] == "conversion" and lifecycle["model"] == "default@2"
     assert [
         (h["from_stage"], h["to_stage"], h["interaction_id"]) for h in lifecycle["history"]
     ] == [

@@ -11,13 +11,14 @@ from typing import Any
 import phonenumbers
 import pytest
 
-from touchpoint.demo.generator import DEFAULT_END, generate_interactions, summarize
+from touchpoint.demo.generator import generate_interactions, summarize
 from touchpoint.demo.people import PersonFactory, build_pools
 from touchpoint.domain.identity import identity_keys
 from touchpoint.domain.resolution import resolve_batch
 from touchpoint.ingest.schema import InteractionIn
 
 Interaction = dict[str, Any]
+END = datetime(2026, 11, 1, tzinfo=UTC)  # a fixed end: the same seed and end, the same business
 CORE_TYPES = {
     "ad_click",
     "page_view",
@@ -39,12 +40,12 @@ CORE_TYPES = {
 
 @pytest.fixture(scope="module")
 def small() -> list[Interaction]:
-    return list(generate_interactions(200))
+    return list(generate_interactions(200, end=END))
 
 
 @pytest.fixture(scope="module")
 def business() -> list[Interaction]:
-    return list(generate_interactions(2_000))
+    return list(generate_interactions(2_000, end=END))
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +62,15 @@ def person_of(item: Interaction) -> str:
 
 
 def test_same_seed_yields_identical_interactions() -> None:
-    assert list(generate_interactions(100, seed=3)) == list(generate_interactions(100, seed=3))
+    assert list(generate_interactions(100, seed=3, end=END)) == list(
+        generate_interactions(100, seed=3, end=END)
+    )
 
 
 def test_different_seed_yields_different_interactions() -> None:
-    assert list(generate_interactions(100, seed=3)) != list(generate_interactions(100, seed=4))
+    assert list(generate_interactions(100, seed=3, end=END)) != list(
+        generate_interactions(100, seed=4, end=END)
+    )
 
 
 def test_every_interaction_validates_as_interaction_in(small: list[Interaction]) -> None:
@@ -92,7 +97,7 @@ def test_about_forty_interactions_per_customer(business: list[Interaction]) -> N
 
 
 def test_output_scales_with_the_number_of_customers(small: list[Interaction]) -> None:
-    assert 3 <= sum(1 for _ in generate_interactions(800)) / len(small) <= 5
+    assert 3 <= sum(1 for _ in generate_interactions(800, end=END)) / len(small) <= 5
 
 
 def test_each_persons_interactions_come_in_time_order(
@@ -104,11 +109,11 @@ def test_each_persons_interactions_come_in_time_order(
 
 
 def test_timestamps_are_utc_aware_and_within_the_window(business: list[Interaction]) -> None:
-    start = datetime(2025, 5, 1, tzinfo=UTC)  # 18 months before the default end
+    start = datetime(2025, 5, 1, tzinfo=UTC)  # 18 months before END
     for item in business:
         occurred = datetime.fromisoformat(item["occurred_at"])
         assert occurred.utcoffset() == timedelta(0)
-        assert start <= occurred < DEFAULT_END
+        assert start <= occurred < END
 
 
 def test_window_follows_end_and_months() -> None:
@@ -227,7 +232,7 @@ def test_summary_counts_people_types_and_net_revenue(small: list[Interaction]) -
 
 
 def test_identities_stay_unique_past_the_fictional_phone_ranges() -> None:
-    factory = PersonFactory(build_pools(7), Random(7), DEFAULT_END.date())
+    factory = PersonFactory(build_pools(7), Random(7), END.date())
     made = [factory.make(index) for index in range(12_000)]
     phones = [p.phone for p in made if p.phone]
     assert len(set(phones)) == len(phones)

@@ -154,7 +154,7 @@ def test_replay_with_another_model_reports_what_changed(tp: Touchpoint) -> None:
     assert (report.customers, report.events, report.customers_moved) == (2, 3, 2)
     assert report.stages_before == {"conversion": 1, "acquisition": 1}
     assert report.stages_after == {"customer": 1, "lead": 1}
-    assert (report.previous_model, report.model) == ("default@1", "hubspot@1")
+    assert (report.previous_model, report.model) == ("default@2", "hubspot@1")
     # ingestion now projects with the model in force
     ingest(tp, interaction(id="h2", type="purchase", at=5, revenue=1.0, email="h@example.com"))
     assert moves(tp, "h@example.com")[-1] == ("lead", "customer", "h2")
@@ -169,5 +169,5 @@ def test_a_bad_model_file_is_refused_and_the_old_model_stays(
     with pytest.raises(ValidationError, match=r"bad\.toml: line 5: stages\[1\]\.name"):
         tp.projections.replay("lifecycle", model=load_model(bad))
     with read_connection(tp.engine) as conn:
-        assert store.read_meta(conn)["model"] == "default@1"
+        assert store.read_meta(conn)["model"] == "default@2"
         assert store.stage_counts(conn) == {"acquisition": 1}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -47,7 +47,7 @@ def plain_fold(engine: StageEngine, log: pa.Table, until: float | None) -> dict[
 
 def demo_rows(customers: int) -> list[dict[str, Any]]:
     rows = []
-    for e in generate_interactions(customers, seed=3):
+    for e in generate_interactions(customers, seed=3, end=datetime(2026, 11, 1, tzinfo=UTC)):
         at = datetime.fromisoformat(e["occurred_at"])
         rows.append(
             {

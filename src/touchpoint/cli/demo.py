@@ -3,15 +3,21 @@ serve`. The work is services.demo; this module shows its progress and prints wha
 
 from __future__ import annotations
 
+import errno
 import os
-from collections.abc import Mapping
+import shlex
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.panel import Panel
 from rich.table import Table
 
 from touchpoint import console as show
 from touchpoint.cli.options import DataDir, Host, Port, opened
+from touchpoint.errors import Conflict
 
 if TYPE_CHECKING:
     from touchpoint.runtime import Touchpoint
@@ -20,7 +26,7 @@ if TYPE_CHECKING:
 
 SERVED_APP = "touchpoint.api.serve:served_app"  # a zero-argument factory, for uvicorn
 STEP_TEXT = {
-    "clock": "letting the lifecycle clock run to the simulation's end",
+    "clock": "letting the lifecycle clock run to now",
     "spend": "importing campaign spend",
     "summary": "summarising the business",
     "analytics": "building the analytics copy and the lifecycle map",
@@ -34,8 +40,33 @@ def register(app: typer.Typer) -> None:
 
 def serve(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs) over an existing data directory."""
+    ensure_port_free(host, port)
     with opened(data_dir) as tp:  # a mistake in the settings stops here, in one line
         _serve(tp, host, port)
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Refuse, in one line, to serve where something already listens."""
+    problem = port_problem(host, port)
+    if problem is not None:
+        raise Conflict(problem)
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why Uvicorn could not serve on host:port, or None: bind the way it will (SO_REUSEADDR,
+    IPv6 for a host with a colon) and let go at once."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            why = "is already in use (another server?)"
+        else:
+            why = f"cannot be served on ({exc.strerror or exc})"
+        return f"{host}:{port} {why}: choose another --port, or add --no-serve"
+    return None
 
 
 def _serve(tp: Touchpoint, host: str, port: int) -> None:
@@ -60,20 +91,37 @@ def demo(
     host: Host = "127.0.0.1",
     port: Port = 8000,
 ) -> None:
-    """Simulate a business (~18 months, all channels), ingest it, summarise, and serve the API."""
+    """Simulate a business (the 18 months up to now, all channels), ingest it, summarise, and
+    serve the API.
+
+    Running it again in the same data directory stores nothing twice: it regenerates the first
+    run's business and reuses its API keys (their secrets are kept in the data directory's
+    demo.json, readable by you only).
+    """
     from touchpoint.services.demo import run_demo
 
+    if serve_api:
+        ensure_port_free(host, port)  # before minutes of work, not after
     with opened(data_dir, create=True) as tp:
         with _Progress() as progress:
             result = run_demo(
                 tp,
                 customers=customers,
                 seed=seed,
+                now=datetime.now(UTC),
                 on_step=progress.step,
                 on_ingested=progress.ingested,
             )
-        print_demo(result, api_url=f"http://{host}:{port}")
-        if serve_api:
+        taken = port_problem(host, port) if serve_api else None  # taken while the demo ran?
+        serving = serve_api and taken is None
+        print_demo(
+            result,
+            api_url=f"http://{host}:{port}" if serving else None,  # never another server's
+            data_dir=_data_dir_option(tp.settings.data_dir),
+        )
+        if taken is not None:
+            raise Conflict(taken)
+        if serving:
             _serve(tp, host, port)
 
 
@@ -123,16 +171,19 @@ class _Progress:
         self._live = self._task = None
 
 
-def print_demo(result: DemoResult, *, api_url: str) -> None:
+def print_demo(result: DemoResult, *, api_url: str | None, data_dir: str = "") -> None:
+    """What the demo did and found; `api_url` only when a server is about to answer there,
+    `data_dir` the option the next commands need (empty for the default data directory)."""
     report, seconds = result.ingest, result.ingest_seconds
     rate = report.total / seconds if seconds > 0 else 0.0
     show.console.print(
         f"Ingested {report.total:,} interactions in {seconds:.1f} s ({rate:,.0f}/s): "
         f"{report.accepted:,} new, {report.duplicates:,} already stored, "
-        f"{len(report.rejected):,} rejected."
+        f"{len(report.conflicts):,} conflicts, {len(report.rejected):,} rejected."
     )
+    _print_period(result)
     show.console.print(
-        f"Imported {result.spend.stored:,} rows of campaign spend from {result.spend_file.name}."
+        f"Imported {result.spend.stored:,} rows of campaign spend from {result.spend_file}."
     )
     _print_overview(result.overview)
     stages = result.stages
@@ -142,10 +193,26 @@ def print_demo(result: DemoResult, *, api_url: str) -> None:
     show.console.print(show.rich_table(result.funnel))
     show.console.print(
         "The lifecycle map (every stage-to-stage flow, losses included): "
-        f"{result.lifecycle_map.as_uri()}\n"
-        "More: touchpoint report --help (cohorts, churn, clv, attribution, kpis, …)"
+        f"{result.lifecycle_map.as_uri()}"
     )
-    _print_keys(result.keys, api_url)
+    _print_keys(result, api_url)
+    show.console.print(_next_steps(result, api_url, data_dir))
+
+
+def _print_period(result: DemoResult) -> None:
+    start = result.start
+    if result.first_run:
+        show.console.print(
+            f"The business's 18 months run from {show.when(start)} to now "
+            f"({show.when(result.end)} UTC); the lifecycle clock stands at now."
+        )
+        return
+    show.console.print(
+        f"This data directory's demo business (made by its first run) runs from "
+        f"{show.when(start)} to {show.when(result.end)} UTC; nothing was added to it, and the "
+        f"lifecycle clock ran on to now ({show.when(result.now)} UTC). For a business that "
+        "ends now, use a new --data-dir."
+    )
 
 
 def _print_overview(business: BusinessOverview) -> None:
@@ -154,26 +221,69 @@ def _print_overview(business: BusinessOverview) -> None:
     overview.add_row("profiles merged by identity resolution", f"{business.merged_profiles:,}")
     overview.add_row("purchase revenue", f"{business.purchase_revenue:,.2f}")
     show.console.print(overview)
-    show.console.print(_counts("Interactions by channel", "channel", business.by_channel))
-    show.console.print(_counts("Interactions by type", "type", business.by_type))
+    total = sum(n for _, n in business.by_channel)  # every interaction has one channel
+    show.console.print(_counts("Interactions by channel", "channel", business.by_channel, total))
+    show.console.print(_counts("Interactions by type", "type", business.by_type, total))
 
 
-def _counts(title: str, what: str, counts: tuple[tuple[str, int], ...]) -> Table:
+def _counts(title: str, what: str, counts: tuple[tuple[str, int], ...], total: int) -> Table:
+    """The counts given, an "other" row for the rest (the overview lists the top types only)
+    and the total, so the rows add up."""
     table = Table(title=title)
     table.add_column(what)
     table.add_column("interactions", justify="right")
     for value, n in counts:
         table.add_row(show.plain(value), f"{n:,}")
+    rest = total - sum(n for _, n in counts)
+    if rest:
+        table.add_row(f"other {what}s", f"{rest:,}")
+    table.add_section()
+    table.add_row("total", f"{total:,}")
     return table
 
 
-def _print_keys(keys: Mapping[str, str], api_url: str) -> None:
-    table = Table(title="API keys created for this demo (shown once)")
+def _print_keys(result: DemoResult, api_url: str | None) -> None:
+    reused = len(result.keys_created) < len(result.keys)
+    title = "API keys for this demo" + (" (from an earlier run)" if reused else "")
+    table = Table(title=title)
     table.add_column("scope")
     table.add_column("key")
-    for scope, secret in keys.items():
+    for scope, secret in result.keys.items():
         table.add_row(scope, secret)
     show.console.print(table)
     show.console.print(
-        f"Try: curl -H 'Authorization: Bearer {keys['read']}' '{api_url}/v1/customers?limit=3'"
+        f"Only their hashes are in the database; the secrets are kept for the next run in "
+        f"{result.state_file} (readable by you only)."
     )
+    if api_url is not None:
+        show.console.print(
+            f"Try: curl -H 'Authorization: Bearer {result.keys['read']}' "
+            f"'{api_url}/v1/customers?limit=3'"
+        )
+
+
+def _next_steps(result: DemoResult, api_url: str | None, data_dir: str) -> Panel:
+    steps = Table.grid(padding=(0, 2))
+    steps.add_column(style="bold")
+    steps.add_column()
+    steps.add_row("Try a report", f"uv run touchpoint report funnel{data_dir}")
+    steps.add_row("More reports", "uv run touchpoint report --help")
+    if result.sample is not None and result.sample.email:
+        email = show.plain(shlex.quote(result.sample.email))
+        steps.add_row("One customer", f"uv run touchpoint customer show {email}{data_dir}")
+    steps.add_row("Your own data", f"uv run touchpoint import FILE.csv{data_dir}")
+    if api_url is not None:
+        steps.add_row("The API docs", f"{api_url}/docs (served below; Ctrl+C stops it)")
+    else:
+        steps.add_row("The API", f"uv run touchpoint serve{data_dir}, docs at /docs")
+    return Panel(steps, title="Next steps", title_align="left", expand=False)
+
+
+def _data_dir_option(data_dir: Path) -> str:
+    """` --data-dir DIR` when the next commands would not find this data directory by default."""
+    from touchpoint.settings import Settings
+
+    default = Settings.model_fields["data_dir"].default
+    if os.environ.get("TOUCHPOINT_DATA_DIR") or data_dir.resolve() == Path(default).resolve():
+        return ""
+    return f" --data-dir {shlex.quote(str(data_dir))}"

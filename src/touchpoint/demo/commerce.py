@@ -172,27 +172,27 @@ def confirm(tl: Timeline, ts: float, order_id: str) -> None:
             )
 
 
-def start_subscription(tl: Timeline, ts: float) -> str:
+def start_subscription(tl: Timeline, ts: float, *, with_order: str | None = None) -> str:
+    """A monthly box subscription starts; the plan chosen. Started at checkout (`with_order`, the
+    order's id), that order ships the first box; started later, the first box is charged now.
+    Either way the next charge is a month on (the caller bills renewals)."""
     person = tl.person
     plan = (
         "office"
         if person.b2b
         else tl.rng.choice(("explorer", "enthusiast", "enthusiast", "barista"))
     )
-    tl.emit(
-        ts,
-        "subscription_started",
-        "web",
-        tl.web(),
-        traits={"plan": plan},
-        properties={"plan": plan, "price": PLANS[plan]},
-    )
-    renew(tl, ts + 60, plan)
+    props: dict[str, Any] = {"plan": plan, "price": PLANS[plan]}
+    if with_order is not None:
+        props["order_id"] = with_order
+    tl.emit(ts, "subscription_started", "web", tl.web(), traits={"plan": plan}, properties=props)
+    if with_order is None:
+        renew(tl, ts + 60, plan)
     return plan
 
 
 def renew(tl: Timeline, ts: float, plan: str) -> None:
-    """The monthly box of a subscription: charged and shipped."""
+    """A box of a subscription: charged (a purchase marked recurring) and shipped."""
     order_id = tl.serial("O")
     props = {"order_id": order_id, "items": 1, "plan": plan, "recurring": True}
     tl.emit(

@@ -16,7 +16,6 @@ from touchpoint.demo.people import PersonFactory, Pools, build_agents, build_poo
 from touchpoint.demo.relationship import Referral
 from touchpoint.demo.service import ContactCenter
 
-DEFAULT_END = datetime(2026, 11, 1, tzinfo=UTC)
 B2B_SHARE = 0.06
 REFERRAL_UPTAKE = 0.7  # share of new-person slots that accept a waiting invitation
 
@@ -25,19 +24,20 @@ def generate_interactions(
     customers: int = 5_000,
     *,
     seed: int = 7,
-    end: datetime | None = None,
+    end: datetime,
     months: int = 18,
 ) -> Iterator[dict[str, Any]]:
-    """Yield the interactions of `customers` people over the `months` before `end`.
+    """Yield the interactions of `customers` people over the `months` before `end` (the demo
+    passes the moment it runs, so its business is happening now; tests pass a fixed moment).
 
-    The same arguments always yield the same interactions. Each person's interactions come out
-    together and in time order; ids are `demo-{person}-{n}`. About 40 interactions per person.
+    The same arguments always yield the same interactions, and the first n people are the same
+    whatever `customers` is. Each person's interactions come out together and in time order;
+    ids are `demo-{person}-{n}`. About 40 interactions per person.
     """
     if customers < 0:
         raise ValueError("customers must be zero or more")
     if months < 1:
         raise ValueError("months must be at least 1")
-    end = DEFAULT_END if end is None else end
     if end.tzinfo is None:
         raise ValueError("end must be timezone-aware")
     return _simulate(customers, seed, months_before(end.astimezone(UTC), months), end)

@@ -29,6 +29,7 @@ from touchpoint.demo.support import support_case
 from touchpoint.demo.timeline import DAY, HOUR, MINUTE, Timeline
 
 MONTH = 30 * DAY
+SUBSCRIBE_AT_CHECKOUT = 0.4  # of those who subscribe; the rest try a bag first
 NEWSLETTER = next(c for c in CAMPAIGNS if c.name == "weekly-brew-newsletter")
 
 
@@ -66,6 +67,7 @@ class Relationship(Timeline):
         self.social_first = False
         self.state = "prospect"  # → lead → customer → churned → (customer again)
         self.plan: str | None = None
+        self.renews_at = end  # when the subscription's next box is charged
         self.unsubscribed = False
         self.poor_service = False  # their last support case went badly
         self.at_risk: list[tuple[float, Product, commerce.Basket]] = []  # may need support
@@ -93,6 +95,7 @@ class Relationship(Timeline):
                     return
                 month = comeback
             month += MONTH
+        self.bill(self.end)
 
     def lead_month(self, t0: float, months: int) -> bool:
         """Nurture email to a lead who has not bought; False once they have lost interest."""
@@ -118,6 +121,7 @@ class Relationship(Timeline):
 
     def customer_month(self, t0: float) -> None:
         rng, person, s = self.rng, self.person, self.satisfaction
+        self.bill(t0)
         if not self.unsubscribed:
             for week in range(3):
                 url = rng.choice(("/products/beans", "/blog/pour-over-guide", "/gifts", "/"))
@@ -129,10 +133,8 @@ class Relationship(Timeline):
                     campaign=NEWSLETTER,
                     url=url,
                 )
-        if self.plan:
-            commerce.renew(self, t0 + rng.uniform(0, DAY), self.plan)
-            if rng.random() < 0.03 and not person.b2b:
-                self.change_plan(t0 + rng.uniform(DAY, MONTH))
+        if self.plan and rng.random() < 0.03 and not person.b2b:
+            self.change_plan(t0 + rng.uniform(DAY, MONTH))
         for _ in range(rng.choice((0, 1, 1, 2))):
             marketing.browse(
                 self, t0 + rng.uniform(0, MONTH), rng.randint(1, 3), device=rng.randrange(2)
@@ -162,12 +164,30 @@ class Relationship(Timeline):
                 self.at_risk.append((ts + 120 * DAY, product, basket))
         subscribes = self.person.b2b or any(p.category == "beans" for p in basket.items)
         if self.plan is None and subscribes and rng.random() < (0.6 if first else 0.15):
-            self.plan = commerce.start_subscription(self, ts + 300)
+            self.subscribe(ts, basket)
         if rng.random() < 0.08:
             self.review(self.later(ts, 5 * DAY, 30 * DAY), basket.items[0].sku)
         return True
 
+    def subscribe(self, ts: float, basket: commerce.Basket) -> None:
+        """A monthly box: chosen at checkout (the order is the first box), or after trying the
+        first bag for a week or three (the first box is charged then). Renewals follow monthly."""
+        if self.rng.random() < SUBSCRIBE_AT_CHECKOUT:
+            starts = ts + 5
+            self.plan = commerce.start_subscription(self, starts, with_order=basket.order_id)
+        else:
+            starts = self.later(ts, 7 * DAY, 25 * DAY)
+            self.plan = commerce.start_subscription(self, starts)
+        self.renews_at = starts + MONTH
+
+    def bill(self, until: float) -> None:
+        """Charge the subscription's boxes that fell due before `until` (one a month)."""
+        while self.plan is not None and self.renews_at < until:
+            commerce.renew(self, self.renews_at, self.plan)
+            self.renews_at += MONTH
+
     def change_plan(self, ts: float) -> None:
+        self.bill(ts)
         self.plan = self.rng.choice([p for p in PLANS if p not in (self.plan, "office")])
         self.emit(ts, "identify", "web", self.by_account(), traits={"plan": self.plan})
 
@@ -255,6 +275,8 @@ class Relationship(Timeline):
     # --- at risk, churn and win-back -------------------------------------------------------
     def churn(self, ts: float) -> None:
         """They leave: most close their account, some just unsubscribe, the rest go quiet."""
+        if self.plan is not None:  # not before the box they last paid for has arrived
+            ts = max(ts, self.renews_at - MONTH + DAY)
         if self.plan is not None or self.rng.random() < 0.5:
             if not self.cancel(ts):
                 return
@@ -266,6 +288,7 @@ class Relationship(Timeline):
     def cancel(self, ts: float) -> bool:
         """Cancel on the web, by email or by phone; False if a retention agent saves them."""
         rng, person = self.rng, self.person
+        self.bill(ts)
         if person.phone and rng.random() < 0.4:
             call = self.center.retention_call(self, ts)
             if call.solved:

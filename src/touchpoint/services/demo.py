@@ -1,5 +1,6 @@
-"""The demo business: create keys, ingest a simulated business through the real ingestion path,
-let its clock run, import its campaign spend, and gather what a newcomer should see first.
+"""The demo business: keys, a simulated business that ends at the first run's moment ingested
+through the real ingestion path, its clock run to now, its campaign spend, and what a newcomer
+should see first. The data directory's demo.json (demo/state.py) makes a re-run a no-op.
 
 The work only; `touchpoint demo` (cli/demo.py) shows the progress and prints the result."""
 
@@ -8,18 +9,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import Connection
 
-from touchpoint.demo import DEMO_SPEND
-from touchpoint.errors import ValidationError
+from touchpoint.demo.state import STATE_FILE, DemoState, read_state, write_state
+from touchpoint.errors import AuthError, Conflict, ValidationError
 from touchpoint.services import customers as customer_service
 from touchpoint.services import lifecycle as lifecycle_service
-from touchpoint.services.keys import SCOPES, create_key
-from touchpoint.store import overview
+from touchpoint.services.keys import SCOPES, authenticate, create_key
+from touchpoint.store import log, overview
 from touchpoint.store.engine import read_connection, write_transaction
 
 if TYPE_CHECKING:
@@ -29,13 +30,21 @@ if TYPE_CHECKING:
     from touchpoint.runtime import Touchpoint
 
 LIFECYCLE_MAP = "lifecycle-map.html"
+SPEND_FILE = "demo-campaign-spend.csv"  # the sample's spend moved to the demo's months
+MONTHS = 18  # of business, up to its end
+FIRST_ID = "demo-0-1"  # the first interaction of the first person: the log holds a demo
 
 DemoStep = Literal["ingest", "clock", "spend", "summary", "analytics"]
 
 
 @dataclass(frozen=True)
 class DemoResult:
-    keys: Mapping[str, str]  # scope -> secret, shown once (only the hashes are stored)
+    keys: Mapping[str, str]  # scope -> secret (only the hashes are in the database)
+    keys_created: tuple[str, ...]  # the scopes whose key this run created; the rest were reused
+    state_file: Path  # where the keys' secrets and the business's end are kept for the next run
+    start: datetime  # the business's first moment: 18 months before its end
+    end: datetime  # the business's 18 months end here: the moment of the first run
+    now: datetime  # this run's moment; the lifecycle clock and the reports stand here
     ingest: IngestReport
     ingest_seconds: float
     spend_file: Path
@@ -46,40 +55,54 @@ class DemoResult:
     funnel: ReportResult
     lifecycle_map: Path  # the transitions' Sankey, one self-contained HTML file
 
+    @property
+    def first_run(self) -> bool:
+        return self.end == self.now
+
 
 def run_demo(
     tp: Touchpoint,
     *,
     customers: int,
     seed: int,
+    now: datetime,
     on_step: Callable[[DemoStep], None] | None = None,
     on_ingested: Callable[[int], None] | None = None,
 ) -> DemoResult:
-    """Simulate `customers` people (~18 months, all channels) with `seed` and ingest them; a
-    second run with the same seed stores nothing twice. `on_step` hears each step as it starts,
+    """Simulate `customers` people over the 18 months before `now` (all channels) with `seed`
+    and ingest them, with the lifecycle clock run to `now`. A later run in the same data
+    directory regenerates the first run's business (its end is kept in the state file) and
+    reuses its API keys, so it stores nothing twice. `on_step` hears each step as it starts,
     `on_ingested` how many interactions each ingested batch held."""
     if customers < 1:
         raise ValidationError(f"customers must be at least 1, not {customers}")
+    if now.tzinfo is None:
+        raise ValidationError("now must be timezone-aware")
+    now = now.astimezone(UTC).replace(microsecond=0)  # the log keeps whole seconds
     # Imported here: the simulation (Faker) and the analytics (Ibis, DuckDB, Plotly) are heavy,
-    # and `touchpoint spend --help` reads DEMO_SPEND from this module.
+    # and `touchpoint spend --help` reads DEMO_SPEND from this package.
     from touchpoint.analytics.spend import import_spend
-    from touchpoint.demo.generator import generate_interactions
+    from touchpoint.demo.generator import generate_interactions, months_before
+    from touchpoint.demo.spend import write_demo_spend
 
     step = on_step or (lambda _step: None)
+    data_dir = tp.settings.data_dir
+    state_file = data_dir / STATE_FILE
+    earlier = read_state(state_file)
     with write_transaction(tp.engine) as conn:
-        keys = {scope: create_key(conn, scope=scope, name="demo")[1] for scope in SCOPES}
+        end = _business_end(conn, earlier, seed=seed, now=now)
+        keys, created = _demo_keys(conn, earlier)
+    write_state(state_file, DemoState(end=end, seed=seed, keys=keys))  # before a long ingest
     step("ingest")
     started = time.perf_counter()
-    events = enumerate(generate_interactions(customers, seed=seed))
+    events = enumerate(generate_interactions(customers, seed=seed, end=end, months=MONTHS))
     report = tp.ingestor.ingest(events, keep_results=False, on_progress=on_ingested)
     seconds = time.perf_counter() - started
     step("clock")
-    with read_connection(tp.engine) as conn:
-        last = overview.last_occurred_at(conn)
-    if last is not None:
-        tp.projections.tick(last)  # let inactivity windows run up to the simulation's end
+    tp.projections.tick(now)  # inactivity windows run to now, as reports and `tick` see it
     step("spend")
-    spend = import_spend(tp.engine, DEMO_SPEND)  # the campaigns' costs, for CAC and ROI
+    spend_file = write_demo_spend(data_dir / SPEND_FILE, end=end)
+    spend = import_spend(tp.engine, spend_file)  # the campaigns' costs, for CAC and ROI
     step("summary")
     with read_connection(tp.engine) as conn:
         business = overview.business_overview(conn)
@@ -87,12 +110,17 @@ def run_demo(
         sample_id = _sample_customer(conn)
         sample = customer_service.customer_view(conn, sample_id, limit=8) if sample_id else None
     step("analytics")
-    funnel, lifecycle_map = _funnel_and_map(tp, last)
+    funnel, lifecycle_map = _funnel_and_map(tp, now)
     return DemoResult(
         keys=keys,
+        keys_created=created,
+        state_file=state_file,
+        start=months_before(end, MONTHS),
+        end=end,
+        now=now,
         ingest=report,
         ingest_seconds=seconds,
-        spend_file=DEMO_SPEND,
+        spend_file=spend_file,
         spend=spend,
         overview=business,
         stages=stages,
@@ -100,6 +128,48 @@ def run_demo(
         funnel=funnel,
         lifecycle_map=lifecycle_map,
     )
+
+
+def _business_end(
+    conn: Connection, state: DemoState | None, *, seed: int, now: datetime
+) -> datetime:
+    """When the business's 18 months end: `now` for a new demo, the first run's moment for a
+    data directory that holds one already (its ids are idempotency keys: a business moved in time
+    would carry the same ids with other content)."""
+    if not log.existing_ids(conn, [FIRST_ID]):
+        return now
+    if state is None:
+        raise Conflict(
+            f"this data directory holds demo data but no {STATE_FILE} saying when its business "
+            "ends (made by an older Touchpoint, or the file was deleted): use a new --data-dir"
+        )
+    if state.seed != seed:
+        raise Conflict(
+            f"this data directory holds the demo business of seed {state.seed}: run it again "
+            f"with --seed {state.seed}, or use a new --data-dir for seed {seed}"
+        )
+    return state.end
+
+
+def _demo_keys(conn: Connection, state: DemoState | None) -> tuple[dict[str, str], tuple[str, ...]]:
+    """One key per scope: an earlier run's if it still works, else a new one."""
+    kept = state.keys if state else {}
+    keys: dict[str, str] = {}
+    created: list[str] = []
+    for scope in SCOPES:
+        secret = kept.get(scope)
+        if secret is None or not _works(conn, secret, scope):
+            secret = create_key(conn, scope=scope, name="demo")[1]
+            created.append(scope)
+        keys[scope] = secret
+    return keys, tuple(created)
+
+
+def _works(conn: Connection, secret: str, scope: str) -> bool:
+    try:
+        return authenticate(conn, secret, needs=scope).scope == scope
+    except AuthError:  # revoked, or made for a database since deleted
+        return False
 
 
 def _sample_customer(conn: Connection) -> str | None:
