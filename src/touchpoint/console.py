@@ -15,6 +15,8 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from touchpoint.domain.surveys import survey_answers
+
 if TYPE_CHECKING:
     from touchpoint.analytics.reports import ReportResult
     from touchpoint.ingest.report import IngestReport
@@ -200,6 +202,7 @@ def _detail(row: TimelineEntry) -> str:
     ]
     if row.duration_s is not None:
         parts.append(f"{row.duration_s:.0f}s")
+    parts += [f"{name}={value}" for name, value in survey_answers(row.properties).items()]
     return " ".join(p for p in parts if p)
 
 

@@ -94,3 +94,85 @@ def test_a_mistake_or_help_loads_no_heavy_library(tmp_path: Path, argv: tuple[st
     if argv != ("--help",):
         assert done.returncode == 1 and "Traceback" not in done.stderr
         assert len([x for x in done.stderr.splitlines() if not x.startswith("LOADED")]) == 1
+
+
+def test_replay_with_clock_now_undoes_a_clock_set_in_the_future(tmp_path: Path) -> None:
+    import re
+    from datetime import UTC, datetime, timedelta
+
+    data = tmp_path / "data"
+    recent = datetime.now(UTC) - timedelta(days=2)
+    path = write_jsonl(
+        tmp_path / "e.jsonl",
+        [interaction(id="p", type="purchase", at=recent, email="a@example.com", revenue=3.0)],
+    )
+    assert touchpoint("import", str(path), data_dir=data).returncode == 0
+    forced = touchpoint("tick", "--now", "2099-01-01", "--force", data_dir=data)
+    assert forced.returncode == 0 and "1 → churned" in forced.stdout, forced.stdout
+    refused = one_line_error(
+        touchpoint("lifecycle", "replay", "--clock", "2099-06-01", data_dir=data)
+    )
+    assert "--clock" in refused and "in the future" in refused
+    reset = touchpoint("lifecycle", "replay", "--clock", "now", data_dir=data)
+    assert reset.returncode == 0, reset.stderr
+    assert "Lifecycle clock 2099-01-01" in reset.stdout, reset.stdout
+    summary = touchpoint("lifecycle", "summary", data_dir=data)
+    assert re.search(r"conversion\s*│\s*1\b", summary.stdout), summary.stdout
+    assert not re.search(r"churned\s*│\s*1\b", summary.stdout), summary.stdout
+    ticked = touchpoint("tick", data_dir=data)  # the clock runs on from now, as before
+    assert ticked.returncode == 0, ticked.stderr
+    again = touchpoint("lifecycle", "summary", data_dir=data)
+    assert re.search(r"conversion\s*│\s*1\b", again.stdout), again.stdout
+
+
+def test_customer_show_finds_handles_and_names_and_lists_as_csv_or_json(tmp_path: Path) -> None:
+    import csv
+    import io
+    import json
+
+    data = tmp_path / "data"
+    rows = [
+        interaction(id="k1", type="signup", email="kim@example.com", traits={"name": "Kim Brook"}),
+        interaction(id="k2", handles={"instagram": "kim_b"}, email="kim@example.com", at=1),
+        interaction(
+            id="a1",
+            type="signup",
+            email="al@example.com",
+            at=2,
+            traits={"first_name": "Al", "last_name": "Lee"},
+        ),
+        interaction(
+            id="a2", type="signup", email="al2@example.com", at=3, traits={"name": "Al Lee"}
+        ),
+        interaction(
+            id="s1",
+            type="survey_response",
+            channel="email",
+            email="kim@example.com",
+            at=4,
+            properties={"survey": "csat", "score": 2},
+        ),
+    ]
+    assert (
+        touchpoint("import", str(write_jsonl(tmp_path / "e.jsonl", rows)), data_dir=data).returncode
+        == 0
+    )
+    by_handle = touchpoint("customer", "show", "instagram:kim_b", data_dir=data)
+    assert by_handle.returncode == 0 and "Kim Brook" in by_handle.stdout, by_handle.stderr
+    assert "csat=2" in by_handle.stdout  # the survey's score shows in the timeline
+    by_name = touchpoint("customer", "show", "kim brook", data_dir=data)
+    assert by_name.returncode == 0 and "kim@example.com" in by_name.stdout, by_name.stderr
+    namesakes = one_line_error(touchpoint("customer", "show", "Al Lee", data_dir=data))
+    assert "several customers are named 'Al Lee'" in namesakes
+    assert "al@example.com" in namesakes and "al2@example.com" in namesakes
+    listed = touchpoint("customer", "list", "--format", "csv", data_dir=data)
+    records = list(csv.DictReader(io.StringIO(listed.stdout)))
+    assert sorted(r["email"] for r in records) == [
+        "al2@example.com",
+        "al@example.com",
+        "kim@example.com",
+    ]
+    assert {r["name"] for r in records} == {"Kim Brook", "Al Lee"}
+    as_json = json.loads(touchpoint("customer", "list", "--format", "json", data_dir=data).stdout)
+    assert as_json["total"] == 3 and len(as_json["customers"]) == 3
+    assert one_line_error(touchpoint("customer", "list", "--format", "xml", data_dir=data))

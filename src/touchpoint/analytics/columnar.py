@@ -21,6 +21,7 @@ import duckdb
 from sqlalchemy.engine import make_url
 
 from touchpoint.domain import contact_center as cc
+from touchpoint.domain import surveys
 from touchpoint.errors import BackendError, describe
 from touchpoint.isolation import DOING, in_worker_process
 from touchpoint.settings import Settings
@@ -66,7 +67,7 @@ CREATE TABLE IF NOT EXISTS copy_state (key VARCHAR PRIMARY KEY, value VARCHAR);
 """
 
 # The interaction columns as the copy stores them; `p` is the properties JSON as text.
-# Survey answers come either as flat properties (csat, nps, heard_about) or as the demo's
+# Survey answers, by domain.surveys' rule: flat properties (csat, nps, heard_about) or the demo's
 # {"survey": "csat"|"nps"|"how_did_you_hear", "score"|"answer": ...}; both land in one column each.
 _P = "CAST(i.properties AS VARCHAR)"
 _SURVEY = f"json_extract_string({_P}, '$.survey')"
@@ -80,8 +81,8 @@ def _score(key: str) -> str:
 
 
 _HEARD = (
-    f"coalesce(json_extract_string({_P}, '$.heard_about'), CASE WHEN {_SURVEY} = "
-    f"'how_did_you_hear' THEN json_extract_string({_P}, '$.answer') END)"
+    f"coalesce(json_extract_string({_P}, '$.{surveys.HEARD_ABOUT}'), CASE WHEN {_SURVEY} = "
+    f"'{surveys.HEARD_SURVEY}' THEN json_extract_string({_P}, '$.answer') END)"
 )
 
 LOG_COLUMNS = (

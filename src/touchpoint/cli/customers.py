@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import csv
+import io
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from touchpoint import console as show
 from touchpoint.cli.options import DataDir, opened
+from touchpoint.errors import ValidationError
+
+if TYPE_CHECKING:
+    from touchpoint.services.customers import CustomerSummary
 
 group = typer.Typer(
     help="Look up customers: profile, identities and timeline; list them by stage.",
@@ -24,7 +30,8 @@ def customer_show(
     query: Annotated[
         str,
         typer.Argument(
-            help="Customer id (cus_…), email, phone or external id — guessed from its shape"
+            help="Customer id (cus_…), email, phone, handle (instagram:kim_b), external id "
+            "— guessed from its shape — or else a name"
         ),
     ],
     limit: Annotated[int, typer.Option(min=1, help="Timeline rows to show")] = 20,
@@ -53,6 +60,9 @@ def customer_list(
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="Customers to show")] = 20,
     offset: Annotated[int, typer.Option(min=0, help="Skip this many first")] = 0,
+    output: Annotated[
+        str, typer.Option("--format", help="table, or csv / json to hand to a team or a tool")
+    ] = "table",
     data_dir: DataDir = None,
 ) -> None:
     """List customers — all of them, or those now in one lifecycle stage, the most recent
@@ -60,6 +70,36 @@ def customer_list(
     from touchpoint.services import customers as service
     from touchpoint.store.engine import read_connection
 
+    if output not in LIST_FORMATS:
+        raise ValidationError(f"unknown --format {output!r}; use one of {', '.join(LIST_FORMATS)}")
     with opened(data_dir) as tp, read_connection(tp.engine) as conn:
         total, rows = service.find_customers(conn, [], stage=stage, limit=limit, offset=offset)
-    show.customer_list(rows, total=total, offset=offset, stage=stage)
+    if output == "table":
+        show.customer_list(rows, total=total, offset=offset, stage=stage)
+    elif output == "json":
+        import orjson
+
+        body = {"total": total, "offset": offset, "customers": [_record(r) for r in rows]}
+        typer.echo(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
+    else:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=LIST_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(_record(r) for r in rows)
+        typer.echo(out.getvalue(), nl=False)
+
+
+LIST_FORMATS = ("table", "csv", "json")
+LIST_COLUMNS = (
+    "id name email phone external_id stage interaction_count first_seen_at last_seen_at revenue"
+).split()
+
+
+def _record(row: CustomerSummary) -> dict[str, Any]:
+    """A listed customer as a flat record (times in ISO 8601 UTC), the columns of the CSV."""
+    from touchpoint.domain.moments import utc_text
+
+    record = {name: getattr(row, name) for name in LIST_COLUMNS}
+    for name in ("first_seen_at", "last_seen_at"):
+        record[name] = utc_text(record[name]) if record[name] else None
+    return record

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from touchpoint import console as show
-from touchpoint.cli.options import At, DataDir, opened
+from touchpoint.cli.options import At, Clock, DataDir, opened
 from touchpoint.cli.projections import tick_command
+from touchpoint.errors import ValidationError
 from touchpoint.lifecycle.model import BUILTIN_MODELS, load_model
 
 if TYPE_CHECKING:
@@ -47,9 +49,14 @@ def replay_command(
             "Default: the model in force.",
         ),
     ] = None,
+    clock: Clock = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Let --clock be past the wall clock (for tests)")
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Rebuild every stage and transition from the interaction log, and report what changed."""
+    """Rebuild every stage and transition from the interaction log, and report what changed.
+    --clock sets how far time has passed (--clock now undoes a tick into the future)."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -58,9 +65,14 @@ def replay_command(
         TimeRemainingColumn,
     )
 
+    from touchpoint.domain.moments import future_clock_error
     from touchpoint.services import lifecycle as service
     from touchpoint.store.engine import read_connection
 
+    if clock is not None and not force:
+        refused = future_clock_error(clock, datetime.now(UTC), "--clock")
+        if refused:
+            raise ValidationError(refused)
     with opened(data_dir) as tp:
         if model is None:
             with read_connection(tp.engine) as conn:
@@ -81,7 +93,7 @@ def replay_command(
                 on_total=lambda n: progress.update(task, total=n),
                 on_advance=lambda n: progress.advance(task, n),
             )
-            report = tp.projections.replay("lifecycle", tracker, model=stage_model)
+            report = tp.projections.replay("lifecycle", tracker, model=stage_model, clock=clock)
     print_replay(report)
 
 
@@ -93,6 +105,11 @@ def print_replay(report: ReplayReport) -> None:
         f"{report.customers_moved:,} customers changed stage; "
         f"transitions {report.transitions_before:,} → {report.transitions_after:,}."
     )
+    if report.clock_after != report.clock_before:
+        show.console.print(
+            f"Lifecycle clock {show.plain(report.clock_before or '(not set)')} → "
+            f"{show.plain(report.clock_after)}."
+        )
     table = Table(title="Customers by stage: before and after")
     for column in ("stage", "before", "after", "change"):
         table.add_column(column, justify="left" if column == "stage" else "right")

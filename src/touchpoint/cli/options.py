@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -60,6 +60,16 @@ At = Annotated[
 ]
 From = Annotated[datetime | None, _moment_option("--from", "Period start (inclusive)")]
 To = Annotated[datetime | None, _moment_option("--to", "Period end (exclusive)")]
+Clock = Annotated[
+    datetime | None,
+    typer.Option(
+        "--clock",
+        parser=lambda text: datetime.now(UTC) if text == "now" else moment_parser("--clock")(text),
+        metavar="WHEN",
+        help="Set the lifecycle clock (how far time has passed for inactivity stages) to this "
+        f"moment, e.g. now to undo a clock set in the future: now or {MOMENT_RULE}",
+    ),
+]
 Now = Annotated[
     datetime | None, _moment_option("--now", "Let time pass up to this moment (default: now)")
 ]

@@ -52,15 +52,17 @@ class LifecycleProjection:
         *,
         progress: Progress,
         model: StageModel | None = None,
+        clock: datetime | None = None,
     ) -> ReplayReport:
-        """Refold the whole log with `model` (default: the model in force, or the initial one)."""
+        """Refold the whole log with `model` (default: the model in force, or the initial one),
+        with time passed up to `clock` (default: the clock in force; see replay_into)."""
         from touchpoint.lifecycle.replay import replay_into  # DuckDB and Arrow: only to replay
 
         if model is None:
             meta = store.read_meta(conn)
             built = "model" in meta
             model = model_from_text(model_source(meta)) if built else load_model(self.initial_model)
-        return replay_into(conn, engine, model, progress)
+        return replay_into(conn, engine, model, progress, clock)
 
     def catch_up(
         self, conn: Connection, engine: Engine, *, after: int, upto: int, progress: Progress

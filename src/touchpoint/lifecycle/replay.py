@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -36,13 +37,21 @@ class ReplayReport:
     stages_after: Counter[str] = field(default_factory=Counter)
     customers_moved: int = 0  # customers whose current stage differs from before
     stage_order: tuple[str, ...] = ()  # the new model's stages, for display
+    clock_before: str | None = None  # the lifecycle clock (ISO text) before and after
+    clock_after: str | None = None
 
 
 def replay_into(
-    conn: Connection, engine: Engine, model: StageModel, progress: Progress
+    conn: Connection,
+    engine: Engine,
+    model: StageModel,
+    progress: Progress,
+    clock: datetime | None = None,
 ) -> ReplayReport:
     """Refold the whole log inside the caller's write transaction: a crash leaves the old
-    projection intact. `engine` is for DuckDB's read of the committed log."""
+    projection intact. `engine` is for DuckDB's read of the committed log. With `clock`, time
+    is taken to have passed up to that moment (and the clock is set to it, earlier or later
+    than it was); without, up to the clock in force."""
     stage_engine = StageEngine(model)
     with without_cycle_collection():
         meta = store.read_meta(conn)
@@ -54,6 +63,9 @@ def replay_into(
         # touchpoint.isolation) before this transaction writes anything.
         log = read_log_columns(engine, stage_engine.property_types)
         store.clear(conn)
+        until = clock.timestamp() if clock is not None else clock_of(meta)
+        report.clock_before = meta.get("clock")
+        report.clock_after = clock.isoformat() if clock is not None else meta.get("clock")
         progress.total(pc.count_distinct(log["customer_id"]).as_py())  # counted in customers
         report.events = log.num_rows
 
@@ -65,13 +77,17 @@ def replay_into(
                 report.customers_moved += 1
 
         save_results(
-            conn, stage_engine, replay_log(stage_engine, log, until=clock_of(meta)), progress, count
+            conn, stage_engine, replay_log(stage_engine, log, until=until), progress, count
         )
         generation = int(meta.get("generation", "0")) + 1
-        store.write_meta(
-            conn,
-            {"model": model.label, "model_source": model.source, "generation": str(generation)},
-        )
+        written = {
+            "model": model.label,
+            "model_source": model.source,
+            "generation": str(generation),
+        }
+        if clock is not None:
+            written["clock"] = clock.isoformat()
+        store.write_meta(conn, written)
     return report
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from touchpoint.domain.identity import IdentityError, identity_keys
+from touchpoint.domain.identity import SOCIAL_NETWORKS, IdentityError, identity_keys
 from touchpoint.domain.moments import utc_text
 from touchpoint.errors import NotFound, ValidationError
 from touchpoint.services.lifecycle import model_in_force
@@ -130,6 +130,7 @@ def lookup_keys(
     phone: str | None = None,
     external_id: str | None = None,
     anonymous_id: str | None = None,
+    handles: dict[str, str] | None = None,
     default_region: str = "US",
 ) -> list[str]:
     try:
@@ -138,6 +139,7 @@ def lookup_keys(
             phone=phone,
             external_id=external_id,
             anonymous_id=anonymous_id,
+            handles=handles,
             default_region=default_region,
         )
     except IdentityError as exc:
@@ -172,8 +174,10 @@ def find_customers(
 
 
 def find_one(conn: Connection, query: str, *, default_region: str) -> str:
-    """The customer a person means by `query`: a customer id (cus_…), or an email, phone,
-    external id or anonymous id, guessed from its shape."""
+    """The customer a person means by `query`: a customer id (cus_…), an email, phone, social
+    handle (`instagram:kimberly_b`), external id or anonymous id, guessed from its shape, or
+    else a name (`Kimberly Brooks`, any case). A name several customers share is refused with
+    their ids, to pick one."""
     if query.startswith("cus_"):
         return query
     for guess in _guesses(query):
@@ -184,12 +188,30 @@ def find_one(conn: Connection, query: str, *, default_region: str) -> str:
         _total, found = find_customers(conn, keys, limit=1)
         if found:
             return found[0].id
+    named = customers.ids_named(conn, query, limit=NAMESAKES_SHOWN + 1)
+    if len(named) == 1:
+        return named[0]
+    if named:
+        listed = ", ".join(
+            f"{s.id} ({s.email or s.phone or 'no email'})"
+            for s in (summary(conn, cid) for cid in named[:NAMESAKES_SHOWN])
+        )
+        more = " and more" if len(named) > NAMESAKES_SHOWN else ""
+        raise ValidationError(
+            f"several customers are named {query!r}: {listed}{more}; pick one by id"
+        )
     raise NotFound(f"no customer known by {query!r}")
 
 
-def _guesses(query: str) -> list[dict[str, str]]:
-    if "@" in query:
+NAMESAKES_SHOWN = 5
+
+
+def _guesses(query: str) -> list[dict[str, Any]]:
+    if "@" in query and not query.startswith("@"):
         return [{"email": query}]
+    network, colon, handle = query.partition(":")
+    if colon and network.lower() in SOCIAL_NETWORKS:
+        return [{"handles": {network.lower(): handle}}, {"external_id": query}]
     if query.lstrip("+").translate(str.maketrans("", "", " -()")).isdigit():
         return [{"phone": query}, {"external_id": query}]
     return [{"external_id": query}, {"anonymous_id": query}]

@@ -258,3 +258,23 @@ def ids_in_stage(conn: Connection, stage: str, *, limit: int, offset: int) -> tu
 def count(conn: Connection) -> int:
     query = select(func.count()).select_from(customers).where(customers.c.merged_into.is_(None))
     return int(conn.scalar(query) or 0)
+
+
+def ids_named(conn: Connection, name: str, *, limit: int) -> list[str]:
+    """Live customers whose `name` trait, or `first_name last_name`, is `name` (any case),
+    oldest first. A scan of the customers table: a lookup for people, not for a hot path."""
+    wanted = name.strip().lower()
+    traits = customers.c.traits
+    full = func.trim(
+        func.coalesce(traits["first_name"].as_string(), "")
+        + " "
+        + func.coalesce(traits["last_name"].as_string(), "")
+    )
+    query = (
+        select(customers.c.id)
+        .where(customers.c.merged_into.is_(None))
+        .where((func.lower(traits["name"].as_string()) == wanted) | (func.lower(full) == wanted))
+        .order_by(customers.c.created_at, customers.c.id)
+        .limit(limit)
+    )
+    return list(conn.scalars(query))
