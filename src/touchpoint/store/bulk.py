@@ -32,7 +32,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 
 from touchpoint.store.types import UTCDateTime
@@ -157,6 +156,8 @@ def in_set(column: ColumnElement[Any], dialect: Dialect) -> ColumnElement[bool]:
     if dialect.name == "sqlite":
         keys = func.json_each(bindparam("keys", type_=String)).table_valued("value")
         return column.in_(select(keys.c.value))
+    from sqlalchemy.dialects.postgresql import ARRAY  # loaded with the PostgreSQL dialect anyway
+
     return column == any_(bindparam("keys", type_=ARRAY(String)))
 
 
