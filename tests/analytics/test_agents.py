@@ -72,7 +72,7 @@ def test_agents_handle_time_resolution_and_csat_by_ticket(lab: Lab) -> None:
         ]
     )
     rows = {r["agent"]: r for r in lab.rows("agents")}
-    assert set(rows) == {"ann", "bob"}
+    assert set(rows) == {"ann", "bob", "(total)"}
     ann, bob = rows["ann"], rows["bob"]
     assert (ann["contacts"], ann["replies"], ann["csat_answers"]) == (1, 1, 2)
     assert ann["aht_s"] == pytest.approx(300) and ann["fcr_rate"] == pytest.approx(1.0)

@@ -51,7 +51,7 @@ def test_kpis_service_levels_and_agents_count_the_same_answered_contacts(lab: La
     assert phone["answer_rate"] == pytest.approx(2 / 4)
     assert phone["aht_s"] == pytest.approx(450)
     agents = {r["agent"]: (r["contacts"], r["aht_s"]) for r in lab.rows("agents")}
-    assert agents == {"ann": (1, 300.0), "bob": (1, 600.0)}
+    assert agents == {"ann": (1, 300.0), "bob": (1, 600.0), "(total)": (2, 450.0)}
 
 
 def test_the_ibis_predicates_say_what_the_domain_says() -> None:

@@ -62,7 +62,12 @@ def test_service_levels_per_channel_and_queue(lab: Lab) -> None:
         ]
     )
     rows = {(r["channel"], r["queue"]): r for r in lab.rows("service-levels")}
-    assert set(rows) == {("phone", "support"), ("chat", "sales"), ("email", "support")}
+    assert set(rows) == {
+        ("phone", "support"),
+        ("chat", "sales"),
+        ("email", "support"),
+        ("(total)", ""),
+    }
     phone = rows[("phone", "support")]
     assert (phone["offered"], phone["answered"], phone["abandoned"]) == (3, 2, 1)
     assert phone["answer_rate"] == pytest.approx(2 / 3)

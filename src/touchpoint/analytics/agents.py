@@ -54,23 +54,41 @@ def run(sources: Sources, request: ReportRequest) -> ReportResult:
         fcr_n=fcr_flag(period).count(where=took),
     )
     csat = {r["agent"]: r for r in to_arrow(sources, _csat(sources, request)).to_pylist()}
-    rows = []
+    sums = []
     for r in to_arrow(sources, work).to_pylist():
         score = csat.get(r["agent"], {})
-        rows.append(
-            {
-                "agent": r["agent"],
-                "contacts": int(r["contacts"]),
-                "replies": int(r["replies"]),
-                "aht_s": ratio(r["handle_sum"], r["handle_n"]),
-                "fcr_rate": ratio(r["fcr_sum"], r["fcr_n"]),
-                "csat": ratio(score.get("csat_sum"), score.get("csat_n")),
-                "csat_answers": int(score.get("csat_n") or 0),
-            }
-        )
-    rows.sort(key=lambda r: (-r["contacts"] - r["replies"], r["agent"]))
-    notes = ["CSAT goes to the agent who last handled the survey's ticket before the answer"]
+        sums.append(r | {"csat_sum": score.get("csat_sum"), "csat_n": score.get("csat_n")})
+    sums.sort(key=lambda r: (-r["contacts"] - r["replies"], r["agent"]))
+    if len(sums) > 1:  # a total under two agents or more (under one it would repeat it)
+        sums.append({"agent": TOTAL} | {k: _add(sums, k) for k in _SUMS})
+    rows = [_row(r) for r in sums]
+    notes = [
+        "CSAT goes to the agent who last handled the survey's ticket before the answer",
+        "the total's averages and rates are over all the agents' contacts and answers, "
+        "not averages of the agents' figures",
+    ]
     return ReportResult("agents", "Agents", pa.Table.from_pylist(rows, schema=SCHEMA), notes)
+
+
+TOTAL = "(total)"
+_SUMS = ("contacts", "replies", "handle_sum", "handle_n", "fcr_sum", "fcr_n", "csat_sum", "csat_n")
+
+
+def _add(rows: list[dict[str, Any]], name: str) -> float:
+    return sum(r[name] or 0 for r in rows)
+
+
+def _row(r: dict[str, Any]) -> dict[str, Any]:
+    """One agent's (or the total's) figures from its counts and sums."""
+    return {
+        "agent": r["agent"],
+        "contacts": int(r["contacts"]),
+        "replies": int(r["replies"]),
+        "aht_s": ratio(r["handle_sum"], r["handle_n"]),
+        "fcr_rate": ratio(r["fcr_sum"], r["fcr_n"]),
+        "csat": ratio(r["csat_sum"], r["csat_n"]),
+        "csat_answers": int(r["csat_n"] or 0),
+    }
 
 
 def _csat(sources: Sources, request: ReportRequest) -> Any:

@@ -43,6 +43,7 @@ TARGET_WAIT_S = {"phone": 20, "chat": 60}  # answered within this counts toward 
 DEFAULT_TARGET_WAIT_S = 20
 RESPONSE_TARGET_S = 24 * 3600  # written messages answered within a day
 NO_QUEUE = "(none)"
+TOTAL = "(total)"
 
 SCHEMA = pa.schema(
     [
@@ -65,13 +66,18 @@ SCHEMA = pa.schema(
 def run(sources: Sources, request: ReportRequest) -> ReportResult:
     inter = sources.interactions
     period = inter.filter(in_period(inter.occurred_at, request))
-    rows = _live(sources, period) + _messages(sources, period, request)
+    marked = _first_responses(sources, period, request)
+    rows = _live(sources, period) + _messages(sources, marked)
     rows.sort(key=lambda r: (r["channel"], r["queue"]))
+    if len(rows) > 1:  # a total under two rows or more (under one it would repeat it)
+        rows.append(total_row(rows, _overall_response_p50(sources, marked)))
     notes = [
         "service level = answered within the target wait / offered; "
-        "asa = average speed of answer; aht = average handle time"
+        "asa = average speed of answer; aht = average handle time",
+        "the total sums the counts (each contact judged by its own channel's target), "
+        "not the rows' percentages",
     ]
-    table = pa.Table.from_pylist(rows, schema=SCHEMA)
+    table = pa.Table.from_pylist([_public(r) for r in rows], schema=SCHEMA)
     return ReportResult("service-levels", "Contact-center service levels", table, notes)
 
 
@@ -113,11 +119,47 @@ def _live(sources: Sources, period: Any) -> list[dict[str, Any]]:
                 "fcr_rate": ratio(r["fcr_sum"], r["fcr_n"]),
                 "response_p50_s": None,
             }
+            | {f"_{name}": r[name] or 0 for name in _SUMS}
         )
     return rows
 
 
-def _messages(sources: Sources, period: Any, request: ReportRequest) -> list[dict[str, Any]]:
+# What a total needs from each row: the counts and sums its ratios are made of.
+_SUMS = ("in_target", "wait_sum", "wait_n", "handle_sum", "handle_n", "fcr_sum", "fcr_n")
+
+
+def total_row(rows: list[dict[str, Any]], response_p50_s: float | None) -> dict[str, Any]:
+    """The rows added up: counts summed, and each rate recomputed from the summed counts
+    (answered within target over all offered), never an average of the rows' percentages."""
+
+    def add(name: str) -> float:
+        return sum(r[name] or 0 for r in rows)
+
+    offered = int(add("offered"))
+    live = [r for r in rows if r["abandoned"] is not None]
+    return {
+        "channel": TOTAL,
+        "queue": "",
+        "offered": offered,
+        "answered": int(add("answered")),
+        "abandoned": int(sum(r["abandoned"] for r in live)) if live else None,
+        "answer_rate": ratio(add("answered"), offered),
+        "service_level": ratio(add("_in_target"), offered),
+        "target": "each channel's",
+        "asa_s": ratio(add("_wait_sum"), add("_wait_n")),
+        "aht_s": ratio(add("_handle_sum"), add("_handle_n")),
+        "fcr_rate": ratio(add("_fcr_sum"), add("_fcr_n")),
+        "response_p50_s": response_p50_s,
+    }
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if not k.startswith("_")}
+
+
+def _first_responses(sources: Sources, period: Any, request: ReportRequest) -> Any:
+    """The period's written messages, each with its first agent reply's delay (`response_s`,
+    NULL when unanswered within the reply window)."""
     inbound = period.filter(written_message(period)).select(
         "seq", "customer_id", "channel", "queue", "occurred_at"
     )
@@ -138,7 +180,18 @@ def _messages(sources: Sources, period: Any, request: ReportRequest) -> list[dic
     )
     pairs = pairs.mutate(response_s=pairs.r_at.epoch_seconds() - pairs.occurred_at.epoch_seconds())
     first = pairs.group_by(answered_seq=pairs.seq).aggregate(response_s=pairs.response_s.min())
-    marked = inbound.left_join(first, inbound.seq == first.answered_seq)
+    return inbound.left_join(first, inbound.seq == first.answered_seq)
+
+
+def _overall_response_p50(sources: Sources, marked: Any) -> float | None:
+    """The median first response over every answered message (a median of medians is not one)."""
+    answered = marked.filter(marked.response_s.notnull())
+    median = nearest_rank(sources, answered, "response_s", [], {"p50": 0.5})
+    value = to_arrow(sources, median).to_pylist()
+    return float(value[0]["p50"]) if value and value[0]["p50"] is not None else None
+
+
+def _messages(sources: Sources, marked: Any) -> list[dict[str, Any]]:
     sums = marked.group_by("channel", "queue").aggregate(
         offered=marked.count(),
         answered=marked.count(where=marked.response_s.notnull()),
@@ -171,6 +224,8 @@ def _messages(sources: Sources, period: Any, request: ReportRequest) -> list[dic
                 "fcr_rate": None,
                 "response_p50_s": None if median is None else float(median),
             }
+            | {f"_{name}": 0 for name in _SUMS}
+            | {"_in_target": r["in_target"] or 0}
         )
     return rows
 
