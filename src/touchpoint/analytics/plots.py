@@ -135,8 +135,9 @@ def heatmap(result: ReportResult) -> go.Figure:
             z=z, x=periods, y=cohorts, colorscale="Blues", zmin=0, zmax=1, texttemplate="%{z:.0%}"
         )
     )
+    interval = (result.table.schema.metadata or {}).get(b"interval", b"month").decode()
     return _layout(
-        fig, result, xaxis_title="months since first purchase", yaxis_autorange="reversed"
+        fig, result, xaxis_title=f"{interval}s since first purchase", yaxis_autorange="reversed"
     )
 
 
