@@ -351,3 +351,45 @@ def test_segment_sdk_alias_between_two_user_ids_merges_them(
     assert [(m["cause"], m["linking_key"]) for m in merges["items"]] == [
         ("alias", "previous_id:u8")
     ]
+
+
+def test_a_message_id_resent_with_other_content_is_refused_and_the_first_kept(
+    client: TestClient, ingest_key: str, read_key: str
+) -> None:
+    order = call(
+        "track", "ord-1", userId="u-9", event="Order Completed", properties={"revenue": 10}
+    )
+    changed = {**order, "properties": {"revenue": 99}}
+    assert client.post("/v1/track", json=order, headers=basic(ingest_key)).status_code == 200
+    batch = client.post(
+        "/v1/batch",
+        json={"batch": [order, changed, call("page", "pg-1", userId="u-9", name="Home")]},
+        headers=basic(ingest_key),
+    ).json()
+    assert (batch["accepted"], batch["duplicates"]) == (1, 1)
+    assert batch["rejected"] == [
+        {
+            "index": 1,
+            "messageId": "ord-1",
+            "reason": "id ord-1 already stored with different content (fields: revenue, "
+            "properties)",
+        }
+    ]
+    single = client.post("/v1/track", json=changed, headers=basic(ingest_key))
+    assert single.status_code == 400
+    assert single.json()["detail"].startswith("track: id ord-1 already stored with different")
+    assert customer(client, read_key, external_id="u-9")["revenue"] == 10
+
+
+def test_a_message_dated_in_the_future_is_refused_by_index(
+    client: TestClient, ingest_key: str
+) -> None:
+    batch = [
+        call("track", "soon-1", userId="u-10", event="Signed Up", timestamp="2099-01-01T00:00:00Z"),
+        call("track", "now-1", userId="u-10", event="Signed Up"),
+    ]
+    result = client.post("/v1/batch", json={"batch": batch}, headers=basic(ingest_key)).json()
+    assert result["accepted"] == 1
+    [refused] = result["rejected"]
+    assert (refused["index"], refused["messageId"]) == (0, "soon-1")
+    assert refused["reason"].startswith("occurred_at: 2099-01-01T00:00:00+00:00 is in the future")

@@ -1,14 +1,16 @@
-"""POST interactions one at a time or in batches; each item is accepted, a duplicate, or rejected."""
+"""POST interactions one at a time or in batches; each item is accepted, a duplicate, a conflict
+(its id is stored with other content) or rejected."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from touchpoint.api.deps import IngestKey, TouchpointDep
-from touchpoint.api.schemas import BatchResultOut, ItemResultOut, error_responses
-from touchpoint.errors import ValidationError
+from touchpoint.api.schemas import BatchResultOut, ErrorOut, ItemResultOut, error_responses
+from touchpoint.errors import Conflict, ValidationError
+from touchpoint.ingest.batch_body import NDJSON_TYPES, BatchBody, read_batch_body
 from touchpoint.ingest.report import IngestReport, ItemResult
 from touchpoint.ingest.schema import InteractionIn
 
@@ -19,22 +21,25 @@ router = APIRouter(
 )
 
 
-def result_out(result: ItemResult) -> ItemResultOut:
+def result_out(result: ItemResult, line: int | None = None) -> ItemResultOut:
     return ItemResultOut(
         index=result.position,
+        line=line,
         status=result.status,
         id=result.id,
         customer_id=result.customer_id,
         reason=result.reason,
+        differs=list(result.differs) if result.status == "conflict" else None,
     )
 
 
-def batch_out(report: IngestReport) -> BatchResultOut:
+def batch_out(report: IngestReport, lines: list[int] | None = None) -> BatchResultOut:
     return BatchResultOut(
         accepted=report.accepted,
         duplicates=report.duplicates,
+        conflicts=len(report.conflicts),
         rejected=len(report.rejected),
-        results=[result_out(r) for r in report.results],
+        results=[result_out(r, lines[r.position] if lines else None) for r in report.results],
     )
 
 
@@ -44,7 +49,12 @@ def batch_out(report: IngestReport) -> BatchResultOut:
     status_code=status.HTTP_201_CREATED,
     summary="Record one interaction",
     responses={
-        200: {"description": "Already stored (same id): nothing changed", "model": ItemResultOut}
+        200: {"description": "Already stored (same id): nothing changed", "model": ItemResultOut},
+        409: {
+            "model": ErrorOut,
+            "description": "Its id is already stored with other content: nothing stored; the "
+            "detail names the fields that differ",
+        },
     },
 )
 def post_interaction(
@@ -52,37 +62,105 @@ def post_interaction(
 ) -> ItemResultOut:
     """Store one interaction, resolving who the customer is from its identities (a merge if
     it ties two known customers), and update the customer's lifecycle stage. The `id` is the
-    idempotency key: sending the same id again stores nothing and answers 200. Needs an ingest key.
+    idempotency key: sending the same interaction again stores nothing and answers 200; sending
+    its id with other content stores nothing and answers 409 naming the fields that differ. An
+    interaction dated in the future (past the server's clock by more than 5 minutes) is refused.
+    Needs an ingest key.
     """
     raw = interaction.model_dump(mode="json", exclude_unset=True)
     report = tp.ingestor.ingest([(0, raw)])
     result = report.results[0]
     if result.status == "rejected":
         raise ValidationError(result.reason or "rejected")
+    if result.status == "conflict":
+        raise Conflict(result.reason or "conflict")
     if result.status == "duplicate":
         response.status_code = status.HTTP_200_OK
     return result_out(result)
 
 
-@router.post("/batch", response_model=BatchResultOut, summary="Record many interactions")
+async def batch_body(request: Request) -> BatchBody:
+    """The batch's items from the body (inflated from gzip by the middleware), by its type."""
+    return read_batch_body(request.headers.get("content-type"), await request.body())
+
+
+_ITEM_DOC = (
+    "An interaction in the shape POST /v1/interactions takes (InteractionIn); an item that is "
+    "not is rejected on its own, with the field and the reason, and the rest are stored"
+)
+_EXAMPLE = {
+    "id": "call-20260301-0042",
+    "type": "call",
+    "channel": "phone",
+    "occurred_at": "2026-03-01T09:15:00Z",
+    "customer": {"phone": "+1 202 555 0142"},
+    "duration_s": 312,
+}
+_BATCH_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The interactions: a JSON array, the array as `interactions` in an "
+        "object, or NDJSON (one interaction per line, `application/x-ndjson` or "
+        "`application/jsonl`). May be gzipped (`Content-Encoding: gzip`).",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"type": "array", "items": {"description": _ITEM_DOC}},
+                        {
+                            "type": "object",
+                            "required": ["interactions"],
+                            "properties": {
+                                "interactions": {
+                                    "type": "array",
+                                    "items": {"description": _ITEM_DOC},
+                                }
+                            },
+                        },
+                    ]
+                },
+                "examples": {
+                    "array": {"summary": "A JSON array", "value": [_EXAMPLE]},
+                    "object": {
+                        "summary": "The array as `interactions`",
+                        "value": {"interactions": [_EXAMPLE]},
+                    },
+                },
+            },
+            **{
+                media: {
+                    # No type: the body is text, one JSON value per line, each answered on its
+                    # own (a line that is not an interaction is rejected by its index and line).
+                    "schema": {
+                        "description": "One interaction per line (blank lines are skipped), "
+                        'e.g. `{"type": "page_view", "channel": "web", "occurred_at": '
+                        '"2026-03-01T09:15:00Z", "customer": {"anonymous_id": "d-1"}}`',
+                    }
+                }
+                for media in NDJSON_TYPES
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/batch",
+    response_model=BatchResultOut,
+    summary="Record many interactions",
+    openapi_extra=_BATCH_BODY,
+    responses=error_responses(415),
+)
 def post_batch(
-    tp: TouchpointDep,
-    _key: IngestKey,
-    interactions: Annotated[
-        list[dict[str, Any]],
-        Body(
-            embed=True,
-            description="Interactions, each in the shape POST /v1/interactions takes. "
-            "Bad items are rejected one by one with a reason; the rest are stored.",
-        ),
-    ],
+    tp: TouchpointDep, _key: IngestKey, body: Annotated[BatchBody, Depends(batch_body)]
 ) -> BatchResultOut:
-    """Store many interactions in one call. Each item is answered on its own — accepted,
-    duplicate (its id is already stored) or rejected with the field and reason — and the good
-    items are stored even when others are rejected. Needs an ingest key."""
+    """Store many interactions in one call: a JSON array (or `{"interactions": [...]}`), or
+    NDJSON, one interaction per line. Each item is answered on its own, by its `index` (and its
+    `line` in NDJSON) — accepted, duplicate (stored already, the same content), conflict (its id
+    is stored with other content: nothing stored, `differs` names the fields) or rejected with
+    the field and reason (an invalid item, a line that is not JSON, a date in the future) — and
+    the good items are stored even when others are not. Needs an ingest key."""
     limit = tp.settings.max_batch_items
-    if len(interactions) > limit:
-        raise ValidationError(
-            f"batch has {len(interactions)} interactions; at most {limit} allowed"
-        )
-    return batch_out(tp.ingestor.ingest(enumerate(interactions)))
+    if len(body.items) > limit:
+        raise ValidationError(f"batch has {len(body.items)} interactions; at most {limit} allowed")
+    return batch_out(tp.ingestor.ingest(enumerate(body.items)), body.lines)

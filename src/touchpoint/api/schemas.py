@@ -14,18 +14,26 @@ from touchpoint.errors import ValidationError
 
 
 class ItemResultOut(BaseModel):
-    index: int = Field(description="Position of the item in the request")
-    status: Literal["accepted", "duplicate", "rejected"]
+    index: int = Field(description="Position of the item in the request (from 0)")
+    line: int | None = Field(None, description="NDJSON bodies: the item's line (from 1)")
+    status: Literal["accepted", "duplicate", "conflict", "rejected"] = Field(
+        description="accepted: stored; duplicate: its id is stored with the same content; "
+        "conflict: its id is stored with other content (nothing stored); rejected: invalid"
+    )
     id: str | None = Field(None, description="Interaction id (idempotency key)")
     customer_id: str | None = None
     reason: str | None = Field(
-        None, description="Why it was rejected, or that it was already stored"
+        None, description="Why it was rejected or is a conflict, or that it was already stored"
+    )
+    differs: list[str] | None = Field(
+        None, description="A conflict: the fields whose stored value is not the one sent"
     )
 
 
 class BatchResultOut(BaseModel):
     accepted: int
-    duplicates: int
+    duplicates: int = Field(description="Items already stored with the same content")
+    conflicts: int = Field(description="Items whose id is stored with other content")
     rejected: int
     results: list[ItemResultOut]
 
@@ -138,6 +146,7 @@ _ERROR_TEXT = {
     404: "Nothing is known by that id",
     409: "The state forbids it: e.g. the merge was already undone, or cannot be undone",
     413: "The request body is larger than the server accepts; send smaller batches",
+    415: "The body's Content-Type is not one the operation reads",
     422: "Invalid input: a list of field errors when the request's shape is wrong, or one line "
     "naming the field when a value breaks a rule (an unknown channel, a bad email, a bad date)",
     503: "An engine behind the request failed (the analytics refresh, the isolated worker, "

@@ -228,8 +228,9 @@ def _ingest_one(tp: Touchpoint, kind: str, body: dict[str, Any]) -> SegmentResul
     except ValidationError as exc:
         raise SegmentPayloadError(f"{kind}: {exc}") from None
     report = tp.ingestor.ingest([(0, raw)], keep_results=False)
-    if report.rejected:
-        raise SegmentPayloadError(f"{kind}: {report.rejected[0].reason}")
+    refused = report.rejected or report.conflicts  # a conflict: its messageId has other content
+    if refused:
+        raise SegmentPayloadError(f"{kind}: {refused[0].reason}")
     return _result(report)
 
 
@@ -253,11 +254,14 @@ def _translated(
 
 
 def _result(report: IngestReport) -> SegmentResultOut:
+    """Segment's answer has no conflicts: a messageId stored with other content is listed with
+    the rejected messages (its reason names the fields), since nothing of it was stored."""
+    refused = sorted(report.rejected + report.conflicts, key=lambda r: r.position)
     return SegmentResultOut(
         accepted=report.accepted,
         duplicates=report.duplicates,
         rejected=[
             SegmentRejectionOut(index=r.position, reason=r.reason or "rejected", messageId=r.id)
-            for r in report.rejected
+            for r in refused
         ],
     )

@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
 
 def import_file(
     file: Annotated[
-        Path, typer.Argument(help="CSV (header row of interaction fields) or JSONL; .gz ok")
+        Path, typer.Argument(help="CSV/TSV (header row of interaction fields) or JSONL; .gz ok")
     ],
     file_format: Annotated[
         str | None, typer.Option("--format", help="csv or jsonl (default: from the file name)")
@@ -34,9 +34,12 @@ def import_file(
     """Import interactions from a file. Re-importing a file stores nothing twice.
 
     JSONL lines are interactions in the shape POST /v1/interactions takes, or Segment
-    identify/track/page/alias messages. CSV columns: id, type, channel, direction, occurred_at,
-    email, phone, external_id, anonymous_id, source, medium, campaign, keyword, creative, agent,
-    queue, duration_s, outcome, revenue, currency, name, properties.X, traits.X, handles.NETWORK.
+    identify/track/page/alias messages. CSV (comma, semicolon or tab separated) columns: id,
+    type, channel, direction, occurred_at, email, phone, external_id, anonymous_id, source,
+    medium, campaign, keyword, creative, agent, queue, duration_s, outcome, revenue, currency,
+    name, properties.X, traits.X, handles.NETWORK; any other column is stored as properties.X
+    (as text), with a warning. A row whose id is stored with other content is a conflict:
+    reported, nothing stored.
     """
     from touchpoint.services.imports import import_file as import_interactions
 
@@ -61,5 +64,5 @@ def import_file(
             caught_up = tp.projections.catch_up(catching_up)
     show.import_report(report, seconds, show_rejected=show_rejected)
     print_catch_up(caught_up)
-    if report.rejected and not report.accepted and not report.duplicates:
+    if (report.rejected or report.conflicts) and not report.accepted and not report.duplicates:
         raise typer.Exit(1)

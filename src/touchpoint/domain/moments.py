@@ -82,3 +82,17 @@ def future_clock_error(moment: datetime, now: datetime, field: str) -> str | Non
         f"{field}: {moment.isoformat()} is in the future; the clock never runs back, so every "
         "customer inactive until then would move for good (pass --force if you mean it)"
     )
+
+
+def future_event_error(moment: datetime, now: datetime, field: str) -> str | None:
+    """Why an event dated `moment` is refused when it arrives at `now`, or None. An interaction is
+    something that happened: one dated past the clock (beyond the skew two machines' clocks may
+    differ by) would move the customer's lifecycle clocks to a time that has not come, and a
+    scheduled callback or follow-up is not an interaction until it takes place."""
+    if moment <= now + CLOCK_SKEW:
+        return None
+    return (
+        f"{field}: {moment.isoformat()} is in the future (the server's clock says "
+        f"{now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}); an interaction is recorded once it "
+        "has happened"
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -26,6 +26,7 @@ from touchpoint.domain.resolution import (
     say_trait,
 )
 from touchpoint.errors import ValidationError
+from touchpoint.ingest.conflicts import CONTENT_COLUMNS, conflict_reason, content_of, differences
 from touchpoint.ingest.prepare import ROW_COLUMNS, Prepared, prepare
 from touchpoint.ingest.report import IngestReport, ItemResult
 from touchpoint.perf import without_cycle_collection
@@ -58,20 +59,35 @@ class Projecting(Protocol):
 @dataclass(slots=True)
 class Written:
     """What one batch's transaction did: the fresh items stored (with their customers, in
-    order) and the items that were already stored."""
+    order), the items already stored with the same content, and those whose id is stored with
+    other content (with the fields that differ), which stored nothing."""
 
     fresh: list[Prepared]
     customer_ids: list[str]
     duplicates: list[Prepared]
+    conflicts: list[tuple[Prepared, tuple[str, ...]]] = field(default_factory=list)
 
     def results(self) -> list[ItemResult]:
         results = [
             ItemResult(item.position, "duplicate", item.id, reason="already stored")
             for item in self.duplicates
         ]
+        results += self.conflict_results()
         for item, cid in zip(self.fresh, self.customer_ids, strict=True):
             results.append(ItemResult(item.position, "accepted", item.id, cid))
         return results
+
+    def conflict_results(self) -> list[ItemResult]:
+        return [
+            ItemResult(
+                item.position,
+                "conflict",
+                item.id,
+                reason=conflict_reason(item.id, fields),
+                differs=fields,
+            )
+            for item, fields in self.conflicts
+        ]
 
 
 class Ingestor:
@@ -130,7 +146,8 @@ class Ingestor:
             else:  # counting is all a report without results needs from stored items
                 report.accepted += len(written.fresh)
                 report.duplicates += len(written.duplicates)
-                for result in sorted(pending_rejections, key=lambda r: r.position):
+                results = written.conflict_results() + pending_rejections
+                for result in sorted(results, key=lambda r: r.position):
                     report.add(result)
             if on_progress:
                 on_progress(len(batch) + len(pending_rejections))
@@ -166,7 +183,7 @@ class Ingestor:
 
     def _write(self, conn: Connection, batch: list[Prepared], inline: bool) -> Written:
         now = utcnow()
-        fresh, duplicates = _split_duplicates(conn, batch)
+        fresh, duplicates, conflicts = _split_duplicates(conn, batch)
         resolution = _resolve(conn, fresh, self.settings.merge_limits, now)
         owners = resolution.customer_of_event
         rows = [item.row + (cid,) for item, cid in zip(fresh, owners, strict=True)]
@@ -181,7 +198,7 @@ class Ingestor:
             self.projections.apply(
                 conn, LogBatch(row_dicts, resolution.survivor_of, first_seq, last_seq)
             )
-        return Written(fresh, owners, duplicates)
+        return Written(fresh, owners, duplicates, conflicts)
 
 
 def prepare_item(
@@ -201,21 +218,32 @@ def _raw_id(raw: dict[str, Any]) -> str | None:
 
 def _split_duplicates(
     conn: Connection, batch: list[Prepared]
-) -> tuple[list[Prepared], list[Prepared]]:
+) -> tuple[list[Prepared], list[Prepared], list[tuple[Prepared, tuple[str, ...]]]]:
+    """The batch's fresh items; the items whose id is stored already (or earlier in the batch)
+    with the same content; and those with other content, with the fields that differ. Only the
+    ids found stored are compared: a fresh import pays nothing for it."""
     ids = {item.id for item in batch}
-    stored = log.existing_ids(conn, ids)
+    stored = log.stored_content(conn, ids, CONTENT_COLUMNS)
     if not stored and len(ids) == len(batch):
-        return list(batch), []
+        return list(batch), [], []
     fresh: list[Prepared] = []
     duplicates: list[Prepared] = []
-    seen: set[str] = set()
+    conflicts: list[tuple[Prepared, tuple[str, ...]]] = []
+    first: dict[str, Prepared] = {}
     for item in batch:
-        if item.id in stored or item.id in seen:
-            duplicates.append(item)
-        else:
-            seen.add(item.id)
+        earlier = stored.get(item.id)
+        if earlier is None and item.id in first:
+            earlier = content_of(first[item.id].row)
+        if earlier is None:
+            first[item.id] = item
             fresh.append(item)
-    return fresh, duplicates
+            continue
+        fields = differences(content_of(item.row), earlier)
+        if fields:
+            conflicts.append((item, fields))
+        else:
+            duplicates.append(item)
+    return fresh, duplicates, conflicts
 
 
 def _resolve(

@@ -9,6 +9,7 @@ from typing import Any
 import pydantic
 
 from touchpoint.domain.identity import IdentityError, alias_key, key_strings
+from touchpoint.domain.moments import future_event_error
 from touchpoint.errors import ValidationError
 from touchpoint.ingest.schema import InteractionIn, content_id
 
@@ -77,6 +78,9 @@ def prepare_model(
     received_at: datetime,
     default_region: str,
 ) -> Prepared:
+    future = future_event_error(item.occurred_at, received_at, "occurred_at")
+    if future:
+        raise ValidationError(future)
     who = item.customer
     try:
         keys = key_strings(

@@ -8,12 +8,26 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from touchpoint.store.bulk import fetch_present, insert_rows
+from touchpoint.store.bulk import fetch_present, in_set, insert_rows, set_param
 from touchpoint.store.tables import interactions
 
 
 def existing_ids(conn: Connection, ids: Collection[str]) -> set[str]:
     return fetch_present(conn, interactions.c.id, ids)
+
+
+def stored_content(
+    conn: Connection, ids: Collection[str], columns: Sequence[str]
+) -> dict[str, tuple[Any, ...]]:
+    """{id: the values of `columns`} for those of `ids` already in the log (one statement; the
+    ingest's duplicate check, which compares what was sent with what is stored)."""
+    if not ids:
+        return {}
+    query = select(interactions.c.id, *(interactions.c[name] for name in columns)).where(
+        in_set(interactions.c.id, conn.dialect)
+    )
+    rows = conn.execute(query, set_param(ids, conn.dialect))
+    return {row[0]: tuple(row[1:]) for row in rows}
 
 
 def append(conn: Connection, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
