@@ -132,3 +132,16 @@ def test_an_event_dated_in_the_future_is_refused_and_the_rest_land(tp: Touchpoin
     reason = report.results[0].reason or ""
     assert reason.startswith("occurred_at: ") and "is in the future" in reason
     assert set(stored(tp)) == {"f-2", "f-3"}
+
+
+def test_rows_stored_before_identities_were_kept_match_any_identities(tp: Touchpoint) -> None:
+    from sqlalchemy import null, update
+
+    from touchpoint.store.engine import write_transaction
+
+    ingest(tp, purchase())
+    with write_transaction(tp.engine) as conn:  # as a row stored before migration 0006
+        conn.execute(update(interactions).values(identity_keys=null()))
+    other_customer = {**purchase(), "customer": {"email": "bo@example.com"}}
+    assert ingest(tp, other_customer).results[0].status == "duplicate"
+    assert ingest(tp, {**other_customer, "revenue": 11}).results[0].differs == ("revenue",)
