@@ -206,17 +206,43 @@ def _detail(row: TimelineEntry) -> str:
     return " ".join(p for p in parts if p)
 
 
-def rich_table(result: ReportResult) -> Table:
-    """An analytics report for people, with the cells `analytics.output.human_rows` formats."""
-    from touchpoint.analytics.output import human_rows, numeric_columns
+def rich_table(result: ReportResult) -> Any:
+    """An analytics report for people (a Rich renderable): the columns
+    `analytics.output.table_columns` names (ids and totals stay in CSV and JSON), cells as
+    `human_rows` formats them, headers that wrap at their words, and under the table the notes
+    as a small two-column table ("label: text" -> label | text)."""
+    from rich.console import Group
 
-    table = Table(title=plain(result.title), caption=plain("; ".join(result.notes)) or None)
+    from touchpoint.analytics.output import human_rows, numeric_columns, table_columns
+
+    columns = table_columns(result)
+    table = Table(title=plain(result.title))
     numeric = numeric_columns(result)
-    for name in result.table.column_names:
-        table.add_column(plain(name), justify="right" if name in numeric else "left")
-    for cells in human_rows(result):
+    for name in columns:
+        table.add_column(
+            plain(name.replace("_", " ")),
+            justify="right" if name in numeric else "left",
+            overflow="fold",
+        )
+    for cells in human_rows(result, columns):
         table.add_row(*map(plain, cells))
-    return table
+    return Group(table, _notes_grid(result.notes)) if result.notes else table
+
+
+NOTE_LABEL_MAX = 32  # a longer "label:" is a sentence with a colon, not a label
+
+
+def _notes_grid(notes: list[str]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    for note in notes:
+        label, colon, text = note.partition(": ")
+        if colon and len(label) <= NOTE_LABEL_MAX:
+            grid.add_row(plain(label), plain(text))
+        else:
+            grid.add_row("", plain(note))
+    return grid
 
 
 def when(value: datetime | None) -> str:

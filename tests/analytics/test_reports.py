@@ -177,7 +177,7 @@ def test_at_risk_lists_customers_whose_current_stage_is_at_risk(hist: Lab) -> No
     (row,) = hist.rows("at-risk")
     assert row["customer_id"] == hist.customer("b")
     assert row["since"] == datetime(2026, 3, 20, 12, tzinfo=UTC).replace(tzinfo=None)
-    assert row["last_activity"] == datetime(2026, 1, 24, 12, tzinfo=UTC).replace(tzinfo=None)
+    assert row["last_contact"] == datetime(2026, 1, 24, 12, tzinfo=UTC).replace(tzinfo=None)
     assert (row["net_revenue"], row["segment"]) == (30.0, "DE")
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from touchpoint.analytics.common import breakdown, in_period, naive, public_ids, to_arrow
+from touchpoint.analytics.output import detail_field, money
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
 from touchpoint.errors import ValidationError
 
@@ -119,36 +120,63 @@ def historical_clv(interactions: ir.Table) -> ir.Table:
 
 @dataclass
 class CLVModel:
-    """The fitted BG/NBD (purchases, P(alive)) and Gamma-Gamma (spend per purchase) models."""
+    """The fitted BG/NBD (purchases, P(alive)) and Gamma-Gamma (spend per purchase) models;
+    `spend` is None when no Gamma-Gamma fit was usable (then there is no predicted value, but
+    P(alive) and the expected purchases still stand)."""
 
     purchases: Any  # lifetimes.BetaGeoFitter
-    spend: Any  # lifetimes.GammaGammaFitter
+    spend: Any  # lifetimes.GammaGammaFitter | None
     penalizer: float
+    spend_penalizer: float | None = None
 
     @property
     def params(self) -> dict[str, float]:
         """BG/NBD r, alpha, a, b and Gamma-Gamma gg_p, gg_q, gg_v."""
         out = {str(k): float(v) for k, v in self.purchases.params_.items()}
-        out |= {f"gg_{k}": float(v) for k, v in self.spend.params_.items()}
+        if self.spend is not None:
+            out |= {f"gg_{k}": float(v) for k, v in self.spend.params_.items()}
         return out
 
 
-def fit_clv(rfm: pd.DataFrame, *, penalizer: float = 0.0) -> CLVModel:
-    """Fit BG/NBD on everyone and Gamma-Gamma on repeat buyers (the model's assumption)."""
+def _check_enough(rfm: pd.DataFrame) -> pd.DataFrame:
     repeaters = rfm[rfm["frequency"] > 0]
     if len(rfm) < MIN_CUSTOMERS or len(repeaters) < MIN_REPEATERS:
         raise ValidationError(
             f"too little purchase history to fit a CLV model ({len(rfm)} buyers, "
             f"{len(repeaters)} repeat buyers; need {MIN_CUSTOMERS} and {MIN_REPEATERS})"
         )
+    return repeaters
+
+
+def fit_purchases(rfm: pd.DataFrame, *, penalizer: float = 0.0) -> Any:
+    """BG/NBD on every buyer's frequency, recency and T."""
     with quiet_lifetimes():
-        from lifetimes import BetaGeoFitter, GammaGammaFitter
+        from lifetimes import BetaGeoFitter
 
         bgf = BetaGeoFitter(penalizer_coef=penalizer)
         bgf.fit(rfm["frequency"], rfm["recency"], rfm["T"])
+    return bgf
+
+
+def fit_spend(repeaters: pd.DataFrame, *, penalizer: float = 0.0) -> Any:
+    """Gamma-Gamma on the repeat buyers (the model's assumption)."""
+    with quiet_lifetimes():
+        from lifetimes import GammaGammaFitter
+
         ggf = GammaGammaFitter(penalizer_coef=penalizer)
         ggf.fit(repeaters["frequency"], repeaters["monetary_value"])
-    return CLVModel(bgf, ggf, penalizer)
+    return ggf
+
+
+def fit_clv(rfm: pd.DataFrame, *, penalizer: float = 0.0) -> CLVModel:
+    """Fit BG/NBD on everyone and Gamma-Gamma on repeat buyers, with one penalizer."""
+    repeaters = _check_enough(rfm)
+    return CLVModel(
+        fit_purchases(rfm, penalizer=penalizer),
+        fit_spend(repeaters, penalizer=penalizer),
+        penalizer,
+        penalizer,
+    )
 
 
 def predict_clv(
@@ -168,17 +196,20 @@ def predict_clv(
         expected = model.purchases.conditional_expected_number_of_purchases_up_to_time(
             horizon_months * per_month, f, r, t
         )
-        spend = model.spend.conditional_expected_average_profit(f, rfm["monetary_value"])
-        value = model.spend.customer_lifetime_value(
-            model.purchases,
-            f,
-            r,
-            t,
-            rfm["monetary_value"],
-            time=horizon_months,
-            discount_rate=discount_rate,
-            freq=unit,
-        )
+        if model.spend is None:
+            spend = value = pd.Series(float("nan"), index=rfm.index)
+        else:
+            spend = model.spend.conditional_expected_average_profit(f, rfm["monetary_value"])
+            value = model.spend.customer_lifetime_value(
+                model.purchases,
+                f,
+                r,
+                t,
+                rfm["monetary_value"],
+                time=horizon_months,
+                discount_rate=discount_rate,
+                freq=unit,
+            )
     return pd.DataFrame(
         {
             "p_alive": pd.Series(alive, index=rfm.index).astype(float),
@@ -217,31 +248,69 @@ def customer_clv(
     notes: list[str] = []
     prediction_cols = ["p_alive", "expected_purchases", "expected_order_value", "predicted_clv"]
     try:
-        model = fit_first_usable(frame)
+        model, problems = fit_first_usable(frame)
     except ValidationError as exc:
         notes.append(f"no predictive CLV: {exc}")
         return frame.assign(**dict.fromkeys(prediction_cols, float("nan"))), notes
     frame = frame.join(predict_clv(model, frame, horizon_months=horizon_months))
-    params = ", ".join(f"{k}={v:.4g}" for k, v in model.params.items())
-    notes.append(f"BG/NBD + Gamma-Gamma (lifetimes), days, penalizer {model.penalizer}: {params}")
-    return frame, notes
+    return frame, [*model_notes(model), *problems]
 
 
-def fit_first_usable(rfm: pd.DataFrame) -> CLVModel:
-    """The least penalised fit that converges with a finite mean spend (Gamma-Gamma q > 1)."""
+def model_notes(model: CLVModel) -> list[str]:
+    """What was fitted, in a few short lines (each "label: text")."""
+    spend = "no spend model" if model.spend is None else f"penalizer {model.spend_penalizer:g}"
+    params = model.params
+    bg = ", ".join(f"{k}={params[k]:.4g}" for k in ("r", "alpha", "a", "b"))
+    gg = ", ".join(f"{k[3:]}={v:.4g}" for k, v in params.items() if k.startswith("gg_"))
+    notes = [
+        f"BG/NBD + Gamma-Gamma (lifetimes), in days: purchases penalizer {model.penalizer:g}, "
+        f"spend {spend}",
+        f"parameters: BG/NBD {bg}" + (f"; Gamma-Gamma {gg}" if gg else ""),
+        P_ALIVE_NOTE,
+    ]
+    if params["a"] < NO_DROPOUT_A:
+        notes.append(
+            "drop-out: the purchases so far show none (BG/NBD a ≈ 0), so the model holds "
+            "every buyer alive"
+        )
+    return notes
+
+
+P_ALIVE_NOTE = (
+    "P(alive): the chance a buyer still buys, read from the rhythm of their purchases alone, "
+    "not from their lifecycle stage (which also counts surveys, complaints and all other "
+    "activity); a one-time buyer is alive by the model's construction, so p_alive_repeat is "
+    "over repeat buyers"
+)
+NO_DROPOUT_A = 1e-6
+
+
+def fit_first_usable(rfm: pd.DataFrame) -> tuple[CLVModel, list[str]]:
+    """Each model at the least penalty that converges: BG/NBD (required) and Gamma-Gamma with a
+    finite mean spend (q > 1; without it there is no predicted value, said in a note)."""
+    repeaters = _check_enough(rfm)
+    purchases, penalizer, problem = _least_penalised(lambda pen: fit_purchases(rfm, penalizer=pen))
+    if purchases is None:
+        raise ValidationError(f"the purchase model (BG/NBD) {problem}")
+    spend, spend_penalizer, spend_problem = _least_penalised(
+        lambda pen: fit_spend(repeaters, penalizer=pen), usable=lambda m: m.params_["q"] > 1
+    )
+    problems = [] if spend is not None else [f"no predicted value: the spend model {spend_problem}"]
+    return CLVModel(purchases, spend, penalizer, spend_penalizer), problems
+
+
+def _least_penalised(fit: Any, usable: Any = lambda model: True) -> tuple[Any, float, str]:
     problem = ""
     for penalizer in PENALIZERS:
         try:
-            model = fit_clv(rfm, penalizer=penalizer)
-        except ValidationError:
-            raise
+            model = fit(penalizer)
         except Exception as exc:  # lifetimes' ConvergenceError and numerical failures
-            problem = f"the model did not converge ({str(exc).strip() or type(exc).__name__})"
+            problem = f"did not converge on these purchases ({type(exc).__name__})"
             continue
-        if model.spend.params_["q"] > 1:
-            return model
-        problem = "the Gamma-Gamma fit has no finite mean spend (q <= 1)"
-    raise ValidationError(problem)
+        if usable(model):
+            return model, penalizer, ""
+        problem = "has no finite mean (Gamma-Gamma q <= 1)"
+    return None, PENALIZERS[-1], problem
 
 
 def _open_start(request: ReportRequest) -> ReportRequest:
@@ -256,17 +325,18 @@ SUMMARY_SCHEMA = pa.schema(
         ("repeat_customers", pa.int64()),
         ("mean_historical_clv", pa.float64()),
         ("mean_predicted_clv_12m", pa.float64()),
-        ("mean_p_alive", pa.float64()),
+        detail_field("mean_p_alive", pa.float64()),
+        ("mean_p_alive_repeat", pa.float64()),
         ("mean_expected_purchases_12m", pa.float64()),
-        ("total_historical_clv", pa.float64()),
-        ("total_predicted_clv_12m", pa.float64()),
+        detail_field("total_historical_clv", pa.float64()),
+        detail_field("total_predicted_clv_12m", pa.float64()),
     ]
 )
 
 
 def _summarise(group: str, rows: pd.DataFrame) -> dict[str, Any]:
-    def mean(col: str) -> float | None:
-        value = rows[col].mean()
+    def mean(col: str, of: pd.DataFrame = rows) -> float | None:
+        value = of[col].mean()
         return None if pd.isna(value) else float(value)
 
     def total(col: str) -> float | None:
@@ -279,6 +349,7 @@ def _summarise(group: str, rows: pd.DataFrame) -> dict[str, Any]:
         "mean_historical_clv": mean("historical_clv"),
         "mean_predicted_clv_12m": mean("predicted_clv"),
         "mean_p_alive": mean("p_alive"),
+        "mean_p_alive_repeat": mean("p_alive", rows[rows["frequency"] > 0]),
         "mean_expected_purchases_12m": mean("expected_purchases"),
         "total_historical_clv": total("historical_clv"),
         "total_predicted_clv_12m": total("predicted_clv"),
@@ -294,17 +365,21 @@ def run_clv(sources: Sources, request: ReportRequest) -> ReportResult:
         key_frame = key_frame.set_index("customer_id")["key"]
         grouped = frame.join(key_frame).fillna({"key": "(none)"})
         rows += [_summarise(str(k), g) for k, g in sorted(grouped.groupby("key"))]
-    top = frame.sort_values(["predicted_clv", "historical_clv"], ascending=False).head(
-        TOP_CUSTOMERS
-    )
-    for cid, row in top.iterrows():
-        notes.append(
-            f"top customer {cid}: historical {row.historical_clv:.2f}, predicted 12m "
-            f"{row.predicted_clv:.2f}, P(alive) {row.p_alive:.2f}, {int(row.frequency) + 1} "
-            "purchase days"
-        )
+    order = frame.assign(_value=frame["predicted_clv"].fillna(frame["historical_clv"]))
+    top = order.sort_values(["_value", "historical_clv"], ascending=False).head(TOP_CUSTOMERS)
+    notes += [top_customer_note(i, cid, row) for i, (cid, row) in enumerate(top.iterrows(), 1)]
     table = pa.Table.from_pylist(rows, schema=SUMMARY_SCHEMA)
     return ReportResult("clv", "Customer lifetime value", table, notes)
+
+
+def top_customer_note(rank: int, customer_id: Any, row: Any) -> str:
+    """One short line per top customer; what the model could not predict reads "-"."""
+    predicted = money(row.predicted_clv)
+    alive = "-" if pd.isna(row.p_alive) else f"{row.p_alive:.0%}"
+    return (
+        f"top {rank} {customer_id}: historical {money(row.historical_clv)}, predicted 12m "
+        f"{predicted}, P(alive) {alive}, {int(row.frequency) + 1} purchase days"
+    )
 
 
 def plot_clv(result: ReportResult) -> go.Figure:
@@ -326,7 +401,12 @@ def plot_clv(result: ReportResult) -> go.Figure:
         )
     )
     fig.add_trace(
-        go.Scatter(name="P(alive)", x=groups, y=[r["mean_p_alive"] for r in rows], mode="markers"),
+        go.Scatter(
+            name="P(alive), repeat buyers",
+            x=groups,
+            y=[r["mean_p_alive_repeat"] for r in rows],
+            mode="markers",
+        ),
         secondary_y=True,
     )
     fig.update_layout(title=result.title, barmode="group", xaxis_title="group")

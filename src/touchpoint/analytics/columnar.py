@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS monthly_activity (
     next_first_at TIMESTAMP
 );
 CREATE TABLE IF NOT EXISTS customers (
-    id BIGINT, created_at TIMESTAMP, segment VARCHAR, country VARCHAR
+    id BIGINT, created_at TIMESTAMP, segment VARCHAR, country VARCHAR, name VARCHAR,
+    email VARCHAR, phone VARCHAR
 );
 CREATE TABLE IF NOT EXISTS spend (
     date DATE, campaign VARCHAR, source VARCHAR, medium VARCHAR, channel VARCHAR, amount DOUBLE,
@@ -115,15 +116,37 @@ COPY_COLUMNS = {
         "interaction_id",
         "reason",
     ],
-    "customers": ["id", "created_at", "segment", "country"],
+    "customers": ["id", "created_at", "segment", "country", "name", "email", "phone"],
 }
 
 CUSTOMER_SELECT = """
     c.id, CAST(c.created_at AS TIMESTAMP) AS created_at,
     coalesce(json_extract_string(CAST(c.traits AS VARCHAR), '$.segment'),
              json_extract_string(CAST(c.traits AS VARCHAR), '$.country'), 'unknown') AS segment,
-    coalesce(json_extract_string(CAST(c.traits AS VARCHAR), '$.country'), 'unknown') AS country
+    coalesce(json_extract_string(CAST(c.traits AS VARCHAR), '$.country'), 'unknown') AS country,
+    coalesce(json_extract_string(CAST(c.traits AS VARCHAR), '$.name'), nullif(concat_ws(' ',
+             json_extract_string(CAST(c.traits AS VARCHAR), '$.first_name'),
+             json_extract_string(CAST(c.traits AS VARCHAR), '$.last_name')), '')) AS name,
+    c.email, c.phone
 """
+
+
+def _latest_identity(kind: str) -> str:
+    """System-of-record SQL (SQLite and PostgreSQL): a customer's newest identity of `kind`
+    without its "kind:" prefix, as the customer view shows it; by the identities' index."""
+    return (
+        f"(SELECT substr(i.key, {len(kind) + 2}) FROM identities i WHERE i.customer_id = "
+        f"customers.id AND i.kind = '{kind}' ORDER BY i.first_seen_at DESC, i.key DESC LIMIT 1)"
+        f" AS {kind}"
+    )
+
+
+def _people_sql(sor: SystemReader, where: str) -> str:
+    """The customers' rows CUSTOMER_SELECT reads, with their newest email and phone."""
+    return (
+        f"SELECT id, created_at, {sor.traits()} AS traits, merged_into, "
+        f"{_latest_identity('email')}, {_latest_identity('phone')} FROM customers WHERE {where}"
+    )
 
 
 @dataclass(frozen=True)
@@ -553,7 +576,7 @@ def _copy_customers(
         con.execute("DELETE FROM customers")
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE people AS SELECT {CUSTOMER_SELECT} "
-            "FROM sor.customers c WHERE c.merged_into IS NULL"
+            f"FROM {sor.rows(_people_sql(sor, 'merged_into IS NULL'))} c"
         )
         _insert_keyed(con, "customers", "people")
         return _count(con, "SELECT count(*) FROM customers")
@@ -567,10 +590,7 @@ def _copy_customers(
         changed.append(_unmerged_ids(sor, marks["unmerges"], tops["unmerges"]))
     con.execute(
         "CREATE OR REPLACE TEMP TABLE fresh AS SELECT * FROM "
-        + sor.rows(
-            f"SELECT id, created_at, {sor.traits()} AS traits, merged_into FROM customers WHERE "
-            + " OR ".join(f"id IN ({ids})" for ids in changed)
-        )
+        + sor.rows(_people_sql(sor, " OR ".join(f"id IN ({ids})" for ids in changed)))
     )
     con.execute(f"DELETE FROM customers WHERE id IN ({_keys_of(con, 'SELECT id FROM fresh')})")
     con.execute(

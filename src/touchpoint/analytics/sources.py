@@ -174,14 +174,37 @@ def _customers(backend: Any, json: Any) -> ir.Table:
     people = backend.table("customers")
     people = people.filter(people.merged_into.isnull())
     country = json.text(people.traits, "country")
-    return people.select(
+    out = people.select(
         id=people.id,
         created_at=_utc(people.created_at),
         segment=ibis.coalesce(
             json.text(people.traits, "segment"), country, ibis.literal("unknown")
         ),
         country=ibis.coalesce(country, ibis.literal("unknown")),
+        name=ibis.coalesce(json.text(people.traits, "name"), _full_name(json, people.traits)),
     )
+    for kind in ("email", "phone"):
+        latest = _latest_identity(backend, kind)
+        out = out.left_join(latest, out.id == latest.customer_id).drop("customer_id")
+    return out
+
+
+def _full_name(json: Any, traits: Any) -> ir.StringColumn:
+    first, last = json.text(traits, "first_name"), json.text(traits, "last_name")
+    return ibis.coalesce(first + " " + last, first, last).nullif("")
+
+
+def _latest_identity(backend: Any, kind: str) -> ir.Table:
+    """customer_id -> the customer's newest identity of `kind` without its "kind:" prefix, as
+    the customer view and the columnar copy show it."""
+    ids = backend.table("identities")
+    ids = ids.filter(ids.kind == kind)
+    newest = ibis.window(
+        group_by=ids.customer_id, order_by=[ibis.desc(ids.first_seen_at), ibis.desc(ids.key)]
+    )
+    ranked = ids.mutate(_r=ibis.row_number().over(newest))
+    ranked = ranked.filter(ranked._r == 0)
+    return ranked.select("customer_id", **{kind: ranked.key.substr(len(kind) + 1)})
 
 
 def _survey(json: Any, props: Any, key: str) -> ir.FloatingColumn:
