@@ -16,6 +16,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from touchpoint.analytics.common import in_period, naive, to_arrow
+from touchpoint.analytics.output import detail_field
 from touchpoint.analytics.reports import (
     ReportRequest,
     ReportResult,
@@ -210,7 +211,9 @@ def attribution_table(
 
 
 SCHEMA_FIELDS = [("touches", pa.int64())] + [(m, pa.float64()) for m in MODELS]
-SCHEMA_FIELDS += [(f"{m}_revenue", pa.float64()) for m in MODELS]
+# The revenue each model credits: in CSV and JSON; the terminal table shows the conversions,
+# the five models side by side in a 100-column terminal.
+REVENUE_FIELDS = [detail_field(f"{m}_revenue", pa.float64()) for m in MODELS]
 
 
 def run_attribution(sources: Sources, request: ReportRequest) -> ReportResult:
@@ -219,23 +222,29 @@ def run_attribution(sources: Sources, request: ReportRequest) -> ReportResult:
     raw = to_arrow(sources, expr).to_pylist()
     rows = [
         {by: r[by]}
-        | {k: (r[k] if k == "touches" else round(float(r[k] or 0), 6)) for k, _ in SCHEMA_FIELDS}
+        | {k: (r[k] if k == "touches" else round(float(r[k] or 0), 6)) for k in _names()}
         for r in raw
     ]
     rows.sort(key=lambda r: (-r["linear"], r[by]))
-    schema = pa.schema([(by, pa.string()), *SCHEMA_FIELDS])
+    schema = pa.schema([(by, pa.string()), *SCHEMA_FIELDS, *REVENUE_FIELDS])
     notes = [
-        "conversion = a customer's first purchase; touches = inbound tagged interactions, social "
-        "engagement and 'how did you hear about us' answers before it",
-        f"position-based 40/20/40; time decay half-life {HALF_LIFE_DAYS:g} days",
-        f"{sum(r['linear'] for r in rows):.0f} conversions, "
-        f"{sum(r['linear_revenue'] for r in rows):.2f} revenue credited",
+        "conversion: a customer's first purchase, credited by each model",
+        "touches: inbound tagged interactions, social engagement and 'how did you hear about "
+        "us' answers before it",
+        f"models: position-based 40/20/40; time decay half-life {HALF_LIFE_DAYS:g} days",
+        f"total: {sum(r['linear'] for r in rows):,.0f} conversions, "
+        f"{sum(r['linear_revenue'] for r in rows):,.2f} revenue credited",
+        "revenue by model: --format csv or json (the <model>_revenue columns)",
     ]
     if request.start is not None or request.end is not None:
         notes.append(f"conversions in [{_fmt(request.start)}, {_fmt(request.end)})")
     return ReportResult(
         "attribution", "Attribution by model", pa.Table.from_pylist(rows, schema=schema), notes
     )
+
+
+def _names() -> list[str]:
+    return [name for name, _ in SCHEMA_FIELDS] + [f.name for f in REVENUE_FIELDS]
 
 
 def _fmt(moment: object) -> str:

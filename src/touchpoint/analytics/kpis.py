@@ -213,6 +213,6 @@ SPEC = register(
         description="The metric set per lifecycle stage for the period: reach, acquisition, "
         "conversion, retention and loyalty KPIs.",
         run=run,
-        plot=plots.table_figure,
+        plot=plots.kpis,
     )
 )

@@ -102,7 +102,8 @@ def is_ratio(column: str) -> bool:
 
 
 def is_money(column: str) -> bool:
-    return any(word in column for word in MONEY_WORDS)
+    """Amounts (revenue, CLV, spend, CAC…); a ratio of two (clv_to_cac) is not one."""
+    return "_to_" not in column and any(word in column for word in MONEY_WORDS)
 
 
 def _percent(value: Any) -> str:

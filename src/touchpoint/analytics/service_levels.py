@@ -239,6 +239,6 @@ SPEC = register(
         "average speed of answer, handle time, first-contact resolution and the median "
         "first-response time of written messages.",
         run=run,
-        plot=plots.table_figure,
+        plot=plots.service_levels,
     )
 )

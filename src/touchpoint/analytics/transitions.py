@@ -12,6 +12,7 @@ from touchpoint.analytics.common import (
     all_stages,
     breakdown,
     in_period,
+    progression,
     to_arrow,
     with_key,
 )
@@ -48,7 +49,14 @@ def run(sources: Sources, request: ReportRequest) -> ReportResult:
             }
             for r in rows
         ],
-        schema=_schema(request.by),
+        schema=_schema(request.by).with_metadata(
+            {  # the lifecycle map places stages and overlays apart
+                b"stages": ",".join(progression(sources)).encode(),
+                b"overlays": ",".join(
+                    s for s in all_stages(sources) if s not in progression(sources)
+                ).encode(),
+            }
+        ),
     )
     total = pc.sum(out.column("transitions")).as_py() or 0
     return ReportResult("transitions", "Lifecycle map: stage transitions", out, [f"{total} moves"])
