@@ -118,16 +118,18 @@ def identity_merges(
         show.console.print("No merges." if total == 0 else "None on this page.")
         return
     table = Table(title=f"Merges: {offset + 1:,}–{offset + len(rows):,} of {total:,}")
-    for column in ("id", "survivor", "merged", "cause", "linked by", "at", "holds"):
-        table.add_column(column, no_wrap=column in ("id", "survivor", "merged"))
+    # Two facts a cell, so the whole ids fit an 80-column terminal (they are what people copy).
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("survivor\n← merged", no_wrap=True)
+    table.add_column("linked by")
+    table.add_column("cause\nat", no_wrap=True)
+    table.add_column("holds", no_wrap=True)
     for row in rows:
         table.add_row(
             str(row.id),
-            show.plain(row.survivor_id),
-            show.plain(row.merged_id),
-            row.cause,
+            f"{show.plain(row.survivor_id)}\n← {show.plain(row.merged_id)}",
             show.plain(row.linking_key or "-"),
-            show.when(row.merged_at),
-            "no (undone)" if row.undone_at else "yes",
+            f"{row.cause}\n{show.when(row.merged_at)}",
+            "undone" if row.undone_at else "yes",
         )
     show.console.print(table)

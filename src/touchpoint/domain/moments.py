@@ -79,8 +79,9 @@ def future_clock_error(moment: datetime, now: datetime, field: str) -> str | Non
     if moment <= now + CLOCK_SKEW:
         return None
     return (
-        f"{field}: {moment.isoformat()} is in the future; the clock never runs back, so every "
-        "customer inactive until then would move for good (pass --force if you mean it)"
+        f"{field}: {moment.isoformat()} is in the future; ticks never run the clock back, so "
+        "every customer inactive until then would move until `lifecycle replay --clock now` "
+        "(pass --force if you mean it)"
     )
 
 
