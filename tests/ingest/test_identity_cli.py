@@ -63,8 +63,9 @@ def test_merge_and_unmerge_by_hand(tp: Touchpoint) -> None:
     shown = touchpoint(tp, "customer", "show", bea)
     assert shown.returncode == 0 and ann in shown.stdout
     listed = touchpoint(tp, "identity", "merges", "bea@example.com")
-    (row,) = [line for line in listed.stdout.splitlines() if bea in line]
-    assert re.search(rf"\b1\b.*{ann}.*{bea}.*manual.*yes", row)
+    lines = listed.stdout.splitlines()
+    (at,) = [n for n, line in enumerate(lines) if f"← {bea}" in line]  # the merged id, whole
+    assert re.search(rf"\b1\b.*{ann}.*manual.*yes", lines[at - 1]), lines[at - 1]
 
     undone = touchpoint(tp, "customer", "unmerge", "1")
     assert undone.returncode == 0, undone.stderr
