@@ -219,11 +219,12 @@ def rich_table(result: ReportResult) -> Any:
     table = Table(title=plain(result.title))
     numeric = numeric_columns(result)
     for name in columns:
-        table.add_column(
-            plain(name.replace("_", " ")),
-            justify="right" if name in numeric else "left",
-            overflow="fold",
-        )
+        # Headers wrap at their words; a long text value (an email) folds rather than losing
+        # its end to an ellipsis.
+        if name in numeric:
+            table.add_column(plain(name.replace("_", " ")), justify="right")
+        else:
+            table.add_column(plain(name.replace("_", " ")), overflow="fold")
     for cells in human_rows(result, columns):
         table.add_row(*map(plain, cells))
     return Group(table, _notes_grid(result.notes)) if result.notes else table

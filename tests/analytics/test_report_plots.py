@@ -52,7 +52,7 @@ def _levels() -> ReportResult:
             "answered": 24,
             "abandoned": 9,
             "service_level": 0.4,
-            "target": "each channel's",
+            "target": "own",
             "asa_s": 60.0,
         },
     ]

@@ -5,12 +5,17 @@ P(alive) read beside the lifecycle stage with what it means."""
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pytest
 from rich.console import Console
 
+from tests.analytics.conftest import day
+from tests.test_cli import touchpoint
 from touchpoint.analytics import clv
 from touchpoint.analytics.output import detail_field, to_csv
 from touchpoint.analytics.reports import ReportResult
@@ -170,3 +175,51 @@ def test_a_purchase_model_that_does_not_converge_is_one_line_and_the_rest_still_
         r"converge on these purchases \(ArithmeticError\)$",
     ):
         clv.fit_first_usable(rfm)
+
+
+def test_attribution_fits_a_100_column_terminal(tmp_path: Path) -> None:
+    import orjson
+
+    from tests.builders import interaction
+
+    events = [
+        interaction(
+            type="ad_click",
+            channel="ad",
+            at=day(3, 1),
+            external_id="ann",
+            attribution={
+                "source": "google",
+                "medium": "cpc",
+                "campaign": "espresso-machines-search",
+            },
+        ),
+        interaction(type="purchase", at=day(3, 2), external_id="ann", revenue=1234.5),
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
+    data = tmp_path / "data"
+    assert touchpoint("import", str(path), data_dir=data).returncode == 0
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from touchpoint.cli import main; main()",
+            "report",
+            "attribution",
+            "--at",
+            "2026-06-01",
+            "--data-dir",
+            str(data),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"COLUMNS": "100", "PATH": ""},
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    assert "espresso-machines-search" in run.stdout and "…" not in run.stdout
+    header = next(line for line in lines if "first" in line)  # the five models side by side
+    assert all(word in header for word in ("first", "last", "linear", "position", "decay"))

@@ -36,6 +36,7 @@ from touchpoint.analytics.common import (
     wait,
     written_message,
 )
+from touchpoint.analytics.output import detail_field
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
 from touchpoint.domain.contact_center import REPLY_WINDOW_S
 
@@ -50,7 +51,7 @@ SCHEMA = pa.schema(
         ("channel", pa.string()),
         ("queue", pa.string()),
         ("offered", pa.int64()),
-        ("answered", pa.int64()),
+        detail_field("answered", pa.int64()),  # the terminal shows the answer rate
         ("abandoned", pa.int64()),
         ("answer_rate", pa.float64()),
         ("service_level", pa.float64()),
@@ -74,8 +75,8 @@ def run(sources: Sources, request: ReportRequest) -> ReportResult:
     notes = [
         "service level = answered within the target wait / offered; "
         "asa = average speed of answer; aht = average handle time",
-        "the total sums the counts (each contact judged by its own channel's target), "
-        "not the rows' percentages",
+        "total: the counts summed, each contact judged by its own channel's target; rates "
+        "from the summed counts, not averages of the rows' percentages",
     ]
     table = pa.Table.from_pylist([_public(r) for r in rows], schema=SCHEMA)
     return ReportResult("service-levels", "Contact-center service levels", table, notes)
@@ -145,7 +146,7 @@ def total_row(rows: list[dict[str, Any]], response_p50_s: float | None) -> dict[
         "abandoned": int(sum(r["abandoned"] for r in live)) if live else None,
         "answer_rate": ratio(add("answered"), offered),
         "service_level": ratio(add("_in_target"), offered),
-        "target": "each channel's",
+        "target": "own",  # each contact against its own channel's target
         "asa_s": ratio(add("_wait_sum"), add("_wait_n")),
         "aht_s": ratio(add("_handle_sum"), add("_handle_n")),
         "fcr_rate": ratio(add("_fcr_sum"), add("_fcr_n")),
