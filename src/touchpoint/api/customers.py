@@ -7,7 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from touchpoint.api.deps import ReadConn, ReadKey, TouchpointDep
-from touchpoint.api.schemas import CustomerListOut, CustomerViewOut, error_responses
+from touchpoint.api.schemas import (
+    CustomerListOut,
+    CustomerViewOut,
+    Limit,
+    Offset,
+    error_responses,
+)
 from touchpoint.services import customers as service
 
 router = APIRouter(
@@ -28,8 +34,8 @@ def list_customers(
         str | None,
         Query(description="Only customers now in this lifecycle stage, e.g. at_risk"),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> CustomerListOut:
     """Customers owning the given identity (email normalised, phone parsed to E.164 in the
     server's default region), or every customer when none is given. `stage` keeps those now in

@@ -10,15 +10,12 @@ from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from touchpoint.api.deps import AdminKey, ReadConn, ReadKey, TouchpointDep
-from touchpoint.api.schemas import error_responses
+from touchpoint.api.schemas import MAX_ID, Limit, Offset, error_responses
 from touchpoint.services import identity as service
 
 router = APIRouter(tags=["identity"], responses=error_responses(401, 403, 422))
 
 Status = Literal["open", "merged", "dismissed", "all"]
-MAX_ID = 2**63 - 1  # what a 64-bit integer column holds
-Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
-Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 class _Out(BaseModel):

@@ -4,13 +4,17 @@ with ingestion in touchpoint.ingest.schema)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Query
 from pydantic import BaseModel, Field
 
 from touchpoint.domain.moments import MomentError, parse_moment
 from touchpoint.errors import ValidationError
+
+MAX_ID = 2**63 - 1  # what a 64-bit integer column (a seq, an offset SQL takes) holds
+Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="Skip this many first")]
+Limit = Annotated[int, Query(ge=1, le=500, description="At most this many")]
 
 
 class ItemResultOut(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -310,11 +310,18 @@ def _encode_cursor(entry: TimelineEntry) -> str:
 def _decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
     if not cursor:
         return None
-    at, _, seq = cursor.rpartition("~")
+    at_text, _, seq_text = cursor.rpartition("~")
     try:
-        return datetime.fromisoformat(at), int(seq)
-    except ValueError:
+        at, seq = datetime.fromisoformat(at_text), int(seq_text)
+        if at.tzinfo is None or not 0 <= seq <= MAX_SEQ:
+            raise ValueError
+        at = at.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise ValidationError(f"bad timeline cursor {cursor!r}; use next_cursor as given") from None
+    return at, seq
+
+
+MAX_SEQ = 2**63 - 1  # a log position is a 64-bit integer
 
 
 def _latest(identities: list[dict[str, Any]], kind: str) -> str | None:
