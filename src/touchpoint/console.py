@@ -209,25 +209,88 @@ def _detail(row: TimelineEntry) -> str:
 def rich_table(result: ReportResult) -> Any:
     """An analytics report for people (a Rich renderable): the columns
     `analytics.output.table_columns` names (ids and totals stay in CSV and JSON), cells as
-    `human_rows` formats them, headers that wrap at their words, and under the table the notes
+    `human_rows` formats them, fitted to the width it is drawn at, and under the table the notes
     as a small two-column table ("label: text" -> label | text)."""
     from rich.console import Group
 
+    table = _AtWidth(lambda width: _report_table(result, width))
+    return Group(table, _notes_grid(result.notes)) if result.notes else table
+
+
+class _AtWidth:
+    """A renderable built for the width it is drawn at."""
+
+    def __init__(self, build: Any) -> None:
+        self.build = build
+
+    def __rich_console__(self, _console: Console, options: Any) -> Any:
+        yield self.build(options.max_width)
+
+
+def _report_table(result: ReportResult, width: int) -> Table:
     from touchpoint.analytics.output import human_rows, numeric_columns, table_columns
 
     columns = table_columns(result)
+    rows = human_rows(result, columns)
+    kinds = {f.name: str(f.type) for f in result.table.schema}
+    whole = {c for c in columns if kinds[c].startswith(("int", "double", "date32"))}
+    labels = [name.replace("_", " ") for name in columns]
+    widths = _fitted_widths(labels, rows, [c in whole for c in columns], width)
     table = Table(title=plain(result.title))
     numeric = numeric_columns(result)
-    for name in columns:
-        # Headers wrap at their words; a long text value (an email) folds rather than losing
-        # its end to an ellipsis.
-        if name in numeric:
-            table.add_column(plain(name.replace("_", " ")), justify="right")
-        else:
-            table.add_column(plain(name.replace("_", " ")), overflow="fold")
-    for cells in human_rows(result, columns):
+    for i, name in enumerate(columns):
+        # Numbers and dates never wrap; headers and times wrap at their words; a long text
+        # value (an email) folds rather than losing its end to an ellipsis.
+        table.add_column(
+            plain(labels[i]),
+            justify="right" if name in numeric else "left",
+            overflow="ellipsis" if name in whole else "fold",
+            width=widths[i] if widths else None,
+        )
+    for cells in rows:
         table.add_row(*map(plain, cells))
-    return Group(table, _notes_grid(result.notes)) if result.notes else table
+    return table
+
+
+def _fitted_widths(
+    labels: list[str], rows: list[list[str]], whole: list[bool], width: int
+) -> list[int] | None:
+    """Column widths for a table wider than `width`: numbers and dates (`whole`) get their
+    longest cell; text columns a dozen characters or their longest word (they fold, a time
+    wraps after its date), then eight if room is short; each column its longest header word
+    while that fits (else the header is cut, not the data); the room left goes to the text
+    columns as they need it. Rich alone squeezes every column alike, cutting numbers short.
+    None when the table fits as it is, or cannot fit."""
+    cells = list(zip(*rows, strict=True)) if rows else [() for _ in labels]
+    longest = [max([len(h), *map(len, c)]) for h, c in zip(labels, cells, strict=True)]
+    room = width - (3 * len(labels) + 1)  # borders and one space either side of each cell
+    if sum(longest) <= room:
+        return None
+    for headers, fold in ((True, 12), (False, 12), (False, 8)):
+        least = []
+        for label, column, keep, big in zip(labels, cells, whole, longest, strict=True):
+            need = max(map(len, column), default=1) if keep else _text_least(column, fold)
+            if headers:
+                need = max(need, _longest_word([label]))
+            least.append(max(1, min(need, big)))
+        spare = room - sum(least)
+        if spare >= 0:
+            wants = [0 if k else b - a for a, b, k in zip(least, longest, whole, strict=True)]
+            total = sum(wants) or 1
+            return [a + spare * w // total for a, w in zip(least, wants, strict=True)]
+    return None
+
+
+def _text_least(column: Iterable[str], fold: int) -> int:
+    """A text column's least width: its longest word up to `fold` (longer words fold), but a
+    whole date (ten characters, as in a timestamp) never folds."""
+    words = [word for text in column for word in text.split()]
+    dated = any(len(w) == 10 and w[4:5] == "-" and w[7:8] == "-" for w in words)
+    return max(min(_longest_word(column), fold), 10 if dated else 1)
+
+
+def _longest_word(texts: Iterable[str]) -> int:
+    return max((len(word) for text in texts for word in text.split()), default=1)
 
 
 NOTE_LABEL_MAX = 32  # a longer "label:" is a sentence with a colon, not a label

@@ -223,3 +223,28 @@ def test_attribution_fits_a_100_column_terminal(tmp_path: Path) -> None:
     assert "espresso-machines-search" in run.stdout and "…" not in run.stdout
     header = next(line for line in lines if "first" in line)  # the five models side by side
     assert all(word in header for word in ("first", "last", "linear", "position", "decay"))
+
+
+def test_a_wide_table_cuts_headers_never_numbers_at_100_columns() -> None:
+    from touchpoint.analytics.service_levels import SCHEMA
+
+    row = {
+        "channel": "social",
+        "queue": "retention",
+        "offered": 1004,
+        "answered": 720,
+        "abandoned": 107,
+        "answer_rate": 1.0,
+        "service_level": 0.999,
+        "target": "24 h",
+        "asa_s": 88.0,
+        "aht_s": 660.0,
+        "fcr_rate": 0.721,
+        "response_p50_s": 3600.0,
+    }
+    result = ReportResult("service-levels", "SL", pa.Table.from_pylist([row] * 3, schema=SCHEMA))
+    text = rendered(result, width=100)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    for cell in ("social", "retention", "1,004", "107", "100.0%", "99.9%", "88 s", "11.0 min"):
+        assert text.count(cell) == 3, cell  # whole, on one line, in each of the three rows
+    assert "60.0 min" in text and "72.1%" in text
