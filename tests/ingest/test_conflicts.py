@@ -145,3 +145,18 @@ def test_rows_stored_before_identities_were_kept_match_any_identities(tp: Touchp
     other_customer = {**purchase(), "customer": {"email": "bo@example.com"}}
     assert ingest(tp, other_customer).results[0].status == "duplicate"
     assert ingest(tp, {**other_customer, "revenue": 11}).results[0].differs == ("revenue",)
+
+
+def test_floats_are_compared_to_the_last_digit(tp: Touchpoint) -> None:
+    """SQLite's JSON writes floats to 15 digits: the check must not read 0.1 + 0.2 as 0.3."""
+    sent = interaction(
+        id="fl-1", type="call", channel="phone", email="ann@example.com", duration_s=1 / 3
+    )
+    sent["revenue"] = 0.1 + 0.2  # 0.30000000000000004
+    ingest(tp, sent)
+    assert ingest(tp, dict(sent)).results[0].status == "duplicate"
+    assert ingest(tp, {**sent, "revenue": 0.3}).results[0].differs == ("revenue",)
+    assert ingest(tp, {**sent, "duration_s": 0.3333333333333333}).results[0].status == "duplicate"
+    assert ingest(tp, {**sent, "duration_s": 0.333333333333333}).results[0].differs == (
+        "duration_s",
+    )

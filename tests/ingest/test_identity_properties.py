@@ -164,7 +164,7 @@ def journeys(draw: st.DrawFn, *, after_merge: bool) -> list[dict[str, Any]]:
         if after_merge and draw(st.booleans()):
             keys.append(LATER_PHONE[person])
         kind, fields = draw(st.sampled_from(KINDS))
-        day = draw(st.integers(0, 400))
+        day = draw(st.integers(0, 300))  # T0 + 300 days is past: future-dated events are refused
         events.append(
             as_interaction(f"{prefix}{n}-{person}", keys, day * 24 * 60, type=kind, **fields)
         )

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Connection, Text, and_, cast, func, or_, select
+from sqlalchemy import JSON, Connection, Float, Text, and_, case, cast, func, or_, select
 
 from touchpoint.store.bulk import _sqlite_datetime, fetch_present, in_set, insert_rows, set_param
 from touchpoint.store.tables import interactions
@@ -36,7 +36,16 @@ def stored_content(
     found = conn.execute(query, set_param(ids, conn.dialect)).scalar()
     if isinstance(found, str | bytes):
         found = orjson.loads(found)
-    return {key: tuple(values) for key, values in (found or {}).items()}
+    rows: dict[str, list[Any]] = found or {}
+    if sqlite:  # each float came as its exact text (see _as_stored)
+        floats = [
+            i for i, name in enumerate(columns) if isinstance(interactions.c[name].type, Float)
+        ]
+        for values in rows.values():
+            for i in floats:
+                if values[i] is not None:
+                    values[i] = float(values[i])
+    return {key: tuple(values) for key, values in rows.items()}
 
 
 def stored_time(at: datetime) -> str:
@@ -51,6 +60,10 @@ def stored_json(value: Any) -> str:
 
 
 def _as_stored(column: Any, sqlite: bool) -> Any:
+    if sqlite and isinstance(column.type, Float):
+        # SQLite's JSON writes a float to 15 digits (0.30000000000000004 as 0.3), so it is sent as
+        # text; `%!.20g` (the `!` lifts SQLite's 16-digit limit) reads back as the same float.
+        return case((column.is_(None), None), else_=func.printf("%!.20g", column))
     if sqlite:  # SQLite holds datetimes as naive UTC text and JSON as text already
         return column
     if isinstance(column.type, UTCDateTime):
