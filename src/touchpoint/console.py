@@ -275,10 +275,28 @@ def _fitted_widths(
             least.append(max(1, min(need, big)))
         spare = room - sum(least)
         if spare >= 0:
-            wants = [0 if k else b - a for a, b, k in zip(least, longest, whole, strict=True)]
-            total = sum(wants) or 1
-            return [a + spare * w // total for a, w in zip(least, wants, strict=True)]
+            return _share(least, longest, whole, labels, spare)
     return None
+
+
+def _share(
+    least: list[int], longest: list[int], whole: list[bool], labels: list[str], spare: int
+) -> list[int]:
+    """Room left over: first to the number columns' header words (the shortest gap first, so
+    as many headers as possible read whole), then to the text columns as they need it."""
+    widths = list(least)
+    gaps = sorted(
+        (max(_longest_word([label]) - w, 0), i)
+        for i, (label, w, keep) in enumerate(zip(labels, widths, whole, strict=True))
+        if keep
+    )
+    for gap, i in gaps:
+        if 0 < gap <= spare:
+            widths[i] += gap
+            spare -= gap
+    wants = [0 if k else b - a for a, b, k in zip(widths, longest, whole, strict=True)]
+    total = sum(wants) or 1
+    return [a + spare * w // total for a, w in zip(widths, wants, strict=True)]
 
 
 def _text_least(column: Iterable[str], fold: int) -> int:
