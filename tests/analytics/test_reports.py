@@ -157,6 +157,24 @@ def test_churn_rates_per_month(hist: Lab) -> None:
     assert [r["retention_rate"] for r in rows] == [0.5, 0.5, 0.5, 0.0]
 
 
+def test_the_period_in_progress_is_left_out_of_churn_and_composition(hist: Lab) -> None:
+    """Ten days into May nobody active in April has come back yet: May would read as 100% churn
+    and two dormant customers. It shows from the moment May is over (June 1st 00:00)."""
+    mid_may = datetime(2026, 5, 10, tzinfo=UTC)
+    churn = hist.run("churn", at=mid_may)
+    assert [str(r["period"]) for r in churn.table.to_pylist()] == [
+        "2026-02-01",
+        "2026-03-01",
+        "2026-04-01",
+    ]
+    assert "the month in progress (from 2026-05-01) shows once it is over" in churn.notes
+    months = {r["period"] for r in hist.rows("composition", at=mid_may)}
+    assert max(months) == date(2026, 4, 1)
+    june = datetime(2026, 6, 1, tzinfo=UTC)
+    assert str(hist.rows("churn", at=june)[-1]["period"]) == "2026-05-01"
+    assert max(r["period"] for r in hist.rows("composition", at=june)) == date(2026, 5, 1)
+
+
 def test_churn_by_segment(hist: Lab) -> None:
     rows = hist.rows("churn", by="segment", start="2026-02-01")
     got = [(r["by"], str(r["period"])[:7], r["active_before"], r["retained"]) for r in rows]

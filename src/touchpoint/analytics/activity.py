@@ -10,7 +10,7 @@ import ibis
 import ibis.expr.types as ir
 
 from touchpoint.analytics.catalog import check_interval
-from touchpoint.analytics.common import active, naive, period_index, until_now
+from touchpoint.analytics.common import active, naive, period_index, period_start, until_now
 from touchpoint.analytics.reports import ReportRequest, Sources
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC).replace(tzinfo=None)  # naive UTC, like `naive()`
@@ -45,11 +45,20 @@ def _kept_months(sources: Sources, request: ReportRequest) -> ir.Table:
 
 def period_bounds(request: ReportRequest) -> tuple[int | None, int]:
     """The period indexes [first, last] a report shows: from the period holding start (if given)
-    to the period holding the last instant before end, and never past the period of "now"."""
+    to the period holding the last instant before end, and never past the last period that is
+    over by "now". The period "now" falls in is left out: two days into a month, nearly everyone
+    active last month is not active yet this month, and counting them would read as churn
+    (90% "churn", a thousand "dormant")."""
     end = request.end or request.at
     last = index_of(end - timedelta(microseconds=1), request.interval)
     first = index_of(request.start, request.interval) if request.start else None
-    return first, min(last, index_of(request.at, request.interval))
+    return first, min(last, index_of(request.at, request.interval) - 1)
+
+
+def in_progress_note(request: ReportRequest) -> str:
+    """What a person reads about the period left out by `period_bounds`."""
+    current = period_start(index_of(request.at, request.interval), request.interval)
+    return f"the {request.interval} in progress (from {current:%Y-%m-%d}) shows once it is over"
 
 
 def index_of(moment: datetime, interval: str) -> int:

@@ -11,7 +11,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from touchpoint.analytics import plots
-from touchpoint.analytics.activity import active_periods, period_bounds
+from touchpoint.analytics.activity import active_periods, in_progress_note, period_bounds
 from touchpoint.analytics.common import (
     aggregate_by,
     breakdown,
@@ -67,6 +67,7 @@ def run(sources: Sources, request: ReportRequest) -> ReportResult:
     risky = at_risk_customers(sources, request).num_rows
     notes = [
         f"per {request.interval}: churned = active in the previous period, not in this one",
+        in_progress_note(request),
         f"{risky} customers currently at risk (see the at-risk report)",
     ]
     return ReportResult(

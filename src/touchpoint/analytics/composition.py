@@ -9,7 +9,7 @@ import ibis
 import pyarrow as pa
 
 from touchpoint.analytics import plots
-from touchpoint.analytics.activity import active_periods, period_bounds
+from touchpoint.analytics.activity import active_periods, in_progress_note, period_bounds
 from touchpoint.analytics.common import period_start, to_arrow
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
 
@@ -46,7 +46,10 @@ def run(sources: Sources, request: ReportRequest) -> ReportResult:
     schema = pa.schema(
         [("period", pa.date32()), ("status", pa.string()), ("customers", pa.int64())]
     )
-    notes = [f"per {request.interval}; active = any inbound interaction; dormant shown negative"]
+    notes = [
+        f"per {request.interval}; active = any inbound interaction; dormant shown negative",
+        in_progress_note(request),
+    ]
     return ReportResult(
         "composition", "Lifecycle composition", pa.Table.from_pylist(rows, schema=schema), notes
     )
