@@ -42,7 +42,7 @@ class BodyLimitAndGzip:
                 for k, v in scope["headers"]
                 if k not in (b"content-encoding", b"content-length")
             ] + [(b"content-length", str(len(body)).encode())]
-        await self.app(scope, _replay(body), send)
+        await self.app(scope, _replay(body, receive), send)
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
@@ -70,13 +70,16 @@ def _gunzip(body: bytes, limit: int) -> bytes | None:
     return out
 
 
-def _replay(body: bytes) -> Receive:
+def _replay(body: bytes, upstream: Receive) -> Receive:
+    """The body read (and inflated), as one message; after it, the server's own receive, which
+    waits until the client really disconnects. (Answering http.disconnect at once made Starlette
+    cancel every streaming or file response as soon as it started.)"""
     sent = False
 
     async def receive() -> Message:
         nonlocal sent
         if sent:
-            return {"type": "http.disconnect"}
+            return await upstream()
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
