@@ -148,6 +148,10 @@ api_keys = Table(
     Column("name", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),
+    Column("expires_at", UTCDateTime),  # refused from then on; NULL: never expires
+    Column("last_used_at", UTCDateTime),  # updated at most once a minute per key
+    Column("created_by", Text),  # "cli:<os user>" or the admin key that made it
+    Column("replaced_by", String(40)),  # the key a rotation made in its place
 )
 
 # --- Lifecycle projection (rebuildable from the log; see lifecycle/) ---
