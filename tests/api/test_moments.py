@@ -131,6 +131,7 @@ def test_cli_and_both_endpoints_refuse_the_same_text_alike(
 
 
 def test_tick_lets_time_pass_to_the_moment_given(tmp_path: Path) -> None:
+    assert cli("init", data_dir=tmp_path)[1] is None
     out, exc = cli("lifecycle", "tick", "--now", "2026-06-01T01:30:00+02:00", data_dir=tmp_path)
     assert exc is None, exc
     assert "clock at 2026-05-31 23:30:00 UTC" in out

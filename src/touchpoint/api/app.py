@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request, Security
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.routing import compile_path
 
 from touchpoint import __version__
 from touchpoint.api import (
@@ -15,6 +17,7 @@ from touchpoint.api import (
     docs,
     identity,
     interactions,
+    keys,
     lifecycle,
     projections,
     segment,
@@ -35,6 +38,7 @@ TAGS = [
         "may be gzipped; `messageId` is the idempotency key.",
     },
     {"name": "lifecycle", "description": "Customers per lifecycle stage (read key)."},
+    {"name": "keys", "description": "API keys: list, create, revoke, rotate (admin key)."},
     {
         "name": "identity",
         "description": "Merge protection's conflicts and merge records (read key); merging and "
@@ -78,7 +82,9 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(analytics.router)
     app.include_router(projections.router)
     app.include_router(identity.router)
+    app.include_router(keys.router)
     app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_middleware(BodyLimitAndGzip, max_body_bytes=tp.settings.max_body_bytes)
     docs.add_docs(app)
 
@@ -93,3 +99,21 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
 async def _touchpoint_error(_request: Request, exc: TouchpointError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if type(exc) is AuthError else None
     return JSONResponse({"detail": str(exc)}, status_code=exc.status_code, headers=headers)
+
+
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    """Starlette's own errors (404, 405) as JSON. A 405's Allow lists every method the path
+    takes, as the OpenAPI document has them: Starlette names only the first route matching the
+    path, so GET and POST /v1/keys (two routes) answered an OPTIONS with `Allow: GET`."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        path = request.url.path
+        methods = {
+            method.upper()
+            for template, operations in request.app.openapi().get("paths", {}).items()
+            if compile_path(template)[0].match(path)
+            for method in operations
+        }
+        if methods:
+            headers["Allow"] = ", ".join(sorted(methods))
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)

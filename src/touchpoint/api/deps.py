@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBearer
 from sqlalchemy import Connection
 
 from touchpoint.runtime import Touchpoint
-from touchpoint.services.keys import ApiKey, authenticate
+from touchpoint.services.keys import ApiKey, authenticate, note_use
 from touchpoint.store.engine import read_connection
 
 
@@ -76,7 +76,9 @@ def presented_key(request: Request) -> str | None:
 
 def _check(tp: Touchpoint, secret: str | None, needs: str) -> ApiKey:
     with read_connection(tp.engine) as conn:
-        return authenticate(conn, secret, needs=needs)
+        key = authenticate(conn, secret, needs=needs)
+    note_use(tp.engine, key)
+    return key
 
 
 def require_ingest(request: Request, tp: TouchpointDep, _scheme: BearerScheme) -> ApiKey:

@@ -1,33 +1,138 @@
-"""`touchpoint keys create`: API keys, printed once (only their hashes are stored)."""
+"""`touchpoint keys create|list|revoke|rotate`: API keys, each secret printed once (only its hash
+is stored); expiry, last use and who made each key."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from touchpoint import console as show
-from touchpoint.cli.options import DataDir, opened
+from touchpoint.cli.options import MOMENT_RULE, DataDir, moment_parser, opened
 from touchpoint.domain.vocabulary import API_KEY_SCOPES
+from touchpoint.errors import ValidationError
 
-group = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+group = typer.Typer(help="Manage API keys: create, list, revoke, rotate.", no_args_is_help=True)
+
+_LIFETIME = re.compile(r"^(\d{1,5})([hdw])$")
+_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(group, name="keys")
 
 
+def _expiry(text: str | None) -> datetime | None:
+    """`--expires`: a lifetime (90d, 12h, 4w) or a moment."""
+    if text is None:
+        return None
+    found = _LIFETIME.match(text.strip())
+    if found:
+        return datetime.now(UTC) + int(found[1]) * _UNITS[found[2]]
+    moment = moment_parser("--expires")(text)
+    if moment is None:
+        raise ValidationError("--expires: give a lifetime such as 90d, 12h or 4w, or a moment")
+    return moment
+
+
+def _creator() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name for this uid (some containers)
+        return "cli"
+
+
 @group.command("create")
 def keys_create(
     scope: Annotated[str, typer.Option(help=f"One of: {', '.join(API_KEY_SCOPES)}")],
     name: Annotated[str | None, typer.Option(help="A label to recognise the key by")] = None,
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            metavar="WHEN", help=f"Refuse the key from then on: 90d, 12h, 4w or {MOMENT_RULE}"
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Create an API key and print it once (only its hash is stored)."""
     from touchpoint.services.keys import create_key
     from touchpoint.store.engine import write_transaction
 
+    expires_at = _expiry(expires)
     with opened(data_dir) as tp, write_transaction(tp.engine) as conn:
-        key, secret = create_key(conn, scope=scope, name=name)
-    show.console.print(f"{key.scope} key {key.id}: [bold]{secret}[/]")
+        key, secret = create_key(
+            conn, scope=scope, name=name, expires_at=expires_at, created_by=_creator()
+        )
+    until = f", expires {show.when(expires_at)}" if expires_at else ""
+    show.console.print(f"{key.scope} key {key.id}{until}: [bold]{secret}[/]")
+    show.console.print("Store it now: it cannot be shown again.", style="dim")
+
+
+@group.command("list")
+def keys_list(
+    all_keys: Annotated[bool, typer.Option("--all", help="Revoked keys too")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """List API keys, newest first: scope, name, who made it, last use, expiry, status."""
+    from touchpoint.services.keys import list_keys
+    from touchpoint.store.engine import read_connection
+
+    with opened(data_dir) as tp, read_connection(tp.engine) as conn:
+        keys = list_keys(conn, include_revoked=all_keys)
+    if not keys:
+        show.console.print(
+            "No API keys." if all_keys else "No active API keys (--all: revoked too)."
+        )
+        return
+    table = Table(title=f"API keys ({len(keys)})")
+    for column in ("id", "scope", "name", "created\nby", "last used", "expires", "status"):
+        table.add_column(column, no_wrap=column in ("id", "status"))
+    for key in keys:
+        status = key.status
+        if key.replaced_by:
+            status += f"\n→ {key.replaced_by}"
+        table.add_row(
+            key.id,
+            key.scope,
+            show.plain(key.name or "-"),
+            f"{show.when(key.created_at)}\n{show.plain(key.created_by or '-')}",
+            show.when(key.last_used_at) if key.last_used_at else "never",
+            show.when(key.expires_at) if key.expires_at else "never",
+            status,
+        )
+    show.console.print(table)
+
+
+@group.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (key_…), as keys list shows it")],
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke an API key: it is refused from its next request on."""
+    from touchpoint.services.keys import revoke_key
+    from touchpoint.store.engine import write_transaction
+
+    with opened(data_dir) as tp, write_transaction(tp.engine) as conn:
+        key = revoke_key(conn, key_id)
+    show.console.print(f"key {key.id} ({key.scope}) revoked")
+
+
+@group.command("rotate")
+def keys_rotate(
+    key_id: Annotated[str, typer.Argument(help="The key's id (key_…), as keys list shows it")],
+    data_dir: DataDir = None,
+) -> None:
+    """Replace a key: a new secret with the same scope, name and expiry, and the old key revoked
+    in the same transaction. Put the new secret where the old one was used."""
+    from touchpoint.services.keys import rotate_key
+    from touchpoint.store.engine import write_transaction
+
+    with opened(data_dir) as tp, write_transaction(tp.engine) as conn:
+        key, secret = rotate_key(conn, key_id, created_by=_creator())
+    show.console.print(f"key {key_id} revoked; its replacement {key.id}: [bold]{secret}[/]")
     show.console.print("Store it now: it cannot be shown again.", style="dim")

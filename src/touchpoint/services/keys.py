@@ -1,19 +1,26 @@
-"""API keys: created with a scope, stored as SHA-256 hashes, checked on every request."""
+"""API keys: created with a scope (and optionally an expiry), stored as SHA-256 hashes, checked
+on every request, listed, revoked and rotated. A revoked or expired key is refused on its next
+request; each key's last use is recorded (at most once a minute per key and process)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
+from touchpoint.domain.moments import utc_text
 from touchpoint.domain.vocabulary import API_KEY_SCOPES
-from touchpoint.errors import AuthError, Forbidden, ValidationError
+from touchpoint.errors import AuthError, Conflict, Forbidden, NotFound, ValidationError
 from touchpoint.store import keys as store
+from touchpoint.store.engine import write_transaction
 
 SCOPES = API_KEY_SCOPES
+USE_RECORD_SECONDS = 60.0  # how stale a key's last_used_at may be, to spare a write per request
 
 
 @dataclass(frozen=True)
@@ -23,14 +30,40 @@ class ApiKey:
     name: str | None
 
 
+@dataclass(frozen=True)
+class KeyInfo:
+    """A key as `keys list` and `GET /v1/keys` show it (never its secret or hash)."""
+
+    id: str
+    scope: str
+    name: str | None
+    created_at: datetime
+    created_by: str | None
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    replaced_by: str | None
+    status: str  # active, expired or revoked
+
+
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(conn: Connection, *, scope: str, name: str | None = None) -> tuple[ApiKey, str]:
+def create_key(
+    conn: Connection,
+    *,
+    scope: str,
+    name: str | None = None,
+    expires_at: datetime | None = None,
+    created_by: str | None = None,
+) -> tuple[ApiKey, str]:
     """A new key; the secret is returned once and only its hash is stored."""
     if scope not in SCOPES:
         raise ValidationError(f"unknown scope {scope!r}; allowed: {', '.join(SCOPES)}")
+    now = datetime.now(UTC)
+    if expires_at is not None and expires_at <= now:
+        raise ValidationError(f"the expiry {utc_text(expires_at)} has already passed")
     key_id = "key_" + secrets.token_hex(6)
     secret = f"tp_{scope}_{secrets.token_urlsafe(24)}"
     store.add(
@@ -39,7 +72,9 @@ def create_key(conn: Connection, *, scope: str, name: str | None = None) -> tupl
         key_hash=_hash(secret),
         scope=scope,
         name=name,
-        created_at=datetime.now(UTC),
+        created_at=now,
+        created_by=created_by,
+        expires_at=expires_at,
     )
     return ApiKey(key_id, scope, name), secret
 
@@ -50,12 +85,82 @@ def authenticate(conn: Connection, secret: str | None, *, needs: str) -> ApiKey:
         raise AuthError(
             "missing API key: send 'Authorization: Bearer <key>' (or Basic auth for Segment)"
         )
-    stored = store.active_by_hash(conn, _hash(secret))
-    if stored is None:
+    stored = store.by_hash(conn, _hash(secret))
+    if stored is None or stored.revoked_at is not None:
         raise AuthError("invalid or revoked API key")
+    if stored.expires_at is not None and stored.expires_at <= datetime.now(UTC):
+        raise AuthError(f"API key {stored.id} expired at {utc_text(stored.expires_at)}")
     key = ApiKey(stored.id, stored.scope, stored.name)
     if key.scope not in (needs, "admin"):
         if needs == "admin":
             raise Forbidden("this needs an admin key; ingest and read keys cannot do it")
         raise Forbidden(f"this {key.scope} key cannot {needs}; use a {needs} or admin key")
     return key
+
+
+_recorded: dict[str, float] = {}  # key id -> monotonic time its use was last written
+_recorded_lock = threading.Lock()
+
+
+def note_use(engine: Engine, key: ApiKey) -> None:
+    """Record that `key` was just used, unless this process did so less than a minute ago."""
+    now = time.monotonic()
+    with _recorded_lock:
+        if now - _recorded.get(key.id, -USE_RECORD_SECONDS) < USE_RECORD_SECONDS:
+            return
+        _recorded[key.id] = now
+    with write_transaction(engine) as conn:
+        store.mark_used(conn, key.id, datetime.now(UTC))
+
+
+def list_keys(conn: Connection, *, include_revoked: bool = False) -> list[KeyInfo]:
+    now = datetime.now(UTC)
+    return [_info(k, now) for k in store.listed(conn, include_revoked=include_revoked)]
+
+
+def key_info(conn: Connection, key_id: str) -> KeyInfo:
+    return _info(_existing(conn, key_id), datetime.now(UTC))
+
+
+def revoke_key(conn: Connection, key_id: str) -> KeyInfo:
+    """Revoke a key: refused on its next request."""
+    found = _existing(conn, key_id)
+    if found.revoked_at is not None or not store.revoke(conn, key_id, datetime.now(UTC)):
+        raise Conflict(f"key {key_id} is already revoked")
+    return _info(_existing(conn, key_id), datetime.now(UTC))
+
+
+def rotate_key(
+    conn: Connection, key_id: str, *, created_by: str | None = None
+) -> tuple[ApiKey, str]:
+    """A new key with the old one's scope, name and remaining lifetime, and the old one revoked
+    (pointing at its replacement), in one transaction; the new secret is returned once."""
+    old = _existing(conn, key_id)
+    now = datetime.now(UTC)
+    if old.revoked_at is not None:
+        raise Conflict(f"key {key_id} is revoked; create a new key instead")
+    expires_at = old.expires_at
+    if expires_at is not None and expires_at <= now:
+        raise Conflict(f"key {key_id} expired at {utc_text(expires_at)}; create a new key instead")
+    new, secret = create_key(
+        conn, scope=old.scope, name=old.name, expires_at=expires_at, created_by=created_by
+    )
+    store.revoke(conn, key_id, now, replaced_by=new.id)
+    return new, secret
+
+
+def _existing(conn: Connection, key_id: str) -> store.StoredKey:
+    found = store.get(conn, key_id)
+    if found is None:
+        raise NotFound(f"no API key {key_id!r}")
+    return found
+
+
+def _info(key: store.StoredKey, now: datetime) -> KeyInfo:
+    if key.revoked_at is not None:
+        status = "revoked"
+    elif key.expires_at is not None and key.expires_at <= now:
+        status = "expired"
+    else:
+        status = "active"
+    return KeyInfo(**key._asdict(), status=status)
