@@ -50,3 +50,25 @@ def test_a_database_behind_head_is_migrated(tmp_path: Path) -> None:
             assert conn.execute(text("SELECT count(*) FROM checkpoints")).scalar() == 1
     finally:
         tp.close()
+
+
+def test_data_files_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    """Personal data: the folder 0700, the database, its WAL and the analytics copy 0600."""
+    from tests.builders import interaction
+    from touchpoint.analytics import columnar
+
+    data = tmp_path / "data"
+    tp = open_touchpoint(Settings(data_dir=data))
+    try:
+        assert not tp.ingestor.ingest([(0, interaction(email="p@example.com"))]).rejected
+        columnar.refresh(tp.settings)
+        modes = {
+            p.name: p.stat().st_mode & 0o777
+            for p in data.iterdir()
+            if p.name.startswith(("touchpoint.db", "analytics.duckdb"))
+        }
+    finally:
+        tp.close()
+    assert data.stat().st_mode & 0o777 == 0o700
+    assert {"touchpoint.db", "touchpoint.db-wal", "analytics.duckdb"} <= set(modes), modes
+    assert set(modes.values()) == {0o600}, modes

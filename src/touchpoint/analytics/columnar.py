@@ -11,6 +11,7 @@ columnar copy".
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from dataclasses import asdict, dataclass
@@ -170,8 +171,10 @@ SCHEMA_VERSION = hashlib.sha256(SCHEMA.encode()).hexdigest()[:12]
 def connect_copy(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the copy; a copy made with another schema is thrown away and rebuilt from scratch
     (it is only ever a cache of the system of record)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
+    if not read_only:
+        owner_only(path)
     con.execute("SET TimeZone = 'UTC'")
     if read_only:
         return con
@@ -182,6 +185,14 @@ def connect_copy(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConne
     con.execute(SCHEMA)
     _set_state(con, "schema", SCHEMA_VERSION)
     return con
+
+
+def owner_only(path: Path) -> None:
+    """The copy and its write-ahead log hold personal data: readable by their owner only."""
+    for file in (path, path.with_name(path.name + ".wal")):
+        with contextlib.suppress(FileNotFoundError):
+            if file.stat().st_mode & 0o077:
+                file.chmod(0o600)
 
 
 def _state(con: duckdb.DuckDBPyConnection, key: str, default: str) -> str:
@@ -319,6 +330,7 @@ def _refresh_here(settings: Settings, marks: str | None = None) -> RefreshStats:
         # from them next time, so it is never skipped.
         _set_state(con, "system_marks", marks or "")
         con.execute("COMMIT")
+        owner_only(copy_path(settings))  # the log it wrote
     finally:
         con.close()
     return RefreshStats(**stats, seconds=time.perf_counter() - started)

@@ -7,8 +7,10 @@ same identity (see docs/decisions.md).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -43,7 +45,7 @@ def _json_dumps(value: Any) -> str:
 def make_engine(settings: Settings) -> Engine:
     url = settings.resolved_database_url()
     if url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        _owner_only_file(settings.sqlite_path())
         engine = create_engine(
             url,
             json_serializer=_json_dumps,
@@ -55,6 +57,16 @@ def make_engine(settings: Settings) -> Engine:
     return create_engine(
         url, json_serializer=_json_dumps, json_deserializer=orjson.loads, pool_pre_ping=True
     )
+
+
+def _owner_only_file(path: Path | None) -> None:
+    """Create a new SQLite file (and its folder) readable by its owner only: it holds personal
+    data. SQLite gives its -wal and -shm files the database file's permissions; an empty file
+    is a valid new database. Existing files and folders keep the permissions they have."""
+    if path is None or path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
 def _configure_sqlite(engine: Engine) -> None:
