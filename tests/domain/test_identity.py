@@ -95,3 +95,10 @@ def test_merge_limits_name_known_kinds_with_whole_numbers_from_one() -> None:
         with pytest.raises(IdentityError, match="merge limit") as caught:
             check_merge_limits(bad)  # type: ignore[arg-type]
         assert message in str(caught.value)
+
+
+def test_a_phone_extension_stays_in_the_key_rfc_3966_style() -> None:
+    assert normalize_phone("+1 646 555 0100 ext. 123") == "+16465550100;ext=123"
+    assert normalize_phone("+1 646 555 0100 x456") == "+16465550100;ext=456"
+    assert normalize_phone("(646) 555-0100 extension 123") == "+16465550100;ext=123"
+    assert normalize_phone("+1 646 555 0100") == "+16465550100"

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request, Security
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
@@ -25,6 +26,7 @@ from touchpoint.api import (
 from touchpoint.api.deps import api_key_bearer, segment_basic
 from touchpoint.api.middleware import BodyLimitAndGzip
 from touchpoint.errors import AuthError, TouchpointError
+from touchpoint.ingest.values import printable
 from touchpoint.runtime import Touchpoint
 from touchpoint.services import scheduler
 
@@ -85,6 +87,7 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(keys.router)
     app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _request_invalid)  # type: ignore[arg-type]
     app.add_middleware(BodyLimitAndGzip, max_body_bytes=tp.settings.max_body_bytes)
     docs.add_docs(app)
 
@@ -98,7 +101,24 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
 
 async def _touchpoint_error(_request: Request, exc: TouchpointError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if type(exc) is AuthError else None
-    return JSONResponse({"detail": str(exc)}, status_code=exc.status_code, headers=headers)
+    detail = printable(str(exc))
+    return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+
+
+async def _request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    """The request's shape is wrong: each error's place, message and type (RequestErrorOut).
+    Rendered so that it cannot fail: the input is not echoed (it may be text that is not UTF-8,
+    a NaN JSON cannot carry, or nested too deep to encode, and it is the client's own data), and
+    every text is made printable."""
+    detail = [
+        {
+            "loc": [p if isinstance(p, int) else printable(str(p)) for p in error.get("loc", ())],
+            "msg": printable(str(error.get("msg", ""))),
+            "type": printable(str(error.get("type", ""))),
+        }
+        for error in exc.errors()
+    ]
+    return JSONResponse({"detail": detail}, status_code=422)
 
 
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:

@@ -7,10 +7,15 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from touchpoint.domain.moments import MomentError, parse_moment
 from touchpoint.errors import ValidationError
+from touchpoint.ingest.values import printable
+
+# Text an answer echoes from what a client sent (an id, a rejection's reason): made printable,
+# so a lone surrogate in it cannot make the answer itself fail to render.
+Echoed = Annotated[str, AfterValidator(printable)]
 
 MAX_ID = 2**63 - 1  # what a 64-bit integer column (a seq, an offset SQL takes) holds
 Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="Skip this many first")]
@@ -24,9 +29,9 @@ class ItemResultOut(BaseModel):
         description="accepted: stored; duplicate: its id is stored with the same content; "
         "conflict: its id is stored with other content (nothing stored); rejected: invalid"
     )
-    id: str | None = Field(None, description="Interaction id (idempotency key)")
+    id: Echoed | None = Field(None, description="Interaction id (idempotency key)")
     customer_id: str | None = None
-    reason: str | None = Field(
+    reason: Echoed | None = Field(
         None, description="Why it was rejected or is a conflict, or that it was already stored"
     )
     differs: list[str] | None = Field(

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from touchpoint.api.deps import TouchpointDep, presented_key
-from touchpoint.api.schemas import error_responses
+from touchpoint.api.schemas import Echoed, error_responses
 from touchpoint.errors import ValidationError
 from touchpoint.ingest.report import IngestReport, ItemResult
 from touchpoint.ingest.segment import (
@@ -24,6 +24,7 @@ from touchpoint.ingest.segment import (
     segment_to_interaction,
     with_batch_defaults,
 )
+from touchpoint.ingest.values import json_value_error, loads
 from touchpoint.runtime import Touchpoint
 from touchpoint.services.keys import ApiKey, authenticate
 from touchpoint.settings import Settings
@@ -40,8 +41,8 @@ class SegmentPayloadError(ValidationError):
 
 class SegmentRejectionOut(BaseModel):
     index: int = Field(description="Position of the message in `batch` (0 for single calls)")
-    reason: str
-    messageId: str | None = None
+    reason: Echoed
+    messageId: Echoed | None = None
 
 
 class SegmentResultOut(BaseModel):
@@ -62,7 +63,7 @@ async def segment_body(request: Request) -> dict[str, Any]:
     if cached is not None:
         return dict(cached)
     try:
-        body = orjson.loads(await request.body())
+        body = loads(await request.body())
     except orjson.JSONDecodeError as exc:
         raise SegmentPayloadError(f"body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
@@ -217,6 +218,11 @@ def batch(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResu
     limit = tp.settings.max_batch_items
     if len(messages) > limit:
         raise SegmentPayloadError(f"batch: has {len(messages)} messages; at most {limit} allowed")
+    shared = body.get("context")
+    # Checked once here, so merging it under each message's own context stays shallow.
+    why = json_value_error(shared) if isinstance(shared, dict) else None
+    if why:
+        raise SegmentPayloadError(f"context: {why}")
     rows = _translated(messages, body, event_map(tp.settings), datetime.now(UTC))
     return _result(tp.ingestor.ingest(rows, keep_results=False))
 

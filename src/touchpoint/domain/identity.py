@@ -86,13 +86,16 @@ def _plain_email_domain(domain: str) -> str | None:
 
 @lru_cache(maxsize=200_000)
 def normalize_phone(raw: str, default_region: str = "US") -> str:
+    """The number in E.164, with its extension as RFC 3966 writes it (`+16465550100;ext=123`):
+    two extensions of one switchboard are two people, and the bare number a third."""
     try:
         number = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException as exc:
         raise IdentityError(f"not a phone number: {raw!r} ({exc})") from exc
     if not phonenumbers.is_possible_number(number):
         raise IdentityError(f"not a possible phone number: {raw!r}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return f"{e164};ext={number.extension}" if number.extension else e164
 
 
 def normalize_handle(network: str, raw: str) -> str:

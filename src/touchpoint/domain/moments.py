@@ -56,6 +56,33 @@ def parse_moment(text: str | None, field: str) -> datetime | None:
     return moment
 
 
+# What an event's moment must be, said in every refusal: a zone makes it one instant.
+ZONED_EXAMPLE = "an ISO 8601 date-time with a zone, such as 2026-03-01T12:00:00Z"
+
+
+def is_number_text(text: str) -> bool:
+    """Whether `text` is a number (`12345`, `1.7e9`): an epoch time, which no rule reads."""
+    return _NUMBER.fullmatch(text.strip()) is not None
+
+
+def number_moment_error(value: object) -> str:
+    """Why a number (or a number's text) is refused where a moment is expected."""
+    return f"{value!r} is a number, not a moment (epoch times are not read); send {ZONED_EXAMPLE}"
+
+
+def event_moment_error(moment: datetime) -> str | None:
+    """Why an aware moment cannot date an event, or None: in UTC it must fall in years
+    1900–9999 (the same floor as `parse_moment`; an offset may push a moment written in year
+    9999 or 1 outside the years a datetime holds)."""
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        return f"{moment.isoformat()} falls outside the years 1-9999 once read in UTC"
+    if utc < EARLIEST:
+        return f"{moment.isoformat()} is before 1900, earlier than any interaction"
+    return None
+
+
 def _normalise(value: str) -> str:
     """Spellings the rule allows but Python 3.11's `fromisoformat` does not: a lower-case t or z."""
     if len(value) > 10 and value[10] == "t":
@@ -66,7 +93,8 @@ def _normalise(value: str) -> str:
 def utc_text(at: datetime) -> str:
     """Fixed-width UTC ISO text with microseconds and a Z (URL-safe: no '+'), so two moments
     compare as strings the way they compare as times."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, not strftime: glibc's %Y writes the year 999 as "999", which sorts after 2026.
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 # How far past the wall clock a clock may be moved: clocks of two machines differ a little.

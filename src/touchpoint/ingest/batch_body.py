@@ -11,6 +11,7 @@ import orjson
 
 from touchpoint.errors import ValidationError
 from touchpoint.ingest.report import ItemResult
+from touchpoint.ingest.values import loads
 
 NDJSON_TYPES = ("application/x-ndjson", "application/jsonl")
 Item = dict[str, Any] | ItemResult  # an interaction to ingest, or its rejection in its place
@@ -48,7 +49,7 @@ def read_batch_body(content_type: str | None, body: bytes) -> BatchBody:
 
 def _json_items(body: bytes) -> list[Item]:
     try:
-        value = orjson.loads(body)
+        value = loads(body)
     except orjson.JSONDecodeError as exc:
         raise UnreadableBody(f"body is not valid JSON: {exc}") from None
     if isinstance(value, dict) and "interactions" in value:
@@ -76,7 +77,7 @@ def _ndjson(body: bytes) -> BatchBody:
         index = len(items)
         lines.append(number)
         try:
-            items.append(_item(index, orjson.loads(line), where=f"line {number}: "))
+            items.append(_item(index, loads(line), where=f"line {number}: "))
         except orjson.JSONDecodeError as exc:
             reason = f"line {number}: not valid JSON: {exc}"
             items.append(ItemResult(index, "rejected", reason=reason))

@@ -26,6 +26,7 @@ import orjson
 from touchpoint.errors import NotFound, ValidationError
 from touchpoint.ingest import segment
 from touchpoint.ingest.report import ItemResult
+from touchpoint.ingest.values import loads
 
 Row = tuple[int, dict[str, Any] | ItemResult]
 
@@ -92,7 +93,7 @@ def read_jsonl(stream: IO[bytes], events: segment.SegmentEventMap) -> Iterator[R
         if not line.strip():
             continue
         try:
-            obj = orjson.loads(line)
+            obj = loads(line)
         except orjson.JSONDecodeError as exc:
             yield number, ItemResult(number, "rejected", reason=f"not valid JSON: {exc}")
             continue

@@ -12,6 +12,7 @@ from touchpoint.domain.identity import IdentityError, alias_key, key_strings
 from touchpoint.domain.moments import future_event_error
 from touchpoint.errors import ValidationError
 from touchpoint.ingest.schema import InteractionIn, content_id
+from touchpoint.ingest.values import id_error, printable
 
 # The `interactions` columns a prepared row holds, in order; the customer id is added once resolved.
 ROW_COLUMNS = (
@@ -56,8 +57,8 @@ def describe_errors(exc: pydantic.ValidationError) -> str:
     """Pydantic's errors as one line: `field.path: message; ...`."""
     parts = []
     for error in exc.errors(include_url=False, include_context=False):
-        where = ".".join(str(p) for p in error["loc"]) or "(root)"
-        parts.append(f"{where}: {error['msg']}")
+        where = ".".join(printable(str(p)) for p in error["loc"]) or "(root)"
+        parts.append(f"{where}: {printable(error['msg'])}")
     return "; ".join(parts)
 
 
@@ -132,4 +133,7 @@ def _previous_key(previous: Any) -> str:
         raise ValidationError(
             f"properties.previous_id: at most {MAX_ID_LENGTH} characters; got {len(previous)}"
         )
+    why = id_error(previous.strip())
+    if why:
+        raise ValidationError(f"properties.previous_id: {why}")
     return alias_key(previous)

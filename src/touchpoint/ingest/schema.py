@@ -3,23 +3,65 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
 from pydantic import (
+    AfterValidator,
+    AllowInfNan,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
+from touchpoint.domain.moments import event_moment_error, is_number_text, number_moment_error
 from touchpoint.domain.vocabulary import Channel, Direction, InteractionType
+from touchpoint.ingest.values import id_error, json_value_error, text_error
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-IdText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+def _refused(check: Any) -> Any:
+    """A validator that passes a value on, or raises the error `check` finds (one line, named
+    by pydantic with the field's path)."""
+
+    def validate(value: Any) -> Any:
+        why = check(value)
+        if why:
+            raise PydanticCustomError("refused", "{why}", {"why": why})
+        return value
+
+    return validate
+
+
+def _moment_text_error(value: Any) -> str | None:
+    """A moment arrives as text (or a datetime from Python code): a JSON number, or a text that
+    is one, would be read as an epoch time by pydantic, so it is refused."""
+    if isinstance(value, datetime) or (isinstance(value, str) and not is_number_text(value)):
+        return None
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        return number_moment_error(value)
+    return None  # another type: pydantic's own error says what is expected
+
+
+_Bounded = StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+# Text stored as given: no NUL (PostgreSQL cannot store it), no lone surrogate (not UTF-8).
+ShortText = Annotated[str, _Bounded, AfterValidator(_refused(text_error))]
+# Ids and identity values: no control characters either (an invisible difference between ids).
+IdText = Annotated[str, _Bounded, AfterValidator(_refused(id_error))]
+# An event's moment: ISO 8601 text with a zone, in UTC years 1900-9999 (domain.moments).
+EventMoment = Annotated[
+    AwareDatetime,
+    BeforeValidator(_refused(_moment_text_error)),
+    AfterValidator(_refused(event_moment_error)),
+]
+# A number stored in a float column: finite (NaN and Infinity are no amount or duration).
+Finite = AllowInfNan(False)
 
 
 class CustomerRef(BaseModel):
@@ -27,15 +69,15 @@ class CustomerRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: ShortText | None = Field(None, json_schema_extra={"format": "email"})
-    phone: ShortText | None = Field(
+    email: IdText | None = Field(None, json_schema_extra={"format": "email"})
+    phone: IdText | None = Field(
         None, description="Any format; without a +country prefix, read in the default region"
     )
     external_id: IdText | None = Field(
         None, description="Your own id for the customer (Segment userId)"
     )
     anonymous_id: IdText | None = Field(None, description="Device/cookie id (Segment anonymousId)")
-    handles: dict[str, ShortText] = Field(
+    handles: dict[str, IdText] = Field(
         default_factory=dict, description='Social handles by network, e.g. {"twitter": "@ann"}'
     )
 
@@ -72,40 +114,28 @@ class InteractionIn(BaseModel):
     type: InteractionType
     channel: Channel
     direction: Direction = Direction.INBOUND
-    occurred_at: AwareDatetime
+    occurred_at: EventMoment = Field(
+        description="When it happened: ISO 8601 text with a zone; numbers are refused"
+    )
     customer: CustomerRef
     name: ShortText | None = Field(None, description="The source's own event name")
     traits: dict[str, Any] = Field(default_factory=dict, description="Profile traits to set")
     attribution: Attribution | None = None
     agent: ShortText | None = None
     queue: ShortText | None = None
-    duration_s: Annotated[float, Field(ge=0, le=86_400 * 7)] | None = None
+    duration_s: Annotated[float, Finite, Field(ge=0, le=86_400 * 7)] | None = None
     outcome: ShortText | None = None
-    revenue: Annotated[float, Field(ge=-1e12, le=1e12)] | None = None
+    revenue: Annotated[float, Finite, Field(ge=-1e12, le=1e12)] | None = None
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("traits", "properties")
     @classmethod
     def _storable(cls, value: dict[str, Any]) -> dict[str, Any]:
-        _check_json_integers(value)
+        why = json_value_error(value)
+        if why:
+            raise PydanticCustomError("refused", "{why}", {"why": why})
         return value
-
-
-INT_MIN, INT_MAX = -(2**63), 2**64 - 1  # what JSON columns and orjson store exactly
-
-
-def _check_json_integers(value: Any) -> None:
-    """Integers too big to store exactly are refused, naming where they are."""
-    stack: list[tuple[str, Any]] = [("", value)]
-    while stack:
-        path, item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend((f"{path}.{k}" if path else str(k), v) for k, v in item.items())
-        elif isinstance(item, list):
-            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(item))
-        elif isinstance(item, int) and not INT_MIN <= item <= INT_MAX:
-            raise ValueError(f"{path or 'value'}: integer {item} does not fit in 64 bits")
 
 
 def content_id(raw: dict[str, Any]) -> str:

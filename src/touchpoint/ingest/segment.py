@@ -17,8 +17,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
+from touchpoint.domain.moments import (
+    ZONED_EXAMPLE,
+    event_moment_error,
+    is_number_text,
+    number_moment_error,
+)
 from touchpoint.domain.vocabulary import Channel, Direction, InteractionType
 from touchpoint.errors import ConfigError, ValidationError
+from touchpoint.ingest.values import json_value_error
 
 MESSAGE_TYPES = ("identify", "track", "page", "screen", "alias", "group")
 SHIPPED_TABLE = "segment_events.toml"
@@ -198,6 +205,9 @@ def segment_to_interaction(
     if kind not in MESSAGE_TYPES:
         raise ValidationError(f"type: must be one of {', '.join(MESSAGE_TYPES)}; got {kind!r}")
     context = _object(message, "context")
+    too_deep = json_value_error(context)  # its other fields are checked by InteractionIn
+    if too_deep:
+        raise ValidationError(f"context: {too_deep}")
     body = _BODIES[kind](message, events)
     interaction: dict[str, Any] = {
         "type": body.pop("type"),
@@ -364,13 +374,19 @@ def _occurred_at(message: dict[str, Any], received_at: datetime | None) -> str:
         value = message.get(key)
         if value is None or value == "":
             continue
-        if not isinstance(value, str):
-            raise ValidationError(f"{key}: must be an ISO-8601 date-time string; got {value!r}")
+        if not isinstance(value, str) or is_number_text(value):
+            if isinstance(value, int | float | str) and not isinstance(value, bool):
+                raise ValidationError(f"{key}: {number_moment_error(value)}")
+            raise ValidationError(f"{key}: must be {ZONED_EXAMPLE}; got {type(value).__name__}")
         try:
             at = datetime.fromisoformat(value.strip())
         except ValueError:
             raise ValidationError(f"{key}: not an ISO-8601 date-time: {value!r}") from None
-        return (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat()
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        why = event_moment_error(at)
+        if why:
+            raise ValidationError(f"{key}: {why}")
+        return at.isoformat()
     return (received_at or datetime.now(UTC)).isoformat()
 
 
@@ -390,4 +406,6 @@ def _id(source: dict[str, Any], key: str, where: str | None = None) -> str | Non
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValidationError(f"{where or key}: must be a string; got {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValidationError(f"{where or key}: must be a string; got {value}")
     return str(value).strip() or None
