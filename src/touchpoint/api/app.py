@@ -14,6 +14,7 @@ from starlette.routing import compile_path
 from touchpoint import __version__
 from touchpoint.api import (
     analytics,
+    audit,
     customers,
     docs,
     identity,
@@ -41,6 +42,7 @@ TAGS = [
     },
     {"name": "lifecycle", "description": "Customers per lifecycle stage (read key)."},
     {"name": "keys", "description": "API keys: list, create, revoke, rotate (admin key)."},
+    {"name": "audit", "description": "Who read or changed what, and when (admin key)."},
     {
         "name": "identity",
         "description": "Merge protection's conflicts and merge records (read key); merging and "
@@ -85,6 +87,7 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(projections.router)
     app.include_router(identity.router)
     app.include_router(keys.router)
+    app.include_router(audit.router)
     app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _request_invalid)  # type: ignore[arg-type]

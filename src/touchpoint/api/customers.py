@@ -14,6 +14,7 @@ from touchpoint.api.schemas import (
     Offset,
     error_responses,
 )
+from touchpoint.services import audit
 from touchpoint.services import customers as service
 
 router = APIRouter(
@@ -25,7 +26,7 @@ router = APIRouter(
 def list_customers(
     conn: ReadConn,
     tp: TouchpointDep,
-    _key: ReadKey,
+    key: ReadKey,
     email: str | None = None,
     phone: Annotated[str | None, Query(description="Any format; parsed to E.164")] = None,
     external_id: str | None = None,
@@ -50,6 +51,9 @@ def list_customers(
         default_region=tp.settings.default_region,
     )
     total, items = service.find_customers(conn, keys, stage=stage, limit=limit, offset=offset)
+    if keys:  # a lookup of a person (a listing by stage is not a search for someone)
+        searched = [k.partition(":")[0] for k in keys]
+        audit.record_read(tp.engine, key.id, "customer.search", None, by=searched, found=total)
     return CustomerListOut.model_validate({"total": total, "items": items}, from_attributes=True)
 
 
@@ -62,7 +66,8 @@ def list_customers(
 def get_customer(
     customer_id: str,
     conn: ReadConn,
-    _key: ReadKey,
+    tp: TouchpointDep,
+    key: ReadKey,
     limit: Annotated[int, Query(ge=1, le=500, description="Timeline page size")] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> CustomerViewOut:
@@ -71,4 +76,5 @@ def get_customer(
     newest first, a page at a time (`next_cursor`). A merged-away id answers with its survivor.
     Needs a read key."""
     view = service.customer_view(conn, customer_id, limit=limit, cursor=cursor)
+    audit.record_read(tp.engine, key.id, "customer.view", view.id)
     return CustomerViewOut.model_validate(view, from_attributes=True)

@@ -110,11 +110,11 @@ def list_conflicts(
     responses=error_responses(404),
 )
 def dismiss_conflict(
-    tp: TouchpointDep, _key: AdminKey, conflict_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    tp: TouchpointDep, key: AdminKey, conflict_id: Annotated[int, Path(ge=1, le=MAX_ID)]
 ) -> ConflictOut:
     """Mark the conflict reviewed: the two are different people. Events that hit it again are
     still counted. Needs an admin key."""
-    return ConflictOut.model_validate(service.dismiss_conflict(tp, conflict_id))
+    return ConflictOut.model_validate(service.dismiss_conflict(tp, conflict_id, actor=key.id))
 
 
 @router.get(
@@ -148,7 +148,7 @@ def list_merges(
 )
 def merge_customers(
     tp: TouchpointDep,
-    _key: AdminKey,
+    key: AdminKey,
     customer_id: Annotated[str, Path(description="One of the two customers")],
     body: Annotated[MergeIn, Body()],
 ) -> MergeOut:
@@ -157,7 +157,9 @@ def merge_customers(
     lifecycle is refolded. Merge protection does not apply. Undo it with
     `POST /v1/merges/{merge_id}/unmerge`. Merging a customer with itself is a 422. Needs an admin
     key."""
-    return MergeOut.model_validate(service.merge_customers(tp, customer_id, body.customer_id))
+    return MergeOut.model_validate(
+        service.merge_customers(tp, customer_id, body.customer_id, actor=key.id)
+    )
 
 
 @router.post(
@@ -168,11 +170,11 @@ def merge_customers(
     tags=["customers"],
 )
 def unmerge(
-    tp: TouchpointDep, _key: AdminKey, merge_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    tp: TouchpointDep, key: AdminKey, merge_id: Annotated[int, Path(ge=1, le=MAX_ID)]
 ) -> UnmergeOut:
     """Undo a merge (by hand, by alias, or by a shared identity): the merged customer answers with
     its own id again, with its identities, its profile as it was, and every interaction that came
     from it (by the identities each carried); the survivor gets back the traits the merge
     overwrote; both are refolded. Afterwards a shared identity between the two is a conflict,
     not a merge. An unknown merge is a 404; one already undone is a 409. Needs an admin key."""
-    return UnmergeOut.model_validate(service.unmerge(tp, merge_id))
+    return UnmergeOut.model_validate(service.unmerge(tp, merge_id, actor=key.id))

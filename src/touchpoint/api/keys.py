@@ -84,10 +84,10 @@ def create_key(tp: TouchpointDep, admin: AdminKey, body: Annotated[KeyCreate, Bo
     summary="Revoke an API key",
     responses=error_responses(404, 409),
 )
-def revoke_key(tp: TouchpointDep, _admin: AdminKey, key_id: KeyId) -> KeyOut:
+def revoke_key(tp: TouchpointDep, admin: AdminKey, key_id: KeyId) -> KeyOut:
     """Revoke a key: refused from its next request on. Needs an admin key."""
     with write_transaction(tp.engine) as conn:
-        return KeyOut.model_validate(service.revoke_key(conn, key_id))
+        return KeyOut.model_validate(service.revoke_key(conn, key_id, actor=admin.id))
 
 
 @router.post(

@@ -25,6 +25,7 @@ GROUPS = (
     "projections",  # projections status | catch-up, and tick
     "report",  # report NAME
     "spend",  # spend import
+    "audit",  # audit
 )
 
 app = typer.Typer(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from touchpoint import console as show
-from touchpoint.cli.options import DataDir, opened
+from touchpoint.cli.options import DataDir, cli_actor, opened
 from touchpoint.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -41,12 +41,14 @@ def customer_show(
     data_dir: DataDir = None,
 ) -> None:
     """Show one customer: profile, identities, merges, traits and timeline (newest first)."""
+    from touchpoint.services import audit
     from touchpoint.services import customers as service
     from touchpoint.store.engine import read_connection
 
     with opened(data_dir) as tp, read_connection(tp.engine) as conn:
         customer_id = service.find_one(conn, query, default_region=tp.settings.default_region)
         view = service.customer_view(conn, customer_id, limit=limit, cursor=cursor)
+        audit.record_read(tp.engine, cli_actor(), "customer.view", view.id)
     show.customer_view(view)
 
 
@@ -67,6 +69,7 @@ def customer_list(
 ) -> None:
     """List customers — all of them, or those now in one lifecycle stage, the most recent
     arrivals first (who just became at_risk, who just churned)."""
+    from touchpoint.services import audit
     from touchpoint.services import customers as service
     from touchpoint.store.engine import read_connection
 
@@ -74,6 +77,10 @@ def customer_list(
         raise ValidationError(f"unknown --format {output!r}; use one of {', '.join(LIST_FORMATS)}")
     with opened(data_dir) as tp, read_connection(tp.engine) as conn:
         total, rows = service.find_customers(conn, [], stage=stage, limit=limit, offset=offset)
+        if output != "table":  # a file of people leaves the system: an export
+            audit.record_read(
+                tp.engine, cli_actor(), "customer.export", None, stage=stage, rows=len(rows)
+            )
     if output == "table":
         show.customer_list(rows, total=total, offset=offset, stage=stage)
     elif output == "json":

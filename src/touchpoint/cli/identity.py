@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from touchpoint import console as show
-from touchpoint.cli.options import DataDir, opened
+from touchpoint.cli.options import DataDir, cli_actor, opened
 from touchpoint.domain.vocabulary import CONFLICT_STATUSES
 
 group = typer.Typer(
@@ -81,7 +81,7 @@ def identity_dismiss(
     from touchpoint.services import identity as service
 
     with opened(data_dir) as tp:
-        conflict = service.dismiss_conflict(tp, conflict_id)
+        conflict = service.dismiss_conflict(tp, conflict_id, actor=cli_actor())
     show.console.print(
         f"conflict {conflict.id} dismissed: {show.plain(conflict.customer_id)} and "
         f"{show.plain(conflict.other_id)} stay apart"

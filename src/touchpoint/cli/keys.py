@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from touchpoint import console as show
-from touchpoint.cli.options import MOMENT_RULE, DataDir, moment_parser, opened
+from touchpoint.cli.options import MOMENT_RULE, DataDir, cli_actor, moment_parser, opened
 from touchpoint.domain.vocabulary import API_KEY_SCOPES
 from touchpoint.errors import ValidationError
 
@@ -38,15 +38,6 @@ def _expiry(text: str | None) -> datetime | None:
     return moment
 
 
-def _creator() -> str:
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no user name for this uid (some containers)
-        return "cli"
-
-
 @group.command("create")
 def keys_create(
     scope: Annotated[str, typer.Option(help=f"One of: {', '.join(API_KEY_SCOPES)}")],
@@ -66,7 +57,7 @@ def keys_create(
     expires_at = _expiry(expires)
     with opened(data_dir) as tp, write_transaction(tp.engine) as conn:
         key, secret = create_key(
-            conn, scope=scope, name=name, expires_at=expires_at, created_by=_creator()
+            conn, scope=scope, name=name, expires_at=expires_at, created_by=cli_actor()
         )
     until = f", expires {show.when(expires_at)}" if expires_at else ""
     show.console.print(f"{key.scope} key {key.id}{until}: [bold]{secret}[/]")
@@ -118,7 +109,7 @@ def keys_revoke(
     from touchpoint.store.engine import write_transaction
 
     with opened(data_dir) as tp, write_transaction(tp.engine) as conn:
-        key = revoke_key(conn, key_id)
+        key = revoke_key(conn, key_id, actor=cli_actor())
     show.console.print(f"key {key.id} ({key.scope}) revoked")
 
 
@@ -133,6 +124,6 @@ def keys_rotate(
     from touchpoint.store.engine import write_transaction
 
     with opened(data_dir) as tp, write_transaction(tp.engine) as conn:
-        key, secret = rotate_key(conn, key_id, created_by=_creator())
+        key, secret = rotate_key(conn, key_id, created_by=cli_actor())
     show.console.print(f"key {key_id} revoked; its replacement {key.id}: [bold]{secret}[/]")
     show.console.print("Store it now: it cannot be shown again.", style="dim")

@@ -8,7 +8,7 @@ import typer
 
 from touchpoint import console as show
 from touchpoint.cli import customers
-from touchpoint.cli.options import DataDir, opened
+from touchpoint.cli.options import DataDir, cli_actor, opened
 
 Who = typer.Argument(help="Customer id (cus_…), email, phone or external id")
 
@@ -35,7 +35,7 @@ def customer_merge(
             ids = [
                 customer_service.find_one(conn, q, default_region=region) for q in (first, second)
             ]
-        record = service.merge_customers(tp, *ids)
+        record = service.merge_customers(tp, *ids, actor=cli_actor())
     show.console.print(
         f"merged {show.plain(record.merged_id)} into {show.plain(record.survivor_id)} "
         f"(merge {record.id}; undo it with: touchpoint customer unmerge {record.id})"
@@ -53,7 +53,7 @@ def customer_unmerge(
     from touchpoint.services import identity as service
 
     with opened(data_dir) as tp:
-        undone = service.unmerge(tp, merge_id)
+        undone = service.unmerge(tp, merge_id, actor=cli_actor())
     keys = ", ".join(undone.keys) or "none"
     count = f"{undone.interactions:,} interaction{'' if undone.interactions == 1 else 's'}"
     show.console.print(

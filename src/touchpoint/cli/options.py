@@ -88,3 +88,13 @@ def opened(data_dir: Path | None, *, create: bool = False) -> Iterator[Touchpoin
         yield tp
     finally:
         tp.close()
+
+
+def cli_actor() -> str:
+    """Who a command runs as, for the audit trail and a key's creator: cli:<os user>."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name for this uid (some containers)
+        return "cli"

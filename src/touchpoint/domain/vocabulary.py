@@ -76,3 +76,17 @@ API_KEY_SCOPES: tuple[str, ...] = ("ingest", "read", "admin")
 # Which conflicts merge protection recorded a listing shows (here, not in domain.identity, so the
 # CLI's help text does not load phonenumbers and email-validator).
 CONFLICT_STATUSES = ("open", "merged", "dismissed", "all")
+
+# What the audit trail records (services/audit.py): reads of one person's data, searches and
+# exports, and every change made by hand.
+AUDIT_ACTIONS: tuple[str, ...] = (
+    "customer.view",
+    "customer.search",
+    "customer.export",
+    "customer.merge",
+    "customer.unmerge",
+    "conflict.dismiss",
+    "key.create",
+    "key.revoke",
+    "key.rotate",
+)

@@ -14,6 +14,7 @@ from touchpoint.domain.resolution import TimedTraits, fold_profiles, split_merge
 from touchpoint.domain.vocabulary import CONFLICT_STATUSES
 from touchpoint.errors import Conflict, NotFound, ValidationError
 from touchpoint.runtime import Touchpoint
+from touchpoint.services import audit
 from touchpoint.services.customers import current_id
 from touchpoint.store import customers
 from touchpoint.store import identity as store
@@ -81,12 +82,15 @@ def list_conflicts(
     return total, [_conflict(row) for row in rows]
 
 
-def dismiss_conflict(tp: Touchpoint, conflict_id: int) -> IdentityConflict:
+def dismiss_conflict(
+    tp: Touchpoint, conflict_id: int, *, actor: str = "system"
+) -> IdentityConflict:
     """Mark a conflict reviewed: the two are different people (its events keep counting)."""
     with write_transaction(tp.engine) as conn:
         if store.get_conflict(conn, conflict_id) is None:
             raise NotFound(f"no identity conflict {conflict_id}")
         store.dismiss_conflict(conn, conflict_id, utcnow())
+        audit.record(conn, actor, "conflict.dismiss", str(conflict_id))
         return _find_conflict(conn, conflict_id)
 
 
@@ -129,7 +133,9 @@ def list_merges(
     return total, [_merge_record(row) for row in rows]
 
 
-def merge_customers(tp: Touchpoint, customer_id: str, other_id: str) -> MergeRecord:
+def merge_customers(
+    tp: Touchpoint, customer_id: str, other_id: str, *, actor: str = "system"
+) -> MergeRecord:
     """Merge two customers by hand (an explicit merge: merge protection does not apply). The one
     created first survives, as in every merge; the other's identities and interactions move to
     it, their profiles fold (newest value of each trait), and its projections are refolded."""
@@ -151,10 +157,11 @@ def merge_customers(tp: Touchpoint, customer_id: str, other_id: str) -> MergeRec
         tp.projections.refold(conn, [survivor], [merged])
         record = store.get_merge(conn, store.latest_merge_of(conn, merged))
         assert record is not None
+        audit.record(conn, actor, "customer.merge", survivor, merged=merged, merge=record["seq"])
         return _merge_record(record)
 
 
-def unmerge(tp: Touchpoint, merge_id: int) -> Unmerge:
+def unmerge(tp: Touchpoint, merge_id: int, *, actor: str = "system") -> Unmerge:
     """Undo a merge: the merged customer answers with itself again, with the identities it
     brought (and those it gained since, when only its interactions carried them), every
     interaction that came from it (by the identity keys each carried), and its profile as it was;
@@ -182,6 +189,7 @@ def unmerge(tp: Touchpoint, merge_id: int) -> Unmerge:
             conn, merge, survivor, restored, split.keys_back, len(split.interactions_back), now
         )
         tp.projections.refold(conn, [survivor, merged], [])
+        audit.record(conn, actor, "customer.unmerge", merged, survivor=survivor, merge=merge_id)
     return Unmerge(
         merge_id=merge_id,
         survivor_id=survivor,

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine
 from touchpoint.domain.moments import utc_text
 from touchpoint.domain.vocabulary import API_KEY_SCOPES
 from touchpoint.errors import AuthError, Conflict, Forbidden, NotFound, ValidationError
+from touchpoint.services import audit
 from touchpoint.store import keys as store
 from touchpoint.store.engine import write_transaction
 
@@ -76,6 +77,7 @@ def create_key(
         created_by=created_by,
         expires_at=expires_at,
     )
+    audit.record(conn, created_by or "system", "key.create", key_id, scope=scope, name=name)
     return ApiKey(key_id, scope, name), secret
 
 
@@ -122,11 +124,12 @@ def key_info(conn: Connection, key_id: str) -> KeyInfo:
     return _info(_existing(conn, key_id), datetime.now(UTC))
 
 
-def revoke_key(conn: Connection, key_id: str) -> KeyInfo:
+def revoke_key(conn: Connection, key_id: str, *, actor: str = "system") -> KeyInfo:
     """Revoke a key: refused on its next request."""
     found = _existing(conn, key_id)
     if found.revoked_at is not None or not store.revoke(conn, key_id, datetime.now(UTC)):
         raise Conflict(f"key {key_id} is already revoked")
+    audit.record(conn, actor, "key.revoke", key_id)
     return _info(_existing(conn, key_id), datetime.now(UTC))
 
 
@@ -146,6 +149,7 @@ def rotate_key(
         conn, scope=old.scope, name=old.name, expires_at=expires_at, created_by=created_by
     )
     store.revoke(conn, key_id, now, replaced_by=new.id)
+    audit.record(conn, created_by or "system", "key.rotate", key_id, replaced_by=new.id)
     return new, secret
 
 

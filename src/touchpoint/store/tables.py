@@ -224,3 +224,18 @@ campaign_spend = Table(
     Column("currency", String(3), nullable=False),
     Column("imported_at", UTCDateTime, nullable=False),
 )
+
+# --- Audit trail (append-only: who read or changed what, and when) ---
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("actor", Text, nullable=False),  # cli:<os user>, or an API key id
+    Column("action", String(40), nullable=False),  # domain.vocabulary.AUDIT_ACTIONS
+    Column("subject", Text),  # a customer id, merge id, key id …
+    Column("detail", JSON),  # what else the entry says (never a secret)
+    Index("ix_audit_log_subject", "subject", "seq"),
+    sqlite_autoincrement=True,
+)
