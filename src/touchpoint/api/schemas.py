@@ -12,12 +12,13 @@ from pydantic import AfterValidator, BaseModel, Field
 from touchpoint.domain.moments import MomentError, parse_moment
 from touchpoint.errors import ValidationError
 from touchpoint.ingest.values import printable
+from touchpoint.store.tables import MAX_SEQ
 
 # Text an answer echoes from what a client sent (an id, a rejection's reason): made printable,
 # so a lone surrogate in it cannot make the answer itself fail to render.
 Echoed = Annotated[str, AfterValidator(printable)]
 
-MAX_ID = 2**63 - 1  # what a 64-bit integer column (a seq, an offset SQL takes) holds
+MAX_ID = MAX_SEQ  # what a 64-bit integer column (a seq, an offset SQL takes) holds
 Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="Skip this many first")]
 Limit = Annotated[int, Query(ge=1, le=500, description="At most this many")]
 

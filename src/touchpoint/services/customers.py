@@ -14,6 +14,7 @@ from touchpoint.errors import NotFound, ValidationError
 from touchpoint.services.lifecycle import model_in_force
 from touchpoint.store import customers, log
 from touchpoint.store import lifecycle as lifecycle_store
+from touchpoint.store.tables import MAX_SEQ
 
 MAX_MERGE_HOPS = 100
 
@@ -319,9 +320,6 @@ def _decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
     except (ValueError, OverflowError):
         raise ValidationError(f"bad timeline cursor {cursor!r}; use next_cursor as given") from None
     return at, seq
-
-
-MAX_SEQ = 2**63 - 1  # a log position is a 64-bit integer
 
 
 def _latest(identities: list[dict[str, Any]], kind: str) -> str | None:

@@ -31,6 +31,7 @@ metadata = MetaData(
 
 # SQLite only makes INTEGER PRIMARY KEY an alias of the rowid (fast, ordered); PG gets BIGINT.
 SeqType = BigInteger().with_variant(Integer, "sqlite")
+MAX_SEQ = 2**63 - 1  # the largest value a SeqType (64-bit) column holds
 
 customers = Table(
     "customers",
