@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from touchpoint.domain.identity import DEFAULT_MERGE_LIMITS, IdentityError, check_merge_limits
+from touchpoint.domain.moments import (
+    DEFAULT_EVENT_EARLIEST,
+    DEFAULT_FUTURE_TOLERANCE,
+    EventWindow,
+    MomentError,
+    parse_moment,
+    parse_span,
+    window_setting_error,
+)
 from touchpoint.errors import ConfigError
 
 
@@ -37,6 +48,47 @@ class Settings(BaseSettings):
         'merge may unite in one customer (JSON, e.g. {"external_id": 1, "email": 2}); '
         "aliases and merges by hand are not limited",
     )
+
+    event_earliest: datetime = Field(
+        default=DEFAULT_EVENT_EARLIEST,
+        description="Plausibility window: the earliest moment an interaction may have occurred "
+        "(a date, its midnight UTC, or a date-time; 1900 or later)",
+    )
+    event_future_tolerance: timedelta = Field(
+        default=DEFAULT_FUTURE_TOLERANCE,
+        description="Plausibility window: how far past the server's clock an interaction may be "
+        "dated (clocks differ): 1d, 12h, 30m, seconds or ISO 8601 (P1D); 0 to 365 days",
+    )
+
+    @field_validator("event_earliest", mode="before")
+    @classmethod
+    def _a_moment(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return parse_moment(value, "event_earliest")
+            except MomentError as exc:
+                raise ValueError(str(exc)) from None
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return datetime(value.year, value.month, value.day, tzinfo=UTC)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+    @field_validator("event_future_tolerance", mode="before")
+    @classmethod
+    def _a_span(cls, value: Any) -> Any:
+        return (parse_span(value) or value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _a_window(self) -> Settings:
+        why = window_setting_error(self.event_earliest, self.event_future_tolerance)
+        if why:
+            raise ValueError(why)
+        return self
+
+    def event_window(self) -> EventWindow:
+        """When an ingested interaction may have occurred (domain.moments.EventWindow)."""
+        return EventWindow(self.event_earliest, self.event_future_tolerance)
 
     @field_validator("merge_limits")
     @classmethod

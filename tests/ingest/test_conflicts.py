@@ -120,8 +120,8 @@ def test_an_event_dated_in_the_future_is_refused_and_the_rest_land(tp: Touchpoin
     now = datetime.now(UTC)
     report = ingest(
         tp,
-        interaction(id="f-1", email="ann@example.com", at=now + timedelta(days=1)),
-        interaction(id="f-2", email="ann@example.com", at=now + timedelta(minutes=1)),  # skew
+        interaction(id="f-1", email="ann@example.com", at=now + timedelta(days=1, minutes=5)),
+        interaction(id="f-2", email="ann@example.com", at=now + timedelta(hours=23)),  # skew
         interaction(id="f-3", email="ann@example.com", at=now - timedelta(days=1)),
     )
     assert [(r.position, r.status) for r in report.results] == [

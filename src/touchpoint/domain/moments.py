@@ -12,6 +12,7 @@ interaction is that old, and reports step back from "now" by days and months.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 EXAMPLE = "use an ISO 8601 date (2026-03-01, midnight UTC) or date-time (2026-03-01T12:00:00Z; no zone means UTC)"
@@ -71,16 +72,93 @@ def number_moment_error(value: object) -> str:
 
 
 def event_moment_error(moment: datetime) -> str | None:
-    """Why an aware moment cannot date an event, or None: in UTC it must fall in years
-    1900–9999 (the same floor as `parse_moment`; an offset may push a moment written in year
-    9999 or 1 outside the years a datetime holds)."""
+    """Why an aware moment cannot be stored at all, or None: in UTC it must fall in years 1-9999,
+    the years a datetime holds (an offset may push a moment written in year 9999 or 1 outside
+    them). Whether the moment is plausible for an interaction is `EventWindow`'s question."""
     try:
-        utc = moment.astimezone(UTC)
+        moment.astimezone(UTC)
     except OverflowError:
         return f"{moment.isoformat()} falls outside the years 1-9999 once read in UTC"
-    if utc < EARLIEST:
-        return f"{moment.isoformat()} is before 1900, earlier than any interaction"
     return None
+
+
+# The plausibility window's defaults: no interaction of a customer's is older than 1970, and one
+# dated past the server's clock by more than a day is a wrong clock or a plan, not a touchpoint.
+DEFAULT_EVENT_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+DEFAULT_FUTURE_TOLERANCE = timedelta(days=1)
+MAX_FUTURE_TOLERANCE = timedelta(days=365)
+
+
+@dataclass(frozen=True, slots=True)
+class EventWindow:
+    """When an interaction may have occurred, as it arrives at `now`: from `earliest` to
+    `future_tolerance` past the server's clock (settings `event_earliest` and
+    `event_future_tolerance`). Every ingest path applies it (`ingest.prepare`)."""
+
+    earliest: datetime = DEFAULT_EVENT_EARLIEST
+    future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE
+
+    def error(self, moment: datetime, now: datetime, field: str) -> str | None:
+        """Why an event dated `moment`, arriving at `now`, is refused, or None. Too early: a
+        default date (1970-01-01 is epoch 0, 1900 a spreadsheet's) or a typo of the year. In the
+        future: one dated past the clock would move the customer's lifecycle clocks to a time
+        that has not come, and a scheduled callback is not an interaction until it happens."""
+        if moment < self.earliest:
+            return f"{field}: {moment.isoformat()} is before {self.describe(now)}"
+        if moment > now + self.future_tolerance:
+            return (
+                f"{field}: {moment.isoformat()} is in the future, after {self.describe(now)}; "
+                "an interaction is recorded once it has happened"
+            )
+        return None
+
+    def describe(self, now: datetime) -> str:
+        """`the plausible window for an interaction, 1970-01-01T00:00:00Z to 2026-03-02T12:00:00Z
+        (the server's clock + 1 day)`."""
+        return (
+            f"the plausible window for an interaction, {_zulu(self.earliest)} to "
+            f"{_zulu(now + self.future_tolerance)} (the server's clock + "
+            f"{duration_text(self.future_tolerance)})"
+        )
+
+
+def window_setting_error(earliest: datetime, tolerance: timedelta) -> str | None:
+    """Why a plausibility window cannot be configured, or None: its start must be a moment
+    `parse_moment` reads (1900 or later) and in the past, its tolerance 0 to 365 days."""
+    if earliest < EARLIEST:
+        return f"event_earliest: {earliest.isoformat()} is before 1900"
+    if earliest > datetime.now(UTC):
+        return f"event_earliest: {earliest.isoformat()} is in the future: nothing could be ingested"
+    if not timedelta(0) <= tolerance <= MAX_FUTURE_TOLERANCE:
+        return f"event_future_tolerance: must be 0 to 365 days; got {tolerance}"
+    return None
+
+
+_SPAN = re.compile(r"(\d{1,7})\s*([smhdw])", re.ASCII)
+_SPAN_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+def parse_span(text: str) -> timedelta | None:
+    """A span written `30s`, `5m`, `12h`, `1d` or `2w`, or None for any other text."""
+    found = _SPAN.fullmatch(text.strip().lower())
+    if found is None:
+        return None
+    return timedelta(seconds=int(found[1]) * _SPAN_UNITS[found[2]])
+
+
+def duration_text(span: timedelta) -> str:
+    """`1 day`, `2 hours 30 minutes`, `0 seconds`: a span as a person says it (to the second)."""
+    left = int(span.total_seconds())
+    parts = []
+    for unit, size in (("day", 86_400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        count, left = divmod(left, size)
+        if count:
+            parts.append(f"{count} {unit}{'' if count == 1 else 's'}")
+    return " ".join(parts) or "0 seconds"
+
+
+def _zulu(at: datetime) -> str:
+    return at.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 def _normalise(value: str) -> str:
@@ -97,7 +175,8 @@ def utc_text(at: datetime) -> str:
     return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
-# How far past the wall clock a clock may be moved: clocks of two machines differ a little.
+# How far past the wall clock a projection's clock may be moved: clocks of two machines differ a
+# little. (An event's moment has its own, configurable window: `EventWindow`.)
 CLOCK_SKEW = timedelta(minutes=5)
 
 
@@ -110,18 +189,4 @@ def future_clock_error(moment: datetime, now: datetime, field: str) -> str | Non
         f"{field}: {moment.isoformat()} is in the future; ticks never run the clock back, so "
         "every customer inactive until then would move until `lifecycle replay --clock now` "
         "(pass --force if you mean it)"
-    )
-
-
-def future_event_error(moment: datetime, now: datetime, field: str) -> str | None:
-    """Why an event dated `moment` is refused when it arrives at `now`, or None. An interaction is
-    something that happened: one dated past the clock (beyond the skew two machines' clocks may
-    differ by) would move the customer's lifecycle clocks to a time that has not come, and a
-    scheduled callback or follow-up is not an interaction until it takes place."""
-    if moment <= now + CLOCK_SKEW:
-        return None
-    return (
-        f"{field}: {moment.isoformat()} is in the future (the server's clock says "
-        f"{now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}); an interaction is recorded once it "
-        "has happened"
     )

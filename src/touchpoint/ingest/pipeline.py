@@ -17,7 +17,7 @@ import orjson
 from sqlalchemy import Connection, Engine
 
 from touchpoint.domain.identity import ALIAS_KIND, alias_partners, kind_of
-from touchpoint.domain.moments import utc_text
+from touchpoint.domain.moments import EventWindow, utc_text
 from touchpoint.domain.resolution import (
     Resolution,
     customers_to_check,
@@ -136,6 +136,7 @@ class Ingestor:
         pending_rejections: list[ItemResult] = []
         received_at = utcnow()
         region = self.settings.default_region
+        window = self.settings.event_window()
 
         def flush() -> None:
             written = self.write(batch, conn, inline=inline)
@@ -157,7 +158,9 @@ class Ingestor:
         append, reject = batch.append, pending_rejections.append
         for position, raw in raws:
             if isinstance(raw, dict):
-                raw = prepare_item(raw, position, received_at=received_at, default_region=region)
+                raw = prepare_item(
+                    raw, position, received_at=received_at, default_region=region, window=window
+                )
             if isinstance(raw, Prepared):  # prepared here, or already (in a file's reader process)
                 append(raw)
             else:
@@ -202,11 +205,18 @@ class Ingestor:
 
 
 def prepare_item(
-    raw: dict[str, Any], position: int, *, received_at: datetime, default_region: str
+    raw: dict[str, Any],
+    position: int,
+    *,
+    received_at: datetime,
+    default_region: str,
+    window: EventWindow,
 ) -> Prepared | ItemResult:
     """A raw interaction validated and prepared for the log, or its rejection with the reason."""
     try:
-        return prepare(raw, position, received_at=received_at, default_region=default_region)
+        return prepare(
+            raw, position, received_at=received_at, default_region=default_region, window=window
+        )
     except ValidationError as exc:
         return ItemResult(position, "rejected", _raw_id(raw), reason=str(exc))
 

@@ -9,7 +9,7 @@ from typing import Any
 import pydantic
 
 from touchpoint.domain.identity import IdentityError, alias_key, key_strings
-from touchpoint.domain.moments import future_event_error
+from touchpoint.domain.moments import EventWindow
 from touchpoint.errors import ValidationError
 from touchpoint.ingest.schema import InteractionIn, content_id
 from touchpoint.ingest.values import id_error, printable
@@ -38,6 +38,7 @@ ROW_COLUMNS = (
     "identity_keys",  # the keys below, so the log says who each interaction came from
 )
 NO_ATTRIBUTION = (None, None, None, None, None)
+DEFAULT_WINDOW = EventWindow()  # settings.event_window() in the ingestor
 MAX_ID_LENGTH = 200  # as `customer.external_id` and `anonymous_id` (schema.IdText)
 # The model's validator itself: `InteractionIn.model_validate` less one Python call per item.
 _validate = InteractionIn.__pydantic_validator__.validate_python
@@ -63,13 +64,20 @@ def describe_errors(exc: pydantic.ValidationError) -> str:
 
 
 def prepare(
-    raw: dict[str, Any], position: int, *, received_at: datetime, default_region: str
+    raw: dict[str, Any],
+    position: int,
+    *,
+    received_at: datetime,
+    default_region: str,
+    window: EventWindow = DEFAULT_WINDOW,
 ) -> Prepared:
     try:
         item = _validate(raw)
     except pydantic.ValidationError as exc:
         raise ValidationError(describe_errors(exc)) from None
-    return prepare_model(item, position, received_at=received_at, default_region=default_region)
+    return prepare_model(
+        item, position, received_at=received_at, default_region=default_region, window=window
+    )
 
 
 def prepare_model(
@@ -78,10 +86,11 @@ def prepare_model(
     *,
     received_at: datetime,
     default_region: str,
+    window: EventWindow = DEFAULT_WINDOW,
 ) -> Prepared:
-    future = future_event_error(item.occurred_at, received_at, "occurred_at")
-    if future:
-        raise ValidationError(future)
+    implausible = window.error(item.occurred_at, received_at, "occurred_at")
+    if implausible:
+        raise ValidationError(implausible)
     who = item.customer
     try:
         keys = key_strings(
