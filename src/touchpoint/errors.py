@@ -7,6 +7,7 @@ TouchpointError
  ├── AuthError         missing/invalid API key (HTTP 401)
  │    └── Forbidden    the key lacks the scope (HTTP 403)
  ├── ConfigError       bad settings or files (CLI message, exit 2)
+ ├── RateLimited       a key sent more than its rate (HTTP 429 with Retry-After)
  └── BackendError      an engine behind the request failed: the analytics refresh, the isolated
       │                worker, DuckDB and its scanners (HTTP 503: the request was fine, retry later)
       └── IsolatedJobError (touchpoint.isolation) a job in the worker process failed
@@ -39,6 +40,16 @@ class Forbidden(AuthError):
 
 class ConfigError(TouchpointError):
     status_code = 500
+
+
+class RateLimited(TouchpointError):
+    """Too many requests for one key; `retry_after` is whole seconds until it may send again."""
+
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class BackendError(TouchpointError):

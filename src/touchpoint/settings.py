@@ -48,6 +48,32 @@ class Settings(BaseSettings):
         'merge may unite in one customer (JSON, e.g. {"external_id": 1, "email": 2}); '
         "aliases and merges by hand are not limited",
     )
+    # The server's limits (issue 9 §5); README "Limits" explains each.
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="A request's headers must arrive within this, or 408"
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="A request's body must arrive within this, or 408"
+    )
+    keep_alive_seconds: int = Field(
+        default=5, ge=1, description="An idle keep-alive connection is closed after this"
+    )
+    max_connections: int = Field(
+        default=512, ge=1, description="Open connections beyond this are answered 503"
+    )
+    rate_limit_per_second: float = Field(
+        default=200.0, ge=0, description="Requests per second per API key (0: no limit)"
+    )
+    rate_limit_burst: int = Field(
+        default=400, ge=1, description="Requests a key may make at once above its rate"
+    )
+    pool_size: int = Field(default=8, ge=1, description="Database connections kept open")
+    pool_max_overflow: int = Field(
+        default=8, ge=0, description="Database connections opened beyond pool_size under load"
+    )
+    pool_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest wait for a database connection, then 503"
+    )
 
     event_earliest: datetime = Field(
         default=DEFAULT_EVENT_EARLIEST,

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 
@@ -25,11 +26,15 @@ from touchpoint.api import (
     segment,
 )
 from touchpoint.api.deps import api_key_bearer, segment_basic
-from touchpoint.api.middleware import BodyLimitAndGzip
-from touchpoint.errors import AuthError, TouchpointError
+from touchpoint.api.limits import buckets_for
+from touchpoint.api.middleware import AccessLog, BodyLimitAndGzip
+from touchpoint.errors import AuthError, RateLimited, TouchpointError
 from touchpoint.ingest.values import printable
 from touchpoint.runtime import Touchpoint
 from touchpoint.services import scheduler
+from touchpoint.store.engine import is_busy
+
+RETRY_AFTER_DATABASE = 1  # seconds: a pool wait or a lock timed out; the next try may not
 
 TAGS = [
     {"name": "interactions", "description": "Record interactions on any channel (ingest key)."},
@@ -91,7 +96,14 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _request_invalid)  # type: ignore[arg-type]
-    app.add_middleware(BodyLimitAndGzip, max_body_bytes=tp.settings.max_body_bytes)
+    app.add_exception_handler(SQLAlchemyError, _database_error)  # type: ignore[arg-type]
+    app.state.rate_limits = buckets_for(tp.settings)
+    app.add_middleware(
+        BodyLimitAndGzip,
+        max_body_bytes=tp.settings.max_body_bytes,
+        body_timeout=tp.settings.body_timeout_seconds,
+    )
+    app.add_middleware(AccessLog)  # added last, so outermost: it sees every answer
     docs.add_docs(app)
 
     @app.get("/health", tags=["meta"], summary="Liveness check")
@@ -104,8 +116,23 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
 
 async def _touchpoint_error(_request: Request, exc: TouchpointError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if type(exc) is AuthError else None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
     detail = printable(str(exc))
     return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+
+
+async def _database_error(_request: Request, exc: SQLAlchemyError) -> JSONResponse:
+    """The database was busy (the pool's wait ran out, SQLite stayed locked past its busy
+    timeout): 503 with Retry-After, never a 500; any other database error is a fault and stays
+    one."""
+    if not is_busy(exc):
+        raise exc
+    return JSONResponse(
+        {"detail": "the database is busy; retry shortly"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_DATABASE)},
+    )
 
 
 async def _request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from touchpoint.store.overview import BusinessOverview
 
 SERVED_APP = "touchpoint.api.serve:served_app"  # a zero-argument factory, for uvicorn
+SERVED_PROTOCOL = "touchpoint.api.serve:ServedProtocol"  # uvicorn's h11 with our limits
 STEP_TEXT = {
     "clock": "letting the lifecycle clock run to now",
     "spend": "importing campaign spend",
@@ -78,7 +79,16 @@ def _serve(tp: Touchpoint, host: str, port: int) -> None:
     show.console.print(
         f"Serving Touchpoint on http://{host}:{port}  (API docs: http://{host}:{port}/docs)"
     )
-    uvicorn.run(SERVED_APP, factory=True, host=host, port=port, log_level="warning")
+    uvicorn.run(
+        SERVED_APP,
+        factory=True,
+        host=host,
+        port=port,
+        log_level="warning",
+        http=SERVED_PROTOCOL,  # header timeout and connection limit (TOUCHPOINT_* settings)
+        timeout_keep_alive=tp.settings.keep_alive_seconds,
+        access_log=False,  # it logs query strings (an email); the app logs its own lines
+    )
 
 
 def demo(

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import exc as sa_exc
 
 from touchpoint.settings import Settings
 
@@ -44,19 +45,51 @@ def _json_dumps(value: Any) -> str:
 
 def make_engine(settings: Settings) -> Engine:
     url = settings.resolved_database_url()
+    # A bounded pool with a bounded wait: a request that cannot get a connection in time fails
+    # with SQLAlchemy's TimeoutError, which the API answers 503 with Retry-After (see is_busy).
+    pool = {
+        "pool_size": settings.pool_size,
+        "max_overflow": settings.pool_max_overflow,
+        "pool_timeout": settings.pool_timeout_seconds,
+    }
     if url.startswith("sqlite"):
         _owner_only_file(settings.sqlite_path())
+        if settings.sqlite_path() is None:  # in memory: SQLAlchemy's own single-connection pool
+            pool = {}
         engine = create_engine(
             url,
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
             connect_args={"timeout": 60, "check_same_thread": False},
+            **pool,
         )
         _configure_sqlite(engine)
         return engine
     return create_engine(
-        url, json_serializer=_json_dumps, json_deserializer=orjson.loads, pool_pre_ping=True
+        url,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+        pool_pre_ping=True,
+        **pool,
     )
+
+
+# SQLSTATEs meaning "busy, try again": lock_not_available, too_many_connections,
+# cannot_connect_now (PostgreSQL's error codes appendix).
+_BUSY_SQLSTATES = frozenset({"55P03", "53300", "57P03"})
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether a database error means "busy, retry later" rather than a fault: the pool's wait
+    ran out, SQLite stayed locked past busy_timeout, PostgreSQL refused a lock or a connection."""
+    if isinstance(error, sa_exc.TimeoutError):
+        return True
+    if not isinstance(error, sa_exc.OperationalError):
+        return False
+    if getattr(error.orig, "sqlstate", None) in _BUSY_SQLSTATES:
+        return True
+    message = str(error.orig).lower()
+    return "database is locked" in message or "database is busy" in message
 
 
 def _owner_only_file(path: Path | None) -> None:
