@@ -1,0 +1,369 @@
+"""Claim (issue 9 §5): `touchpoint serve` on the embedded default takes >= 5,000 events/s of
+Segment batches from 8 concurrent clients at p99 < 500 ms with zero errors, with customer lookups
+alongside at p99 < 100 ms, and loses or doubles nothing it acknowledged.
+
+    uv run python bench/load.py [--ingest-clients 4] [--lookup-clients 4] [--seconds 30]
+                                [--batch 100] [--people 20000]
+
+A real server: a fresh data directory made by `touchpoint init`, one API key per client made by
+`touchpoint keys create`, `touchpoint serve` on a free loopback port in its own process. Each
+ingest client (a thread with its own keep-alive connection) posts `POST /v1/batch` of `--batch`
+Segment messages (identify and track calls of `--people` users, each message a new messageId)
+back to back; each lookup client asks `GET /v1/customers?email=` for a user already identified.
+Both stop after `--seconds`. Then the server is stopped and the log is read: every messageId the
+server acknowledged (accepted or duplicate in a 200) must be stored exactly once.
+
+The clients run on the same 2-core machine as the server and take CPU from it (JSON encoding,
+HTTP): the figures are a floor for a server on its own machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx  # the dev group's httpx (Starlette's test client wants httpx2)
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+TOUCHPOINT = str(Path(sys.executable).with_name("touchpoint"))
+EVENTS = ("Product Viewed", "Product Added", "Order Completed", "Signed Up", "Email Opened")
+# issue 9 §5, measured before this work: (baseline, goal) per figure.
+AGAINST = {
+    "ingest events/s": ("~930 (4+4 clients); ~1,800 with 1 client alone", ">= 5,000 (8 clients)"),
+    "ingest p99 ms": ("~3,000 (4+4 clients); 228 with 1 client alone", "< 500"),
+    "lookup p99 ms": ("-", "< 100"),
+    "errors": ("0", "0"),
+}
+
+
+@dataclass
+class Tally:
+    """One client's record: latencies (s) of answered requests, errors by kind, acknowledged
+    message ids."""
+
+    latencies: list[float] = field(default_factory=list)
+    events: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    acked: list[str] = field(default_factory=list)
+
+    def error(self, what: str) -> None:
+        self.errors[what] = self.errors.get(what, 0) + 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ingest-clients", type=int, default=4)
+    parser.add_argument("--lookup-clients", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--batch", type=int, default=100, help="messages per /v1/batch")
+    parser.add_argument("--people", type=int, default=20_000, help="distinct users")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="keep the data directory")
+    args = parser.parse_args()
+    console = Console()
+    root = Path(tempfile.mkdtemp(prefix="load-"))
+    data_dir = root / "touchpoint-data"
+    run_cli("init", "--data-dir", str(data_dir))
+    ingest_keys = [make_key(data_dir, "ingest") for _ in range(args.ingest_clients)]
+    read_keys = [make_key(data_dir, "read") for _ in range(args.lookup_clients)]
+    port = free_port()
+    server_log = root / "server.log"
+    with server_log.open("wb") as log:
+        server = subprocess.Popen(
+            [TOUCHPOINT, "serve", "--data-dir", str(data_dir), "--port", str(port)],
+            stdout=log,
+            stderr=log,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base, server)
+        identified = seed_people(base, ingest_keys[0], args.people)
+        console.print(
+            f"server on {base}, data in {data_dir}; {identified:,} users identified up front; "
+            f"running {args.ingest_clients} ingest + {args.lookup_clients} lookup clients "
+            f"for {args.seconds:g} s…"
+        )
+        ingest, lookup, elapsed = run_clients(base, ingest_keys, read_keys, args)
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    lost, doubled, stored = check_log(data_dir / "touchpoint.db", ingest)
+    print_results(console, args, ingest, lookup, elapsed, lost, doubled, stored)
+    if args.keep:
+        console.print(f"data and server log kept in {root}")
+    else:
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def run_cli(*argv: str) -> str:
+    done = subprocess.run(
+        [TOUCHPOINT, *argv], capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"}
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"touchpoint {' '.join(argv)} failed: {done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def make_key(data_dir: Path, scope: str) -> str:
+    out = run_cli("keys", "create", "--scope", scope, "--data-dir", str(data_dir))
+    found = re.search(r"\btp_[A-Za-z0-9_-]+", out)
+    if found is None:
+        raise SystemExit(f"no key in the output of keys create: {out}")
+    return found.group(0)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"touchpoint serve exited with {server.returncode}")
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("touchpoint serve did not answer /health within 60 s")
+
+
+def email(person: int) -> str:
+    return f"user{person}@example.com"
+
+
+def seed_people(base: str, key: str, people: int) -> int:
+    """Identify every user once before the clock starts, so lookups find someone."""
+    with httpx.Client(base_url=base, headers=_auth(key), timeout=120) as client:
+        for start in range(0, people, 1000):
+            batch = [
+                _identify(f"seed-{n}", n, datetime.now(UTC))
+                for n in range(start, min(people, start + 1000))
+            ]
+            answer = client.post("/v1/batch", content=orjson.dumps({"batch": batch}))
+            answer.raise_for_status()
+    return people
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+
+def _identify(message_id: str, person: int, at: datetime) -> dict[str, Any]:
+    return {
+        "type": "identify",
+        "messageId": message_id,
+        "userId": f"u{person}",
+        "timestamp": at.isoformat(),
+        "traits": {"email": email(person), "firstName": f"User{person}"},
+    }
+
+
+def _track(message_id: str, person: int, at: datetime, rng: random.Random) -> dict[str, Any]:
+    event = rng.choice(EVENTS)
+    properties: dict[str, Any] = {"sku": f"sku-{rng.randrange(500)}"}
+    if event == "Order Completed":
+        properties["revenue"] = round(rng.uniform(5, 200), 2)
+    return {
+        "type": "track",
+        "messageId": message_id,
+        "userId": f"u{person}",
+        "event": event,
+        "timestamp": at.isoformat(),
+        "properties": properties,
+    }
+
+
+def run_clients(
+    base: str, ingest_keys: list[str], read_keys: list[str], args: argparse.Namespace
+) -> tuple[list[Tally], list[Tally], float]:
+    ingest = [Tally() for _ in ingest_keys]
+    lookup = [Tally() for _ in read_keys]
+    started = time.monotonic()
+    deadline = started + args.seconds
+    threads = [
+        threading.Thread(target=ingest_client, args=(base, key, i, tally, deadline, args))
+        for i, (key, tally) in enumerate(zip(ingest_keys, ingest, strict=True))
+    ] + [
+        threading.Thread(target=lookup_client, args=(base, key, i, tally, deadline, args))
+        for i, (key, tally) in enumerate(zip(read_keys, lookup, strict=True))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return ingest, lookup, time.monotonic() - started
+
+
+def ingest_client(
+    base: str, key: str, index: int, tally: Tally, deadline: float, args: argparse.Namespace
+) -> None:
+    rng = random.Random(args.seed * 1000 + index)
+    sent = 0
+    with httpx.Client(base_url=base, headers=_auth(key), timeout=60) as client:
+        while time.monotonic() < deadline:
+            now = datetime.now(UTC)
+            batch = []
+            for _ in range(args.batch):
+                person = rng.randrange(args.people)
+                at = now - timedelta(seconds=rng.randrange(1, 86_400))
+                message_id = f"load-{index}-{sent}"
+                sent += 1
+                if rng.random() < 0.1:
+                    batch.append(_identify(message_id, person, at))
+                else:
+                    batch.append(_track(message_id, person, at, rng))
+            body = orjson.dumps({"batch": batch, "sentAt": now.isoformat()})
+            began = time.perf_counter()
+            try:
+                answer = client.post("/v1/batch", content=body)
+            except httpx.HTTPError as exc:
+                tally.error(type(exc).__name__)
+                continue
+            took = time.perf_counter() - began
+            if answer.status_code != 200:
+                tally.error(str(answer.status_code))
+                continue
+            tally.latencies.append(took)
+            result = answer.json()
+            refused = {r["index"] for r in result["rejected"]}
+            if refused:
+                tally.error("rejected message")
+            tally.acked.extend(m["messageId"] for i, m in enumerate(batch) if i not in refused)
+            tally.events += len(batch) - len(refused)
+
+
+def lookup_client(
+    base: str, key: str, index: int, tally: Tally, deadline: float, args: argparse.Namespace
+) -> None:
+    rng = random.Random(args.seed * 2000 + index)
+    with httpx.Client(base_url=base, headers=_auth(key), timeout=60) as client:
+        while time.monotonic() < deadline:
+            person = rng.randrange(args.people)
+            began = time.perf_counter()
+            try:
+                answer = client.get("/v1/customers", params={"email": email(person)})
+            except httpx.HTTPError as exc:
+                tally.error(type(exc).__name__)
+                continue
+            took = time.perf_counter() - began
+            if answer.status_code != 200 or not answer.json():
+                tally.error(str(answer.status_code) if answer.status_code != 200 else "not found")
+                continue
+            tally.latencies.append(took)
+            tally.events += 1
+
+
+def check_log(db: Path, ingest: list[Tally]) -> tuple[int, int, int]:
+    """(acknowledged but not stored, stored more than once, rows of this run) from the log."""
+    acked = [m for tally in ingest for m in tally.acked]
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        conn.execute("CREATE TEMP TABLE acked (id TEXT PRIMARY KEY)")
+        conn.executemany("INSERT INTO acked VALUES (?)", ((m,) for m in acked))
+        counts = dict(
+            conn.execute(
+                "SELECT a.id, COUNT(i.id) FROM acked a LEFT JOIN interactions i ON i.id = a.id "
+                "GROUP BY a.id"
+            ).fetchall()
+        )
+        (stored,) = conn.execute(
+            "SELECT COUNT(*) FROM interactions WHERE id LIKE 'load-%'"
+        ).fetchone()
+    lost = sum(1 for n in counts.values() if n == 0) + (len(acked) - len(counts))
+    doubled = sum(1 for n in counts.values() if n > 1)
+    return lost, doubled, int(stored)
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest rank: the smallest value with at least p of them at or below it."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * p // 1))
+    return ordered[int(rank) - 1]
+
+
+def print_results(
+    console: Console,
+    args: argparse.Namespace,
+    ingest: list[Tally],
+    lookup: list[Tally],
+    elapsed: float,
+    lost: int,
+    doubled: int,
+    stored: int,
+) -> None:
+    table = Table(
+        title=f"touchpoint serve under load: {args.ingest_clients} ingest + "
+        f"{args.lookup_clients} lookup clients, {elapsed:.0f} s, {args.batch} events a batch "
+        f"(SQLite {sqlite3.sqlite_version})"
+    )
+    for name in ("kind", "requests", "per second", "p50 ms", "p99 ms", "errors"):
+        table.add_column(name, justify="left" if name in ("kind", "errors") else "right")
+    measured: dict[str, str] = {}
+    total_errors = 0
+    for kind, tallies in (("ingest", ingest), ("lookup", lookup)):
+        latencies = [x for t in tallies for x in t.latencies]
+        events = sum(t.events for t in tallies)
+        errors: dict[str, int] = {}
+        for tally in tallies:
+            for what, n in tally.errors.items():
+                errors[what] = errors.get(what, 0) + n
+        total_errors += sum(errors.values())
+        p99 = f"{percentile(latencies, 0.99) * 1000:,.0f}"
+        rate = f"{events / elapsed:,.0f} " + ("events" if kind == "ingest" else "lookups")
+        table.add_row(
+            kind,
+            f"{len(latencies):,}",
+            rate,
+            f"{percentile(latencies, 0.5) * 1000:,.0f}",
+            p99,
+            ", ".join(f"{n:,} {w}" for w, n in sorted(errors.items())) or "0",
+        )
+        measured[f"{kind} p99 ms"] = p99
+        if kind == "ingest":
+            measured["ingest events/s"] = f"{events / elapsed:,.0f}"
+    measured["errors"] = f"{total_errors:,}"
+    console.print(table)
+    against = Table(title="against the issue")
+    for name in ("figure", "measured", "baseline", "goal"):
+        against.add_column(name)
+    for figure, (baseline, goal) in AGAINST.items():
+        against.add_row(figure, measured[figure], baseline, goal)
+    console.print(against)
+    acked = sum(len(t.acked) for t in ingest)
+    verdict = "OK" if lost == doubled == 0 else "FAILED"
+    console.print(
+        f"log check {verdict}: {acked:,} messages acknowledged, {lost:,} of them not stored, "
+        f"{doubled:,} stored twice; {stored:,} rows of this run in the log"
+    )
+
+
+if __name__ == "__main__":
+    main()
