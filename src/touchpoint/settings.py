@@ -9,7 +9,14 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
-from touchpoint.domain.identity import DEFAULT_MERGE_LIMITS, IdentityError, check_merge_limits
+from touchpoint.domain.identity import (
+    DEFAULT_JUNK_IDENTIFIERS,
+    DEFAULT_MERGE_LIMITS,
+    IdentityError,
+    JunkIdentifiers,
+    check_junk_entries,
+    check_merge_limits,
+)
 from touchpoint.domain.moments import (
     DEFAULT_EVENT_EARLIEST,
     DEFAULT_FUTURE_TOLERANCE,
@@ -115,6 +122,29 @@ class Settings(BaseSettings):
     def event_window(self) -> EventWindow:
         """When an ingested interaction may have occurred (domain.moments.EventWindow)."""
         return EventWindow(self.event_earliest, self.event_future_tolerance)
+
+    junk_identifiers: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_JUNK_IDENTIFIERS),
+        description="Placeholders that are never an identity (never link or merge customers), "
+        'replacing the default list (JSON, e.g. ["undefined", "email:test@test.com", '
+        '"noemail@*"]; any case; kind: limits an entry to one kind; [] turns the guard off)',
+    )
+    extend_junk_identifiers: list[str] = Field(
+        default_factory=list,
+        description="More placeholders, added to junk_identifiers (JSON list, same entries)",
+    )
+
+    @field_validator("junk_identifiers", "extend_junk_identifiers")
+    @classmethod
+    def _junk_entries(cls, value: list[str]) -> list[str]:
+        try:
+            return check_junk_entries(value)
+        except IdentityError as exc:
+            raise ValueError(str(exc)) from None
+
+    def junk(self) -> JunkIdentifiers:
+        """The placeholders ingest leaves out of identity (domain.identity.JunkIdentifiers)."""
+        return JunkIdentifiers((*self.junk_identifiers, *self.extend_junk_identifiers))
 
     @field_validator("merge_limits")
     @classmethod

@@ -30,6 +30,7 @@ def result_out(result: ItemResult, line: int | None = None) -> ItemResultOut:
         customer_id=result.customer_id,
         reason=result.reason,
         differs=list(result.differs) if result.status == "conflict" else None,
+        warnings=list(result.warnings) or None,
     )
 
 

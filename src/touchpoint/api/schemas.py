@@ -38,6 +38,11 @@ class ItemResultOut(BaseModel):
     differs: list[str] | None = Field(
         None, description="A conflict: the fields whose stored value is not the one sent"
     )
+    warnings: list[Echoed] | None = Field(
+        None,
+        description="Stored, but something of it was left out: an identity that is a "
+        "placeholder (undefined, null, test@test.com…) does not find or link a customer",
+    )
 
 
 class BatchResultOut(BaseModel):

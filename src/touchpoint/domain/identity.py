@@ -3,11 +3,14 @@ rules every identity decision shares: how strong each kind is, what an alias lin
 limits.
 
 A customer is known by any number of identity keys; two events sharing a key are the same person,
-unless merge protection (`merge_limits`) says the shared key cannot prove it.
+unless merge protection (`merge_limits`) says the shared key cannot prove it. A placeholder a
+sender puts where an identity is missing (`undefined`, `null`, `test@test.com`: `JunkIdentifiers`)
+is no key at all: it never links or merges anyone.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -84,10 +87,15 @@ def _plain_email_domain(domain: str) -> str | None:
     return info.domain if plain else None
 
 
-@lru_cache(maxsize=200_000)
 def normalize_phone(raw: str, default_region: str = "US") -> str:
     """The number in E.164, with its extension as RFC 3966 writes it (`+16465550100;ext=123`):
     two extensions of one switchboard are two people, and the bare number a third."""
+    return _phone(raw, default_region)[0]
+
+
+@lru_cache(maxsize=200_000)
+def _phone(raw: str, default_region: str) -> tuple[str, str]:
+    """The key's value (`normalize_phone`) and the national number's digits."""
     try:
         number = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException as exc:
@@ -95,7 +103,8 @@ def normalize_phone(raw: str, default_region: str = "US") -> str:
     if not phonenumbers.is_possible_number(number):
         raise IdentityError(f"not a possible phone number: {raw!r}")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return f"{e164};ext={number.extension}" if number.extension else e164
+    value = f"{e164};ext={number.extension}" if number.extension else e164
+    return value, e164[1 + len(str(number.country_code)) :]
 
 
 def normalize_handle(network: str, raw: str) -> str:
@@ -152,20 +161,166 @@ def key_strings(
     handles: dict[str, str] | None,
     default_region: str,
 ) -> list[str]:
-    """`identity_key_strings` with positional arguments, for the ingest hot path."""
+    """`identity_key_strings` with positional arguments (no placeholder is refused)."""
+    return usable_keys(email, phone, external_id, anonymous_id, handles, default_region, NO_JUNK)[0]
+
+
+def usable_keys(
+    email: str | None,
+    phone: str | None,
+    external_id: str | None,
+    anonymous_id: str | None,
+    handles: dict[str, str] | None,
+    default_region: str,
+    junk: JunkIdentifiers,
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """The event's identity keys, normalised (IdentityError on a bad value), and the placeholders
+    `junk` names, left out: (field, value as sent). For the ingest hot path. A placeholder is
+    recognised before it is parsed, so `"phone": "null"` is left out rather than refused."""
     keys: list[str] = []
+    dropped: list[tuple[str, str]] = []
+    is_junk = junk.is_junk
     if external_id:
-        keys.append("external_id:" + external_id.strip())
+        if is_junk("external_id", external_id):
+            dropped.append(("external_id", external_id))
+        else:
+            keys.append("external_id:" + external_id.strip())
     if email:
-        keys.append("email:" + normalize_email(email))
+        if is_junk("email", email):
+            dropped.append(("email", email))
+        else:
+            keys.append("email:" + normalize_email(email))
     if phone:
-        keys.append("phone:" + normalize_phone(phone, default_region))
+        value = None if is_junk("phone", phone) else _usable_phone(phone, default_region, junk)
+        if value is None:
+            dropped.append(("phone", phone))
+        else:
+            keys.append("phone:" + value)
     if handles:
         for network, handle in handles.items():
-            keys.append("handle:" + normalize_handle(network, handle))
+            if is_junk("handle", handle.strip().lstrip("@")):
+                dropped.append((f"handles.{network}", handle))
+            else:
+                keys.append("handle:" + normalize_handle(network, handle))
     if anonymous_id:
-        keys.append("anonymous_id:" + anonymous_id.strip())
-    return keys
+        if is_junk("anonymous_id", anonymous_id):
+            dropped.append(("anonymous_id", anonymous_id))
+        else:
+            keys.append("anonymous_id:" + anonymous_id.strip())
+    return keys, dropped
+
+
+def _usable_phone(raw: str, default_region: str, junk: JunkIdentifiers) -> str | None:
+    """The phone's key value, or None for a placeholder once parsed: a national number of one
+    digit repeated (`000-000-0000`, `+1 111 111 1111`), or one `junk` names by its digits."""
+    value, national = _phone(raw, default_region)
+    if junk and (len(set(national)) == 1 or junk.is_junk("phone", national, value)):
+        return None
+    return value
+
+
+# --- placeholders ------------------------------------------------------------------------------
+
+# What senders put where an identity is missing: a serialised nothing from JavaScript or a
+# template (`undefined`, `null`, `NaN`, `[object Object]`), a form's filler (`n/a`, `-`,
+# `test@test.com`, `noemail@…`), a default id (`0`, `anonymous`). Compared as sent, trimmed,
+# in any case; an entry `kind:value` names one kind only, and `*` stands for any text. Kept to
+# values no real person has: a wrong entry would keep a person's events apart for good.
+DEFAULT_JUNK_IDENTIFIERS: tuple[str, ...] = (
+    "undefined",
+    "null",
+    "nil",
+    "none",
+    "nan",
+    "0",
+    "-",
+    "n/a",
+    "unknown",
+    "anonymous",
+    "[object object]",
+    "test@test.com",
+    "example@example.com",
+    "test@example.com",
+    "email@example.com",
+    "user@example.com",
+    "noemail@*",
+    "no-email@*",
+    "nomail@*",
+    "none@*",
+    "null@*",
+    "undefined@*",
+    "phone:1234567890",
+)
+# The kinds an entry may name (`email:test@test.com`); a previous_id is judged as either id.
+JUNK_KINDS = ("external_id", "email", "phone", "handle", "anonymous_id")
+
+
+class JunkIdentifiers:
+    """Placeholder values that are never an identity. False when there are none (and then a
+    phone of one repeated digit is a key like any other)."""
+
+    __slots__ = ("entries", "_any", "_kinds", "_patterns")
+
+    def __init__(self, entries: Iterable[str] = DEFAULT_JUNK_IDENTIFIERS) -> None:
+        self.entries = tuple(check_junk_entries(entries))
+        self._any: set[str] = set()
+        self._kinds: dict[str, set[str]] = {kind: set() for kind in JUNK_KINDS}
+        wild: dict[str | None, list[str]] = {}
+        for entry in self.entries:
+            kind, value = _junk_entry(entry)
+            if "*" in value:
+                pattern = ".*".join(re.escape(part) for part in value.split("*"))
+                wild.setdefault(kind, []).append(pattern)
+            else:
+                (self._any if kind is None else self._kinds[kind]).add(value)
+        self._patterns = {
+            kind: re.compile("|".join(parts), re.DOTALL) for kind, parts in wild.items()
+        }
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    def is_junk(self, kind: str, *values: str) -> bool:
+        """Whether any of these spellings of one value of `kind` is a placeholder."""
+        mine = self._kinds.get(kind, ())
+        for raw in values:
+            text = raw.strip().casefold()
+            if text in self._any or text in mine:
+                return True
+            for owner in (None, kind):
+                pattern = self._patterns.get(owner)
+                if pattern is not None and pattern.fullmatch(text):
+                    return True
+        return False
+
+    def is_junk_id(self, value: str) -> bool:
+        """Whether an alias's previous id is a placeholder: it may be either kind of id."""
+        return self.is_junk("external_id", value) or self.is_junk("anonymous_id", value)
+
+
+def _junk_entry(entry: str) -> tuple[str | None, str]:
+    """(the kind an entry names, or None for any; its value, folded)."""
+    head, colon, rest = entry.partition(":")
+    if colon and head.strip().lower() in JUNK_KINDS:
+        return head.strip().lower(), rest.strip().casefold()
+    return None, entry.strip().casefold()
+
+
+def check_junk_entries(entries: Iterable[str]) -> list[str]:
+    """Placeholder entries as given, or IdentityError naming the bad one: text with a value
+    (`*` alone would make every identity a placeholder)."""
+    checked = []
+    for entry in entries:
+        if not isinstance(entry, str):
+            raise IdentityError(f"a junk identifier must be text; got {entry!r}")
+        _kind, value = _junk_entry(entry)
+        if not value.replace("*", "").strip():
+            raise IdentityError(f"junk identifier {entry!r} names no value")
+        checked.append(entry)
+    return checked
+
+
+NO_JUNK = JunkIdentifiers(())
 
 
 # --- rules over keys -------------------------------------------------------------------------

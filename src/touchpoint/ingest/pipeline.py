@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import orjson
 from sqlalchemy import Connection, Engine
 
-from touchpoint.domain.identity import ALIAS_KIND, alias_partners, kind_of
+from touchpoint.domain.identity import ALIAS_KIND, JunkIdentifiers, alias_partners, kind_of
 from touchpoint.domain.moments import EventWindow, utc_text
 from touchpoint.domain.resolution import (
     Resolution,
@@ -74,7 +74,9 @@ class Written:
         ]
         results += self.conflict_results()
         for item, cid in zip(self.fresh, self.customer_ids, strict=True):
-            results.append(ItemResult(item.position, "accepted", item.id, cid))
+            results.append(
+                ItemResult(item.position, "accepted", item.id, cid, warnings=item.warnings)
+            )
         return results
 
     def conflict_results(self) -> list[ItemResult]:
@@ -137,6 +139,7 @@ class Ingestor:
         received_at = utcnow()
         region = self.settings.default_region
         window = self.settings.event_window()
+        junk = self.settings.junk()
 
         def flush() -> None:
             written = self.write(batch, conn, inline=inline)
@@ -147,6 +150,11 @@ class Ingestor:
             else:  # counting is all a report without results needs from stored items
                 report.accepted += len(written.fresh)
                 report.duplicates += len(written.duplicates)
+                for item in written.fresh:
+                    if item.warnings:  # a placeholder identity left out: said in the report
+                        report.note(
+                            ItemResult(item.position, "accepted", item.id, warnings=item.warnings)
+                        )
                 results = written.conflict_results() + pending_rejections
                 for result in sorted(results, key=lambda r: r.position):
                     report.add(result)
@@ -159,7 +167,12 @@ class Ingestor:
         for position, raw in raws:
             if isinstance(raw, dict):
                 raw = prepare_item(
-                    raw, position, received_at=received_at, default_region=region, window=window
+                    raw,
+                    position,
+                    received_at=received_at,
+                    default_region=region,
+                    window=window,
+                    junk=junk,
                 )
             if isinstance(raw, Prepared):  # prepared here, or already (in a file's reader process)
                 append(raw)
@@ -211,11 +224,17 @@ def prepare_item(
     received_at: datetime,
     default_region: str,
     window: EventWindow,
+    junk: JunkIdentifiers,
 ) -> Prepared | ItemResult:
     """A raw interaction validated and prepared for the log, or its rejection with the reason."""
     try:
         return prepare(
-            raw, position, received_at=received_at, default_region=default_region, window=window
+            raw,
+            position,
+            received_at=received_at,
+            default_region=default_region,
+            window=window,
+            junk=junk,
         )
     except ValidationError as exc:
         return ItemResult(position, "rejected", _raw_id(raw), reason=str(exc))

@@ -8,7 +8,13 @@ from typing import Any
 
 import pydantic
 
-from touchpoint.domain.identity import IdentityError, alias_key, key_strings
+from touchpoint.domain.identity import (
+    DEFAULT_JUNK_IDENTIFIERS,
+    IdentityError,
+    JunkIdentifiers,
+    alias_key,
+    usable_keys,
+)
 from touchpoint.domain.moments import EventWindow
 from touchpoint.errors import ValidationError
 from touchpoint.ingest.schema import InteractionIn, content_id
@@ -39,6 +45,10 @@ ROW_COLUMNS = (
 )
 NO_ATTRIBUTION = (None, None, None, None, None)
 DEFAULT_WINDOW = EventWindow()  # settings.event_window() in the ingestor
+DEFAULT_JUNK = JunkIdentifiers(DEFAULT_JUNK_IDENTIFIERS)  # settings.junk() in the ingestor
+NO_OTHER_IDENTITY = (
+    "with no other identity, it is recorded under a new customer of its own (never merged)"
+)
 MAX_ID_LENGTH = 200  # as `customer.external_id` and `anonymous_id` (schema.IdText)
 # The model's validator itself: `InteractionIn.model_validate` less one Python call per item.
 _validate = InteractionIn.__pydantic_validator__.validate_python
@@ -52,6 +62,7 @@ class Prepared:
     row: tuple[Any, ...]  # an `interactions` row in ROW_COLUMNS order
     keys: list[str]  # identity keys, normalised
     traits: dict[str, Any]
+    warnings: tuple[str, ...] = ()  # what was left out of it, stored all the same
 
 
 def describe_errors(exc: pydantic.ValidationError) -> str:
@@ -70,13 +81,19 @@ def prepare(
     received_at: datetime,
     default_region: str,
     window: EventWindow = DEFAULT_WINDOW,
+    junk: JunkIdentifiers = DEFAULT_JUNK,
 ) -> Prepared:
     try:
         item = _validate(raw)
     except pydantic.ValidationError as exc:
         raise ValidationError(describe_errors(exc)) from None
     return prepare_model(
-        item, position, received_at=received_at, default_region=default_region, window=window
+        item,
+        position,
+        received_at=received_at,
+        default_region=default_region,
+        window=window,
+        junk=junk,
     )
 
 
@@ -87,19 +104,34 @@ def prepare_model(
     received_at: datetime,
     default_region: str,
     window: EventWindow = DEFAULT_WINDOW,
+    junk: JunkIdentifiers = DEFAULT_JUNK,
 ) -> Prepared:
     implausible = window.error(item.occurred_at, received_at, "occurred_at")
     if implausible:
         raise ValidationError(implausible)
     who = item.customer
     try:
-        keys = key_strings(
-            who.email, who.phone, who.external_id, who.anonymous_id, who.handles, default_region
+        keys, dropped = usable_keys(
+            who.email,
+            who.phone,
+            who.external_id,
+            who.anonymous_id,
+            who.handles,
+            default_region,
+            junk,
         )
     except IdentityError as exc:
         raise ValidationError(f"customer: {exc}") from None
+    warnings = [placeholder_warning(f"customer.{field}", value) for field, value in dropped]
     if item.type._value_ == "alias" and "previous_id" in item.properties:
-        keys.append(_previous_key(item.properties["previous_id"]))
+        previous = _previous_key(item.properties["previous_id"])
+        previous_id = previous.partition(":")[2]
+        if junk.is_junk_id(previous_id):  # an alias of a placeholder would merge everyone's
+            warnings.append(placeholder_warning("properties.previous_id", previous_id))
+        else:
+            keys.append(previous)
+    if warnings and not keys:
+        warnings.append(NO_OTHER_IDENTITY)
     source = item.attribution
     attribution = NO_ATTRIBUTION
     if source is not None:
@@ -130,7 +162,15 @@ def prepare_model(
         item.properties,
         keys,
     )
-    return Prepared(position, iid, item.occurred_at, row, keys, item.traits)
+    return Prepared(position, iid, item.occurred_at, row, keys, item.traits, tuple(warnings))
+
+
+def placeholder_warning(field: str, value: str) -> str:
+    """What an item is told when an identity it carried is a placeholder."""
+    return (
+        f"{field}: {printable(repr(value))} is a placeholder, not an identity; it was not used "
+        "to find or link a customer"
+    )
 
 
 def _previous_key(previous: Any) -> str:
