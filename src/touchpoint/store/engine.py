@@ -8,8 +8,10 @@ same identity (see docs/decisions.md).
 from __future__ import annotations
 
 import os
+import threading
+from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from sqlalchemy import exc as sa_exc
 from touchpoint.settings import Settings
 
 INGEST_LOCK_ID = 0x70C4  # arbitrary constant: the advisory lock ingesting writers share in PG
+WRITER_WAIT_SECONDS = 60.0  # SQLite's busy_timeout below: the longest a writer waits its turn
 
 # Every SQLite connection's settings. WAL with synchronous=NORMAL survives an application crash
 # (only an OS crash or power loss can drop the last commits, never corrupt the file). The default
@@ -118,21 +121,101 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+class WriterQueue:
+    """The turn to write to one SQLite database, handed out in arrival order (FIFO).
+
+    SQLite's busy handler makes a waiting writer sleep and retry, so a writer that arrives while
+    the lock is free takes it ahead of those asleep: under load a lookup's short write waited
+    seconds behind a stream of ingest batches. Inside one process the writers queue here
+    instead and each BEGIN IMMEDIATE finds the lock free (other processes still meet SQLite's
+    busy handler). Re-entrant for the thread holding the turn. A wait longer than `timeout` is
+    SQLAlchemy's TimeoutError, which the API answers 503 (see `is_busy`)."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._waiting: deque[threading.Event] = deque()
+        self._owner: int | None = None
+        self._depth = 0
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        me = threading.get_ident()
+        if self._owner == me:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._acquire(me)
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _acquire(self, me: int) -> None:
+        with self._lock:
+            if self._owner is None and not self._waiting:
+                self._owner = me
+                return
+            called = threading.Event()
+            self._waiting.append(called)
+        if called.wait(self.timeout):
+            self._owner = me  # handed over by _release, in arrival order
+            return
+        with self._lock:
+            if called in self._waiting:
+                self._waiting.remove(called)
+                raise sa_exc.TimeoutError(f"waited {self.timeout:g} s for the turn to write")
+        self._owner = me  # handed over just as the wait ran out
+
+    def _release(self) -> None:
+        with self._lock:
+            if self._waiting:
+                self._owner = -1  # held, until the next in line takes it
+                self._waiting.popleft().set()
+            else:
+                self._owner = None
+
+
+_queues: dict[str, WriterQueue] = {}
+_queues_lock = threading.Lock()
+
+
+def writer_queue(engine: Engine) -> WriterQueue | None:
+    """The FIFO of writers to this engine's SQLite file, shared by every engine of the process
+    on that file; None for PostgreSQL, whose advisory lock queues its waiters itself."""
+    if engine.dialect.name != "sqlite":
+        return None
+    key = str(engine.url)
+    with _queues_lock:
+        found = _queues.get(key)
+        if found is None:
+            found = _queues[key] = WriterQueue(timeout=WRITER_WAIT_SECONDS)
+        return found
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A transaction holding the single-writer lock for identity resolution."""
-    with engine.connect() as conn, transaction(conn) as locked:
-        yield locked
+    """A transaction holding the single-writer lock for identity resolution. The turn is taken
+    before a connection is checked out, so waiting writers do not hold the pool's connections."""
+    queue = writer_queue(engine)
+    with queue.turn() if queue else nullcontext(), engine.connect() as conn:
+        with transaction(conn) as locked:
+            yield locked
 
 
 @contextmanager
 def transaction(conn: Connection) -> Iterator[Connection]:
     """`write_transaction` on a connection already checked out (see `bulk_connection`)."""
-    conn.execution_options(touchpoint_write=True)
-    with conn.begin():
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": INGEST_LOCK_ID})
-        yield conn
+    queue = writer_queue(conn.engine)
+    with queue.turn() if queue else nullcontext():
+        conn.execution_options(touchpoint_write=True)
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": INGEST_LOCK_ID})
+            yield conn
 
 
 @contextmanager
