@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from touchpoint.errors import ValidationError
 from touchpoint.lifecycle.projection import LifecycleProjection
+from touchpoint.projections.consent import ConsentProjection
 from touchpoint.projections.registry import Projections
 from touchpoint.settings import Settings
 from touchpoint.store.engine import make_engine
@@ -28,7 +29,7 @@ class Touchpoint:
 
     def __post_init__(self) -> None:
         self.projections = Projections(
-            self.engine, [LifecycleProjection(self.settings.lifecycle_model)]
+            self.engine, [LifecycleProjection(self.settings.lifecycle_model), ConsentProjection()]
         )
 
     @cached_property

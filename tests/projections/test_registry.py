@@ -37,7 +37,7 @@ def journey(prefix: str, emails: list[str]) -> list[dict]:
 def test_inline_ingest_keeps_the_checkpoint_at_the_end_of_the_log(tp: Touchpoint) -> None:
     report = tp.ingestor.ingest(enumerate(journey("x", ["a@example.com", "b@example.com"])))
     assert report.accepted == 6
-    (status,) = tp.projections.status()
+    status = tp.projections.status()[0]  # the lifecycle; consent follows
     assert (status.name, status.checkpoint, status.log_position, status.lag) == (
         "lifecycle",
         6,
@@ -54,12 +54,12 @@ def test_a_file_import_defers_then_catches_up_to_what_a_replay_gives(
     file = write_jsonl(tmp_path / "e.jsonl", journey("f", ["a@example.com", "c@example.com"]))
     report = import_file(tp, file, catch_up=False)
     assert report.accepted == 6
-    (status,) = tp.projections.status()
+    status = tp.projections.status()[0]  # the lifecycle; consent follows
     assert (status.checkpoint, status.lag) == (3, 6)  # the import wrote the log only
     with read_connection(tp.engine) as conn:
         c_known = positions.customers_after(conn, 3, 9)
     assert len(c_known) == 2
-    (result,) = tp.projections.catch_up()
+    result = tp.projections.catch_up()[0]
     assert (result.events, result.customers) == (9, 2)  # a@'s whole history, c@'s
     assert tp.projections.status()[0].lag == 0
     caught_up = snapshot(tp)
@@ -92,9 +92,9 @@ def test_a_projection_built_by_another_version_is_replayed_by_catch_up(tp: Touch
         positions.write_checkpoint(
             conn, "lifecycle", source="log", position=mark.position, version=0, now=mark.updated_at
         )
-    (status,) = tp.projections.status()
+    status = tp.projections.status()[0]  # the lifecycle; consent follows
     assert status.needs_replay and tp.projections.lagging()
-    (result,) = tp.projections.catch_up()
+    result = tp.projections.catch_up()[0]
     assert result.mode == "replay"
     assert snapshot(tp) == before
     assert not tp.projections.status()[0].needs_replay

@@ -30,7 +30,7 @@ def test_one_run_catches_up_then_lets_time_pass(tp: Touchpoint, tmp_path: Path) 
     assert tp.projections.lagging()
     # default model: at_risk after 90 days without activity, churned after 180
     run = scheduler.run_once(tp, T0 + timedelta(days=100))
-    assert [r.events for r in run.caught_up] == [2]
+    assert [(r.name, r.events) for r in run.caught_up] == [("lifecycle", 2), ("consent", 2)]
     assert run.ticked[0].moved == {"at_risk": 1}
     assert stage_of(tp, "a@example.com") == "at_risk"
     again = scheduler.run_once(tp, T0 + timedelta(days=100))

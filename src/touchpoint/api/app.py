@@ -22,6 +22,7 @@ from touchpoint.api import (
     interactions,
     keys,
     lifecycle,
+    privacy,
     projections,
     segment,
 )
@@ -48,6 +49,7 @@ TAGS = [
     {"name": "lifecycle", "description": "Customers per lifecycle stage (read key)."},
     {"name": "keys", "description": "API keys: list, create, revoke, rotate (admin key)."},
     {"name": "audit", "description": "Who read or changed what, and when (admin key)."},
+    {"name": "privacy", "description": "One person's data: export it all, or erase it (admin)."},
     {
         "name": "identity",
         "description": "Merge protection's conflicts and merge records (read key); merging and "
@@ -93,6 +95,7 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(identity.router)
     app.include_router(keys.router)
     app.include_router(audit.router)
+    app.include_router(privacy.router)
     app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _request_invalid)  # type: ignore[arg-type]

@@ -26,6 +26,7 @@ GROUPS = (
     "report",  # report NAME
     "spend",  # spend import
     "audit",  # audit
+    "privacy",  # privacy export | erase
 )
 
 app = typer.Typer(

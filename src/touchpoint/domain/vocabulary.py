@@ -60,6 +60,9 @@ class InteractionType(StrEnum):
     REVIEW = "review"
     CANCELLATION = "cancellation"
     UNSUBSCRIBE = "unsubscribe"
+    # consent (domain/consent.py): granted or withdrawn for the channel and a purpose property
+    CONSENT_GRANTED = "consent_granted"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
     # profile events (Segment identify/alias) and anything unmapped
     IDENTIFY = "identify"
     ALIAS = "alias"
@@ -85,6 +88,7 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "customer.export",
     "customer.merge",
     "customer.unmerge",
+    "customer.erase",
     "conflict.dismiss",
     "key.create",
     "key.revoke",

@@ -29,6 +29,7 @@ from touchpoint.errors import ValidationError
 from touchpoint.ingest.conflicts import CONTENT_COLUMNS, conflict_reason, content_of, differences
 from touchpoint.ingest.prepare import ROW_COLUMNS, Prepared, prepare
 from touchpoint.ingest.report import IngestReport, ItemResult
+from touchpoint.ingest.suppression import split_suppressed
 from touchpoint.perf import without_cycle_collection
 from touchpoint.projections.contract import LogBatch
 from touchpoint.settings import Settings
@@ -66,13 +67,14 @@ class Written:
     customer_ids: list[str]
     duplicates: list[Prepared]
     conflicts: list[tuple[Prepared, tuple[str, ...]]] = field(default_factory=list)
+    suppressed: list[ItemResult] = field(default_factory=list)  # naming an erased person
 
     def results(self) -> list[ItemResult]:
         results = [
             ItemResult(item.position, "duplicate", item.id, reason="already stored")
             for item in self.duplicates
         ]
-        results += self.conflict_results()
+        results += self.conflict_results() + self.suppressed
         for item, cid in zip(self.fresh, self.customer_ids, strict=True):
             results.append(
                 ItemResult(item.position, "accepted", item.id, cid, warnings=item.warnings)
@@ -155,7 +157,7 @@ class Ingestor:
                         report.note(
                             ItemResult(item.position, "accepted", item.id, warnings=item.warnings)
                         )
-                results = written.conflict_results() + pending_rejections
+                results = written.conflict_results() + written.suppressed + pending_rejections
                 for result in sorted(results, key=lambda r: r.position):
                     report.add(result)
             if on_progress:
@@ -199,6 +201,7 @@ class Ingestor:
 
     def _write(self, conn: Connection, batch: list[Prepared], inline: bool) -> Written:
         now = utcnow()
+        batch, suppressed = split_suppressed(conn, batch)
         fresh, duplicates, conflicts = _split_duplicates(conn, batch)
         resolution = _resolve(conn, fresh, self.settings.merge_limits, now)
         owners = resolution.customer_of_event
@@ -214,7 +217,7 @@ class Ingestor:
             self.projections.apply(
                 conn, LogBatch(row_dicts, resolution.survivor_of, first_seq, last_seq)
             )
-        return Written(fresh, owners, duplicates, conflicts)
+        return Written(fresh, owners, duplicates, conflicts, suppressed)
 
 
 def prepare_item(

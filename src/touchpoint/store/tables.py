@@ -240,3 +240,30 @@ audit_log = Table(
     Index("ix_audit_log_subject", "subject", "seq"),
     sqlite_autoincrement=True,
 )
+
+# --- Privacy (services/privacy.py) ---
+
+# Identities of erased people, as SHA-256 of the normalised key (domain.privacy.identity_hash),
+# never the key: an event that carries one is dropped at ingest instead of re-creating the person.
+suppressed_identities = Table(
+    "suppressed_identities",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("suppressed_at", UTCDateTime, nullable=False),
+)
+
+# Consent changes as history, never overwritten: a projection of the log (projections/consent.py).
+consent_history = Table(
+    "consent_history",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("customer_id", String(40), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("purpose", String(100), nullable=False),
+    Column("status", String(20), nullable=False),  # domain.consent.CONSENT_STATUSES
+    Column("source", String(200), nullable=False, unique=True),  # the interaction's id
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Index("ix_consent_history_customer_occurred", "customer_id", "occurred_at"),
+)
