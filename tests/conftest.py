@@ -64,6 +64,17 @@ def read_key(tp: Touchpoint) -> str:
 
 
 @pytest.fixture
+def admin_key(tp: Touchpoint) -> str:
+    return new_key(tp, "admin")
+
+
+@pytest.fixture
+def manager_key(tp: Touchpoint) -> str:
+    """Writes and reads: an ingest answer names the customer only for a key that may see them."""
+    return new_key(tp, "manager")
+
+
+@pytest.fixture
 def client(tp: Touchpoint) -> Iterator[TestClient]:
     with TestClient(create_app(tp)) as test_client:
         yield test_client

@@ -41,13 +41,13 @@ def test_find_by_email_phone_external_and_anonymous_id(
 
 
 def test_customer_view_shows_identities_and_timeline_newest_first_in_pages(
-    client: TestClient, ingest_key: str, read_key: str
+    client: TestClient, manager_key: str, read_key: str
 ) -> None:
     items = [interaction(email="gil@example.com", at=minute) for minute in range(7)]
     items.append(
         interaction(email="gil@example.com", type="purchase", revenue=20.0, currency="USD", at=-5)
     )
-    customer_id = send(client, ingest_key, *items)[0]["customer_id"]
+    customer_id = send(client, manager_key, *items)[0]["customer_id"]
     seen: list[str] = []
     cursor = None
     while True:
@@ -68,11 +68,11 @@ def test_customer_view_shows_identities_and_timeline_newest_first_in_pages(
 
 
 def test_merged_away_id_answers_with_the_surviving_customer(
-    client: TestClient, ingest_key: str, read_key: str
+    client: TestClient, manager_key: str, read_key: str
 ) -> None:
-    first = send(client, ingest_key, interaction(email="hal@example.com", at=0))[0]["customer_id"]
-    second = send(client, ingest_key, interaction(phone="+14155550177", at=1))[0]["customer_id"]
-    send(client, ingest_key, interaction(email="hal@example.com", phone="+14155550177", at=2))
+    first = send(client, manager_key, interaction(email="hal@example.com", at=0))[0]["customer_id"]
+    second = send(client, manager_key, interaction(phone="+14155550177", at=1))[0]["customer_id"]
+    send(client, manager_key, interaction(email="hal@example.com", phone="+14155550177", at=2))
     view = client.get(f"/v1/customers/{second}", headers=bearer(read_key)).json()
     assert view["id"] == first and view["requested_id"] == second
     assert view["merged_from"][0]["customer_id"] == second

@@ -91,9 +91,12 @@ def test_openapi_declares_bearer_and_segment_basic(client: TestClient) -> None:
     assert schemes["ApiKey"]["type"] == "http" and schemes["ApiKey"]["scheme"] == "bearer"
     assert schemes["SegmentWriteKey"]["type"] == "http"
     assert schemes["SegmentWriteKey"]["scheme"] == "basic"
+    assert schemes["UserPassword"]["type"] == "http"
+    assert schemes["UserPassword"]["scheme"] == "basic"
     paths = document["paths"]
-    assert paths["/v1/customers"]["get"]["security"] == [{"ApiKey": []}]
-    assert paths["/v1/merges/{merge_id}/unmerge"]["post"]["security"] == [{"ApiKey": []}]
+    key_or_user = [{"ApiKey": []}, {"UserPassword": []}]
+    assert paths["/v1/customers"]["get"]["security"] == key_or_user
+    assert paths["/v1/merges/{merge_id}/unmerge"]["post"]["security"] == key_or_user
     assert paths["/v1/batch"]["post"]["security"] == [{"ApiKey": []}, {"SegmentWriteKey": []}]
     assert "security" not in paths["/health"]["get"]
 

@@ -37,9 +37,9 @@ def get(client: TestClient, key: str, path: str, **params: Any) -> Any:
 
 
 def test_a_blocked_merge_is_listed_as_a_conflict(
-    client: TestClient, ingest_key: str, read_key: str
+    client: TestClient, manager_key: str, read_key: str
 ) -> None:
-    mum, son = family(client, ingest_key)
+    mum, son = family(client, manager_key)
     assert mum != son
     body = get(client, read_key, "/v1/identity/conflicts")
     assert body["total"] == 1
@@ -66,9 +66,9 @@ def test_conflicts_need_a_read_key_and_a_known_status(
 
 
 def test_merge_and_unmerge_by_hand(
-    client: TestClient, ingest_key: str, read_key: str, admin_key: str
+    client: TestClient, manager_key: str, read_key: str, admin_key: str
 ) -> None:
-    mum, son = family(client, ingest_key)
+    mum, son = family(client, manager_key)
     merged = client.post(
         f"/v1/customers/{son}/merge", json={"customer_id": mum}, headers=bearer(admin_key)
     )
@@ -102,24 +102,24 @@ def test_merge_and_unmerge_by_hand(
 
 
 def test_merging_and_unmerging_need_an_admin_key(
-    client: TestClient, ingest_key: str, read_key: str
+    client: TestClient, manager_key: str, ingest_key: str, read_key: str
 ) -> None:
-    mum, son = family(client, ingest_key)
-    for key in (ingest_key, read_key):
+    mum, son = family(client, manager_key)
+    for key, role in ((ingest_key, "ingest"), (read_key, "read"), (manager_key, "manager")):
         response = client.post(
             f"/v1/customers/{son}/merge", json={"customer_id": mum}, headers=bearer(key)
         )
         assert response.status_code == 403
         assert response.json() == {
-            "detail": "this needs an admin key; ingest and read keys cannot do it"
+            "detail": f"this key's role, {role}, may not do this (identity.change); allowed: admin"
         }
     assert client.post("/v1/merges/1/unmerge").status_code == 401
 
 
 def test_bad_merges_and_unmerges_are_clear_4xx(
-    client: TestClient, ingest_key: str, admin_key: str
+    client: TestClient, manager_key: str, admin_key: str
 ) -> None:
-    mum, son = family(client, ingest_key)
+    mum, son = family(client, manager_key)
     headers = bearer(admin_key)
     itself = client.post(f"/v1/customers/{mum}/merge", json={"customer_id": mum}, headers=headers)
     assert itself.status_code == 422
@@ -143,9 +143,9 @@ def test_bad_merges_and_unmerges_are_clear_4xx(
 
 
 def test_dismissing_a_conflict(
-    client: TestClient, ingest_key: str, read_key: str, admin_key: str
+    client: TestClient, manager_key: str, read_key: str, admin_key: str
 ) -> None:
-    family(client, ingest_key)
+    family(client, manager_key)
     (conflict,) = get(client, read_key, "/v1/identity/conflicts")["items"]
     path = f"/v1/identity/conflicts/{conflict['id']}/dismiss"
     assert client.post(path, headers=bearer(read_key)).status_code == 403

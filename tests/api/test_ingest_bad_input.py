@@ -371,13 +371,13 @@ def test_a_nul_in_a_segment_message_id_is_rejected_alone(
 
 
 def test_two_extensions_and_the_bare_number_are_three_customers(
-    outside: TestClient, ingest_key: str, read_key: str
+    outside: TestClient, manager_key: str, read_key: str
 ) -> None:
     phones = ["+1 646 555 0100 ext. 123", "+1 646 555 0100 x456", "+1 646 555 0100"]
-    results = send(outside, ingest_key, *(interaction(phone=p) for p in phones))
+    results = send(outside, manager_key, *(interaction(phone=p) for p in phones))
     assert [r["status"] for r in results] == ["accepted"] * 3
     assert len({r["customer_id"] for r in results}) == 3
-    again = send(outside, ingest_key, interaction(phone="+1 (646) 555-0100 extension 123"))
+    again = send(outside, manager_key, interaction(phone="+1 (646) 555-0100 extension 123"))
     assert again[0]["customer_id"] == results[0]["customer_id"]
     view = outside.get(f"/v1/customers/{results[1]['customer_id']}", headers=bearer(read_key))
     assert [(i["kind"], i["value"]) for i in view.json()["identities"]] == [

@@ -13,13 +13,13 @@ from tests.builders import interaction
 
 
 def test_single_interaction_is_created_then_reported_as_duplicate(
-    client: TestClient, ingest_key: str
+    client: TestClient, manager_key: str
 ) -> None:
     event = interaction(
         id="call-1", type="call", channel="phone", phone="+1 415 555 0100", duration_s=95
     )
-    first = client.post("/v1/interactions", json=event, headers=bearer(ingest_key))
-    again = client.post("/v1/interactions", json=event, headers=bearer(ingest_key))
+    first = client.post("/v1/interactions", json=event, headers=bearer(manager_key))
+    again = client.post("/v1/interactions", json=event, headers=bearer(manager_key))
     assert first.status_code == 201, first.text
     assert first.json()["status"] == "accepted" and first.json()["customer_id"].startswith("cus_")
     assert again.status_code == 200

@@ -13,11 +13,11 @@ from touchpoint.store.engine import read_connection
 
 
 def test_customer_view_shows_stage_and_history(
-    client: TestClient, ingest_key: str, read_key: str
+    client: TestClient, manager_key: str, read_key: str
 ) -> None:
     results = send(
         client,
-        ingest_key,
+        manager_key,
         interaction(id="x1", type="ad_click", channel="ad", at=0, email="li@example.com"),
         interaction(id="x2", type="purchase", at=3, revenue=12.5, email="li@example.com"),
     )

@@ -16,8 +16,9 @@ from sqlalchemy import delete, func, select
 from touchpoint.errors import Conflict, ValidationError
 from touchpoint.projections.contract import TickResult
 from touchpoint.runtime import Touchpoint, open_touchpoint
+from touchpoint.services.demo import DEMO_KEY_SCOPES as SCOPES
 from touchpoint.services.demo import DemoResult, run_demo
-from touchpoint.services.keys import SCOPES, authenticate
+from touchpoint.services.keys import authenticate
 from touchpoint.settings import Settings
 from touchpoint.store.engine import read_connection, write_transaction
 from touchpoint.store.tables import api_keys, campaign_spend, interactions
@@ -64,10 +65,7 @@ def test_the_demo_returns_what_it_did_and_reports_its_steps(tp: Touchpoint) -> N
     assert result.ingest.rejected == []
     with read_connection(tp.engine) as conn:
         for scope, secret in result.keys.items():
-            assert (
-                authenticate(conn, secret, needs=scope if scope != "admin" else "read").scope
-                == scope
-            )
+            assert authenticate(conn, secret).scope == scope
     assert sum(n for _, n in result.overview.by_channel) == result.ingest.accepted
     assert result.spend.stored > 0 and result.spend.rejected == []
     assert result.stages.total == result.overview.customers

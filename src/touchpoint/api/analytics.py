@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 from touchpoint.analytics.output import payload
 from touchpoint.analytics.reports import BREAKDOWNS, load_reports
 from touchpoint.analytics.service import make_request, report_spec, run_report
-from touchpoint.api.deps import ReadKey, TouchpointDep
+from touchpoint.api.deps import TouchpointDep, allowed
 from touchpoint.api.schemas import error_responses, moment_query, read_moment
+from touchpoint.services.access import Principal
 
 router = APIRouter(
     prefix="/v1/analytics", tags=["analytics"], responses=error_responses(401, 403, 422, 503)
@@ -48,7 +49,7 @@ class ReportOut(BaseModel):
     response_model=ReportOut,
     summary="Run an analytics report",
     description="One report's columns and rows, with the period and the moment taken as now. "
-    "Needs a read key. Reports: "
+    "Reports: "
     + "; ".join(
         f"**{s.name}**: {s.description}"
         for s in sorted(load_reports().values(), key=lambda s: s.name)
@@ -57,7 +58,7 @@ class ReportOut(BaseModel):
 def get_report(
     name: ReportName,
     tp: TouchpointDep,
-    _key: ReadKey,
+    _who: Annotated[Principal, allowed("analytics.read")],
     start: Annotated[str | None, moment_query("Period start (inclusive)", alias="from")] = None,
     end: Annotated[str | None, moment_query("Period end (exclusive)", alias="to")] = None,
     by: Annotated[Breakdown | None, Query(description="Breakdown (reports allow a subset)")] = None,

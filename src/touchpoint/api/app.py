@@ -25,8 +25,9 @@ from touchpoint.api import (
     privacy,
     projections,
     segment,
+    users,
 )
-from touchpoint.api.deps import api_key_bearer, segment_basic
+from touchpoint.api.deps import api_key_bearer, describe_permissions, segment_basic
 from touchpoint.api.limits import buckets_for
 from touchpoint.api.middleware import AccessLog, BodyLimitAndGzip
 from touchpoint.errors import AuthError, RateLimited, TouchpointError
@@ -47,7 +48,12 @@ TAGS = [
         "may be gzipped; `messageId` is the idempotency key.",
     },
     {"name": "lifecycle", "description": "Customers per lifecycle stage (read key)."},
-    {"name": "keys", "description": "API keys: list, create, revoke, rotate (admin key)."},
+    {"name": "keys", "description": "API keys: list, create, revoke, rotate (admin)."},
+    {
+        "name": "users",
+        "description": "Users and their roles: list, create, change a role, set a password, "
+        "disable (admin).",
+    },
     {"name": "audit", "description": "Who read or changed what, and when (admin key)."},
     {"name": "privacy", "description": "One person's data: export it all, or erase it (admin)."},
     {
@@ -61,6 +67,22 @@ TAGS = [
         "description": "Server health, and how far each projection has applied the log.",
     },
 ]
+
+
+ROUTERS = (
+    interactions.router,
+    customers.router,
+    segment.router,
+    lifecycle.router,
+    analytics.router,
+    projections.router,
+    identity.router,
+    keys.router,
+    audit.router,
+    users.router,
+)
+for _router in ROUTERS:  # once, at import: each operation's description names who may call it
+    describe_permissions(_router.routes)
 
 
 def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
@@ -95,6 +117,7 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(identity.router)
     app.include_router(keys.router)
     app.include_router(audit.router)
+    app.include_router(users.router)
     app.include_router(privacy.router)
     app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]

@@ -8,12 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from touchpoint.api.deps import AdminKey, ReadConn
+from touchpoint.api.deps import ReadConn, allowed
 from touchpoint.api.schemas import Limit, Offset, error_responses
 from touchpoint.domain.moments import MomentError, parse_moment
 from touchpoint.domain.vocabulary import AUDIT_ACTIONS
 from touchpoint.errors import ValidationError
 from touchpoint.services import audit as service
+from touchpoint.services.access import Principal
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=error_responses(401, 403, 422))
 
@@ -39,7 +40,7 @@ class AuditListOut(BaseModel):
 @router.get("", response_model=AuditListOut, summary="The audit trail")
 def audit_trail(
     conn: ReadConn,
-    _key: AdminKey,
+    _who: Annotated[Principal, allowed("audit.read")],
     action: Action | None = None,
     actor: Annotated[str | None, Query(max_length=200)] = None,
     subject: Annotated[str | None, Query(max_length=400)] = None,
@@ -48,7 +49,7 @@ def audit_trail(
     offset: Offset = 0,
 ) -> AuditListOut:
     """Customer views, searches and exports, merges and unmerges, dismissed conflicts, keys
-    created, revoked and rotated: who, what and when, newest first. Needs an admin key."""
+    created, revoked and rotated: who, what and when, newest first."""
     try:
         start = parse_moment(since, "since")
     except MomentError as exc:

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, FastAPI, Request, Security
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBearer
 from sqlalchemy import Connection
+from starlette.routing import BaseRoute
 
+from touchpoint.api.limits import check_rate
+from touchpoint.domain.access import PERMISSIONS, roles_with
 from touchpoint.runtime import Touchpoint
-from touchpoint.services.keys import ApiKey, authenticate, note_use
+from touchpoint.services.access import Credentials, Principal, authenticate
 from touchpoint.store.engine import read_connection
 
 
@@ -36,14 +40,14 @@ ReadConn = Annotated[Connection, Depends(get_read_conn)]
 api_key_bearer = HTTPBearer(
     auto_error=False,  # declares the scheme only; the key checks below answer a missing key
     scheme_name="ApiKey",
-    description="An API key: `Authorization: Bearer <key>`. Each operation says which scope it "
-    "needs (ingest, read or admin); an admin key may do everything.",
+    description="An API key: `Authorization: Bearer <key>`. Each operation says which roles may "
+    "call it; an admin may do everything.",
 )
 
 
 class _DocumentedBasic(HTTPBasic):
-    """HTTP Basic in the OpenAPI document only: `presented_key` reads the header, so a malformed
-    one gets the key check's 401, not the one `HTTPBasic` would answer with."""
+    """HTTP Basic in the OpenAPI document only: `presented` reads the header, so a malformed
+    one gets the credential check's 401, not the one `HTTPBasic` would answer with."""
 
     async def __call__(self, request: Request) -> None:  # type: ignore[override]
         return None
@@ -56,44 +60,93 @@ segment_basic = _DocumentedBasic(
     "password empty.",
 )
 
+user_basic = _DocumentedBasic(
+    auto_error=False,
+    scheme_name="UserPassword",
+    description="A user's name and password (touchpoint users create).",
+)
+
 BearerScheme = Annotated[HTTPAuthorizationCredentials | None, Security(api_key_bearer)]
+BasicScheme = Annotated[None, Security(user_basic)]
 
 
-def presented_key(request: Request) -> str | None:
-    """The API key from `Authorization: Bearer KEY` or Basic auth (Segment: write key as user)."""
+def presented(request: Request) -> Credentials:
+    """What the request presents: `Authorization: Bearer KEY`, or Basic auth — a user's name and
+    password, or (the password empty, as Segment SDKs send it) a write key as the user name."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer":
-        return value.strip() or None
+        return Credentials(secret=value.strip() or None)
     if scheme.lower() == "basic":
         try:
-            user, _, _password = base64.b64decode(value.strip()).decode().partition(":")
+            user, _, password = base64.b64decode(value.strip()).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
-            return None
-        return user or None
+            return Credentials()
+        if password:
+            return Credentials(user=user, password=password)
+        return Credentials(secret=user or None)
+    return Credentials()
+
+
+def allowed(permission: str) -> Any:
+    """The dependency an operation declares to say what it needs: it answers 401 without valid
+    credentials and 403 when the caller's role lacks `permission` (domain.access), and gives the
+    operation the Principal. The permission is kept on the dependency, so the route table says
+    what each operation needs (a test walks it)."""
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")  # a programming error
+    found = _checks.get(permission)
+    if found is None:
+
+        def check(
+            request: Request, tp: TouchpointDep, _bearer: BearerScheme, _basic: BasicScheme
+        ) -> Principal:
+            principal = authenticate(tp.engine, presented(request), permission)
+            request.state.principal = principal  # the access line names who asked
+            check_rate(request, principal.id)  # 429 past the caller's rate (api/limits.py)
+            return principal
+
+        check.permission = permission  # type: ignore[attr-defined]
+        found = _checks[permission] = check
+    return Depends(found)
+
+
+_checks: dict[str, Callable[..., Principal]] = {}
+
+IngestKey = Annotated[Principal, allowed("interactions.write")]
+
+
+def permission_of(route: Any) -> str | None:
+    """The permission an operation (an APIRoute, or a route context of an included router)
+    declares — through `allowed`, or Segment's own check — or None if it declares none."""
+    root = getattr(route, "dependant", None)
+    pending = list(root.dependencies) if root is not None else []
+    while pending:
+        dependant = pending.pop()
+        found = getattr(dependant.call, "permission", None)
+        if isinstance(found, str):
+            return found
+        pending.extend(dependant.dependencies)
     return None
 
 
-def _check(tp: Touchpoint, secret: str | None, needs: str) -> ApiKey:
-    with read_connection(tp.engine) as conn:
-        key = authenticate(conn, secret, needs=needs)
-    note_use(tp.engine, key)
-    return key
+def operations(app: FastAPI) -> list[tuple[str, str, str | None]]:
+    """Every (method, path, permission) the app serves, included routers' routes too."""
+    return sorted(
+        (method, context.path, permission_of(context))
+        for context in iter_route_contexts(app.routes)
+        for method in (context.methods or ())
+        if context.path is not None
+    )
 
 
-def require_ingest(request: Request, tp: TouchpointDep, _scheme: BearerScheme) -> ApiKey:
-    return _check(tp, presented_key(request), "ingest")
-
-
-def require_read(request: Request, tp: TouchpointDep, _scheme: BearerScheme) -> ApiKey:
-    return _check(tp, presented_key(request), "read")
-
-
-def require_admin(request: Request, tp: TouchpointDep, _scheme: BearerScheme) -> ApiKey:
-    """An admin key (changes by hand, such as merging or unmerging customers)."""
-    return _check(tp, presented_key(request), "admin")
-
-
-IngestKey = Annotated[ApiKey, Depends(require_ingest)]
-ReadKey = Annotated[ApiKey, Depends(require_read)]
-AdminKey = Annotated[ApiKey, Depends(require_admin)]
+def describe_permissions(routes: list[BaseRoute]) -> None:
+    """Say in each operation's OpenAPI description who may call it, from the one policy table
+    (call it on a router's routes before the router is included)."""
+    for route in routes:
+        if isinstance(route, APIRoute) and (permission := permission_of(route)):
+            who = ", ".join(roles_with(permission))
+            route.description = (
+                f"{route.description.rstrip()}\n\n**Who may call it**: {who} "
+                f"(permission `{permission}`)."
+            )

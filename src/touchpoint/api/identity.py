@@ -9,9 +9,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from touchpoint.api.deps import AdminKey, ReadConn, ReadKey, TouchpointDep
+from touchpoint.api.deps import ReadConn, TouchpointDep, allowed
 from touchpoint.api.schemas import MAX_ID, Limit, Offset, error_responses
 from touchpoint.services import identity as service
+from touchpoint.services.access import Principal
+
+Reader = Annotated[Principal, allowed("identity.read")]
+Changer = Annotated[Principal, allowed("identity.change")]
 
 router = APIRouter(tags=["identity"], responses=error_responses(401, 403, 422))
 
@@ -88,7 +92,7 @@ class UnmergeOut(_Out):
 )
 def list_conflicts(
     conn: ReadConn,
-    _key: ReadKey,
+    _who: Reader,
     status: Annotated[Status, Query(description="Which conflicts")] = "open",
     limit: Limit = 50,
     offset: Offset = 0,
@@ -98,7 +102,7 @@ def list_conflicts(
     limit allows (by default: two external ids), or when a merge between them was undone. The
     events stayed with the customer their strongest identity names; the identity stayed with its
     owner. Most recently hit first. Merge the two (`POST /v1/customers/{id}/merge`) if they are
-    one person, or dismiss the conflict. Needs a read key."""
+    one person, or dismiss the conflict."""
     total, items = service.list_conflicts(conn, status=status, limit=limit, offset=offset)
     return ConflictListOut.model_validate({"total": total, "items": items})
 
@@ -110,11 +114,11 @@ def list_conflicts(
     responses=error_responses(404),
 )
 def dismiss_conflict(
-    tp: TouchpointDep, key: AdminKey, conflict_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    tp: TouchpointDep, who: Changer, conflict_id: Annotated[int, Path(ge=1, le=MAX_ID)]
 ) -> ConflictOut:
     """Mark the conflict reviewed: the two are different people. Events that hit it again are
-    still counted. Needs an admin key."""
-    return ConflictOut.model_validate(service.dismiss_conflict(tp, conflict_id, actor=key.id))
+    still counted."""
+    return ConflictOut.model_validate(service.dismiss_conflict(tp, conflict_id, actor=who.actor))
 
 
 @router.get(
@@ -125,7 +129,7 @@ def dismiss_conflict(
 )
 def list_merges(
     conn: ReadConn,
-    _key: ReadKey,
+    _who: Reader,
     customer_id: Annotated[
         str | None, Query(description="Only merges naming this customer (or who it is now)")
     ] = None,
@@ -133,8 +137,7 @@ def list_merges(
     offset: Offset = 0,
 ) -> MergeListOut:
     """Every merge, newest first: what tied the two (a shared identity, an alias, or a person),
-    what moved, and whether it still holds. An unknown `customer_id` is a 404. Needs a read
-    key."""
+    what moved, and whether it still holds. An unknown `customer_id` is a 404."""
     total, items = service.list_merges(conn, customer_id, limit=limit, offset=offset)
     return MergeListOut.model_validate({"total": total, "items": items})
 
@@ -148,17 +151,16 @@ def list_merges(
 )
 def merge_customers(
     tp: TouchpointDep,
-    key: AdminKey,
+    who: Changer,
     customer_id: Annotated[str, Path(description="One of the two customers")],
     body: Annotated[MergeIn, Body()],
 ) -> MergeOut:
     """Merge two customers into one: the one created first survives (as in every merge), the
     other's identities and interactions move to it, traits keep each one's newest value, and the
     lifecycle is refolded. Merge protection does not apply. Undo it with
-    `POST /v1/merges/{merge_id}/unmerge`. Merging a customer with itself is a 422. Needs an admin
-    key."""
+    `POST /v1/merges/{merge_id}/unmerge`. Merging a customer with itself is a 422."""
     return MergeOut.model_validate(
-        service.merge_customers(tp, customer_id, body.customer_id, actor=key.id)
+        service.merge_customers(tp, customer_id, body.customer_id, actor=who.actor)
     )
 
 
@@ -170,11 +172,11 @@ def merge_customers(
     tags=["customers"],
 )
 def unmerge(
-    tp: TouchpointDep, key: AdminKey, merge_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    tp: TouchpointDep, who: Changer, merge_id: Annotated[int, Path(ge=1, le=MAX_ID)]
 ) -> UnmergeOut:
     """Undo a merge (by hand, by alias, or by a shared identity): the merged customer answers with
     its own id again, with its identities, its profile as it was, and every interaction that came
     from it (by the identities each carried); the survivor gets back the traits the merge
     overwrote; both are refolded. Afterwards a shared identity between the two is a conflict,
-    not a merge. An unknown merge is a 404; one already undone is a 409. Needs an admin key."""
-    return UnmergeOut.model_validate(service.unmerge(tp, merge_id, actor=key.id))
+    not a merge. An unknown merge is a 404; one already undone is a 409."""
+    return UnmergeOut.model_validate(service.unmerge(tp, merge_id, actor=who.actor))

@@ -21,26 +21,33 @@ router = APIRouter(
 )
 
 
-def result_out(result: ItemResult, line: int | None = None) -> ItemResultOut:
+def result_out(result: ItemResult, line: int | None = None, *, reveal: bool) -> ItemResultOut:
+    """An item's answer; `customer_id` only for a caller who may learn which customer an
+    identity belongs to (not an ingest key: it writes, and learns nothing back)."""
     return ItemResultOut(
         index=result.position,
         line=line,
         status=result.status,
         id=result.id,
-        customer_id=result.customer_id,
+        customer_id=result.customer_id if reveal else None,
         reason=result.reason,
         differs=list(result.differs) if result.status == "conflict" else None,
         warnings=list(result.warnings) or None,
     )
 
 
-def batch_out(report: IngestReport, lines: list[int] | None = None) -> BatchResultOut:
+def batch_out(
+    report: IngestReport, lines: list[int] | None = None, *, reveal: bool
+) -> BatchResultOut:
     return BatchResultOut(
         accepted=report.accepted,
         duplicates=report.duplicates,
         conflicts=len(report.conflicts),
         rejected=len(report.rejected),
-        results=[result_out(r, lines[r.position] if lines else None) for r in report.results],
+        results=[
+            result_out(r, lines[r.position] if lines else None, reveal=reveal)
+            for r in report.results
+        ],
     )
 
 
@@ -59,14 +66,13 @@ def batch_out(report: IngestReport, lines: list[int] | None = None) -> BatchResu
     },
 )
 def post_interaction(
-    interaction: InteractionIn, tp: TouchpointDep, _key: IngestKey, response: Response
+    interaction: InteractionIn, tp: TouchpointDep, who: IngestKey, response: Response
 ) -> ItemResultOut:
     """Store one interaction, resolving who the customer is from its identities (a merge if
     it ties two known customers), and update the customer's lifecycle stage. The `id` is the
     idempotency key: sending the same interaction again stores nothing and answers 200; sending
     its id with other content stores nothing and answers 409 naming the fields that differ. An
     interaction dated in the future (past the server's clock by more than 5 minutes) is refused.
-    Needs an ingest key.
     """
     raw = interaction.model_dump(mode="json", exclude_unset=True)
     report = tp.ingestor.ingest([(0, raw)])
@@ -77,7 +83,7 @@ def post_interaction(
         raise Conflict(result.reason or "conflict")
     if result.status == "duplicate":
         response.status_code = status.HTTP_200_OK
-    return result_out(result)
+    return result_out(result, reveal=who.sees_contact_details)
 
 
 async def batch_body(request: Request) -> BatchBody:
@@ -153,15 +159,16 @@ _BATCH_BODY: dict[str, Any] = {
     responses=error_responses(415),
 )
 def post_batch(
-    tp: TouchpointDep, _key: IngestKey, body: Annotated[BatchBody, Depends(batch_body)]
+    tp: TouchpointDep, who: IngestKey, body: Annotated[BatchBody, Depends(batch_body)]
 ) -> BatchResultOut:
     """Store many interactions in one call: a JSON array (or `{"interactions": [...]}`), or
     NDJSON, one interaction per line. Each item is answered on its own, by its `index` (and its
     `line` in NDJSON) — accepted, duplicate (stored already, the same content), conflict (its id
     is stored with other content: nothing stored, `differs` names the fields) or rejected with
     the field and reason (an invalid item, a line that is not JSON, a date in the future) — and
-    the good items are stored even when others are not. Needs an ingest key."""
+    the good items are stored even when others are not."""
     limit = tp.settings.max_batch_items
     if len(body.items) > limit:
         raise ValidationError(f"batch has {len(body.items)} interactions; at most {limit} allowed")
-    return batch_out(tp.ingestor.ingest(enumerate(body.items)), body.lines)
+    report = tp.ingestor.ingest(enumerate(body.items))
+    return batch_out(report, body.lines, reveal=who.sees_contact_details)

@@ -9,11 +9,14 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from touchpoint.api.deps import AdminKey, ReadConn, TouchpointDep
+from touchpoint.api.deps import ReadConn, TouchpointDep, allowed
 from touchpoint.api.schemas import error_responses
 from touchpoint.domain.vocabulary import API_KEY_SCOPES
 from touchpoint.services import keys as service
+from touchpoint.services.access import Principal
 from touchpoint.store.engine import write_transaction
+
+Admin = Annotated[Principal, allowed("keys.admin")]
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=error_responses(400, 401, 403, 422))
 
@@ -49,9 +52,8 @@ class NewKeyOut(BaseModel):
 
 
 @router.get("", response_model=list[KeyOut], summary="List API keys")
-def list_keys(conn: ReadConn, _key: AdminKey, include_revoked: bool = False) -> list[KeyOut]:
-    """Keys, newest first, with who made them, last use, expiry and status; never a secret.
-    Needs an admin key."""
+def list_keys(conn: ReadConn, _who: Admin, include_revoked: bool = False) -> list[KeyOut]:
+    """Keys, newest first, with who made them, last use, expiry and status; never a secret."""
     return [
         KeyOut.model_validate(k) for k in service.list_keys(conn, include_revoked=include_revoked)
     ]
@@ -64,16 +66,15 @@ def list_keys(conn: ReadConn, _key: AdminKey, include_revoked: bool = False) -> 
     summary="Create an API key",
     responses=error_responses(409),
 )
-def create_key(tp: TouchpointDep, admin: AdminKey, body: Annotated[KeyCreate, Body()]) -> NewKeyOut:
-    """A new key with a scope (and optionally an expiry); its secret is in this answer only.
-    Needs an admin key."""
+def create_key(tp: TouchpointDep, admin: Admin, body: Annotated[KeyCreate, Body()]) -> NewKeyOut:
+    """A new key with a scope (and optionally an expiry); its secret is in this answer only."""
     with write_transaction(tp.engine) as conn:
         key, secret = service.create_key(
             conn,
             scope=body.scope,
             name=body.name,
             expires_at=body.expires_at,
-            created_by=admin.id,
+            created_by=admin.actor,
         )
         return NewKeyOut(key=KeyOut.model_validate(service.key_info(conn, key.id)), secret=secret)
 
@@ -84,10 +85,10 @@ def create_key(tp: TouchpointDep, admin: AdminKey, body: Annotated[KeyCreate, Bo
     summary="Revoke an API key",
     responses=error_responses(404, 409),
 )
-def revoke_key(tp: TouchpointDep, admin: AdminKey, key_id: KeyId) -> KeyOut:
-    """Revoke a key: refused from its next request on. Needs an admin key."""
+def revoke_key(tp: TouchpointDep, admin: Admin, key_id: KeyId) -> KeyOut:
+    """Revoke a key: refused from its next request on."""
     with write_transaction(tp.engine) as conn:
-        return KeyOut.model_validate(service.revoke_key(conn, key_id, actor=admin.id))
+        return KeyOut.model_validate(service.revoke_key(conn, key_id, actor=admin.actor))
 
 
 @router.post(
@@ -97,9 +98,9 @@ def revoke_key(tp: TouchpointDep, admin: AdminKey, key_id: KeyId) -> KeyOut:
     summary="Rotate an API key",
     responses=error_responses(404, 409),
 )
-def rotate_key(tp: TouchpointDep, admin: AdminKey, key_id: KeyId) -> NewKeyOut:
+def rotate_key(tp: TouchpointDep, admin: Admin, key_id: KeyId) -> NewKeyOut:
     """A new secret with the key's scope, name and expiry; the old key is revoked in the same
-    transaction. Needs an admin key."""
+    transaction."""
     with write_transaction(tp.engine) as conn:
-        key, secret = service.rotate_key(conn, key_id, created_by=admin.id)
+        key, secret = service.rotate_key(conn, key_id, created_by=admin.actor)
         return NewKeyOut(key=KeyOut.model_validate(service.key_info(conn, key.id)), secret=secret)

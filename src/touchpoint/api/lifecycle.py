@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from touchpoint.api.deps import ReadConn, ReadKey
+from touchpoint.api.deps import ReadConn, allowed
 from touchpoint.api.schemas import error_responses, moment_query, read_moment
 from touchpoint.services import lifecycle as service
+from touchpoint.services.access import Principal
 
 router = APIRouter(
     prefix="/v1/lifecycle", tags=["lifecycle"], responses=error_responses(401, 403, 422)
@@ -37,10 +38,10 @@ class LifecycleSummaryOut(BaseModel):
 )
 def lifecycle_summary(
     conn: ReadConn,
-    _key: ReadKey,
+    _who: Annotated[Principal, allowed("lifecycle.read")],
     at: Annotated[str | None, moment_query("Count customers as they stood at this moment")] = None,
 ) -> LifecycleSummaryOut:
     """How many customers are in each stage of the model in force — now, or as they stood at
-    `at` (each customer's last transition up to then). Needs a read key."""
+    `at` (each customer's last transition up to then)."""
     summary = service.summary(conn, read_moment(at, "at"))
     return LifecycleSummaryOut.model_validate(summary, from_attributes=True)

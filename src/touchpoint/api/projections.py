@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from touchpoint.api.deps import ReadKey, TouchpointDep
+from touchpoint.api.deps import TouchpointDep, allowed
 from touchpoint.api.schemas import error_responses
+from touchpoint.services.access import Principal
 
 router = APIRouter(prefix="/v1/projections", tags=["meta"], responses=error_responses(401, 403))
 
@@ -25,10 +27,12 @@ class ProjectionStatusOut(BaseModel):
 
 
 @router.get("", response_model=list[ProjectionStatusOut], summary="Projections and their lag")
-def projection_status(tp: TouchpointDep, _key: ReadKey) -> list[ProjectionStatusOut]:
+def projection_status(
+    tp: TouchpointDep, _who: Annotated[Principal, allowed("projections.read")]
+) -> list[ProjectionStatusOut]:
     """Each projection of the log (the lifecycle stages, …) with its checkpoint and its lag behind
     the log: after a bulk import the lag shows until the projections have caught up (the server
-    catches up in the background). Needs a read key."""
+    catches up in the background)."""
     return [
         ProjectionStatusOut.model_validate(s, from_attributes=True) for s in tp.projections.status()
     ]

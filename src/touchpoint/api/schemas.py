@@ -31,7 +31,11 @@ class ItemResultOut(BaseModel):
         "conflict: its id is stored with other content (nothing stored); rejected: invalid"
     )
     id: Echoed | None = Field(None, description="Interaction id (idempotency key)")
-    customer_id: str | None = None
+    customer_id: str | None = Field(
+        None,
+        description="The customer it was recorded for; null for a caller who may not see "
+        "customers (an ingest key writes and learns nothing back)",
+    )
     reason: Echoed | None = Field(
         None, description="Why it was rejected or is a conflict, or that it was already stored"
     )
@@ -156,8 +160,9 @@ class RequestErrorOut(BaseModel):
 
 _ERROR_TEXT = {
     400: "The body could not be read as JSON text (not UTF-8, or cut off)",
-    401: "No API key, or an unknown or revoked one (`Authorization: Bearer <key>`)",
-    403: "The key's scope does not allow this (ingest keys write, read keys read)",
+    401: "No credentials, or an unknown, expired or revoked API key, or a wrong user name or "
+    "password (`Authorization: Bearer <key>`, or Basic auth)",
+    403: "The caller's role does not allow this (the operation's description names who may)",
     404: "Nothing is known by that id",
     409: "The state forbids it: e.g. the merge was already undone, or cannot be undone",
     413: "The request body is larger than the server accepts; send smaller batches",

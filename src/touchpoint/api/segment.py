@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from touchpoint.api.deps import TouchpointDep, presented_key
+from touchpoint.api.deps import TouchpointDep, presented
 from touchpoint.api.schemas import Echoed, error_responses
 from touchpoint.errors import ValidationError
 from touchpoint.ingest.report import IngestReport, ItemResult
@@ -26,9 +26,8 @@ from touchpoint.ingest.segment import (
 )
 from touchpoint.ingest.values import json_value_error, loads
 from touchpoint.runtime import Touchpoint
-from touchpoint.services.keys import ApiKey, authenticate
+from touchpoint.services.access import Credentials, Principal, authenticate
 from touchpoint.settings import Settings
-from touchpoint.store.engine import read_connection
 
 router = APIRouter(prefix="/v1", tags=["segment"], responses=error_responses(401, 403, 413))
 
@@ -72,25 +71,27 @@ async def segment_body(request: Request) -> dict[str, Any]:
     return dict(body)
 
 
-async def require_segment_ingest(request: Request, tp: TouchpointDep) -> ApiKey:
-    """An ingest key from the Authorization header (Basic: write key as user) or, only when no
-    header is sent, from the body's `writeKey` as some Segment SDKs send it."""
-    secret = presented_key(request)
+async def require_segment_ingest(request: Request, tp: TouchpointDep) -> Principal:
+    """A key that may record interactions, from the Authorization header (Basic: write key as
+    user) or, only when no header is sent, from the body's `writeKey` as some Segment SDKs send
+    it."""
+    credentials = presented(request)
     if "authorization" not in request.headers:
         try:
             key = (await segment_body(request)).get("writeKey")
         except SegmentPayloadError:
             key = None
-        secret = key if isinstance(key, str) and key else None
-    return await run_in_threadpool(_authenticate, tp, secret)
+        credentials = Credentials(secret=key if isinstance(key, str) and key else None)
+    principal = await run_in_threadpool(authenticate, tp.engine, credentials, _PERMISSION)
+    request.state.principal = principal
+    return principal
 
 
-def _authenticate(tp: Touchpoint, secret: str | None) -> ApiKey:
-    with read_connection(tp.engine) as conn:
-        return authenticate(conn, secret, needs="ingest")
+_PERMISSION = "interactions.write"
+require_segment_ingest.permission = _PERMISSION  # type: ignore[attr-defined]
 
 
-SegmentKey = Annotated[ApiKey, Depends(require_segment_ingest)]
+SegmentKey = Annotated[Principal, Depends(require_segment_ingest)]
 SegmentBody = Annotated[dict[str, Any], Depends(segment_body)]
 
 

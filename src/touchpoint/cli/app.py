@@ -20,7 +20,8 @@ GROUPS = (
     "customers",  # customer show | list
     "merges",  # customer merge | unmerge
     "identity",  # identity conflicts | dismiss | merges
-    "keys",  # keys create
+    "keys",  # keys create | list | revoke | rotate
+    "users",  # users create | list | role | password | disable
     "lifecycle",  # lifecycle summary | replay | tick | models
     "projections",  # projections status | catch-up, and tick
     "report",  # report NAME

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from touchpoint.domain.access import KEY_SCOPES
+
 
 class Channel(StrEnum):
     PHONE = "phone"
@@ -74,7 +76,7 @@ DIRECTIONS: tuple[str, ...] = tuple(d.value for d in Direction)
 INTERACTION_TYPES: tuple[str, ...] = tuple(t.value for t in InteractionType)
 
 # What an API key may do: ingest (write), read, admin (both, and changes by hand).
-API_KEY_SCOPES: tuple[str, ...] = ("ingest", "read", "admin")
+API_KEY_SCOPES: tuple[str, ...] = KEY_SCOPES  # roles and key-only scopes: domain.access
 
 # Which conflicts merge protection recorded a listing shows (here, not in domain.identity, so the
 # CLI's help text does not load phonenumbers and email-validator).
@@ -93,4 +95,8 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "key.create",
     "key.revoke",
     "key.rotate",
+    "user.create",
+    "user.role",
+    "user.password",
+    "user.disable",
 )

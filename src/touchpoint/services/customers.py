@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +36,13 @@ class CustomerSummary:
     first_seen_at: datetime | None
     last_seen_at: datetime | None
     revenue: float
+
+
+def pseudonymised(summary: CustomerSummary) -> CustomerSummary:
+    """The row without what identifies the person — name, email, phone, external id and every
+    trait — keeping the pseudonymous customer id, the stage and the activity (what an analyst
+    sees: aggregates and pseudonymised rows)."""
+    return replace(summary, name=None, email=None, phone=None, external_id=None, traits={})
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from touchpoint.demo.state import STATE_FILE, DemoState, read_state, write_state
 from touchpoint.errors import AuthError, Conflict, ValidationError
 from touchpoint.services import customers as customer_service
 from touchpoint.services import lifecycle as lifecycle_service
-from touchpoint.services.keys import SCOPES, authenticate, create_key
+from touchpoint.services.keys import authenticate, create_key
 from touchpoint.store import log, overview
 from touchpoint.store.engine import read_connection, write_transaction
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 LIFECYCLE_MAP = "lifecycle-map.html"
 SPEND_FILE = "demo-campaign-spend.csv"  # the sample's spend moved to the demo's months
 MONTHS = 18  # of business, up to its end
+DEMO_KEY_SCOPES = ("ingest", "read", "admin")  # one key each, printed for trying the API
 FIRST_ID = "demo-0-1"  # the first interaction of the first person: the log holds a demo
 
 DemoStep = Literal["ingest", "clock", "spend", "summary", "analytics"]
@@ -156,7 +157,7 @@ def _demo_keys(conn: Connection, state: DemoState | None) -> tuple[dict[str, str
     kept = state.keys if state else {}
     keys: dict[str, str] = {}
     created: list[str] = []
-    for scope in SCOPES:
+    for scope in DEMO_KEY_SCOPES:
         secret = kept.get(scope)
         if secret is None or not _works(conn, secret, scope):
             secret = create_key(conn, scope=scope, name="demo")[1]
@@ -167,7 +168,7 @@ def _demo_keys(conn: Connection, state: DemoState | None) -> tuple[dict[str, str
 
 def _works(conn: Connection, secret: str, scope: str) -> bool:
     try:
-        return authenticate(conn, secret, needs=scope).scope == scope
+        return authenticate(conn, secret).scope == scope
     except AuthError:  # revoked, or made for a database since deleted
         return False
 

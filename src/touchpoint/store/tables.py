@@ -155,6 +155,20 @@ api_keys = Table(
     Column("replaced_by", String(40)),  # the key a rotation made in its place
 )
 
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(10), nullable=False),  # domain.access.USER_ROLES
+    Column("password_hash", Text, nullable=False),  # argon2id, never the password
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", Text),  # "cli:<os user>" or the admin who made the user
+    Column("password_changed_at", UTCDateTime, nullable=False),
+    Column("last_login_at", UTCDateTime),  # updated at most once a minute per user
+    Column("disabled_at", UTCDateTime),  # refused from then on
+)
+
 # --- Lifecycle projection (rebuildable from the log; see lifecycle/) ---
 
 stage_transitions = Table(

@@ -1,0 +1,73 @@
+"""Who may do what: the roles of users and API keys, and the one table saying which role holds
+each permission. Every interface checks a permission against this table and nothing else (the
+API in `api/deps.py`; the web app will in its own face); a test walks the API's route table and
+proves each role lacking an operation's permission is refused it.
+
+Roles (users and keys):
+- **admin**: everything — users, keys, configuration, merges, erasure, the audit trail.
+- **manager**: everything operational (customers, exports, analytics, ingest) but no
+  administration (users, keys, merges, erasure, audit).
+- **agent**: the customers and contacts they serve — a customer's profile and timeline, a
+  lookup by phone or email, recording an interaction — and no exports, no analytics. (Once
+  queues exist, an agent sees the customers of their queues.)
+- **analyst**: aggregates (reports, stage counts) and pseudonymised rows (a customer list
+  without names, emails, phones or traits); no contact details, no lookup by identity.
+
+Scopes only API keys have:
+- **ingest**: writes interactions and learns nothing back — an ingest answer does not say which
+  customer an identity belongs to.
+- **read**: every read a manager may make, and no change (the scope read keys always had).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+USER_ROLES: Final = ("admin", "manager", "agent", "analyst")
+KEY_SCOPES: Final = ("ingest", "read", *USER_ROLES)
+
+_READERS = ("admin", "manager", "read")
+
+PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
+    # Recording interactions (the API's ingest endpoints and Segment's).
+    "interactions.write": ("ingest", "admin", "manager", "agent"),
+    # One person's data: a profile with contact details, its timeline, a lookup by identity.
+    "customers.read": (*_READERS, "agent"),
+    # The customer list: agents and readers see profiles, analysts pseudonymised rows.
+    "customers.list": (*_READERS, "agent", "analyst"),
+    # Aggregates: customers per stage, projections' progress, every analytics report.
+    "lifecycle.read": (*_READERS, "agent", "analyst"),
+    "projections.read": (*_READERS, "agent", "analyst"),
+    "analytics.read": (*_READERS, "analyst"),
+    # Merge protection's conflicts and the merge records (they show identity values).
+    "identity.read": _READERS,
+    # Changes made by hand: merging, unmerging, dismissing a conflict.
+    "identity.change": ("admin",),
+    # Administration.
+    "keys.admin": ("admin",),
+    "users.admin": ("admin",),
+    "audit.read": ("admin",),
+    "privacy.export": ("admin",),
+    "privacy.erase": ("admin",),
+}
+
+# Which permission lets a caller see contact details (names, emails, phones, traits) in a row
+# that others may see pseudonymised, and learn which customer an identity belongs to.
+CONTACT_DETAILS: Final = "customers.read"
+
+
+def allows(role: str, permission: str) -> bool:
+    """Whether `role` holds `permission`; an unknown permission is a programming error."""
+    return role in PERMISSIONS[permission]
+
+
+def roles_with(permission: str) -> tuple[str, ...]:
+    return PERMISSIONS[permission]
+
+
+def refusal(role: str, permission: str, *, kind: str = "key") -> str:
+    """The one-line reason a role is refused a permission, naming the roles that hold it."""
+    holders = [r for r in KEY_SCOPES if r in PERMISSIONS[permission]]
+    return (
+        f"this {kind}'s role, {role}, may not do this ({permission}); allowed: {', '.join(holders)}"
+    )
