@@ -95,7 +95,7 @@ def read_jsonl(stream: IO[bytes], events: segment.SegmentEventMap) -> Iterator[R
         try:
             obj = loads(line)
         except orjson.JSONDecodeError as exc:
-            yield number, ItemResult(number, "rejected", reason=f"not valid JSON: {exc}")
+            yield number, ItemResult(number, "rejected", reason=_not_json(line, exc))
             continue
         if not isinstance(obj, dict):
             yield number, ItemResult(number, "rejected", reason="each line must be a JSON object")
@@ -106,6 +106,16 @@ def read_jsonl(stream: IO[bytes], events: segment.SegmentEventMap) -> Iterator[R
                 yield number, ItemResult(number, "rejected", obj.get("messageId"), reason=str(exc))
         else:
             yield number, obj
+
+
+def _not_json(line: bytes, exc: orjson.JSONDecodeError) -> str:
+    """Why a line is no JSON: its first byte that is not UTF-8 if it has one (orjson's message
+    for that speaks of surrogates), else the reader's message."""
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return f"not UTF-8 text: byte 0x{line[bad.start]:02x} at column {bad.start + 1}"
+    return f"not valid JSON: {exc}"
 
 
 def column_path(column: str) -> tuple[str, ...] | None:
@@ -191,24 +201,36 @@ def read_csv(
 ) -> Iterator[Row]:
     """A header row names interaction fields (see column_path); empty cells mean 'not given';
     blank lines are skipped. Columns that are not fields are stored as properties (`warn`ed)."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    # Bytes that are not UTF-8 are read as lone surrogates (which no UTF-8 text holds) and the
+    # row holding them is rejected: a strict decoder fails a whole buffer, rows before it too.
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     first = text.readline()
     if not first:
         return
     reader = csv.reader(itertools.chain([first], text), delimiter=sniff_delimiter(first))
-    paths, warnings = column_paths(next(reader))
+    header = next(reader)
+    undecodable = _undecodable(header, header)
+    if undecodable:
+        raise ValidationError(f"line 1: {undecodable}")
+    paths, warnings = column_paths(header)
     if warn:
         for warning in warnings:
             warn(warning)
     rows = 0
+    number = reader.line_num + 1
     for row in reader:
-        number = reader.line_num
-        if len(row) != len(paths):
+        # A row is numbered by its first line: quoted line breaks make it span several.
+        number, next_number = number, reader.line_num + 1
+        reason = _undecodable(row, header)
+        if reason is None and len(row) != len(paths):
             if not row:  # a blank line
+                number = next_number
                 continue
             reason = f"has {len(row)} cells, the header has {len(paths)}"
+        if reason is not None:
             yield number, ItemResult(number, "rejected", reason=reason)
             rows += 1
+            number = next_number
             continue
         item: dict[str, Any] = {}
         for path, cell in zip(paths, row, strict=True):
@@ -216,8 +238,26 @@ def read_csv(
                 _put(item, path, cell)
         yield number, item
         rows += 1
+        number = next_number
     if not rows:
         raise ValidationError(f"{name} has a header line but no rows: nothing to import")
+
+
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # a byte `surrogateescape` could not decode
+
+
+def _undecodable(row: list[str], header: list[str]) -> str | None:
+    """Why a row read with `surrogateescape` is not text, or None: the first byte that is not
+    UTF-8, and the column it is in."""
+    for index, value in enumerate(row):
+        found = _ESCAPED_BYTE.search(value)
+        if found:
+            name = header[index] if index < len(header) else ""
+            column = f"column {index + 1}"
+            if name.strip() and not _ESCAPED_BYTE.search(name):
+                column += f" ({name.strip()})"
+            return f"not UTF-8 text: byte 0x{ord(found.group()) - 0xDC00:02x} in {column}"
+    return None
 
 
 def _put(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
