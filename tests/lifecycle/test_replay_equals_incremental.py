@@ -19,6 +19,8 @@ from touchpoint.settings import Settings
 
 from .test_projection import snapshot
 
+pytestmark = pytest.mark.slow  # Hypothesis over whole histories: CI runs it (pytest -m slow)
+
 EMAILS = ("a@example.com", "b@example.com", "c@example.com")
 PHONES = ("+14155550101", "+14155550102")
 _example = itertools.count()

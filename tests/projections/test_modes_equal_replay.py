@@ -19,6 +19,8 @@ from tests.lifecycle.test_replay_equals_incremental import interaction
 from touchpoint.runtime import open_touchpoint
 from touchpoint.settings import Settings
 
+pytestmark = pytest.mark.slow  # Hypothesis over whole histories: CI runs it (pytest -m slow)
+
 _example = itertools.count()
 Step = tuple[list[dict[str, Any]], bool, bool, int | None]  # events, deferred, catch up, tick day
 
