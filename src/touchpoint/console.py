@@ -19,6 +19,7 @@ from touchpoint.domain.surveys import survey_answers
 
 if TYPE_CHECKING:
     from touchpoint.analytics.reports import ReportResult
+    from touchpoint.domain.consent import ConsentChange
     from touchpoint.ingest.report import IngestReport
     from touchpoint.services.customers import (
         CustomerSummary,
@@ -76,7 +77,7 @@ def rejected_rows(rows: Iterable[tuple[int, str]], count: int, show: int, *, wha
     console.print(table)
 
 
-def customer_view(view: CustomerView) -> None:
+def customer_view(view: CustomerView, consent: Iterable[ConsentChange] = ()) -> None:
     lines = [
         f"[bold]{plain(view.name or '(no name)')}[/]  {plain(view.id)}",
         f"email {plain(view.email or '-')}   phone {plain(view.phone or '-')}   "
@@ -116,11 +117,29 @@ def customer_view(view: CustomerView) -> None:
         for key, value in sorted(view.traits.items()):
             traits.add_row(plain(key), plain(value))
         console.print(traits)
+    consent_table(consent)
     if lifecycle.history:
         console.print(stage_history(lifecycle.history))
     console.print(timeline(view.timeline))
     if view.next_cursor:
         console.print(f"older interactions: --cursor '{plain(view.next_cursor)}'")
+
+
+def consent_table(changes: Iterable[ConsentChange]) -> None:
+    """The consent in force, one row per channel and purpose (nothing when none was given)."""
+    rows = list(changes)
+    if not rows:
+        return
+    table = Table(title="Consent")
+    for column in ("channel", "purpose", "status", "since", "said by"):
+        table.add_column(column)
+    for change in rows:
+        status = "[green]granted[/]" if change.status == "granted" else "[red]withdrawn[/]"
+        table.add_row(
+            plain(change.channel), plain(change.purpose), status, when(change.occurred_at),
+            plain(change.source),
+        )  # fmt: skip
+    console.print(table)
 
 
 def customer_list(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 
@@ -51,6 +52,9 @@ def test_the_cli_exports_to_stdout_or_a_private_file_and_erases(tmp_path: Path) 
         zelda = populate(tp)
     finally:
         tp.close()
+    viewed = touchpoint("customer", "show", EMAIL, data_dir=data)
+    assert viewed.returncode == 0, viewed.stderr
+    assert re.search(r"email\s*│\s*newsletter\s*│\s*withdrawn\s*│\s*2026-01-01", viewed.stdout)
     shown = touchpoint("privacy", "export", EMAIL, data_dir=data)
     assert shown.returncode == 0, shown.stderr
     assert orjson.loads(shown.stdout)["customer_id"] == zelda

@@ -41,15 +41,16 @@ def customer_show(
     data_dir: DataDir = None,
 ) -> None:
     """Show one customer: profile, identities, merges, traits and timeline (newest first)."""
-    from touchpoint.services import audit
+    from touchpoint.services import audit, consent
     from touchpoint.services import customers as service
     from touchpoint.store.engine import read_connection
 
     with opened(data_dir) as tp, read_connection(tp.engine) as conn:
         customer_id = service.find_one(conn, query, default_region=tp.settings.default_region)
         view = service.customer_view(conn, customer_id, limit=limit, cursor=cursor)
+        in_force = consent.in_force(conn, view.id)
         audit.record_read(tp.engine, cli_actor(), "customer.view", view.id)
-    show.customer_view(view)
+    show.customer_view(view, in_force)
 
 
 @group.command("list")

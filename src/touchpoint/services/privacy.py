@@ -18,15 +18,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from touchpoint.domain.consent import current_consent
 from touchpoint.domain.moments import utc_text
 from touchpoint.domain.privacy import identity_hashes, pseudonymised_properties
 from touchpoint.domain.stages import StageModel
 from touchpoint.runtime import Touchpoint
-from touchpoint.services import audit
+from touchpoint.services import audit, consent
 from touchpoint.services.customers import current_id, lifecycle_of
 from touchpoint.services.lifecycle import model_in_force
-from touchpoint.store import consent as consent_store
 from touchpoint.store import customers as customer_store
 from touchpoint.store import privacy as store
 from touchpoint.store.engine import read_connection, transaction
@@ -90,13 +88,12 @@ def _lifecycle(conn: Connection, who: Person) -> Any:
 
 
 def _consent(conn: Connection, who: Person) -> Any:
-    changes = consent_store.history(conn, who.customer_id)
     return {
         "current": [
             {"channel": c.channel, "purpose": c.purpose, "status": c.status, "since": c.occurred_at}
-            for _scope, c in sorted(current_consent(changes).items())
+            for c in consent.in_force(conn, who.customer_id)
         ],
-        "history": changes,
+        "history": consent.history(conn, who.customer_id),
     }
 
 
