@@ -4,6 +4,7 @@ from every table that holds it (services/privacy.py says what is kept and why)."
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import Connection, delete, or_, select, update
 
 from touchpoint.domain.identity import kind_of
 from touchpoint.store.bulk import fetch_present, in_set, insert_rows, set_param, update_rows
+from touchpoint.store.engine import writer_queue
 from touchpoint.store.tables import (
     audit_log,
     customers,
@@ -196,12 +198,14 @@ def compact_sqlite(conn: Connection) -> bool:
     again. False when a reader kept the WAL from being emptied (its old pages may remain)."""
     driver: Any = conn.connection.driver_connection
     truncated = True
-    for statement in (
-        "PRAGMA wal_checkpoint(TRUNCATE)",
-        "VACUUM",
-        "PRAGMA wal_checkpoint(TRUNCATE)",
-    ):
-        row = driver.execute(statement).fetchone()
-        if statement.startswith("PRAGMA") and row is not None and row[0] != 0:
-            truncated = False
+    queue = writer_queue(conn.engine)  # VACUUM writes: it waits its turn like any writer
+    with queue.turn() if queue else nullcontext():
+        for statement in (
+            "PRAGMA wal_checkpoint(TRUNCATE)",
+            "VACUUM",
+            "PRAGMA wal_checkpoint(TRUNCATE)",
+        ):
+            row = driver.execute(statement).fetchone()
+            if statement.startswith("PRAGMA") and row is not None and row[0] != 0:
+                truncated = False  # (busy, WAL frames, frames checkpointed): 1 = a reader held it
     return truncated
