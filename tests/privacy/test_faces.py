@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from tests.api.http import bearer
 from tests.conftest import new_key
-from tests.privacy.people import EMAIL, NAME, populate
+from tests.privacy.people import ANONYMOUS, EMAIL, NAME, populate
+from tests.privacy.test_erase import rows_holding
 from tests.test_cli import touchpoint
 from touchpoint.runtime import Touchpoint, open_touchpoint
 from touchpoint.settings import Settings
@@ -71,3 +72,22 @@ def test_the_cli_exports_to_stdout_or_a_private_file_and_erases(tmp_path: Path) 
     gone = touchpoint("privacy", "export", EMAIL, data_dir=data)
     assert gone.returncode == 1
     assert gone.stderr.strip().count("\n") == 0 and EMAIL in gone.stderr  # one line
+
+
+def test_segment_calls_naming_an_erased_person_are_refused_as_segment_drops_them(
+    tp: Touchpoint, client: TestClient
+) -> None:
+    from tests.api.test_segment_api import basic, call
+
+    zelda = populate(tp)
+    client.post(f"/v1/privacy/customers/{zelda}/erase", headers=bearer(new_key(tp, "admin")))
+    ingest = basic(new_key(tp, "ingest"))
+    late = call("identify", "seg-1", anonymousId=ANONYMOUS, traits={"name": NAME})
+    single = client.post("/v1/identify", json=late, headers=ingest)
+    assert single.status_code == 400 and "suppressed" in single.json()["detail"]
+    other = call("track", "seg-2", userId="someone-else", event="Signed Up")
+    batch = client.post("/v1/batch", json={"batch": [late, other]}, headers=ingest)
+    assert batch.status_code == 200, batch.text
+    assert batch.json()["accepted"] == 1
+    assert [r["index"] for r in batch.json()["rejected"]] == [0]
+    assert rows_holding(tp, (NAME,)) == {}  # the identify's traits were not stored
