@@ -3,15 +3,18 @@ Segment batches from 8 concurrent clients at p99 < 500 ms with zero errors, with
 alongside at p99 < 100 ms, and loses or doubles nothing it acknowledged.
 
     uv run python bench/load.py [--ingest-clients 4] [--lookup-clients 4] [--seconds 30]
-                                [--batch 100] [--people 20000]
+                                [--lookup-rate 25] [--batch 100] [--people 20000]
 
 A real server: a fresh data directory made by `touchpoint init`, one API key per client made by
 `touchpoint keys create`, `touchpoint serve` on a free loopback port in its own process. Each
 ingest client (a thread with its own keep-alive connection) posts `POST /v1/batch` of `--batch`
-Segment messages (identify and track calls of `--people` users, each message a new messageId,
-dated up to 10 s before it is sent as an SDK's queue holds it, 1% up to a day back) back to back; each lookup client asks `GET /v1/customers?email=` for a user already identified.
-Both stop after `--seconds`. Then the server is stopped and the log is read: every messageId the
-server acknowledged (accepted or duplicate in a 200) must be stored exactly once.
+Segment messages back to back: identify and track calls of its own share of `--people` users
+(it is their SDK), each message a new messageId, dated up to 10 s before it is sent as an SDK's
+queue holds it, each user's in the order they happened but 1% up to a day late. Each lookup
+client asks `GET /v1/customers?email=` for a user already identified, `--lookup-rate` times a
+second (0: back to back). All stop after `--seconds`. Then the server is stopped and the log is
+read: every messageId the server acknowledged (accepted or duplicate in a 200) must be stored
+exactly once.
 
 The clients run on the same 2-core machine as the server and take CPU from it (JSON encoding,
 HTTP): the figures are a floor for a server on its own machine.
@@ -72,6 +75,12 @@ def main() -> None:
     parser.add_argument("--ingest-clients", type=int, default=4)
     parser.add_argument("--lookup-clients", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--lookup-rate",
+        type=float,
+        default=25.0,
+        help="lookups a second per lookup client (0: back to back)",
+    )
     parser.add_argument("--batch", type=int, default=100, help="messages per /v1/batch")
     parser.add_argument("--people", type=int, default=20_000, help="distinct users")
     parser.add_argument("--seed", type=int, default=7)
@@ -227,14 +236,23 @@ def ingest_client(
 ) -> None:
     rng = random.Random(args.seed * 1000 + index)
     sent = 0
+    # Each client is the SDK of its own users (every ingest_clients-th), which sends a user's
+    # events in the order they happened, except the late ones.
+    mine = range(index, args.people, args.ingest_clients)
+    last: dict[int, datetime] = {}
     with httpx.Client(base_url=base, headers=_auth(key), timeout=60) as client:
         while time.monotonic() < deadline:
             now = datetime.now(UTC)
             batch = []
             for _ in range(args.batch):
-                person = rng.randrange(args.people)
-                late = rng.random() < LATE_SHARE
-                at = now - timedelta(seconds=rng.uniform(1, 86_400 if late else 10))
+                person = rng.choice(mine)
+                if rng.random() < LATE_SHARE:
+                    at = now - timedelta(seconds=rng.uniform(10, 86_400))
+                else:
+                    at = now - timedelta(seconds=rng.uniform(0, 10))
+                    if person in last and at <= last[person]:
+                        at = last[person] + timedelta(milliseconds=1)
+                    last[person] = at
                 message_id = f"load-{index}-{sent}"
                 sent += 1
                 if rng.random() < 0.1:
@@ -265,8 +283,12 @@ def lookup_client(
     base: str, key: str, index: int, tally: Tally, deadline: float, args: argparse.Namespace
 ) -> None:
     rng = random.Random(args.seed * 2000 + index)
+    interval = 1 / args.lookup_rate if args.lookup_rate > 0 else 0.0
+    due = time.monotonic()
     with httpx.Client(base_url=base, headers=_auth(key), timeout=60) as client:
         while time.monotonic() < deadline:
+            due += interval  # an open loop: a slow answer does not slow the asking
+            time.sleep(max(0.0, due - time.monotonic()))
             person = rng.randrange(args.people)
             began = time.perf_counter()
             try:
@@ -323,7 +345,8 @@ def print_results(
 ) -> None:
     table = Table(
         title=f"touchpoint serve under load: {args.ingest_clients} ingest + "
-        f"{args.lookup_clients} lookup clients, {elapsed:.0f} s, {args.batch} events a batch "
+        f"{args.lookup_clients} lookup clients ({args.lookup_rate:g}/s each), {elapsed:.0f} s, "
+        f"{args.batch} events a batch "
         f"(SQLite {sqlite3.sqlite_version})"
     )
     for name in ("kind", "requests", "per second", "p50 ms", "p99 ms", "errors"):
