@@ -9,7 +9,7 @@ Zelda's eight interactions, by hand (minutes after T0):
  50 survey_response email: csat 4 and a comment naming her
  60 unsubscribe email from the newsletter
  70 refund web, revenue -20
-Bob: purchase web 50 at 5, call phone 120 s at 15.
+Bob: purchase web 50 at 5 (referred by Zelda's email), call phone 120 s at 15.
 
 Per channel: web 5 + 1 = 6 interactions, revenue 120 - 20 + 50 = 150; phone 1 + 1 = 2; email 2.
 """
@@ -84,7 +84,14 @@ def zelda() -> list[dict]:
 
 def bob() -> list[dict]:
     return [
-        interaction(id="b-0", type="purchase", email=BOB, at=5, revenue=50.0),
+        interaction(
+            id="b-0",
+            type="purchase",
+            email=BOB,
+            at=5,
+            revenue=50.0,
+            properties={"referred_by": EMAIL.upper(), "invite_code": "INV-7"},  # names her
+        ),
         interaction(id="b-1", type="call", channel="phone", email=BOB, at=15, duration_s=120),
     ]
 

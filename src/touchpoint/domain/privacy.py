@@ -57,3 +57,21 @@ def pseudonymised_properties(
     if properties.get(survey_key) == survey and answer in properties:
         out[answer] = properties[answer]
     return out
+
+
+def without_mentions(value: Any, needles: Iterable[str]) -> Any:
+    """`value` (a JSON value) less every entry whose text contains one of `needles` (any case):
+    another customer's `{"referrer_external_id": "crm-100050"}` loses that entry."""
+    lowered = [n.lower() for n in needles if n]
+
+    def mentions(v: Any) -> bool:
+        return isinstance(v, str) and any(n in v.lower() for n in lowered)
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items() if not mentions(x) and not mentions(k)}
+        if isinstance(v, list):
+            return [walk(x) for x in v if not mentions(x)]
+        return v
+
+    return walk(value)

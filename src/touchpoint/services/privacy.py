@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from touchpoint.domain.moments import utc_text
-from touchpoint.domain.privacy import identity_hashes, pseudonymised_properties
+from touchpoint.domain.privacy import identity_hashes, pseudonymised_properties, without_mentions
 from touchpoint.domain.stages import StageModel
 from touchpoint.runtime import Touchpoint
 from touchpoint.services import audit, consent
@@ -202,23 +202,24 @@ def _erase_in(
     )
     landed = store.forget_conflicts(conn, ids, keys)
     store.strip_keys(conn, landed, keys)
+    values = {key.partition(":")[2] for key in keys}
+    values = {v for v in values if len(v) >= MIN_NEEDLE}  # a short id would match by chance
+    mentioned = store.rows_mentioning(conn, values, ids)
+    store.rewrite_properties(conn, [(seq, without_mentions(p, values)) for seq, p in mentioned])
     merges = store.blank_merges(conn, ids)
     store.forget_identities(conn, ids)
     now = utcnow()
     store.blank_profiles(conn, ids, now)
     store.suppress(conn, identity_hashes(keys), now)
     tp.projections.refold(conn, [who.customer_id], [])
-    kinds: dict[str, int] = {}
-    for key in keys:
-        kind = key.partition(":")[0]
-        kinds[kind] = kinds.get(kind, 0) + 1
     audit.record(  # counts and kinds only: the trail must not keep what was erased
         conn,
         actor,
         "customer.erase",
         who.customer_id,
         customers=len(ids),
-        identities=kinds,
+        identities=len(keys),
+        kinds=sorted({key.partition(":")[0] for key in keys}),
         interactions=len(rows),
     )
     return who, needles, {"identities": len(keys), "interactions": len(rows), "merges": merges}

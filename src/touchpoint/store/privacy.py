@@ -8,7 +8,7 @@ from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, or_, select, update
+from sqlalchemy import Connection, Text, cast, delete, or_, select, update
 
 from touchpoint.domain.identity import kind_of
 from touchpoint.store.bulk import fetch_present, in_set, insert_rows, set_param, update_rows
@@ -130,6 +130,32 @@ def strip_keys(conn: Connection, customer_ids: Collection[str], keys: Collection
     ]
     update_rows(conn, interactions, ("seq", "identity_keys"), rows)
     return len(rows)
+
+
+def rows_mentioning(
+    conn: Connection, values: Collection[str], customer_ids: Collection[str]
+) -> list[tuple[int, Any]]:
+    """(seq, properties) of the log rows of customers other than `customer_ids` whose
+    properties mention one of `values` (any case): a scan of the log, for an erasure only."""
+    if not values:
+        return []
+    as_text = cast(interactions.c.properties, Text)
+    mentions = [
+        as_text.ilike(
+            "%" + v.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", escape="\\"
+        )
+        for v in values
+    ]
+    query = select(interactions.c.seq, interactions.c.properties).where(
+        or_(*mentions), ~in_set(interactions.c.customer_id, conn.dialect)
+    )
+    return [
+        (seq, props) for seq, props in conn.execute(query, set_param(customer_ids, conn.dialect))
+    ]
+
+
+def rewrite_properties(conn: Connection, rows: Iterable[tuple[int, Any]]) -> None:
+    update_rows(conn, interactions, ("seq", "properties"), list(rows))
 
 
 def forget_conflicts(conn: Connection, ids: Collection[str], keys: Collection[str]) -> list[str]:
