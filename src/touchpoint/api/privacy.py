@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from touchpoint.api.deps import AdminKey, TouchpointDep
+from touchpoint.api.deps import TouchpointDep, allowed
 from touchpoint.api.schemas import error_responses
 from touchpoint.services import privacy as service
+from touchpoint.services.access import Principal
 
 router = APIRouter(
     prefix="/v1/privacy", tags=["privacy"], responses=error_responses(401, 403, 404, 422)
@@ -42,13 +43,13 @@ class ErasureOut(BaseModel):
 )
 def export_customer(
     tp: TouchpointDep,
-    key: AdminKey,
+    who: Annotated[Principal, allowed("privacy.export")],
     customer_id: CustomerId,
 ) -> dict[str, Any]:
     """Profile and traits, identities, merge records, every interaction, lifecycle stage and
     history, consent history and the audit entries about them, as one JSON document (a data
     subject's access request). Recorded in the audit trail."""
-    return service.export(tp, customer_id, actor=key.id)
+    return service.export(tp, customer_id, actor=who.actor)
 
 
 @router.post(
@@ -58,7 +59,7 @@ def export_customer(
 )
 def erase_customer(
     tp: TouchpointDep,
-    key: AdminKey,
+    who: Annotated[Principal, allowed("privacy.erase")],
     customer_id: CustomerId,
 ) -> ErasureOut:
     """Remove the person's identities, traits and the personal fields of their interactions,
@@ -66,7 +67,7 @@ def erase_customer(
     interactions stay, pseudonymised, so counts and revenue do not change. Their identities go
     on the suppression list (as hashes): a later event naming one is rejected, not stored.
     Cannot be undone. Recorded in the audit trail (without the erased data)."""
-    erased = service.erase(tp, customer_id, actor=key.id)
+    erased = service.erase(tp, customer_id, actor=who.actor)
     return ErasureOut(
         customer_id=erased.customer_id,
         customer_ids=list(erased.customer_ids),

@@ -1,7 +1,7 @@
 """suppressed_identities (hashes of erased people's identities) and consent_history
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-02 10:05:00.000000
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from touchpoint.store.types import UTCDateTime
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
