@@ -51,6 +51,9 @@ EXPECTED = {
     "audit.read": {"admin"},
     "privacy.export": {"admin"},
     "privacy.erase": {"admin"},
+    "cc.route": {"admin", "manager", "agent"},
+    "cc.read": {"read", "admin", "manager", "agent", "analyst"},
+    "cc.config": {"admin"},
 }
 
 

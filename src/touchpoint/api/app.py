@@ -16,6 +16,7 @@ from touchpoint import __version__
 from touchpoint.api import (
     analytics,
     audit,
+    contact_center,
     customers,
     docs,
     identity,
@@ -48,6 +49,11 @@ TAGS = [
         "may be gzipped; `messageId` is the idempotency key.",
     },
     {"name": "lifecycle", "description": "Customers per lifecycle stage (read key)."},
+    {
+        "name": "contact center",
+        "description": "Routing for a telephony or chat front end: offer contacts, agents' "
+        "states, accept / decline / complete / abandon, the live picture.",
+    },
     {"name": "keys", "description": "API keys: list, create, revoke, rotate (admin)."},
     {
         "name": "users",
@@ -80,6 +86,8 @@ ROUTERS = (
     keys.router,
     audit.router,
     users.router,
+    privacy.router,
+    contact_center.router,
 )
 for _router in ROUTERS:  # once, at import: each operation's description names who may call it
     describe_permissions(_router.routes)
@@ -118,6 +126,7 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(keys.router)
     app.include_router(audit.router)
     app.include_router(users.router)
+    app.include_router(contact_center.router)
     app.include_router(privacy.router)
     app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]

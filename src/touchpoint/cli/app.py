@@ -22,6 +22,7 @@ GROUPS = (
     "identity",  # identity conflicts | dismiss | merges
     "keys",  # keys create | list | revoke | rotate
     "users",  # users create | list | role | password | disable
+    "contact_center",  # cc config apply | show, cc live, cc agent, cc tick
     "lifecycle",  # lifecycle summary | replay | tick | models
     "projections",  # projections status | catch-up, and tick
     "report",  # report NAME

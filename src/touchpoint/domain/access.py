@@ -43,6 +43,12 @@ PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
     "identity.read": _READERS,
     # Changes made by hand: merging, unmerging, dismissing a conflict.
     "identity.change": ("admin",),
+    # The contact center: offers, agents' states, accepting and ending contacts (a front end
+    # such as Asterisk drives it with a manager key; an agent acts only as their own agent).
+    "cc.route": ("admin", "manager", "agent"),
+    # The live picture of queues and agents.
+    "cc.read": (*_READERS, "agent", "analyst"),
+    "cc.config": ("admin",),
     # Administration.
     "keys.admin": ("admin",),
     "users.admin": ("admin",),

@@ -99,4 +99,5 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "user.role",
     "user.password",
     "user.disable",
+    "cc.config",
 )

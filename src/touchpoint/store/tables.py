@@ -281,3 +281,81 @@ consent_history = Table(
     Column("recorded_at", UTCDateTime, nullable=False),
     Index("ix_consent_history_customer_occurred", "customer_id", "occurred_at"),
 )
+
+# --- Contact center (routing state; contact_center/ owns it, the log gets each contact's end) ---
+
+cc_config = Table(
+    "cc_config",
+    metadata,
+    Column("version", SeqType, primary_key=True, autoincrement=True),
+    Column("applied_at", UTCDateTime, nullable=False),
+    Column("applied_by", Text, nullable=False),
+    Column("document", JSON, nullable=False),  # the validated configuration, as JSON
+    sqlite_autoincrement=True,
+)
+
+cc_agents = Table(
+    "cc_agents",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("state", String(12), nullable=False),  # domain.routing.AGENT_STATES
+    Column("reason", Text),  # why not ready
+    Column("state_since", UTCDateTime, nullable=False),
+    Column("wrap_until", UTCDateTime),
+    Column("idle_since", UTCDateTime, nullable=False),  # longest-idle-agent's clock
+    Column("handled_day", String(10)),  # the UTC day handled_today counts
+    Column("handled_today", Integer, nullable=False, server_default="0"),
+)
+
+cc_contacts = Table(
+    "cc_contacts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("external_ref", String(200), unique=True),  # the front end's call id: idempotency
+    Column("queue", String(40), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("language", String(20)),
+    Column("customer_id", String(40)),  # who it is, if known when offered
+    Column("identity", JSON, nullable=False),  # as offered: the log's interaction names them
+    Column("status", String(10), nullable=False),  # domain.routing.CONTACT_STATES
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("joined_at", UTCDateTime, nullable=False),  # place in line, kept through transfers
+    Column("priority", Integer, nullable=False, server_default="0"),  # rules' boost
+    Column("team", String(40)),
+    Column("team_until", UTCDateTime),
+    Column("preferred_agent", String(40)),
+    Column("prefer_until", UTCDateTime),
+    Column("not_before", UTCDateTime),  # a callback at a chosen time
+    Column("agent", String(40)),  # reserved for, or assigned to
+    Column("lease_until", UTCDateTime),  # a reservation not accepted by then expires
+    Column("assigned_at", UTCDateTime),
+    Column("ended_at", UTCDateTime),
+    Column("outcome", String(40)),
+    Column("rules", JSON),  # routing rules that applied
+    Column("decision", JSON),  # the last routing decision: strategy, candidates, reason
+    Column("logged_at", UTCDateTime),  # when its interaction reached the log
+    Index("ix_cc_contacts_status", "status", "queue"),
+    Index("ix_cc_contacts_agent", "agent", "status"),
+    Index("ix_cc_contacts_customer", "customer_id", "ended_at"),
+)
+
+cc_queue_memory = Table(
+    "cc_queue_memory",
+    metadata,
+    Column("queue", String(40), primary_key=True),
+    Column("last_chosen", String(40)),  # round-robin's memory (Asterisk rrmemory)
+)
+
+cc_events = Table(
+    "cc_events",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(20), nullable=False),  # offered, reserved, accepted, expired, …
+    Column("contact_id", String(40)),
+    Column("agent_id", String(40)),
+    Column("queue", String(40)),
+    Column("detail", JSON),
+    Index("ix_cc_events_contact", "contact_id", "seq"),
+    sqlite_autoincrement=True,
+)

@@ -1,0 +1,460 @@
+"""The router: every change to the center — a contact offered, an agent's state, an offer
+accepted or let expire, a contact ended, abandoned, transferred or turned into a callback — in
+one serialised transaction (store.contact_center.center_transaction) that first settles what
+time has done (expired offers go back to their place in line and their agent to not ready; ended
+wrap-ups make agents ready), applies the change, then dispatches: waiting contacts in service
+order (domain.routing.service_order), each offered to the agent domain.routing.choose picks, as a
+reservation with a lease. The decision and its reasons are kept on the contact and in the event
+trail. Being serialised, no contact goes to two agents and no agent past their capacity."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import RowMapping
+
+from touchpoint.contact_center.config import CenterConfig
+from touchpoint.domain.routing import (
+    OPEN_CONTACT_STATES,
+    WAITING_STATES,
+    AgentView,
+    ContactView,
+    CustomerFacts,
+    apply_rules,
+    choose,
+    estimated_wait_s,
+    service_order,
+)
+from touchpoint.errors import Conflict, NotFound, ValidationError
+from touchpoint.store import contact_center as store
+
+AGENT_COMMANDS = ("login", "ready", "not_ready", "logout")
+
+
+@dataclass(frozen=True)
+class Offered:
+    """A contact as the router answers for it: reserved for an agent, or waiting in line."""
+
+    id: str
+    status: str
+    queue: str
+    agent: str | None
+    lease_until: datetime | None
+    position: int | None  # 1 = next in line (waiting only)
+    estimated_wait_s: float | None
+    rules: tuple[str, ...]
+    decision: dict[str, Any] | None
+
+
+# --- settling what time did ---------------------------------------------------------------------
+
+
+def settle(conn: Connection, config: CenterConfig, now: datetime) -> None:
+    """Expired offers back to their place in line (their agent to not ready: no agent stays
+    reserved for ever), finished wrap-ups to ready, new agents known."""
+    known = store.agents(conn)
+    for agent_id in config.agents:
+        if agent_id not in known:
+            store.add_agent(conn, agent_id, now)
+    for row in store.expired_reservations(conn, now):
+        store.set_contact(conn, row["id"], status="waiting", agent=None, lease_until=None)
+        store.add_event(
+            conn,
+            at=now,
+            kind="expired",
+            contact_id=row["id"],
+            agent_id=row["agent"],
+            queue=row["queue"],
+        )
+        store.set_agent(
+            conn, row["agent"], state="not_ready", reason="missed an offer", state_since=now
+        )
+        store.add_event(
+            conn,
+            at=now,
+            kind="not_ready",
+            agent_id=row["agent"],
+            detail={"reason": "missed an offer"},
+        )
+    for agent_id in store.wrapped_up(conn, now):
+        store.set_agent(conn, agent_id, state="ready", wrap_until=None, state_since=now)
+        store.add_event(conn, at=now, kind="ready", agent_id=agent_id, detail={"after": "wrap-up"})
+
+
+# --- dispatch -----------------------------------------------------------------------------------
+
+
+def agent_views(conn: Connection, config: CenterConfig, now: datetime) -> dict[str, AgentView]:
+    rows = store.agents(conn)
+    loads = store.loads(conn, OPEN_CONTACT_STATES)
+    today = now.date().isoformat()
+    views: dict[str, AgentView] = {}
+    for agent_id in config.agents:
+        row = rows.get(agent_id)
+        if row is None:
+            continue
+        views[agent_id] = config.agent_view(
+            agent_id,
+            state=row["state"],
+            load=loads.get(agent_id, {}),
+            idle_since=row["idle_since"],
+            handled_today=row["handled_today"] if row["handled_day"] == today else 0,
+            wrap_until=row["wrap_until"],
+        )
+    return views
+
+
+def contact_view(row: RowMapping) -> ContactView:
+    return ContactView(
+        id=row["id"],
+        queue=row["queue"],
+        channel=row["channel"],
+        language=row["language"],
+        joined_at=row["joined_at"],
+        priority=row["priority"],
+        team=row["team"],
+        team_until=row["team_until"],
+        preferred_agent=row["preferred_agent"],
+        prefer_until=row["prefer_until"],
+        not_before=row["not_before"],
+    )
+
+
+def dispatch(
+    conn: Connection, config: CenterConfig, now: datetime, rng: random.Random | None = None
+) -> list[tuple[str, str]]:
+    """Offer waiting contacts, in service order, to the agents routing picks; the (contact,
+    agent) reservations made."""
+    views = agent_views(conn, config, now)
+    if not any(a.ready_at(now) for a in views.values()):
+        return []
+    waiting = [
+        contact_view(row)
+        for row in store.contacts_in(conn, WAITING_STATES)
+        if row["queue"] in config.queues
+    ]
+    waiting.sort(key=lambda c: service_order(c, config.queues[c.queue]))
+    memory = store.last_chosen(conn)
+    by_queue: dict[str, list[AgentView]] = {}
+    for view in views.values():
+        for queue in view.queues:
+            by_queue.setdefault(queue, []).append(view)
+    made: list[tuple[str, str]] = []
+    for contact in waiting:
+        queue = config.queues[contact.queue]
+        candidates = [views[a.id] for a in by_queue.get(contact.queue, ())]
+        if not any(a.ready_at(now) and a.has_room(contact.channel) for a in candidates):
+            continue
+        decision = choose(
+            contact, queue, candidates, now, last_chosen=memory.get(queue.id), rng=rng
+        )
+        if decision.agent is None:
+            continue
+        why = {
+            "strategy": decision.strategy,
+            "candidates": list(decision.candidates),
+            "reason": decision.reason,
+        }
+        store.set_contact(
+            conn,
+            contact.id,
+            status="reserved",
+            agent=decision.agent,
+            lease_until=now + timedelta(seconds=config.lease_s),
+            decision=why,
+        )
+        store.add_event(
+            conn,
+            at=now,
+            kind="reserved",
+            contact_id=contact.id,
+            agent_id=decision.agent,
+            queue=queue.id,
+            detail=why,
+        )
+        store.remember_chosen(conn, queue.id, decision.agent, queue.id in memory)
+        memory[queue.id] = decision.agent
+        chosen = views[decision.agent]
+        load = dict(chosen.load)
+        load[contact.channel] = load.get(contact.channel, 0) + 1
+        views[decision.agent] = _with_load(chosen, load)
+        for queue_id in chosen.queues:
+            by_queue[queue_id] = [
+                views[decision.agent] if a.id == decision.agent else a for a in by_queue[queue_id]
+            ]
+        made.append((contact.id, decision.agent))
+    return made
+
+
+def _with_load(agent: AgentView, load: dict[str, int]) -> AgentView:
+    from dataclasses import replace
+
+    return replace(agent, load=load)
+
+
+# --- offering a contact -------------------------------------------------------------------------
+
+
+def offer(
+    conn: Connection,
+    config: CenterConfig,
+    now: datetime,
+    *,
+    queue: str,
+    channel: str,
+    identity: dict[str, Any],
+    customer_id: str | None,
+    facts: CustomerFacts,
+    language: str | None = None,
+    external_ref: str | None = None,
+    rng: random.Random | None = None,
+) -> Offered:
+    """A new contact joins the line (or, sent again with the same external_ref, the one it
+    created is answered); then dispatch."""
+    if queue not in config.queues:
+        raise ValidationError(f"queue: no queue named {queue!r}; known: {', '.join(config.queues)}")
+    spec = config.queues[queue]
+    if channel not in spec.channels:
+        raise ValidationError(
+            f"channel: queue {queue} takes {', '.join(spec.channels)}, not {channel!r}"
+        )
+    settle(conn, config, now)
+    if external_ref is not None and (found := store.contact_by_ref(conn, external_ref)):
+        return describe(conn, config, found["id"], now)
+    outcome = apply_rules(config.rules, facts, queue, now)
+    contact_id = "con_" + secrets.token_hex(8)
+    store.add_contact(
+        conn,
+        id=contact_id,
+        external_ref=external_ref,
+        queue=queue,
+        channel=channel,
+        language=language,
+        customer_id=customer_id,
+        identity=identity,
+        status="waiting",
+        created_at=now,
+        joined_at=now,
+        priority=outcome.priority,
+        team=outcome.team,
+        team_until=outcome.team_until,
+        preferred_agent=outcome.preferred_agent,
+        prefer_until=outcome.prefer_until,
+        rules=list(outcome.applied),
+    )
+    store.add_event(
+        conn,
+        at=now,
+        kind="offered",
+        contact_id=contact_id,
+        queue=queue,
+        detail={"channel": channel, "rules": list(outcome.applied), "stage": facts.stage},
+    )
+    dispatch(conn, config, now, rng)
+    return describe(conn, config, contact_id, now)
+
+
+def describe(conn: Connection, config: CenterConfig, contact_id: str, now: datetime) -> Offered:
+    row = _contact(conn, contact_id)
+    position = wait = None
+    if row["status"] in WAITING_STATES and row["queue"] in config.queues:
+        spec = config.queues[row["queue"]]
+        line = sorted(
+            (
+                contact_view(r)
+                for r in store.contacts_in(conn, WAITING_STATES)
+                if r["queue"] == row["queue"]
+            ),
+            key=lambda c: service_order(c, spec),
+        )
+        position = 1 + next(i for i, c in enumerate(line) if c.id == contact_id)
+        serving = sum(
+            1
+            for a in agent_views(conn, config, now).values()
+            if row["queue"] in a.queues and a.state != "logged_out"
+        )
+        handle = store.mean_handle_s(conn, row["queue"]) or config.default_handle_s
+        wait = round(estimated_wait_s(position, serving, handle), 1)
+    return Offered(
+        id=row["id"],
+        status=row["status"],
+        queue=row["queue"],
+        agent=row["agent"],
+        lease_until=row["lease_until"],
+        position=position,
+        estimated_wait_s=wait,
+        rules=tuple(row["rules"] or ()),
+        decision=row["decision"],
+    )
+
+
+def _contact(conn: Connection, contact_id: str) -> RowMapping:
+    row = store.contact(conn, contact_id)
+    if row is None:
+        raise NotFound(f"no contact {contact_id!r}")
+    return row
+
+
+# --- agents -------------------------------------------------------------------------------------
+
+
+def set_agent_state(
+    conn: Connection,
+    config: CenterConfig,
+    now: datetime,
+    agent_id: str,
+    command: str,
+    reason: str | None = None,
+    rng: random.Random | None = None,
+) -> str:
+    """login (not ready until they say ready), ready, not_ready (with a reason), logout; an
+    agent with a contact open stays assigned to it. Answers the new state."""
+    if agent_id not in config.agents:
+        raise NotFound(f"no agent {agent_id!r} in the configuration")
+    if command not in AGENT_COMMANDS:
+        raise ValidationError(f"state: {command!r} is not one of {', '.join(AGENT_COMMANDS)}")
+    settle(conn, config, now)
+    row = store.agents(conn)[agent_id]
+    if command == "logout":
+        for held in store.contacts_in(conn, ("reserved",)):
+            if held["agent"] == agent_id:  # an offer not yet taken goes back to its place
+                store.set_contact(conn, held["id"], status="waiting", agent=None, lease_until=None)
+                store.add_event(
+                    conn,
+                    at=now,
+                    kind="returned",
+                    contact_id=held["id"],
+                    agent_id=agent_id,
+                    queue=held["queue"],
+                )
+    if command == "ready" and row["state"] == "wrap_up" and row["wrap_until"] > now:
+        raise Conflict(f"agent {agent_id} is in wrap-up until {row['wrap_until'].isoformat()}")
+    state = {"login": "not_ready", "ready": "ready", "not_ready": "not_ready"}.get(
+        command, "logged_out"
+    )
+    values: dict[str, Any] = {
+        "state": state,
+        "reason": reason if state == "not_ready" else None,
+        "state_since": now,
+    }
+    if row["state"] == "logged_out" and state != "logged_out":
+        values["idle_since"] = now  # idle from their login, not from before it
+    store.set_agent(conn, agent_id, **values)
+    store.add_event(conn, at=now, kind=state, agent_id=agent_id, detail={"reason": reason})
+    dispatch(conn, config, now, rng)
+    return state
+
+
+# --- a contact's life ---------------------------------------------------------------------------
+
+
+def accept(
+    conn: Connection, config: CenterConfig, now: datetime, contact_id: str, agent_id: str
+) -> Offered:
+    settle(conn, config, now)
+    row = _contact(conn, contact_id)
+    if row["status"] != "reserved" or row["agent"] != agent_id:
+        if row["status"] == "waiting" and row["agent"] is None:
+            raise Conflict(f"the offer of {contact_id} to {agent_id} expired; it is back in line")
+        raise Conflict(f"contact {contact_id} is {row['status']}, not offered to {agent_id}")
+    store.set_contact(conn, contact_id, status="assigned", lease_until=None, assigned_at=now)
+    store.add_event(
+        conn, at=now, kind="accepted", contact_id=contact_id, agent_id=agent_id, queue=row["queue"]
+    )
+    return describe(conn, config, contact_id, now)
+
+
+def decline(
+    conn: Connection,
+    config: CenterConfig,
+    now: datetime,
+    contact_id: str,
+    agent_id: str,
+    rng: random.Random | None = None,
+) -> Offered:
+    """The agent turns the offer down: it goes back to its place, the agent to not ready."""
+    settle(conn, config, now)
+    row = _contact(conn, contact_id)
+    if row["status"] != "reserved" or row["agent"] != agent_id:
+        raise Conflict(f"contact {contact_id} is {row['status']}, not offered to {agent_id}")
+    store.set_contact(conn, contact_id, status="waiting", agent=None, lease_until=None)
+    store.set_agent(conn, agent_id, state="not_ready", reason="declined an offer", state_since=now)
+    store.add_event(
+        conn, at=now, kind="declined", contact_id=contact_id, agent_id=agent_id, queue=row["queue"]
+    )
+    dispatch(conn, config, now, rng)
+    return describe(conn, config, contact_id, now)
+
+
+def complete(
+    conn: Connection,
+    config: CenterConfig,
+    now: datetime,
+    contact_id: str,
+    agent_id: str,
+    outcome: str | None = None,
+    rng: random.Random | None = None,
+) -> Offered:
+    """The agent ends the contact: wrap-up starts (no offer from any queue until it ends)."""
+    settle(conn, config, now)
+    row = _contact(conn, contact_id)
+    if row["status"] != "assigned" or row["agent"] != agent_id:
+        raise Conflict(f"contact {contact_id} is {row['status']}, not assigned to {agent_id}")
+    store.set_contact(
+        conn, contact_id, status="completed", ended_at=now, outcome=outcome or "answered"
+    )
+    wrapup = config.queues[row["queue"]].wrapup_s if row["queue"] in config.queues else 0.0
+    agent = store.agents(conn)[agent_id]
+    today = now.date().isoformat()
+    handled = (agent["handled_today"] if agent["handled_day"] == today else 0) + 1
+    values: dict[str, Any] = {"idle_since": now, "handled_day": today, "handled_today": handled}
+    if wrapup > 0 and agent["state"] == "ready":
+        values |= {
+            "state": "wrap_up",
+            "wrap_until": now + timedelta(seconds=wrapup),
+            "state_since": now,
+        }
+    store.set_agent(conn, agent_id, **values)
+    store.add_event(
+        conn,
+        at=now,
+        kind="completed",
+        contact_id=contact_id,
+        agent_id=agent_id,
+        queue=row["queue"],
+        detail={"outcome": outcome or "answered", "wrapup_s": wrapup},
+    )
+    dispatch(conn, config, now, rng)
+    return describe(conn, config, contact_id, now)
+
+
+def abandon(
+    conn: Connection,
+    config: CenterConfig,
+    now: datetime,
+    contact_id: str,
+    rng: random.Random | None = None,
+) -> Offered:
+    """The customer gave up waiting (or hung up while it was being offered)."""
+    settle(conn, config, now)
+    row = _contact(conn, contact_id)
+    if row["status"] not in (*WAITING_STATES, "reserved"):
+        raise Conflict(f"contact {contact_id} is {row['status']}; only a waiting one is abandoned")
+    store.set_contact(
+        conn, contact_id, status="abandoned", ended_at=now, outcome="abandoned", lease_until=None
+    )
+    store.add_event(
+        conn,
+        at=now,
+        kind="abandoned",
+        contact_id=contact_id,
+        agent_id=row["agent"],
+        queue=row["queue"],
+    )
+    dispatch(conn, config, now, rng)
+    return describe(conn, config, contact_id, now)

@@ -1,0 +1,303 @@
+"""Routing, defined once: which agents may take a contact, which of them gets it, and in which
+order waiting contacts are served. Pure: the router (contact_center/) reads the state, asks these
+functions, and writes the decision with the reasons they give.
+
+- An agent is **eligible** for a contact when they are ready (logged in, not on a break, not in
+  wrap-up — wrap-up holds across every queue), serve the contact's queue, have room for its
+  channel, speak its language when the queue asks for a match, hold every skill the queue
+  requires at the level it requires after relaxation, and belong to the team a routing rule
+  sent the contact to.
+- **Room**: capacity is per channel and shared, as "1 call or 3 chats or 5 emails": each open
+  contact on a channel takes 1/capacity of the agent, and a new one fits while the total stays
+  at most 1 (two chats and an email fit; a call fits only an idle agent).
+- **Relaxation** (Asterisk's `penaltychange`): a queue's rules lower the required skill level
+  once a contact has waited long enough ("after 60 s also take level 3").
+- **Order of service**: waiting contacts are served by effective priority (the queue's plus
+  what routing rules added), then by their place in line (when they joined, kept through
+  transfers, callbacks and expired offers), then by id. An agent in several queues therefore
+  takes the highest priority first, then the longest waiting.
+- **Strategies** pick among eligible agents, named as Asterisk (app_queue) and FreeSWITCH
+  (mod_callcenter) name them: `longest-idle-agent` (default; Asterisk `leastrecent`),
+  `least-occupied`, `fewest-calls` (Asterisk `fewestcalls`), `round-robin` (Asterisk
+  `rrmemory`: the next agent after the last one this queue chose), `linear` (FreeSWITCH
+  `top-down`: the configured order), `most-skilled`, `random`, `weighted-random` (Asterisk
+  `wrandom`: weighted by skill level).
+- **Lifecycle-aware rules** are data: each names a condition on the customer (stage, VIP trait,
+  open ticket owner, last agent within N days, language) and what follows (a priority boost, a
+  target team, a preferred agent held for some seconds). The first rule that sets a team wins;
+  boosts add up. Every decision says which rules applied and who the candidates were.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final
+
+STRATEGIES: Final = (
+    "longest-idle-agent",
+    "least-occupied",
+    "fewest-calls",
+    "round-robin",
+    "linear",
+    "most-skilled",
+    "random",
+    "weighted-random",
+)
+STRATEGY_ALIASES: Final = {  # Asterisk / FreeSWITCH names for the same thing
+    "leastrecent": "longest-idle-agent",
+    "fewestcalls": "fewest-calls",
+    "agent-with-fewest-calls": "fewest-calls",
+    "rrmemory": "round-robin",
+    "top-down": "linear",
+    "wrandom": "weighted-random",
+}
+
+AGENT_STATES: Final = ("logged_out", "ready", "not_ready", "wrap_up")
+CONTACT_STATES: Final = ("waiting", "reserved", "assigned", "completed", "abandoned", "callback")
+OPEN_CONTACT_STATES: Final = ("reserved", "assigned")  # what takes room in an agent
+WAITING_STATES: Final = ("waiting", "callback")  # what waits for an agent
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """After `after_s` seconds of waiting, a required skill level of `min_level` is enough."""
+
+    after_s: float
+    min_level: int
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    id: str
+    channels: tuple[str, ...]
+    skills: Mapping[str, int]  # required skill -> least level (1-10)
+    priority: int = 0
+    strategy: str = "longest-idle-agent"
+    language_match: bool = False
+    wrapup_s: float = 0.0
+    relaxations: tuple[Relaxation, ...] = ()
+
+    def required_level(self, skill: str, waited_s: float) -> int:
+        level = self.skills[skill]
+        for rule in self.relaxations:
+            if waited_s >= rule.after_s:
+                level = min(level, rule.min_level)
+        return level
+
+
+@dataclass(frozen=True)
+class AgentView:
+    """An agent as routing sees them at one moment."""
+
+    id: str
+    order: int  # position in the configuration (linear strategy; a stable tie-break)
+    state: str
+    queues: frozenset[str]
+    skills: Mapping[str, int]
+    languages: frozenset[str]
+    team: str | None
+    capacity: Mapping[str, int]  # channel -> how many at once (absent: the channel is not taken)
+    load: Mapping[str, int]  # channel -> open contacts now
+    idle_since: datetime  # when their last contact ended (or they became ready)
+    handled_today: int
+    wrap_until: datetime | None = None
+
+    def occupancy(self) -> float:
+        """Share of the agent taken: each open contact takes 1/capacity of its channel."""
+        return sum(n / self.capacity[c] for c, n in self.load.items() if self.capacity.get(c))
+
+    def has_room(self, channel: str) -> bool:
+        cap = self.capacity.get(channel, 0)
+        return cap > 0 and self.occupancy() + 1 / cap <= 1 + 1e-9
+
+    def ready_at(self, now: datetime) -> bool:
+        return self.state == "ready" and (self.wrap_until is None or self.wrap_until <= now)
+
+
+@dataclass(frozen=True)
+class ContactView:
+    id: str
+    queue: str
+    channel: str
+    language: str | None
+    joined_at: datetime  # place in line
+    priority: int = 0  # boost from routing rules
+    team: str | None = None  # a rule's target team
+    team_until: datetime | None = None  # held for that team until then (None: always)
+    preferred_agent: str | None = None  # sticky / ticket owner
+    prefer_until: datetime | None = None  # held for the preferred agent until then
+    not_before: datetime | None = None  # a callback at a chosen time
+
+
+@dataclass(frozen=True)
+class Decision:
+    agent: str | None
+    strategy: str
+    candidates: tuple[str, ...]
+    reason: str
+
+
+def service_order(contact: ContactView, queue: QueueSpec) -> tuple[int, datetime, str]:
+    """Sort key of waiting contacts: highest effective priority, then longest waiting, then id."""
+    return (-(queue.priority + contact.priority), contact.joined_at, contact.id)
+
+
+def eligible(agent: AgentView, contact: ContactView, queue: QueueSpec, now: datetime) -> bool:
+    if not agent.ready_at(now) or contact.queue not in agent.queues:
+        return False
+    if not agent.has_room(contact.channel):
+        return False
+    if queue.language_match and contact.language and contact.language not in agent.languages:
+        return False
+    if contact.team is not None and agent.team != contact.team:
+        if contact.team_until is None or now < contact.team_until:
+            return False
+    waited = (now - contact.joined_at).total_seconds()
+    return all(
+        agent.skills.get(skill, 0) >= queue.required_level(skill, waited) for skill in queue.skills
+    )
+
+
+def choose(
+    contact: ContactView,
+    queue: QueueSpec,
+    agents: Sequence[AgentView],
+    now: datetime,
+    *,
+    last_chosen: str | None = None,
+    rng: random.Random | None = None,
+) -> Decision:
+    """The agent to offer `contact` to now, or None (it waits), with the candidates and why."""
+    strategy = STRATEGY_ALIASES.get(queue.strategy, queue.strategy)
+    if contact.not_before is not None and now < contact.not_before:
+        return Decision(None, strategy, (), "a callback for later")
+    pool = [a for a in agents if eligible(a, contact, queue, now)]
+    names = tuple(a.id for a in pool)
+    if contact.preferred_agent is not None and (
+        contact.prefer_until is None or now < contact.prefer_until
+    ):
+        preferred = [a for a in pool if a.id == contact.preferred_agent]
+        if preferred:
+            return Decision(preferred[0].id, "preferred", names, "the preferred agent is ready")
+        if contact.prefer_until is not None:
+            return Decision(None, "preferred", names, "held for the preferred agent")
+    if not pool:
+        return Decision(None, strategy, (), "no eligible agent is ready")
+    chosen = _pick(strategy, pool, queue, last_chosen, rng or random.Random())
+    return Decision(chosen.id, strategy, names, f"{strategy} among {len(pool)}")
+
+
+def _pick(
+    strategy: str,
+    pool: list[AgentView],
+    queue: QueueSpec,
+    last_chosen: str | None,
+    rng: random.Random,
+) -> AgentView:
+    def skill(agent: AgentView) -> int:
+        return sum(agent.skills.get(s, 0) for s in queue.skills)
+
+    if strategy == "longest-idle-agent":
+        return min(pool, key=lambda a: (a.idle_since, a.order))
+    if strategy == "least-occupied":
+        return min(pool, key=lambda a: (a.occupancy(), a.idle_since, a.order))
+    if strategy == "fewest-calls":
+        return min(pool, key=lambda a: (a.handled_today, a.idle_since, a.order))
+    if strategy == "linear":
+        return min(pool, key=lambda a: a.order)
+    if strategy == "most-skilled":
+        return min(pool, key=lambda a: (-skill(a), a.idle_since, a.order))
+    if strategy == "round-robin":
+        ordered = sorted(pool, key=lambda a: a.id)
+        later = [a for a in ordered if last_chosen is not None and a.id > last_chosen]
+        return later[0] if later else ordered[0]
+    if strategy == "random":
+        return rng.choice(sorted(pool, key=lambda a: a.order))
+    if strategy == "weighted-random":
+        ordered = sorted(pool, key=lambda a: a.order)
+        return rng.choices(ordered, weights=[max(1, skill(a)) for a in ordered])[0]
+    raise ValueError(f"unknown strategy {strategy!r}")  # config validation names it first
+
+
+# --- lifecycle-aware rules -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerFacts:
+    """What Touchpoint knows about the customer on the line, for routing rules."""
+
+    stage: str | None = None
+    traits: Mapping[str, object] = field(default_factory=dict)
+    last_agent: str | None = None
+    last_agent_at: datetime | None = None
+    ticket_owner: str | None = None
+
+
+@dataclass(frozen=True)
+class RoutingRule:
+    name: str
+    stages: tuple[str, ...] = ()  # customer in one of these stages
+    trait: str | None = None  # a truthy trait, e.g. vip
+    open_ticket: bool = False  # the customer has an open ticket with an owner
+    last_agent_within_days: float | None = None  # sticky agent
+    queues: tuple[str, ...] = ()  # only for these queues (empty: all)
+    priority: int = 0
+    team: str | None = None
+    team_for_s: float | None = None  # hold for the team this long, then anyone (None: always)
+    prefer_agent_s: float | None = None  # hold for the sticky agent / ticket owner this long
+
+    def matches(self, facts: CustomerFacts, queue: str, now: datetime) -> bool:
+        if self.queues and queue not in self.queues:
+            return False
+        if self.stages and facts.stage not in self.stages:
+            return False
+        if self.trait is not None and not facts.traits.get(self.trait):
+            return False
+        if self.open_ticket and facts.ticket_owner is None:
+            return False
+        if self.last_agent_within_days is not None:
+            if facts.last_agent is None or facts.last_agent_at is None:
+                return False
+            if now - facts.last_agent_at > timedelta(days=self.last_agent_within_days):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    priority: int
+    team: str | None
+    team_until: datetime | None
+    preferred_agent: str | None
+    prefer_until: datetime | None
+    applied: tuple[str, ...]
+
+
+def apply_rules(
+    rules: Sequence[RoutingRule], facts: CustomerFacts, queue: str, now: datetime
+) -> RuleOutcome:
+    """Priority boosts add up; the first rule naming a team or a preferred agent sets it."""
+    priority, team, team_until, agent, until = 0, None, None, None, None
+    applied: list[str] = []
+    for rule in rules:
+        if not rule.matches(facts, queue, now):
+            continue
+        applied.append(rule.name)
+        priority += rule.priority
+        if team is None and rule.team is not None:
+            team = rule.team
+            if rule.team_for_s is not None:
+                team_until = now + timedelta(seconds=rule.team_for_s)
+        if agent is None and rule.prefer_agent_s is not None:
+            agent = facts.ticket_owner if rule.open_ticket else facts.last_agent
+            until = now + timedelta(seconds=rule.prefer_agent_s)
+    return RuleOutcome(priority, team, team_until, agent, until, tuple(applied))
+
+
+def estimated_wait_s(position: int, agents_serving: int, handle_s: float) -> float:
+    """A rough wait for the contact at `position` (1 = next): the contacts ahead of it, each
+    taking a handle time, spread over the agents serving the queue (Erlang C is issue 12's)."""
+    return position * handle_s / max(1, agents_serving) if position > 0 else 0.0

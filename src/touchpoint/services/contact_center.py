@@ -1,0 +1,320 @@
+"""The contact center's use cases for every face: apply a configuration, offer a contact, agents'
+states, accept / decline / complete / abandon, and the live picture. Each change is one
+serialised router transaction; then every ended contact is written to the interaction log (one
+interaction per contact, its id `cc-<contact id>`, so a retry stores it once), where lifecycle
+stages, the service-level reports and the KPIs see it."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection
+
+from touchpoint.contact_center import router
+from touchpoint.contact_center.config import CenterConfig, parse_toml, validate
+from touchpoint.domain.contact_center import WAIT_PROPERTY
+from touchpoint.domain.routing import OPEN_CONTACT_STATES, WAITING_STATES, CustomerFacts
+from touchpoint.errors import Conflict, Forbidden, ValidationError
+from touchpoint.runtime import Touchpoint
+from touchpoint.services import audit
+from touchpoint.services import customers as customer_service
+from touchpoint.services.access import Principal
+from touchpoint.store import contact_center as store
+from touchpoint.store.engine import read_connection
+
+T = TypeVar("T")
+LIVE_TYPE = {"phone": "call", "chat": "chat"}  # other channels' contacts are messages
+
+
+@dataclass(frozen=True)
+class Applied:
+    version: int
+    queues: int
+    agents: int
+    rules: int
+
+
+_configs: dict[tuple[str, int], CenterConfig] = {}
+_configs_lock = threading.Lock()
+
+
+def current_config(conn: Connection) -> tuple[int, CenterConfig]:
+    """The configuration in force (parsed once per version and process)."""
+    latest = store.latest_config(conn)
+    if latest is None:
+        raise Conflict(
+            "the contact center has no configuration yet: touchpoint cc config apply FILE "
+            "(or PUT /v1/cc/config)"
+        )
+    version, document = latest
+    key = (str(conn.engine.url), version)
+    with _configs_lock:
+        found = _configs.get(key)
+    if found is None:
+        found = validate(document)
+        with _configs_lock:
+            _configs[key] = found
+    return version, found
+
+
+def apply_config(
+    tp: Touchpoint, *, text: str | None = None, document: Any = None, actor: str
+) -> Applied:
+    """Validate a whole configuration (TOML text or a JSON document) and put it in force, or
+    change nothing and say every problem."""
+    config = parse_toml(text) if text is not None else validate(document)
+    now = datetime.now(UTC)
+    with store.center_transaction(tp.engine) as conn:
+        version = store.add_config(conn, at=now, by=actor, document=config.document)
+        router.settle(conn, config, now)
+        audit.record(
+            conn,
+            actor,
+            "cc.config",
+            f"cc_config:{version}",
+            queues=len(config.queues),
+            agents=len(config.agents),
+            rules=len(config.rules),
+        )
+    return Applied(version, len(config.queues), len(config.agents), len(config.rules))
+
+
+def config_document(tp: Touchpoint) -> dict[str, Any]:
+    with read_connection(tp.engine) as conn:
+        version, config = current_config(conn)
+    return {"version": version, **config.document}
+
+
+def check_acting(tp: Touchpoint, who: Principal, agent_id: str | None) -> None:
+    """An agent acts only as themselves: a caller with the agent role may change only the state
+    and the contacts of the agent whose `user` is their name (a front end offering contacts, or
+    a supervisor, uses a manager key). Other roles holding cc.route may act for any agent."""
+    if who.role != "agent":
+        return
+    if agent_id is None:
+        raise Forbidden("an agent acts only as themselves; offering contacts needs a manager")
+    with read_connection(tp.engine) as conn:
+        _version, config = current_config(conn)
+    spec = config.agents.get(agent_id)
+    if spec is None or spec.user is None or spec.user != who.name:
+        raise Forbidden(f"{who.actor} may act only as their own agent, not as {agent_id!r}")
+
+
+def _change(tp: Touchpoint, work: Callable[[Connection, CenterConfig, datetime], T]) -> T:
+    now = datetime.now(UTC)
+    with store.center_transaction(tp.engine) as conn:
+        _version, config = current_config(conn)
+        result = work(conn, config, now)
+    flush_log(tp)
+    return result
+
+
+def facts_for(
+    conn: Connection, identity: dict[str, Any], *, default_region: str
+) -> tuple[str | None, CustomerFacts]:
+    """Who is on the line, if Touchpoint knows them: their stage, traits and last agent."""
+    keys = customer_service.lookup_keys(default_region=default_region, **identity)
+    for key in keys:
+        total, found = customer_service.find_customers(conn, [key], limit=1)
+        if total:
+            person = found[0]
+            last = store.last_agent(conn, person.id)
+            return person.id, CustomerFacts(
+                stage=person.stage,
+                traits=person.traits,
+                last_agent=last[0] if last else None,
+                last_agent_at=last[1] if last else None,
+            )
+    return None, CustomerFacts()
+
+
+def offer(
+    tp: Touchpoint,
+    *,
+    queue: str,
+    channel: str,
+    identity: dict[str, Any],
+    language: str | None = None,
+    external_ref: str | None = None,
+    rng: random.Random | None = None,
+) -> router.Offered:
+    """A contact arrives: routed to an agent now (a reservation to accept) or put in line."""
+    identity = {k: v for k, v in identity.items() if v not in (None, "", {})}
+    if not identity:
+        raise ValidationError("customer: give at least one identity (phone, email, external_id…)")
+    with read_connection(tp.engine) as conn:
+        customer_id, facts = facts_for(conn, identity, default_region=tp.settings.default_region)
+    return _change(
+        tp,
+        lambda conn, config, now: router.offer(
+            conn,
+            config,
+            now,
+            queue=queue,
+            channel=channel,
+            identity=identity,
+            customer_id=customer_id,
+            facts=facts,
+            language=language,
+            external_ref=external_ref,
+            rng=rng,
+        ),
+    )
+
+
+def agent_state(tp: Touchpoint, agent_id: str, command: str, reason: str | None = None) -> str:
+    return _change(
+        tp,
+        lambda conn, config, now: router.set_agent_state(
+            conn, config, now, agent_id, command, reason
+        ),
+    )
+
+
+def accept(tp: Touchpoint, contact_id: str, agent_id: str) -> router.Offered:
+    return _change(
+        tp, lambda conn, config, now: router.accept(conn, config, now, contact_id, agent_id)
+    )
+
+
+def decline(tp: Touchpoint, contact_id: str, agent_id: str) -> router.Offered:
+    return _change(
+        tp, lambda conn, config, now: router.decline(conn, config, now, contact_id, agent_id)
+    )
+
+
+def complete(
+    tp: Touchpoint, contact_id: str, agent_id: str, outcome: str | None = None
+) -> router.Offered:
+    return _change(
+        tp,
+        lambda conn, config, now: router.complete(conn, config, now, contact_id, agent_id, outcome),
+    )
+
+
+def abandon(tp: Touchpoint, contact_id: str) -> router.Offered:
+    return _change(tp, lambda conn, config, now: router.abandon(conn, config, now, contact_id))
+
+
+def contact(tp: Touchpoint, contact_id: str) -> router.Offered:
+    return _change(tp, lambda conn, config, now: _settled_describe(conn, config, now, contact_id))
+
+
+def _settled_describe(
+    conn: Connection, config: CenterConfig, now: datetime, contact_id: str
+) -> router.Offered:
+    router.settle(conn, config, now)
+    router.dispatch(conn, config, now)
+    return router.describe(conn, config, contact_id, now)
+
+
+def tick(tp: Touchpoint) -> int:
+    """Let time act: expired offers back in line, wrap-ups over, waiting contacts dispatched."""
+
+    def work(conn: Connection, config: CenterConfig, now: datetime) -> int:
+        router.settle(conn, config, now)
+        return len(router.dispatch(conn, config, now))
+
+    return _change(tp, work)
+
+
+# --- the log ------------------------------------------------------------------------------------
+
+
+def flush_log(tp: Touchpoint) -> int:
+    """Write every ended contact not yet in the interaction log (idempotent: the interaction id
+    is `cc-<contact id>`)."""
+    with read_connection(tp.engine) as conn:
+        ended = store.unlogged_ends(conn)
+    if not ended:
+        return 0
+    items = [(i, interaction_of(row)) for i, row in enumerate(ended)]
+    report = tp.ingestor.ingest(items)
+    stored = [
+        ended[r.position]["id"] for r in report.results if r.status in ("accepted", "duplicate")
+    ]
+    with store.center_transaction(tp.engine) as conn:
+        store.mark_logged(conn, stored, datetime.now(UTC))
+    return len(stored)
+
+
+def interaction_of(row: Any) -> dict[str, Any]:
+    """The interaction an ended contact is in the log: an inbound call or chat (or message) in
+    its queue, answered by its agent or abandoned, with its wait and handle time."""
+    answered = row["status"] == "completed"
+    start = row["assigned_at"] if answered else row["ended_at"]
+    wait = (start - row["created_at"]).total_seconds() if start else None
+    item: dict[str, Any] = {
+        "id": f"cc-{row['id']}",
+        "type": LIVE_TYPE.get(row["channel"], "message"),
+        "channel": row["channel"],
+        "direction": "inbound",
+        "occurred_at": row["created_at"].isoformat(),
+        "customer": dict(row["identity"]),
+        "queue": row["queue"],
+        "outcome": row["outcome"],
+        "properties": {
+            WAIT_PROPERTY: round(wait, 3) if wait is not None else None,
+            "contact_id": row["id"],
+            "routing_rules": list(row["rules"] or ()),
+        },
+    }
+    if answered:
+        item["agent"] = row["agent"]
+        item["duration_s"] = round((row["ended_at"] - row["assigned_at"]).total_seconds(), 3)
+    return item
+
+
+# --- the live picture ---------------------------------------------------------------------------
+
+
+def live(tp: Touchpoint) -> dict[str, Any]:
+    """Queues (waiting, longest wait, agents by state) and agents (state, load) now."""
+    now = datetime.now(UTC)
+    with read_connection(tp.engine) as conn:
+        _version, config = current_config(conn)
+        views = router.agent_views(conn, config, now)
+        waiting = store.contacts_in(conn, WAITING_STATES)
+        held = store.contacts_in(conn, OPEN_CONTACT_STATES)
+    queues = []
+    for queue_id in config.queues:
+        mine = [c for c in waiting if c["queue"] == queue_id]
+        states: dict[str, int] = {}
+        for agent in views.values():
+            if queue_id in agent.queues:
+                states[_shown_state(agent, now)] = states.get(_shown_state(agent, now), 0) + 1
+        queues.append(
+            {
+                "queue": queue_id,
+                "waiting": len(mine),
+                "longest_wait_s": max(
+                    ((now - c["joined_at"]).total_seconds() for c in mine), default=0.0
+                ),
+                "in_progress": sum(1 for c in held if c["queue"] == queue_id),
+                "agents": states,
+            }
+        )
+    agents = [
+        {
+            "agent": a.id,
+            "state": _shown_state(a, now),
+            "team": a.team,
+            "load": dict(a.load),
+            "occupancy": round(a.occupancy(), 3),
+        }
+        for a in views.values()
+    ]
+    return {"at": now.isoformat(), "queues": queues, "agents": agents}
+
+
+def _shown_state(agent: Any, now: datetime) -> str:
+    if agent.state == "ready" and agent.load:
+        return "busy"
+    if agent.state == "wrap_up" and agent.wrap_until and agent.wrap_until <= now:
+        return "ready"
+    return str(agent.state)
