@@ -89,9 +89,11 @@ def test_a_phone_of_one_repeated_digit_or_a_listed_number_is_junk(phone: str) ->
     assert keys(phone=phone) == ([], [("phone", phone)])
 
 
-def test_a_placeholder_is_left_out_before_it_could_be_refused() -> None:
-    # "null" is no email address and no phone number: left out, not an error
-    assert keys(email="null", phone="null") == ([], [("email", "null"), ("phone", "null")])
+@pytest.mark.parametrize(("field", "value"), [("email", "null"), ("phone", "0")])
+def test_a_placeholder_that_is_no_valid_value_is_refused_as_before(field: str, value: str) -> None:
+    # "null" is no email address, "0" no phone number: the item is refused, as any bad value
+    with pytest.raises(IdentityError):
+        keys(**{field: value})
 
 
 def test_without_a_list_nothing_is_junk() -> None:

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from tests.builders import interaction
 from tests.ingest.hostile import COLUMNS, IDENTITY_COLUMNS, cell, json_values, nasty_text
 from touchpoint.errors import ValidationError
 from touchpoint.ingest.report import IngestReport
@@ -246,7 +247,7 @@ def test_a_hostile_jsonl_is_reported_line_by_line_and_stored_once(
     import_twice_and_check(tp, path, written)
 
 
-# --- what the fuzz found, kept as examples ---------------------------------------------------
+# --- what the fuzzers found, kept as examples ---------------------------------------------------
 
 
 def test_a_byte_that_is_not_utf8_rejects_its_own_csv_row_only(
@@ -294,4 +295,19 @@ def test_a_jsonl_line_that_is_not_utf8_says_so(tp: Touchpoint, tmp_path: Path) -
     assert report.accepted == 1
     assert [(r.position, r.reason) for r in report.rejected] == [
         (2, "not UTF-8 text: byte 0xe9 at column 14")  # {"name": "Jos is 13 bytes
+    ]
+
+
+def test_true_or_false_is_no_amount_or_duration(tp: Touchpoint) -> None:
+    # Schemathesis's negative run found `"revenue": false` stored as 0.0 (pydantic's lax mode)
+    items = [
+        interaction(id="b1", email="ann@example.com", revenue=False, currency="USD"),
+        interaction(id="b2", email="ann@example.com", duration_s=True),
+        interaction(id="b3", email="ann@example.com", revenue="10", currency="USD"),
+    ]
+    report = tp.ingestor.ingest(enumerate(items))
+    assert [(r.status, r.reason) for r in report.results] == [
+        ("rejected", "revenue: must be a number, not False"),
+        ("rejected", "duration_s: must be a number, not True"),
+        ("accepted", None),  # a number's text is a number (CSV cells are text)
     ]

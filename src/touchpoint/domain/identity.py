@@ -175,8 +175,9 @@ def usable_keys(
     junk: JunkIdentifiers,
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """The event's identity keys, normalised (IdentityError on a bad value), and the placeholders
-    `junk` names, left out: (field, value as sent). For the ingest hot path. A placeholder is
-    recognised before it is parsed, so `"phone": "null"` is left out rather than refused."""
+    `junk` names, left out: (field, value as sent). For the ingest hot path. A value is checked
+    before it is judged a placeholder: `"email": "null"` is no email address and is refused as
+    before, `"email": "test@test.com"` is one and is left out."""
     keys: list[str] = []
     dropped: list[tuple[str, str]] = []
     is_junk = junk.is_junk
@@ -186,22 +187,24 @@ def usable_keys(
         else:
             keys.append("external_id:" + external_id.strip())
     if email:
-        if is_junk("email", email):
+        address = normalize_email(email)
+        if is_junk("email", email, address):
             dropped.append(("email", email))
         else:
-            keys.append("email:" + normalize_email(email))
+            keys.append("email:" + address)
     if phone:
-        value = None if is_junk("phone", phone) else _usable_phone(phone, default_region, junk)
+        value = _usable_phone(phone, default_region, junk)
         if value is None:
             dropped.append(("phone", phone))
         else:
             keys.append("phone:" + value)
     if handles:
         for network, handle in handles.items():
+            key = normalize_handle(network, handle)
             if is_junk("handle", handle.strip().lstrip("@")):
                 dropped.append((f"handles.{network}", handle))
             else:
-                keys.append("handle:" + normalize_handle(network, handle))
+                keys.append("handle:" + key)
     if anonymous_id:
         if is_junk("anonymous_id", anonymous_id):
             dropped.append(("anonymous_id", anonymous_id))
@@ -214,7 +217,7 @@ def _usable_phone(raw: str, default_region: str, junk: JunkIdentifiers) -> str |
     """The phone's key value, or None for a placeholder once parsed: a national number of one
     digit repeated (`000-000-0000`, `+1 111 111 1111`), or one `junk` names by its digits."""
     value, national = _phone(raw, default_region)
-    if junk and (len(set(national)) == 1 or junk.is_junk("phone", national, value)):
+    if junk and (len(set(national)) == 1 or junk.is_junk("phone", raw, national, value)):
         return None
     return value
 

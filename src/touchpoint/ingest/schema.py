@@ -60,8 +60,17 @@ EventMoment = Annotated[
     BeforeValidator(_refused(_moment_text_error)),
     AfterValidator(_refused(event_moment_error)),
 ]
-# A number stored in a float column: finite (NaN and Infinity are no amount or duration).
+# A number stored in a float column: finite (NaN and Infinity are no amount or duration), and
+# not true or false, which pydantic would otherwise take for 1 and 0. A number's text is read
+# (CSV cells are text).
 Finite = AllowInfNan(False)
+
+
+def _boolean_error(value: Any) -> str | None:
+    return f"must be a number, not {value!r}" if isinstance(value, bool) else None
+
+
+NotBoolean = BeforeValidator(_refused(_boolean_error))
 
 
 class CustomerRef(BaseModel):
@@ -123,9 +132,9 @@ class InteractionIn(BaseModel):
     attribution: Attribution | None = None
     agent: ShortText | None = None
     queue: ShortText | None = None
-    duration_s: Annotated[float, Finite, Field(ge=0, le=86_400 * 7)] | None = None
+    duration_s: Annotated[float, Finite, Field(ge=0, le=86_400 * 7), NotBoolean] | None = None
     outcome: ShortText | None = None
-    revenue: Annotated[float, Finite, Field(ge=-1e12, le=1e12)] | None = None
+    revenue: Annotated[float, Finite, Field(ge=-1e12, le=1e12), NotBoolean] | None = None
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
 
