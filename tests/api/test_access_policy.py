@@ -22,7 +22,8 @@ from touchpoint.services.users import create_user
 from touchpoint.settings import Settings
 from touchpoint.store.engine import write_transaction
 
-# Operations anyone may call: liveness, and the documentation (served from an installed package).
+# Operations anyone may call: liveness, the documentation (served from an installed package), and
+# analytics.js's settings, whose key is in the path (they hold nothing but that key).
 PUBLIC = {
     "/health",
     "/openapi.json",
@@ -30,15 +31,18 @@ PUBLIC = {
     "/docs/assets/{name}",
     "/redoc",
     "/docs/oauth2-redirect",
+    "/v1/projects/{write_key}/settings",
 }
-SCOPES = ("ingest", "read", "admin", "manager", "agent", "analyst")
+SCOPES = ("ingest", "read", "browser", "admin", "manager", "agent", "analyst")
+PAGE = "https://shop.example.com"  # the browser key's origin: its requests come from there
 
 # The policy as the issue states it, written out here by hand (not read from domain.access): who
 # may do each thing. admin: users, keys, config, merges, erasure; manager: everything
 # operational; agent: customers and contacts, no exports or analytics; analyst: aggregates and
-# pseudonymised rows; ingest: writes only; read: every read, no change.
+# pseudonymised rows; ingest: writes only; read: every read, no change; browser (issue 16): a
+# public write key, ingest only.
 EXPECTED = {
-    "interactions.write": {"ingest", "admin", "manager", "agent"},
+    "interactions.write": {"ingest", "browser", "admin", "manager", "agent"},
     "customers.read": {"read", "admin", "manager", "agent"},
     "customers.list": {"read", "admin", "manager", "agent", "analyst"},
     "lifecycle.read": {"read", "admin", "manager", "agent", "analyst"},
@@ -61,7 +65,10 @@ EXPECTED = {
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Touchpoint, dict[str, str]]]:
     tp = open_touchpoint(Settings(data_dir=tmp_path_factory.mktemp("access")))
     with write_transaction(tp.engine) as conn:
-        secrets = {scope: create_key(conn, scope=scope)[1] for scope in SCOPES}
+        secrets = {
+            scope: create_key(conn, scope=scope, origins=[PAGE] if scope == "browser" else ())[1]
+            for scope in SCOPES
+        }
     yield tp, secrets
     tp.close()
 
@@ -111,7 +118,8 @@ def test_each_role_lacking_an_operation_s_permission_is_refused_it(
         url = concrete(path)
         assert client.request(method, url).status_code == 401, f"{method} {url} without a key"
         for scope in SCOPES:
-            response = client.request(method, url, headers=bearer(secrets[scope]))
+            headers = bearer(secrets[scope]) | ({"Origin": PAGE} if scope == "browser" else {})
+            response = client.request(method, url, headers=headers)
             where = f"{method} {url} as {scope}"
             if scope in EXPECTED[permission]:
                 assert response.status_code not in (401, 403), (where, response.text)
@@ -131,7 +139,7 @@ def test_each_operation_s_description_names_who_may_call_it(client: TestClient) 
     assert merge.endswith("**Who may call it**: admin (permission `identity.change`).")
     assert merge.count("Who may call it") == 1
     track = paths["/v1/track"]["post"]["description"]
-    assert "**Who may call it**: ingest, admin, manager, agent" in track
+    assert "**Who may call it**: ingest, browser, admin, manager, agent" in track
 
 
 def basic(user: str, password: str) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from functools import partial
 
 from fastapi import FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
@@ -28,6 +29,7 @@ from touchpoint.api import (
     segment,
     users,
 )
+from touchpoint.api.cors import IngestCors
 from touchpoint.api.deps import api_key_bearer, describe_permissions, segment_basic
 from touchpoint.api.limits import buckets_for
 from touchpoint.api.middleware import AccessLog, BodyLimitAndGzip
@@ -35,6 +37,7 @@ from touchpoint.errors import AuthError, RateLimited, TouchpointError
 from touchpoint.ingest.values import printable
 from touchpoint.runtime import Touchpoint
 from touchpoint.services import scheduler
+from touchpoint.services.keys import allowed_by_some_browser_key
 from touchpoint.store.engine import is_busy
 
 RETRY_AFTER_DATABASE = 1  # seconds: a pool wait or a lock timed out; the next try may not
@@ -137,6 +140,12 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
         BodyLimitAndGzip,
         max_body_bytes=tp.settings.max_body_bytes,
         body_timeout=tp.settings.body_timeout_seconds,
+    )
+    # Outside the body limit, so a page can read its 413 too; only Segment's paths get CORS.
+    app.add_middleware(
+        IngestCors,
+        method_for=segment.cors_method,
+        origin_known=partial(allowed_by_some_browser_key, tp.engine),
     )
     app.add_middleware(AccessLog)  # added last, so outermost: it sees every answer
     docs.add_docs(app)

@@ -72,20 +72,32 @@ BasicScheme = Annotated[None, Security(user_basic)]
 
 def presented(request: Request) -> Credentials:
     """What the request presents: `Authorization: Bearer KEY`, or Basic auth — a user's name and
-    password, or (the password empty, as Segment SDKs send it) a write key as the user name."""
+    password, or (the password empty, as Segment SDKs send it) a write key as the user name —
+    and the page's `Origin`, which a browser key must allow."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
+    origin = request.headers.get("origin")
     if scheme.lower() == "bearer":
-        return Credentials(secret=value.strip() or None)
+        return Credentials(secret=value.strip() or None, origin=origin)
     if scheme.lower() == "basic":
         try:
             user, _, password = base64.b64decode(value.strip()).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
-            return Credentials()
+            return Credentials(origin=origin)
         if password:
-            return Credentials(user=user, password=password)
-        return Credentials(secret=user or None)
-    return Credentials()
+            return Credentials(user=user, password=password, origin=origin)
+        return Credentials(secret=user or None, origin=origin)
+    return Credentials(origin=origin)
+
+
+def count_request(request: Request, principal: Principal) -> None:
+    """Count a request against its caller's rate (429 past it, api/limits.py). A browser key is
+    public, so every visitor's address has its own bucket: one busy (or hostile) client cannot
+    spend the whole site's allowance."""
+    caller = principal.id
+    if principal.origin is not None:
+        caller += "@" + (request.client.host if request.client else "-")
+    check_rate(request, caller)
 
 
 def allowed(permission: str) -> Any:
@@ -103,7 +115,7 @@ def allowed(permission: str) -> Any:
         ) -> Principal:
             principal = authenticate(tp.engine, presented(request), permission)
             request.state.principal = principal  # the access line names who asked
-            check_rate(request, principal.id)  # 429 past the caller's rate (api/limits.py)
+            count_request(request, principal)  # 429 past the caller's rate
             return principal
 
         check.permission = permission  # type: ignore[attr-defined]

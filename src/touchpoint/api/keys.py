@@ -35,6 +35,9 @@ class KeyOut(BaseModel):
     last_used_at: datetime | None = Field(description="Updated at most once a minute")
     revoked_at: datetime | None
     replaced_by: str | None = Field(description="The key a rotation put in its place")
+    origins: list[str] | None = Field(
+        default=None, description="A browser key's web origins; null for any other key"
+    )
     status: str = Field(description="active, expired or revoked")
 
 
@@ -44,6 +47,12 @@ class KeyCreate(BaseModel):
     scope: str = Field(description=f"One of: {', '.join(API_KEY_SCOPES)}")
     name: str | None = Field(default=None, max_length=200)
     expires_at: AwareDatetime | None = Field(default=None, description="Refused from then on")
+    origins: list[Annotated[str, Field(max_length=300)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="A browser key's web origins (required for one, refused for any other): "
+        "scheme://host[:port], or https://*.example.com for every subdomain",
+    )
 
 
 class NewKeyOut(BaseModel):
@@ -75,6 +84,7 @@ def create_key(tp: TouchpointDep, admin: Admin, body: Annotated[KeyCreate, Body(
             name=body.name,
             expires_at=body.expires_at,
             created_by=admin.actor,
+            origins=body.origins,
         )
         return NewKeyOut(key=KeyOut.model_validate(service.key_info(conn, key.id)), secret=secret)
 

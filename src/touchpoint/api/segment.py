@@ -1,8 +1,12 @@
 """Segment's HTTP Tracking API (`/v1/track`, `/v1/batch`, …): a Segment SDK whose host points at
-Touchpoint works unchanged. Messages are translated by `touchpoint.ingest.segment`."""
+Touchpoint works unchanged. Messages are translated by `touchpoint.ingest.segment`. For web
+pages: the short paths analytics.js posts to (`/v1/t`, `/v1/p`, … `/v1/b`), bodies sent as
+`text/plain`, and the settings analytics.js fetches from its CDN (`/v1/projects/{key}/settings`);
+CORS for these paths is `api/cors.py`'s."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -11,12 +15,15 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request
+from fastapi import Path as UrlPath
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from touchpoint.api.deps import TouchpointDep, presented
+from touchpoint.api.cors import note_origin
+from touchpoint.api.deps import TouchpointDep, count_request, presented
 from touchpoint.api.schemas import Echoed, error_responses
-from touchpoint.errors import ValidationError
+from touchpoint.errors import Forbidden, ValidationError
 from touchpoint.ingest.report import IngestReport, ItemResult
 from touchpoint.ingest.segment import (
     SegmentEventMap,
@@ -26,8 +33,10 @@ from touchpoint.ingest.segment import (
 )
 from touchpoint.ingest.values import json_value_error, loads
 from touchpoint.runtime import Touchpoint
+from touchpoint.services import keys
 from touchpoint.services.access import Credentials, Principal, authenticate
 from touchpoint.settings import Settings
+from touchpoint.store.engine import read_connection
 
 router = APIRouter(prefix="/v1", tags=["segment"], responses=error_responses(401, 403, 413))
 
@@ -74,16 +83,24 @@ async def segment_body(request: Request) -> dict[str, Any]:
 async def require_segment_ingest(request: Request, tp: TouchpointDep) -> Principal:
     """A key that may record interactions, from the Authorization header (Basic: write key as
     user) or, only when no header is sent, from the body's `writeKey` as some Segment SDKs send
-    it."""
+    it. A browser key must allow the page's origin; what it decided is noted for CORS."""
     credentials = presented(request)
     if "authorization" not in request.headers:
         try:
             key = (await segment_body(request)).get("writeKey")
         except SegmentPayloadError:
             key = None
-        credentials = Credentials(secret=key if isinstance(key, str) and key else None)
-    principal = await run_in_threadpool(authenticate, tp.engine, credentials, _PERMISSION)
+        credentials = Credentials(
+            secret=key if isinstance(key, str) and key else None, origin=credentials.origin
+        )
+    try:
+        principal = await run_in_threadpool(authenticate, tp.engine, credentials, _PERMISSION)
+    except Forbidden:
+        note_origin(request, None)  # refused: the page may not read the answer either
+        raise
+    note_origin(request, principal.origin)
     request.state.principal = principal
+    count_request(request, principal)
     return principal
 
 
@@ -118,11 +135,13 @@ def _stamp(path: Path | None) -> tuple[int, int] | None:
 
 
 def _doc(example: dict[str, Any]) -> dict[str, Any]:
-    """OpenAPI for a body read by `segment_body` (so a bad one is a 400, as Segment answers)."""
+    """OpenAPI for a body read by `segment_body` (so a bad one is a 400, as Segment answers):
+    JSON, also when sent as `text/plain` (as analytics.js does, so a page needs no preflight)."""
+    body = {"schema": {"type": "object"}, "example": example}
     return {
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"type": "object"}, "example": example}},
+            "content": {"application/json": body, "text/plain": body},
         },
         "responses": {"400": {"description": "Invalid payload: fix it, do not retry"}},
     }
@@ -131,6 +150,7 @@ def _doc(example: dict[str, Any]) -> dict[str, Any]:
 _WHO = {"userId": "u-1", "messageId": "m-1", "timestamp": "2026-01-01T12:00:00Z"}
 
 
+@router.post("/i", response_model=SegmentResultOut, include_in_schema=False)
 @router.post(
     "/identify",
     response_model=SegmentResultOut,
@@ -142,6 +162,7 @@ def identify(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentR
     return _ingest_one(tp, "identify", body)
 
 
+@router.post("/t", response_model=SegmentResultOut, include_in_schema=False)
 @router.post(
     "/track",
     response_model=SegmentResultOut,
@@ -155,6 +176,7 @@ def track(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResu
     return _ingest_one(tp, "track", body)
 
 
+@router.post("/p", response_model=SegmentResultOut, include_in_schema=False)
 @router.post(
     "/page",
     response_model=SegmentResultOut,
@@ -166,6 +188,7 @@ def page(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResul
     return _ingest_one(tp, "page", body)
 
 
+@router.post("/s", response_model=SegmentResultOut, include_in_schema=False)
 @router.post(
     "/screen",
     response_model=SegmentResultOut,
@@ -177,6 +200,7 @@ def screen(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentRes
     return _ingest_one(tp, "screen", body)
 
 
+@router.post("/a", response_model=SegmentResultOut, include_in_schema=False)
 @router.post(
     "/alias",
     response_model=SegmentResultOut,
@@ -188,6 +212,7 @@ def alias(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResu
     return _ingest_one(tp, "alias", body)
 
 
+@router.post("/g", response_model=SegmentResultOut, include_in_schema=False)
 @router.post(
     "/group",
     response_model=SegmentResultOut,
@@ -199,6 +224,7 @@ def group(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResu
     return _ingest_one(tp, "group", body)
 
 
+@router.post("/b", response_model=SegmentResultOut, include_in_schema=False)
 @router.post(
     "/batch",
     response_model=SegmentResultOut,
@@ -272,3 +298,69 @@ def _result(report: IngestReport) -> SegmentResultOut:
             for r in refused
         ],
     )
+
+
+# --- analytics.js settings --------------------------------------------------------------------
+
+WriteKey = Annotated[str, UrlPath(max_length=200, description="The browser key (write key)")]
+
+
+@router.get(
+    "/projects/{write_key}/settings",
+    summary="analytics.js settings for a browser key (what Segment's CDN serves)",
+    responses=error_responses(404),
+)
+def project_settings(request: Request, tp: TouchpointDep, write_key: WriteKey) -> dict[str, Any]:
+    """The settings analytics.js (Segment's analytics-next) loads from `{cdnURL}/v1/projects/{writeKey}/settings`, so the standard snippet works with its CDN URL set to Touchpoint: send events to this server (`apiHost`, `protocol`), with no device-mode destinations, no middleware and no metrics. It holds nothing the page does not already hold (the write key, this server's address). Only a live browser key has settings; any other key, or none, is 404, and a page from an origin the key does not allow is 403."""
+    with read_connection(tp.engine) as conn:
+        try:
+            keys.browser_key(conn, write_key, request.headers.get("origin"))
+        except Forbidden:
+            note_origin(request, None)
+            raise
+    note_origin(request, request.headers.get("origin"))
+    return analytics_js_settings(write_key, host=request.url.netloc, scheme=request.url.scheme)
+
+
+def analytics_js_settings(write_key: str, *, host: str, scheme: str) -> dict[str, Any]:
+    """analytics-next's CDNSettings (its browser/settings.d.ts), sending everything to Touchpoint."""
+    return {
+        "integrations": {
+            "Segment.io": {
+                "apiKey": write_key,
+                "apiHost": f"{host}/v1",
+                "protocol": scheme,
+                "unbundledIntegrations": [],
+                "addBundledMetadata": True,
+                "maybeBundledConfigIds": {},
+                "versionSettings": {"componentTypes": ["browser"]},
+            }
+        },
+        "plan": {
+            "track": {"__default": {"enabled": True, "integrations": {}}},
+            "identify": {"__default": {"enabled": True}},
+            "group": {"__default": {"enabled": True}},
+        },
+        "edgeFunction": {},
+        "analyticsNextEnabled": True,
+        "middlewareSettings": {},
+        "enabledMiddleware": {},
+        # analytics.js would post its own usage counters to Segment (api.segment.io/v1/m).
+        "metrics": {"sampleRate": 0},
+        "legacyVideoPluginsEnabled": False,
+        "remotePlugins": [],
+    }
+
+
+_INGEST_PATHS = frozenset(
+    route.path for route in router.routes if isinstance(route, APIRoute) and "POST" in route.methods
+)
+_SETTINGS_PATH = re.compile(r"^/v1/projects/[^/]+/settings$")
+
+
+def cors_method(path: str) -> str | None:
+    """The method a web page may use on `path` across origins (api/cors.py), or None: Segment's
+    ingest paths take POST, the settings GET; nothing else gets CORS."""
+    if path in _INGEST_PATHS:
+        return "POST"
+    return "GET" if _SETTINGS_PATH.match(path) else None

@@ -1,5 +1,5 @@
 """`touchpoint keys create|list|revoke|rotate`: API keys, each secret printed once (only its hash
-is stored); expiry, last use and who made each key."""
+is stored); expiry, last use and who made each key; a browser key's web origins."""
 
 from __future__ import annotations
 
@@ -44,19 +44,36 @@ def keys_create(
             metavar="WHEN", help=f"Refuse the key from then on: 90d, 12h, 4w or {MOMENT_RULE}"
         ),
     ] = None,
+    origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="ORIGIN",
+            help="A web origin a browser key may be used from (repeat for more): "
+            "https://shop.example.com, http://localhost:8080, or https://*.example.com for "
+            "every subdomain",
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Create an API key and print it once (only its hash is stored)."""
+    """Create an API key and print it once (only its hash is stored). A browser key
+    (--scope browser --origin https://shop.example.com) is meant to be public in a web page:
+    it records interactions only, and only from pages on its origins."""
     from touchpoint.services.keys import create_key
     from touchpoint.store.engine import write_transaction
 
     expires_at = _expiry(expires)
     with opened(data_dir) as tp, write_transaction(tp.engine) as conn:
         key, secret = create_key(
-            conn, scope=scope, name=name, expires_at=expires_at, created_by=cli_actor()
+            conn,
+            scope=scope,
+            name=name,
+            expires_at=expires_at,
+            created_by=cli_actor(),
+            origins=origin or (),
         )
     until = f", expires {show.when(expires_at)}" if expires_at else ""
-    show.console.print(f"{key.scope} key {key.id}{until}: [bold]{secret}[/]")
+    where = f", for {show.plain(', '.join(key.origins))}" if key.origins else ""
+    show.console.print(f"{key.scope} key {key.id}{until}{where}: [bold]{secret}[/]")
     show.console.print("Store it now: it cannot be shown again.", style="dim")
 
 
@@ -77,7 +94,8 @@ def keys_list(
         )
         return
     table = Table(title=f"API keys ({len(keys)})")
-    for column in ("id", "scope", "name", "created\nby", "last used", "expires", "status"):
+    columns = ("id", "scope", "name", "origins", "created\nby", "last used", "expires", "status")
+    for column in columns:
         table.add_column(column, no_wrap=column in ("id", "status"))
     for key in keys:
         status = key.status
@@ -87,6 +105,7 @@ def keys_list(
             key.id,
             key.scope,
             show.plain(key.name or "-"),
+            show.plain("\n".join(key.origins or ()) or "-"),
             f"{show.when(key.created_at)}\n{show.plain(key.created_by or '-')}",
             show.when(key.last_used_at) if key.last_used_at else "never",
             show.when(key.expires_at) if key.expires_at else "never",

@@ -17,6 +17,8 @@ Scopes only API keys have:
 - **ingest**: writes interactions and learns nothing back — an ingest answer does not say which
   customer an identity belongs to.
 - **read**: every read a manager may make, and no change (the scope read keys always had).
+- **browser**: a write key meant to be public in a web page — records interactions only, and
+  only from the origins on its list (`domain.origins`); it reads nothing.
 """
 
 from __future__ import annotations
@@ -24,13 +26,13 @@ from __future__ import annotations
 from typing import Final
 
 USER_ROLES: Final = ("admin", "manager", "agent", "analyst")
-KEY_SCOPES: Final = ("ingest", "read", *USER_ROLES)
+KEY_SCOPES: Final = ("ingest", "read", "browser", *USER_ROLES)
 
 _READERS = ("admin", "manager", "read")
 
 PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
     # Recording interactions (the API's ingest endpoints and Segment's).
-    "interactions.write": ("ingest", "admin", "manager", "agent"),
+    "interactions.write": ("ingest", "browser", "admin", "manager", "agent"),
     # One person's data: a profile with contact details, its timeline, a lookup by identity.
     "customers.read": (*_READERS, "agent"),
     # The customer list: agents and readers see profiles, analysts pseudonymised rows.
@@ -60,6 +62,9 @@ PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
 # Which permission lets a caller see contact details (names, emails, phones, traits) in a row
 # that others may see pseudonymised, and learn which customer an identity belongs to.
 CONTACT_DETAILS: Final = "customers.read"
+
+# The scope of keys limited to the web origins on their list (and to a rate per client address).
+BROWSER_SCOPE: Final = "browser"
 
 
 def allows(role: str, permission: str) -> bool:

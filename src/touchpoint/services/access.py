@@ -20,11 +20,13 @@ from touchpoint.store.engine import read_connection
 
 @dataclass(frozen=True)
 class Credentials:
-    """What a request presented: an API key's secret, or a user name and password."""
+    """What a request presented: an API key's secret, or a user name and password, and the web
+    origin of the page that sent it (the `Origin` header), which a browser key must allow."""
 
     secret: str | None = None
     user: str | None = None
     password: str | None = None
+    origin: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Principal:
     id: str  # key_… or usr_…
     role: str  # a domain.access role or key scope
     name: str | None
+    origin: str | None = None  # a browser key's: the page origin it was let in from
 
     @property
     def actor(self) -> str:
@@ -67,8 +70,9 @@ def authenticate(engine: Engine, presented: Credentials, permission: str) -> Pri
             principal = Principal("user", user.id, user.role, user.name)
             noted: Callable[[], None] = partial(users.note_login, engine, user)
         elif presented.secret:
-            key = keys.authenticate(conn, presented.secret)
-            principal = Principal("key", key.id, key.scope, key.name)
+            key = keys.authenticate(conn, presented.secret, presented.origin)
+            origin = presented.origin if key.origins else None
+            principal = Principal("key", key.id, key.scope, key.name, origin)
             noted = partial(keys.note_use, engine, key)
         else:
             raise AuthError(

@@ -1,6 +1,8 @@
 """API keys: created with a scope (and optionally an expiry), stored as SHA-256 hashes, checked
 on every request, listed, revoked and rotated. A revoked or expired key is refused on its next
-request; each key's last use is recorded (at most once a minute per key and process)."""
+request; each key's last use is recorded (at most once a minute per key and process). A browser
+key (meant to be public in a web page) carries the origins it may be used from, and is refused
+from any other page."""
 
 from __future__ import annotations
 
@@ -8,17 +10,20 @@ import hashlib
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine
 
+from touchpoint.domain.access import BROWSER_SCOPE
 from touchpoint.domain.moments import utc_text
+from touchpoint.domain.origins import normalise_origin, origin_allowed
 from touchpoint.domain.vocabulary import API_KEY_SCOPES
-from touchpoint.errors import AuthError, Conflict, NotFound, ValidationError
+from touchpoint.errors import AuthError, Conflict, Forbidden, NotFound, ValidationError
 from touchpoint.services import audit
 from touchpoint.store import keys as store
-from touchpoint.store.engine import write_transaction
+from touchpoint.store.engine import read_connection, write_transaction
 
 SCOPES = API_KEY_SCOPES
 USE_RECORD_SECONDS = 60.0  # how stale a key's last_used_at may be, to spare a write per request
@@ -29,6 +34,7 @@ class ApiKey:
     id: str
     scope: str
     name: str | None
+    origins: tuple[str, ...] = ()  # a browser key's allowed origins; empty for any other key
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,7 @@ class KeyInfo:
     last_used_at: datetime | None
     revoked_at: datetime | None
     replaced_by: str | None
+    origins: list[str] | None  # a browser key's allowed origins; None for any other key
     status: str  # active, expired or revoked
 
 
@@ -58,10 +65,13 @@ def create_key(
     name: str | None = None,
     expires_at: datetime | None = None,
     created_by: str | None = None,
+    origins: Sequence[str] = (),
 ) -> tuple[ApiKey, str]:
-    """A new key; the secret is returned once and only its hash is stored."""
+    """A new key; the secret is returned once and only its hash is stored. A browser key needs
+    the origins it may be used from; no other key takes any."""
     if scope not in SCOPES:
         raise ValidationError(f"unknown scope {scope!r}; allowed: {', '.join(SCOPES)}")
+    allowed = allowed_origins(scope, origins)
     now = datetime.now(UTC)
     if expires_at is not None and expires_at <= now:
         raise ValidationError(f"the expiry {utc_text(expires_at)} has already passed")
@@ -76,13 +86,43 @@ def create_key(
         created_at=now,
         created_by=created_by,
         expires_at=expires_at,
+        origins=list(allowed) if scope == BROWSER_SCOPE else None,
     )
-    audit.record(conn, created_by or "system", "key.create", key_id, scope=scope, name=name)
-    return ApiKey(key_id, scope, name), secret
+    extra = {"origins": list(allowed)} if allowed else {}
+    audit.record(
+        conn, created_by or "system", "key.create", key_id, scope=scope, name=name, **extra
+    )
+    return ApiKey(key_id, scope, name, allowed), secret
 
 
-def authenticate(conn: Connection, secret: str | None) -> ApiKey:
-    """The live key behind `secret`: refused when missing, unknown, revoked or expired. What the
+def allowed_origins(scope: str, origins: Sequence[str]) -> tuple[str, ...]:
+    """The origins a key of `scope` is limited to, normalised and without repeats: at least one
+    for a browser key, none for any other."""
+    if scope != BROWSER_SCOPE:
+        if origins:
+            raise ValidationError(
+                f"origins: only a browser key is limited to origins, not a {scope} key"
+            )
+        return ()
+    if not origins:
+        raise ValidationError(
+            "origins: a browser key needs the web origins it may be used from "
+            "(--origin https://shop.example.com)"
+        )
+    normalised: list[str] = []
+    for text in origins:
+        try:
+            origin = normalise_origin(text)
+        except ValueError as exc:
+            raise ValidationError(f"origins: {exc}") from None
+        if origin not in normalised:
+            normalised.append(origin)
+    return tuple(normalised)
+
+
+def authenticate(conn: Connection, secret: str | None, origin: str | None = None) -> ApiKey:
+    """The live key behind `secret`: refused when missing, unknown, revoked or expired, and a
+    browser key unless `origin` (the page's, from the `Origin` header) is on its list. What the
     key may do is `services.access`'s question."""
     if not secret:
         raise AuthError(
@@ -93,7 +133,42 @@ def authenticate(conn: Connection, secret: str | None) -> ApiKey:
         raise AuthError("invalid or revoked API key")
     if stored.expires_at is not None and stored.expires_at <= datetime.now(UTC):
         raise AuthError(f"API key {stored.id} expired at {utc_text(stored.expires_at)}")
-    return ApiKey(stored.id, stored.scope, stored.name)
+    origins = tuple(stored.origins or ())
+    if stored.scope == BROWSER_SCOPE and not origin_allowed(origin, origins):
+        why = f"does not allow the origin {origin!r}" if origin else "got no Origin header"
+        raise Forbidden(
+            f"browser key {stored.id} {why}: it takes requests only from web pages on its origins"
+        )
+    return ApiKey(stored.id, stored.scope, stored.name, origins)
+
+
+def browser_key(conn: Connection, secret: str, origin: str | None) -> ApiKey:
+    """The live browser key behind `secret`, for the settings a page loads (api/segment.py):
+    NotFound for anything else — an unknown, revoked or expired secret, or a server key, whose
+    existence this public path never confirms — and Forbidden for a page at an origin the key
+    does not allow. Without an Origin (not a page: curl, a server) it is answered, since the
+    settings hold nothing but the key itself and the server's address."""
+    stored = store.by_hash(conn, _hash(secret))
+    now = datetime.now(UTC)
+    if (
+        stored is None
+        or stored.scope != BROWSER_SCOPE
+        or stored.revoked_at is not None
+        or (stored.expires_at is not None and stored.expires_at <= now)
+    ):
+        raise NotFound("no browser key with this write key")
+    origins = tuple(stored.origins or ())
+    if origin is not None and not origin_allowed(origin, origins):
+        raise Forbidden(f"browser key {stored.id} is not allowed from the origin {origin!r}")
+    return ApiKey(stored.id, stored.scope, stored.name, origins)
+
+
+def allowed_by_some_browser_key(engine: Engine, origin: str) -> bool:
+    """Whether some live browser key allows pages at `origin`: the answer to a CORS preflight,
+    which carries no key (api/cors.py)."""
+    with read_connection(engine) as conn:
+        lists = store.live_origins(conn, BROWSER_SCOPE, datetime.now(UTC))
+    return any(origin_allowed(origin, origins) for origins in lists)
 
 
 _recorded: dict[str, float] = {}  # key id -> monotonic time its use was last written
@@ -132,8 +207,8 @@ def revoke_key(conn: Connection, key_id: str, *, actor: str = "system") -> KeyIn
 def rotate_key(
     conn: Connection, key_id: str, *, created_by: str | None = None
 ) -> tuple[ApiKey, str]:
-    """A new key with the old one's scope, name and remaining lifetime, and the old one revoked
-    (pointing at its replacement), in one transaction; the new secret is returned once."""
+    """A new key with the old one's scope, name, origins and remaining lifetime, and the old one
+    revoked (pointing at its replacement), in one transaction; the new secret is returned once."""
     old = _existing(conn, key_id)
     now = datetime.now(UTC)
     if old.revoked_at is not None:
@@ -142,7 +217,12 @@ def rotate_key(
     if expires_at is not None and expires_at <= now:
         raise Conflict(f"key {key_id} expired at {utc_text(expires_at)}; create a new key instead")
     new, secret = create_key(
-        conn, scope=old.scope, name=old.name, expires_at=expires_at, created_by=created_by
+        conn,
+        scope=old.scope,
+        name=old.name,
+        expires_at=expires_at,
+        created_by=created_by,
+        origins=old.origins or (),
     )
     store.revoke(conn, key_id, now, replaced_by=new.id)
     audit.record(conn, created_by or "system", "key.rotate", key_id, replaced_by=new.id)

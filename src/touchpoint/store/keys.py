@@ -1,5 +1,6 @@
 """API keys as stored: an id, the SHA-256 hash of the secret, a scope, a label, who made it,
-when it expires, when it was last used, revocation and the key a rotation put in its place."""
+when it expires, when it was last used, revocation, the key a rotation put in its place and, for
+a browser key, the web origins it may be used from."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class StoredKey(NamedTuple):
     last_used_at: datetime | None
     revoked_at: datetime | None
     replaced_by: str | None
+    origins: list[str] | None
 
 
 _COLUMNS = [api_keys.c[name] for name in StoredKey._fields]
@@ -36,6 +38,7 @@ def add(
     created_at: datetime,
     created_by: str | None = None,
     expires_at: datetime | None = None,
+    origins: list[str] | None = None,
 ) -> None:
     conn.execute(
         insert(api_keys).values(
@@ -46,6 +49,7 @@ def add(
             created_at=created_at,
             created_by=created_by,
             expires_at=expires_at,
+            origins=origins,
         )
     )
 
@@ -67,6 +71,16 @@ def listed(conn: Connection, *, include_revoked: bool) -> list[StoredKey]:
     if not include_revoked:
         query = query.where(api_keys.c.revoked_at.is_(None))
     return [StoredKey(*row) for row in conn.execute(query)]
+
+
+def live_origins(conn: Connection, scope: str, now: datetime) -> list[list[str]]:
+    """The origin lists of the keys of `scope` neither revoked nor expired at `now`."""
+    query = select(api_keys.c.origins).where(
+        api_keys.c.scope == scope,
+        api_keys.c.revoked_at.is_(None),
+        api_keys.c.expires_at.is_(None) | (api_keys.c.expires_at > now),
+    )
+    return [list(origins) for (origins,) in conn.execute(query) if origins]
 
 
 def revoke(conn: Connection, key_id: str, at: datetime, *, replaced_by: str | None = None) -> bool:

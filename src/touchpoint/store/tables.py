@@ -153,6 +153,7 @@ api_keys = Table(
     Column("last_used_at", UTCDateTime),  # updated at most once a minute per key
     Column("created_by", Text),  # "cli:<os user>" or the admin key that made it
     Column("replaced_by", String(40)),  # the key a rotation made in its place
+    Column("origins", JSON),  # a browser key's allowed web origins (domain.origins); else NULL
 )
 
 users = Table(
