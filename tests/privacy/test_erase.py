@@ -189,3 +189,16 @@ def test_erasing_a_merged_away_id_erases_the_person_it_became(tp: Touchpoint) ->
     erased = privacy.erase(tp, str(merged), actor="cli:dpo")
     assert erased.customer_id == zelda
     assert rows_holding(tp, ERASED) == {}
+
+
+def test_erasing_twice_changes_nothing_more(tp: Touchpoint) -> None:
+    zelda = populate(tp)
+    privacy.erase(tp, zelda, actor="cli:dpo")
+    totals = channel_totals(tp)
+    again = privacy.erase(tp, zelda, actor="cli:dpo")
+    assert (again.identities, again.interactions, again.residue) == (0, 8, ())
+    assert channel_totals(tp) == totals
+    with read_connection(tp.engine) as conn:
+        assert conn.scalar(select(func.count()).select_from(suppressed_identities)) == 3
+        total, _entries = audit.entries(conn, action="customer.erase")
+    assert total == 2  # each erasure is on the trail
