@@ -41,6 +41,19 @@ def test_a_bucket_grants_its_burst_then_one_token_per_interval() -> None:
     assert [buckets.take("key_a") for _ in range(4)][-1] > 0  # refills to the burst, not past
 
 
+def test_callers_with_a_full_bucket_are_forgotten_when_the_table_is_large() -> None:
+    clock = Clock()
+    buckets = TokenBuckets(rate=1.0, burst=2, clock=clock)
+    buckets.SWEEP_AT = 3
+    for caller in ("a", "b", "c"):
+        buckets.take(caller)
+    buckets.take("c")  # c's bucket is empty now
+    clock.now += 1.0  # a and b are full again, c is not
+    buckets.take("d")
+    assert len(buckets) == 2  # c and d
+    assert buckets.take("c") == 0.0 and buckets.take("c") == pytest.approx(1.0)
+
+
 def test_a_zero_rate_is_no_limit() -> None:
     buckets = TokenBuckets(rate=0, burst=1, clock=Clock())
     assert all(buckets.take("key_a") == 0.0 for _ in range(1000))

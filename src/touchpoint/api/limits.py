@@ -30,6 +30,8 @@ class TokenBuckets:
     """One bucket per caller id, `burst` tokens deep, refilled at `rate` tokens a second.
     Thread-safe: FastAPI runs sync dependencies on a thread pool."""
 
+    SWEEP_AT = 10_000  # callers kept before those with a full bucket are forgotten
+
     def __init__(
         self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
     ) -> None:
@@ -47,6 +49,8 @@ class TokenBuckets:
             now = self._clock()
             bucket = self._buckets.get(caller)
             if bucket is None:
+                if len(self._buckets) >= self.SWEEP_AT:
+                    self._sweep(now)
                 bucket = self._buckets[caller] = _Bucket(self.burst, now)
             bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.at) * self.rate)
             bucket.at = now
@@ -54,6 +58,21 @@ class TokenBuckets:
                 bucket.tokens -= 1.0
                 return 0.0
             return (1.0 - bucket.tokens) / self.rate
+
+    def _sweep(self, now: float) -> None:
+        """Forget the callers whose bucket has refilled: a new one starts full, so nothing
+        changes for them, and callers that come and go (a browser key is counted per client
+        address) cannot grow the table without end."""
+        full = [
+            caller
+            for caller, bucket in self._buckets.items()
+            if bucket.tokens + (now - bucket.at) * self.rate >= self.burst
+        ]
+        for caller in full:
+            del self._buckets[caller]
+
+    def __len__(self) -> int:
+        return len(self._buckets)
 
 
 def buckets_for(settings: Settings) -> TokenBuckets:
