@@ -56,8 +56,9 @@ class IngestReport:
         self.warned += 1
         if len(self.warned_examples) < WARNED_EXAMPLES:
             self.warned_examples.append(result)
-        examples = "; ".join(
-            f"line {item.position}: {item.warnings[0]}" for item in self.warned_examples
+        examples = "; ".join(  # `customer.email: 'test@test.com'`, the rest said once above
+            f"line {item.position}: {item.warnings[0].partition(' is a placeholder')[0]}"
+            for item in self.warned_examples
         )
         more = ", ..." if self.warned > len(self.warned_examples) else ""
         line = (
