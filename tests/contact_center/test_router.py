@@ -154,3 +154,132 @@ def test_bad_requests_name_the_field(tp: Touchpoint) -> None:
         cc.offer(queue="sales", channel="email")
     with pytest.raises(ValidationError, match="state: 'lunch' is not one of"):
         cc.run(router.set_agent_state, "ana", "lunch")
+
+
+def test_a_callback_keeps_its_place_and_never_jumps_ahead(tp: Touchpoint) -> None:
+    cc = Center(tp)
+    before = cc.at(0).offer()
+    asker = cc.at(10).offer()
+    after = cc.at(20).offer()
+    cc.at(30).run(router.callback, asker.id)
+    assert [cc.state(c.id).position for c in (before, asker, after)] == [1, 2, 3]
+    cc.at(40).ready("ana")
+    assert cc.state(before.id).agent == "ana"  # the one who waited before the callback first
+    cc.run(router.accept, before.id, "ana")
+    cc.at(100).run(router.complete, before.id, "ana")  # support: no wrap-up
+    assert cc.state(asker.id).agent == "ana"  # then the callback, ahead of `after`
+    cc.run(router.accept, asker.id, "ana")
+    cc.at(160).run(router.complete, asker.id, "ana", "resolved")
+    assert service.flush_log(tp) == 2
+    with read_connection(tp.engine) as conn:
+        rows = {
+            r["id"]: r
+            for r in conn.execute(
+                select(interactions).where(interactions.c.id.like(f"cc-{asker.id}%"))
+            ).mappings()
+        }
+    inbound, back = rows[f"cc-{asker.id}"], rows[f"cc-{asker.id}-callback"]
+    # The inbound call is neither answered nor abandoned: no agent, outcome callback_requested.
+    assert (inbound["outcome"], inbound["agent"], inbound["properties"]["wait_s"]) == (
+        "callback_requested",
+        None,
+        20.0,  # asked at 30 s, arrived at 10 s
+    )
+    assert (back["direction"], back["agent"], back["duration_s"]) == ("outbound", "ana", 60.0)
+
+
+def test_transfer_keeps_the_place_in_line_and_wraps_the_agent_up(tp: Touchpoint) -> None:
+    cc = Center(tp)
+    cc.at(0).ready("ana", "bo")
+    sale = cc.at(1).offer(queue="sales")
+    assert sale.agent == "ana"
+    cc.run(router.accept, sale.id, "ana")
+    newer = cc.at(2).offer(queue="support")
+    assert newer.agent == "bo"
+    cc.run(router.accept, newer.id, "bo")
+    moved = cc.at(5).run(router.transfer, sale.id, "ana", to_queue="support")
+    later = cc.at(6).offer(queue="support")
+    # Joined at 1 s, it is ahead of the one that came at 6 s; ana wraps up (sales: 30 s).
+    assert (moved.status, cc.state(moved.id).position, cc.state(later.id).position) == (
+        "waiting",
+        1,
+        2,
+    )
+    assert cc.at(34).state(moved.id).status == "waiting"
+    assert cc.at(35).state(moved.id).agent == "ana"
+    cc.run(router.accept, moved.id, "ana")
+    cc.at(40).run(router.complete, moved.id, "ana")  # support: no wrap-up
+    assert cc.state(later.id).agent == "ana"  # then the one that came at 6 s
+    cc.run(router.accept, later.id, "ana")
+    cc.at(50).run(router.complete, later.id, "ana")
+    email = cc.offer(queue="support", channel="email")
+    assert email.agent == "ana"
+    cc.run(router.accept, email.id, "ana")
+    with pytest.raises(ValidationError, match="to_queue: queue sales does not take email"):
+        cc.run(router.transfer, email.id, "ana", to_queue="sales")
+
+
+def test_a_transfer_to_an_agent_waits_for_them_a_minute(tp: Touchpoint) -> None:
+    cc = Center(tp)
+    cc.at(0).ready("ana")
+    call = cc.at(1).offer()
+    cc.run(router.accept, call.id, "ana")
+    cc.at(2).run(router.transfer, call.id, "ana", to_agent="bo")
+    # bo is logged out: held for him until 62 s, though ana is ready again (support: no wrap-up)
+    assert cc.at(30).state(call.id).status == "waiting"
+    cc.at(40).ready("bo")
+    assert cc.state(call.id).agent == "bo"
+
+
+CALENDAR = """
+[queues.support]
+channels = ["phone"]
+calendar = "office"
+
+[calendars.office]
+time_zone = "Europe/Paris"
+hours.weekdays = ["09:00-12:00", "14:00-18:00"]
+
+[agents.ana]
+queues = ["support"]
+"""
+
+
+def test_a_closed_queue_takes_no_contact_and_calls_back_only_when_open(tp: Touchpoint) -> None:
+    from datetime import UTC, datetime
+
+    cc = Center(tp, CALENDAR)
+    # Monday 2026-06-01, Paris is UTC+2: 07:00 UTC is 09:00, lunch 10:00-12:00 UTC.
+    cc.now = datetime(2026, 6, 1, 6, 59, tzinfo=UTC)
+    with pytest.raises(Conflict, match="queue support is closed; it opens at 2026-06-01T07:00"):
+        cc.offer()
+    cc.now = datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+    waiting = cc.offer()
+    with pytest.raises(
+        ValidationError,
+        match="outside queue support's business hours; it next opens at 2026-06-01T12:00",
+    ):
+        cc.run(router.callback, waiting.id, datetime(2026, 6, 1, 11, 0, tzinfo=UTC))
+    chosen = datetime(2026, 6, 1, 12, 30, tzinfo=UTC)  # 14:30 in Paris
+    cc.run(router.callback, waiting.id, chosen)
+    cc.now = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+    cc.ready("ana")
+    assert cc.state(waiting.id).status == "callback"  # not before the time they chose
+    cc.now = chosen
+    assert (cc.state(waiting.id).status, cc.state(waiting.id).agent) == ("reserved", "ana")
+
+
+def test_the_scheduler_lets_an_offer_expire_on_time(tp: Touchpoint) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from touchpoint.services import scheduler
+
+    cc = Center(tp)
+    cc.at(0).ready("ana")
+    offered = cc.at(1).offer()
+    assert service.next_deadline(tp) == offered.lease_until  # 11 s after T0: in the past
+    scheduler.wake(tp, datetime.now(UTC), datetime.now(UTC) + timedelta(hours=1))
+    with read_connection(tp.engine) as conn:
+        row = conn.execute(select(cc_agents).where(cc_agents.c.id == "ana")).mappings().one()
+    assert row["state"] == "not_ready"
+    assert cc.state(offered.id).status == "waiting"

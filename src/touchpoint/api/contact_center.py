@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from touchpoint.api.deps import TouchpointDep, allowed
 from touchpoint.api.schemas import error_responses
@@ -164,6 +164,46 @@ def complete(
     contact is written to the interaction log with its wait, handle time and agent."""
     service.check_acting(tp, who, body.agent)
     return _out(service.complete(tp, contact_id, body.agent, body.outcome))
+
+
+class CallbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    at: AwareDatetime | None = Field(
+        None,
+        description="Not before this moment (inside the queue's business hours); omitted: "
+        "when the customer's turn comes",
+    )
+
+
+class TransferIn(AgentIn):
+    to_queue: str | None = Field(None, max_length=40, description="Another queue")
+    to_agent: str | None = Field(
+        None, max_length=40, description="An agent, who gets it first for a minute"
+    )
+
+
+@router.post("/contacts/{contact_id}/callback", response_model=ContactOut, summary="Call back")
+def callback(
+    tp: TouchpointDep, who: Router, contact_id: ContactId, body: Annotated[CallbackIn, Body()]
+) -> ContactOut:
+    """The waiting customer asks to be called back and hangs up: they keep their place in line
+    (never ahead of those waiting before them) and are offered to an agent when their turn
+    comes, or not before `at`."""
+    service.check_acting(tp, who, None)
+    return _out(service.callback(tp, contact_id, body.at))
+
+
+@router.post("/contacts/{contact_id}/transfer", response_model=ContactOut, summary="Transfer")
+def transfer(
+    tp: TouchpointDep, who: Router, contact_id: ContactId, body: Annotated[TransferIn, Body()]
+) -> ContactOut:
+    """Hand the contact on to another queue or agent, keeping its place in line and its
+    history; the agent goes into wrap-up as after any contact."""
+    service.check_acting(tp, who, body.agent)
+    return _out(
+        service.transfer(tp, contact_id, body.agent, to_queue=body.to_queue, to_agent=body.to_agent)
+    )
 
 
 @router.post("/contacts/{contact_id}/abandon", response_model=ContactOut, summary="Abandoned")

@@ -26,6 +26,15 @@ skills = { sales = 7, support = 4 }
 languages = ["en", "pt"]
 capacity = { phone = 1, chat = 3, email = 5 }   # 1 call, or 3 chats, or 5 emails, or a mix
 
+[queues.support]
+channels = ["phone", "email"]
+calendar = "office"       # business hours: closed, it takes no contacts and calls no one back
+
+[calendars.office]        # see domain.calendar for every field
+time_zone = "Europe/Paris"
+hours.weekdays = ["08:00-12:00", "13:00-18:00"]
+holidays_country = "FR"
+
 [[rules]]                 # lifecycle-aware routing, in order
 name = "retention team for at-risk customers"
 stages = ["at_risk", "churned"]
@@ -45,6 +54,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from touchpoint.domain.calendar import BusinessCalendar, CalendarError, parse_calendar
 from touchpoint.domain.routing import (
     STRATEGIES,
     STRATEGY_ALIASES,
@@ -85,6 +95,7 @@ class QueueIn(_Strict):
     wrapup_s: Seconds = 0
     strategy: str = "longest-idle-agent"
     relax: list[RelaxIn] = Field(default_factory=list)
+    calendar: str | None = None
 
     @field_validator("channels")
     @classmethod
@@ -143,6 +154,9 @@ class RuleIn(_Strict):
 
 class CenterConfigIn(_Strict):
     center: CenterIn = Field(default_factory=CenterIn)
+    calendars: dict[Annotated[str, Field(pattern=_ID)], dict[str, Any]] = Field(
+        default_factory=dict
+    )
     queues: dict[Annotated[str, Field(pattern=_ID)], QueueIn] = Field(min_length=1)
     agents: dict[Annotated[str, Field(pattern=_ID)], AgentIn] = Field(default_factory=dict)
     rules: list[RuleIn] = Field(default_factory=list)
@@ -168,6 +182,7 @@ class CenterConfig:
     agents: dict[str, AgentIn]
     agent_order: dict[str, int]
     rules: tuple[RoutingRule, ...]
+    calendars: dict[str, BusinessCalendar]  # queue -> its business hours (absent: always open)
 
     def agent_view(self, agent_id: str, **state: Any) -> AgentView:
         spec = self.agents[agent_id]
@@ -204,9 +219,18 @@ def validate(raw: object, text: str | None = None) -> CenterConfig:
             problems.append(_place(loc, text) + f": {_message(error)}")
         raise InputError(_summary(problems)) from None
     problems = [_place(loc, text) + f": {msg}" for loc, msg in _cross_checks(parsed)]
+    calendars: dict[str, BusinessCalendar] = {}
+    for name, table in parsed.calendars.items():
+        try:
+            calendars[name] = parse_calendar(table, where=f"calendars.{name}")
+        except CalendarError as exc:  # its message starts with the field: calendars.x.hours.mon[1]
+            path = str(exc).split(":", 1)[0]
+            loc = tuple(re.sub(r"\[\d+\]", "", path).split("."))
+            line = _line_of(loc, text) if text is not None else None
+            problems.append((f"line {line}: " if line else "") + str(exc))
     if problems:
         raise InputError(_summary(problems))
-    return _built(parsed)
+    return _built(parsed, calendars)
 
 
 def _message(error: Any) -> str:
@@ -245,6 +269,11 @@ def _cross_checks(config: CenterConfigIn) -> list[tuple[tuple[Any, ...], str]]:
                         f"takes none of queue {queue_id}'s channels ({', '.join(queue.channels)})",
                     )
                 )
+    for queue_id, queue in config.queues.items():
+        if queue.calendar is not None and queue.calendar not in config.calendars:
+            found.append(
+                (("queues", queue_id, "calendar"), f"no calendar named {queue.calendar!r}")
+            )
     for i, rule in enumerate(config.rules):
         for j, queue in enumerate(rule.queues):
             if queue not in config.queues:
@@ -263,7 +292,7 @@ def _cross_checks(config: CenterConfigIn) -> list[tuple[tuple[Any, ...], str]]:
     return found
 
 
-def _built(config: CenterConfigIn) -> CenterConfig:
+def _built(config: CenterConfigIn, calendars: dict[str, BusinessCalendar]) -> CenterConfig:
     queues = {
         queue_id: QueueSpec(
             id=queue_id,
@@ -301,6 +330,9 @@ def _built(config: CenterConfigIn) -> CenterConfig:
         agents=dict(config.agents),
         agent_order={agent_id: i for i, agent_id in enumerate(config.agents)},
         rules=rules,
+        calendars={
+            qid: calendars[q.calendar] for qid, q in config.queues.items() if q.calendar is not None
+        },
     )
 
 

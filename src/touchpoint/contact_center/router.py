@@ -34,6 +34,7 @@ from touchpoint.errors import Conflict, NotFound, ValidationError
 from touchpoint.store import contact_center as store
 
 AGENT_COMMANDS = ("login", "ready", "not_ready", "logout")
+TRANSFER_HOLD_S = 60.0  # a contact transferred to an agent waits this long for them, then anyone
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ def dispatch(
         contact_view(row)
         for row in store.contacts_in(conn, WAITING_STATES)
         if row["queue"] in config.queues
+        and not (row["status"] == "callback" and not _open(config, row["queue"], now))
     ]
     waiting.sort(key=lambda c: service_order(c, config.queues[c.queue]))
     memory = store.last_chosen(conn)
@@ -226,6 +228,9 @@ def offer(
     settle(conn, config, now)
     if external_ref is not None and (found := store.contact_by_ref(conn, external_ref)):
         return describe(conn, config, found["id"], now)
+    if not _open(config, queue, now):
+        opens = config.calendars[queue].next_open(now)
+        raise Conflict(f"queue {queue} is closed; it opens at {opens.isoformat()}")
     outcome = apply_rules(config.rules, facts, queue, now)
     contact_id = "con_" + secrets.token_hex(8)
     store.add_contact(
@@ -362,7 +367,14 @@ def accept(
         if row["status"] == "waiting" and row["agent"] is None:
             raise Conflict(f"the offer of {contact_id} to {agent_id} expired; it is back in line")
         raise Conflict(f"contact {contact_id} is {row['status']}, not offered to {agent_id}")
-    store.set_contact(conn, contact_id, status="assigned", lease_until=None, assigned_at=now)
+    first = row["assigned_at"] is None  # a transferred contact keeps its first answer time
+    store.set_contact(
+        conn,
+        contact_id,
+        status="assigned",
+        lease_until=None,
+        **({"assigned_at": now} if first else {}),
+    )
     store.add_event(
         conn, at=now, kind="accepted", contact_id=contact_id, agent_id=agent_id, queue=row["queue"]
     )
@@ -408,18 +420,7 @@ def complete(
     store.set_contact(
         conn, contact_id, status="completed", ended_at=now, outcome=outcome or "answered"
     )
-    wrapup = config.queues[row["queue"]].wrapup_s if row["queue"] in config.queues else 0.0
-    agent = store.agents(conn)[agent_id]
-    today = now.date().isoformat()
-    handled = (agent["handled_today"] if agent["handled_day"] == today else 0) + 1
-    values: dict[str, Any] = {"idle_since": now, "handled_day": today, "handled_today": handled}
-    if wrapup > 0 and agent["state"] == "ready":
-        values |= {
-            "state": "wrap_up",
-            "wrap_until": now + timedelta(seconds=wrapup),
-            "state_since": now,
-        }
-    store.set_agent(conn, agent_id, **values)
+    wrapup = _end_for_agent(conn, config, now, agent_id, row["queue"])
     store.add_event(
         conn,
         at=now,
@@ -458,3 +459,117 @@ def abandon(
     )
     dispatch(conn, config, now, rng)
     return describe(conn, config, contact_id, now)
+
+
+def callback(
+    conn: Connection,
+    config: CenterConfig,
+    now: datetime,
+    contact_id: str,
+    at: datetime | None = None,
+    rng: random.Random | None = None,
+) -> Offered:
+    """The waiting customer asks to be called back: they hang up and keep their place in line —
+    offered when their turn comes (never ahead of those who were waiting before them), or not
+    before `at`, a moment inside the queue's business hours they chose."""
+    settle(conn, config, now)
+    row = _contact(conn, contact_id)
+    if row["status"] != "waiting":
+        raise Conflict(f"contact {contact_id} is {row['status']}; only a waiting one asks back")
+    if at is not None:
+        if at < now:
+            raise ValidationError(f"at: {at.isoformat()} has passed")
+        if not _open(config, row["queue"], at):
+            opens = config.calendars[row["queue"]].next_open(at)
+            raise ValidationError(
+                f"at: {at.isoformat()} is outside queue {row['queue']}'s business hours; "
+                f"it next opens at {opens.isoformat()}"
+            )
+    store.set_contact(conn, contact_id, status="callback", not_before=at, callback_requested_at=now)
+    store.add_event(
+        conn,
+        at=now,
+        kind="callback",
+        contact_id=contact_id,
+        queue=row["queue"],
+        detail={"at": at.isoformat() if at else None},
+    )
+    dispatch(conn, config, now, rng)
+    return describe(conn, config, contact_id, now)
+
+
+def transfer(
+    conn: Connection,
+    config: CenterConfig,
+    now: datetime,
+    contact_id: str,
+    agent_id: str,
+    *,
+    to_queue: str | None = None,
+    to_agent: str | None = None,
+    rng: random.Random | None = None,
+) -> Offered:
+    """The agent hands the contact on, to another queue or agent: it keeps its place in line
+    (when it first joined) and its history; the agent goes into wrap-up as after any contact."""
+    settle(conn, config, now)
+    row = _contact(conn, contact_id)
+    if row["status"] != "assigned" or row["agent"] != agent_id:
+        raise Conflict(f"contact {contact_id} is {row['status']}, not assigned to {agent_id}")
+    if to_queue is None and to_agent is None:
+        raise ValidationError("give to_queue or to_agent")
+    queue = to_queue or row["queue"]
+    if queue not in config.queues:
+        raise ValidationError(f"to_queue: no queue named {queue!r}")
+    if row["channel"] not in config.queues[queue].channels:
+        raise ValidationError(f"to_queue: queue {queue} does not take {row['channel']}")
+    if to_agent is not None and (to_agent not in config.agents or to_agent == agent_id):
+        raise ValidationError(f"to_agent: {to_agent!r} is not another agent of the configuration")
+    store.set_contact(
+        conn,
+        contact_id,
+        status="waiting",
+        queue=queue,
+        agent=None,
+        preferred_agent=to_agent,
+        prefer_until=now + timedelta(seconds=TRANSFER_HOLD_S) if to_agent else None,
+        team=None,
+        team_until=None,
+        transfers=row["transfers"] + 1,
+    )
+    store.add_event(
+        conn,
+        at=now,
+        kind="transferred",
+        contact_id=contact_id,
+        agent_id=agent_id,
+        queue=queue,
+        detail={"from_queue": row["queue"], "to_agent": to_agent},
+    )
+    _end_for_agent(conn, config, now, agent_id, row["queue"])
+    dispatch(conn, config, now, rng)
+    return describe(conn, config, contact_id, now)
+
+
+def _open(config: CenterConfig, queue: str, at: datetime) -> bool:
+    calendar = config.calendars.get(queue)
+    return calendar is None or calendar.is_open(at)
+
+
+def _end_for_agent(
+    conn: Connection, config: CenterConfig, now: datetime, agent_id: str, queue: str
+) -> float:
+    """The agent is done with a contact: idle from now, one more handled today, and wrap-up
+    (no offer from any queue) for the queue's wrap-up time. Answers the wrap-up seconds."""
+    wrapup = config.queues[queue].wrapup_s if queue in config.queues else 0.0
+    agent = store.agents(conn)[agent_id]
+    today = now.date().isoformat()
+    handled = (agent["handled_today"] if agent["handled_day"] == today else 0) + 1
+    values: dict[str, Any] = {"idle_since": now, "handled_day": today, "handled_today": handled}
+    if wrapup > 0 and agent["state"] == "ready":
+        values |= {
+            "state": "wrap_up",
+            "wrap_until": now + timedelta(seconds=wrapup),
+            "state_since": now,
+        }
+    store.set_agent(conn, agent_id, **values)
+    return wrapup

@@ -201,6 +201,26 @@ def abandon(tp: Touchpoint, contact_id: str) -> router.Offered:
     return _change(tp, lambda conn, config, now: router.abandon(conn, config, now, contact_id))
 
 
+def callback(tp: Touchpoint, contact_id: str, at: datetime | None = None) -> router.Offered:
+    return _change(tp, lambda conn, config, now: router.callback(conn, config, now, contact_id, at))
+
+
+def transfer(
+    tp: Touchpoint,
+    contact_id: str,
+    agent_id: str,
+    *,
+    to_queue: str | None = None,
+    to_agent: str | None = None,
+) -> router.Offered:
+    return _change(
+        tp,
+        lambda conn, config, now: router.transfer(
+            conn, config, now, contact_id, agent_id, to_queue=to_queue, to_agent=to_agent
+        ),
+    )
+
+
 def contact(tp: Touchpoint, contact_id: str) -> router.Offered:
     return _change(tp, lambda conn, config, now: _settled_describe(conn, config, now, contact_id))
 
@@ -223,6 +243,17 @@ def tick(tp: Touchpoint) -> int:
     return _change(tp, work)
 
 
+def next_deadline(tp: Touchpoint) -> datetime | None:
+    """When the scheduler must next let time act on the center (None: nothing pending)."""
+    with read_connection(tp.engine) as conn:
+        if store.latest_config(conn) is None:
+            return None
+        found = store.next_deadline(conn)
+    if found is not None and found.tzinfo is None:
+        found = found.replace(tzinfo=UTC)
+    return found
+
+
 # --- the log ------------------------------------------------------------------------------------
 
 
@@ -233,23 +264,32 @@ def flush_log(tp: Touchpoint) -> int:
         ended = store.unlogged_ends(conn)
     if not ended:
         return 0
-    items = [(i, interaction_of(row)) for i, row in enumerate(ended)]
+    items: list[tuple[int, dict[str, Any]]] = []
+    owner: list[str] = []
+    for row in ended:
+        for item in interactions_of(row):
+            items.append((len(items), item))
+            owner.append(row["id"])
     report = tp.ingestor.ingest(items)
-    stored = [
-        ended[r.position]["id"] for r in report.results if r.status in ("accepted", "duplicate")
-    ]
+    refused = {
+        owner[r.position] for r in report.results if r.status not in ("accepted", "duplicate")
+    }
+    stored = [row["id"] for row in ended if row["id"] not in refused]
     with store.center_transaction(tp.engine) as conn:
         store.mark_logged(conn, stored, datetime.now(UTC))
     return len(stored)
 
 
-def interaction_of(row: Any) -> dict[str, Any]:
-    """The interaction an ended contact is in the log: an inbound call or chat (or message) in
-    its queue, answered by its agent or abandoned, with its wait and handle time."""
+def interactions_of(row: Any) -> list[dict[str, Any]]:
+    """What an ended contact is in the log: an inbound call or chat (or message) in its queue,
+    answered by its agent or abandoned, with its wait and handle time. A callback is two: the
+    inbound contact, neither answered nor abandoned (`callback_requested`, its wait until the
+    customer asked), and the agent's outbound call back."""
+    asked = row["callback_requested_at"]
     answered = row["status"] == "completed"
-    start = row["assigned_at"] if answered else row["ended_at"]
+    start = asked or (row["assigned_at"] if answered else row["ended_at"])
     wait = (start - row["created_at"]).total_seconds() if start else None
-    item: dict[str, Any] = {
+    inbound: dict[str, Any] = {
         "id": f"cc-{row['id']}",
         "type": LIVE_TYPE.get(row["channel"], "message"),
         "channel": row["channel"],
@@ -257,17 +297,39 @@ def interaction_of(row: Any) -> dict[str, Any]:
         "occurred_at": row["created_at"].isoformat(),
         "customer": dict(row["identity"]),
         "queue": row["queue"],
-        "outcome": row["outcome"],
+        "outcome": "callback_requested" if asked else row["outcome"],
         "properties": {
             WAIT_PROPERTY: round(wait, 3) if wait is not None else None,
             "contact_id": row["id"],
             "routing_rules": list(row["rules"] or ()),
+            "transfers": row["transfers"],
         },
     }
-    if answered:
-        item["agent"] = row["agent"]
-        item["duration_s"] = round((row["ended_at"] - row["assigned_at"]).total_seconds(), 3)
-    return item
+    handled = (
+        {
+            "agent": row["agent"],
+            "duration_s": round((row["ended_at"] - row["assigned_at"]).total_seconds(), 3),
+        }
+        if answered and row["assigned_at"]
+        else {}
+    )
+    if not asked:
+        return [inbound | handled]
+    if not answered:
+        return [inbound]
+    back = {
+        "id": f"cc-{row['id']}-callback",
+        "type": "call",
+        "channel": "phone",
+        "direction": "outbound",
+        "occurred_at": row["assigned_at"].isoformat(),
+        "customer": dict(row["identity"]),
+        "queue": row["queue"],
+        "outcome": row["outcome"],
+        "properties": {"contact_id": row["id"], "callback": True},
+        **handled,
+    }
+    return [inbound, back]
 
 
 # --- the live picture ---------------------------------------------------------------------------

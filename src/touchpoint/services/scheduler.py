@@ -19,6 +19,7 @@ from touchpoint.domain.moments import future_clock_error
 from touchpoint.errors import ValidationError
 from touchpoint.projections.contract import CatchUpResult, Progress, TickResult
 from touchpoint.runtime import Touchpoint
+from touchpoint.services import contact_center
 
 log = logging.getLogger("touchpoint.scheduler")
 
@@ -54,9 +55,9 @@ def run_once(
 def seconds_to_sleep(tp: Touchpoint, now: datetime, next_tick: datetime) -> float:
     """Until the next regular tick, the earliest due time, or the next look for a lag."""
     wake = min(next_tick, now + timedelta(seconds=LAG_POLL_SECONDS))
-    due = tp.projections.next_due()
-    if due is not None:
-        wake = min(wake, due)
+    for due in (tp.projections.next_due(), contact_center.next_deadline(tp)):
+        if due is not None:
+            wake = min(wake, due)
     return max((wake - now).total_seconds(), MIN_SLEEP_SECONDS)
 
 
@@ -69,6 +70,11 @@ def wake(tp: Touchpoint, now: datetime, next_tick: datetime) -> tuple[datetime, 
         next_tick = now + timedelta(seconds=tp.settings.lifecycle_tick_seconds)
     elif tp.projections.lagging():
         _log(SchedulerRun(now, tp.projections.catch_up()))
+    center_due = contact_center.next_deadline(tp)
+    if center_due is not None and center_due <= now:
+        offered = contact_center.tick(tp)  # expired offers, ended wrap-ups, then dispatch
+        if offered:
+            log.info("contact center: %s contacts offered", offered)
     return next_tick, seconds_to_sleep(tp, datetime.now(UTC), next_tick)
 
 

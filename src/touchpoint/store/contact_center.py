@@ -209,3 +209,19 @@ def add_event(
 def events(conn: Connection, contact_id: str) -> list[RowMapping]:
     query = select(cc_events).where(cc_events.c.contact_id == contact_id).order_by(cc_events.c.seq)
     return list(conn.execute(query).mappings())
+
+
+def next_deadline(conn: Connection) -> datetime | None:
+    """The earliest moment time changes something: an offer's lease ends, a wrap-up ends, a
+    callback falls due, a contact held for a team or an agent may go to anyone."""
+    waiting = cc_contacts.c.status.in_(("waiting", "callback"))
+    candidates = [
+        select(func.min(cc_contacts.c.lease_until)).where(cc_contacts.c.status == "reserved"),
+        select(func.min(cc_agents.c.wrap_until)).where(cc_agents.c.state == "wrap_up"),
+        select(func.min(cc_contacts.c.not_before)).where(waiting),
+        select(func.min(cc_contacts.c.team_until)).where(waiting),
+        select(func.min(cc_contacts.c.prefer_until)).where(waiting),
+    ]
+    found = [conn.execute(query).scalar() for query in candidates]
+    moments = [m for m in found if m is not None]
+    return min(moments) if moments else None

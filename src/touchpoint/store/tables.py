@@ -335,6 +335,8 @@ cc_contacts = Table(
     Column("rules", JSON),  # routing rules that applied
     Column("decision", JSON),  # the last routing decision: strategy, candidates, reason
     Column("logged_at", UTCDateTime),  # when its interaction reached the log
+    Column("callback_requested_at", UTCDateTime),  # the customer asked to be called back
+    Column("transfers", Integer, nullable=False, server_default="0"),
     Index("ix_cc_contacts_status", "status", "queue"),
     Index("ix_cc_contacts_agent", "agent", "status"),
     Index("ix_cc_contacts_customer", "customer_id", "ended_at"),

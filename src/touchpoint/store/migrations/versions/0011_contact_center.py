@@ -65,6 +65,8 @@ def upgrade() -> None:
         sa.Column("rules", sa.JSON(), nullable=True),
         sa.Column("decision", sa.JSON(), nullable=True),
         sa.Column("logged_at", When, nullable=True),
+        sa.Column("callback_requested_at", When, nullable=True),
+        sa.Column("transfers", sa.Integer(), nullable=False, server_default="0"),
     )
     op.create_index("ix_cc_contacts_status", "cc_contacts", ["status", "queue"])
     op.create_index("ix_cc_contacts_agent", "cc_contacts", ["agent", "status"])
