@@ -170,10 +170,11 @@ def email(person: int) -> str:
 
 def seed_people(base: str, key: str, people: int) -> int:
     """Identify every user once before the clock starts, so lookups find someone."""
+    identified_at = datetime.now(UTC) - timedelta(hours=1)  # existing customers, before the run
     with httpx.Client(base_url=base, headers=_auth(key), timeout=120) as client:
         for start in range(0, people, 1000):
             batch = [
-                _identify(f"seed-{n}", n, datetime.now(UTC))
+                _identify(f"seed-{n}", n, identified_at)
                 for n in range(start, min(people, start + 1000))
             ]
             answer = client.post("/v1/batch", content=orjson.dumps({"batch": batch}))
