@@ -59,13 +59,19 @@ def pseudonymised_properties(
     return out
 
 
-def without_mentions(value: Any, needles: Iterable[str]) -> Any:
-    """`value` (a JSON value) less every entry whose text contains one of `needles` (any case):
-    another customer's `{"referrer_external_id": "crm-100050"}` loses that entry."""
-    lowered = [n.lower() for n in needles if n]
+def without_mentions(value: Any, contained: Iterable[str], exact: Iterable[str] = ()) -> Any:
+    """`value` (a JSON value) less every entry whose text contains one of `contained` (emails:
+    distinctive inside any text) or is one of `exact` (ids and phones, which could occur inside
+    an unrelated longer value), any case: a friend's referral `{"referrer_external_id":
+    "crm-100050"}` loses that entry, an order id `crm-1000501` does not."""
+    inside = [n.lower() for n in contained if n]
+    whole = {n.lower() for n in exact if n}
 
     def mentions(v: Any) -> bool:
-        return isinstance(v, str) and any(n in v.lower() for n in lowered)
+        if not isinstance(v, str):
+            return False
+        text = v.lower()
+        return text.strip() in whole or any(n in text for n in inside)
 
     def walk(v: Any) -> Any:
         if isinstance(v, dict):

@@ -202,10 +202,7 @@ def _erase_in(
     )
     landed = store.forget_conflicts(conn, ids, keys)
     store.strip_keys(conn, landed, keys)
-    values = {key.partition(":")[2] for key in keys}
-    values = {v for v in values if len(v) >= MIN_NEEDLE}  # a short id would match by chance
-    mentioned = store.rows_mentioning(conn, values, ids)
-    store.rewrite_properties(conn, [(seq, without_mentions(p, values)) for seq, p in mentioned])
+    _forget_mentions(conn, keys, ids)
     merges = store.blank_merges(conn, ids)
     store.forget_identities(conn, ids)
     now = utcnow()
@@ -223,6 +220,19 @@ def _erase_in(
         interactions=len(rows),
     )
     return who, needles, {"identities": len(keys), "interactions": len(rows), "merges": merges}
+
+
+def _forget_mentions(conn: Connection, keys: list[str], ids: tuple[str, ...]) -> None:
+    """Other customers' properties naming one of the erased identities (a friend's referral)
+    lose that entry; values too short to be distinctive are not searched."""
+    values = {v for key in keys if len(v := key.partition(":")[2]) >= MIN_NEEDLE}
+    emails = {v for v in values if f"email:{v}" in keys}
+    changed = []
+    for seq, properties in store.rows_mentioning(conn, values, ids):
+        kept = without_mentions(properties, emails, values - emails)
+        if kept != properties:
+            changed.append((seq, kept))
+    store.rewrite_properties(conn, changed)
 
 
 def model_properties(model: StageModel) -> set[str]:
