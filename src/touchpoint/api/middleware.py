@@ -4,7 +4,9 @@ bodies (as Segment SDKs send them), and write one access line per request."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import re
 import time
 import zlib
 from typing import Any
@@ -174,4 +176,9 @@ def _route_template(scope: Scope) -> str:
     openapi = getattr(scope.get("app"), "openapi", None)
     paths = openapi().get("paths", {}) if callable(openapi) else {}
     path = scope.get("path", "")
-    return next((t for t in paths if compile_path(t)[0].match(path)), "-")
+    return next((t for t in paths if _path_regex(t).match(path)), "-")
+
+
+@functools.lru_cache(maxsize=1024)
+def _path_regex(template: str) -> re.Pattern[str]:
+    return compile_path(template)[0]
