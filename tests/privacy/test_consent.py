@@ -34,15 +34,18 @@ def changes(tp: Touchpoint, customer_id: str):
 
 
 def events() -> list[dict]:
-    """Ann: unsubscribes from the newsletter (10), grants SMS marketing (20), withdraws email
-    marketing (30) and grants it again (40); a withdrawal of SMS that happened at 15 arrives
-    last. Bob: one grant by phone."""
+    """Ann: unsubscribes from the newsletter (10), grants SMS marketing on a web form (20),
+    withdraws email marketing (30) and grants it again (40); a withdrawal of SMS that happened
+    at 15 arrives last. Bob: one grant by phone."""
     return [
         interaction(
             id="c-1", type="unsubscribe", channel="email", email=ANN, at=10,
             properties={"list": "newsletter"},
         ),
-        interaction(id="c-2", type="consent_granted", channel="sms", email=ANN, at=20),
+        interaction(  # a web form granting SMS marketing
+            id="c-2", type="consent_granted", channel="web", email=ANN, at=20,
+            properties={"channel": "sms"},
+        ),
         interaction(id="c-3", type="consent_withdrawn", channel="email", email=ANN, at=30),
         interaction(id="c-4", type="consent_granted", channel="email", email=ANN, at=40),
         interaction(id="x-1", type="page_view", email=ANN, at=45),

@@ -1,9 +1,10 @@
 """Consent as history: which interactions grant or withdraw consent, for what, and what a
 customer's consent is now (the latest change by when it happened).
 
-A change is scoped by channel (the interaction's: email, sms, phone…) and purpose (the
-interaction's `purpose` or `list` property, else `marketing`): an email unsubscribe from the
-newsletter withdraws (email, newsletter) and leaves (sms, marketing) as it was."""
+A change is scoped by channel (the interaction's `channel` property when it names a channel — a
+web form granting SMS — else the interaction's own: email, sms, phone…) and purpose (its
+`purpose` or `list` property, else `marketing`): an email unsubscribe from the newsletter
+withdraws (email, newsletter) and leaves (sms, marketing) as it was."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from touchpoint.domain.vocabulary import CHANNELS
 
 GRANTED = "granted"
 WITHDRAWN = "withdrawn"
@@ -48,9 +51,10 @@ def consent_change(row: Mapping[str, Any]) -> ConsentChange | None:
         return None
     properties = row.get("properties") or {}
     purpose = properties.get("purpose") or properties.get("list") or DEFAULT_PURPOSE
+    named = properties.get("channel")
     return ConsentChange(
         customer_id=row["customer_id"],
-        channel=row["channel"],
+        channel=named if named in CHANNELS else row["channel"],
         purpose=str(purpose)[:MAX_PURPOSE_LENGTH],
         status=status,
         source=row["id"],

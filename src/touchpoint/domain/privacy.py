@@ -25,6 +25,7 @@ KEPT_PROPERTIES: frozenset[str] = frozenset(
         "rating",
         "list",
         "purpose",
+        "channel",
     }
 )
 # Kept only when it is a number or a choice from a short list: a survey's text `answer` is kept
