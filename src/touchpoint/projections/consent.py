@@ -28,7 +28,7 @@ class ConsentProjection:
     """`consent_history`: who granted or withdrew consent for what, when, and what said so."""
 
     name = "consent"
-    version = 1
+    version = 2  # 2: the channel consented to may be named by a `channel` property
 
     def is_built(self, conn: Connection) -> bool:
         return True  # built means checkpointed: the registry replays it when it has no checkpoint
