@@ -208,3 +208,98 @@ def test_estimated_wait() -> None:
     # third in line, 2 agents, 240 s each: 3 * 240 / 2 = 360 s
     assert estimated_wait_s(3, 2, 240) == 360
     assert estimated_wait_s(1, 0, 100) == 100  # no agent logged in: as if one
+
+
+# --- assignments: the merge of the lines equals a scan of everything ---------------------------
+
+from dataclasses import replace  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from touchpoint.domain.routing import assignments  # noqa: E402
+
+QUEUES = {
+    "sales": QueueSpec(id="sales", channels=("phone", "chat"), skills={"sales": 4}, priority=5),
+    "support": QueueSpec(id="support", channels=("phone", "chat", "email"), skills={}),
+    "fr": QueueSpec(id="fr", channels=("phone",), skills={}, language_match=True),
+}
+
+
+@st.composite
+def centers(draw: st.DrawFn) -> tuple[dict[str, AgentView], list[ContactView]]:
+    agents = {}
+    for i in range(draw(st.integers(0, 6))):
+        agents[f"a{i}"] = AgentView(
+            id=f"a{i}",
+            order=i,
+            state=draw(st.sampled_from(("ready", "ready", "not_ready"))),
+            queues=frozenset(draw(st.sets(st.sampled_from(sorted(QUEUES)), min_size=1))),
+            skills={"sales": draw(st.integers(0, 10))},
+            languages=frozenset(draw(st.sets(st.sampled_from(("en", "fr")), min_size=1))),
+            team=draw(st.sampled_from((None, "retention"))),
+            capacity={"phone": 1, "chat": 3, "email": 5},
+            load=draw(st.sampled_from(({}, {"chat": 1}, {"chat": 2}, {"phone": 1}))),
+            idle_since=NOW - timedelta(seconds=draw(st.integers(0, 100))),
+            handled_today=0,
+        )
+    contacts = []
+    for i in range(draw(st.integers(0, 15))):
+        queue = draw(st.sampled_from(sorted(QUEUES)))
+        contacts.append(
+            ContactView(
+                id=f"c{i:02d}",
+                queue=queue,
+                channel=draw(st.sampled_from(QUEUES[queue].channels)),
+                language=draw(st.sampled_from((None, "en", "fr"))),
+                joined_at=NOW - timedelta(seconds=draw(st.integers(0, 50))),
+                priority=draw(st.sampled_from((0, 0, 10))),
+                team=draw(st.sampled_from((None, None, "retention"))),
+            )
+        )
+    return agents, contacts
+
+
+def scan_all(agents: dict[str, AgentView], contacts: list[ContactView]) -> list[tuple[str, str]]:
+    """Every waiting contact in service order, every agent tried: the definition, slowly."""
+    agents = dict(agents)
+    made = []
+    last: dict[str, str] = {}
+    for contact in sorted(contacts, key=lambda c: service_order(c, QUEUES[c.queue])):
+        decision = choose(
+            contact,
+            QUEUES[contact.queue],
+            list(agents.values()),
+            NOW,
+            last_chosen=last.get(contact.queue),
+        )
+        if decision.agent is not None:
+            chosen = agents[decision.agent]
+            load = dict(chosen.load)
+            load[contact.channel] = load.get(contact.channel, 0) + 1
+            agents[chosen.id] = replace(chosen, load=load)
+            last[contact.queue] = chosen.id
+            made.append((contact.id, chosen.id))
+    return made
+
+
+@settings(max_examples=300, deadline=None)
+@given(centers())
+def test_assignments_make_the_same_offers_as_scanning_everything(
+    center: tuple[dict[str, AgentView], list[ContactView]],
+) -> None:
+    agents, contacts = center
+    lines = {
+        q: sorted((c for c in contacts if c.queue == q), key=lambda c: service_order(c, QUEUES[q]))
+        for q in QUEUES
+    }
+    made = [(c.id, d.agent) for c, d, _ in assignments(lines, QUEUES, agents, NOW)]
+    assert made == scan_all(agents, contacts)
+    # and never an agent past capacity
+    taken: dict[str, AgentView] = dict(agents)
+    for contact_id, agent in made:
+        contact = next(c for c in contacts if c.id == contact_id)
+        assert taken[agent].has_room(contact.channel)
+        load = dict(taken[agent].load)
+        load[contact.channel] = load.get(contact.channel, 0) + 1
+        taken[agent] = replace(taken[agent], load=load)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,9 +27,8 @@ from touchpoint.domain.routing import (
     ContactView,
     CustomerFacts,
     apply_rules,
-    choose,
+    assignments,
     estimated_wait_s,
-    service_order,
 )
 from touchpoint.errors import Conflict, NotFound, ValidationError
 from touchpoint.store import contact_center as store
@@ -129,34 +129,20 @@ def contact_view(row: RowMapping) -> ContactView:
 def dispatch(
     conn: Connection, config: CenterConfig, now: datetime, rng: random.Random | None = None
 ) -> list[tuple[str, str]]:
-    """Offer waiting contacts, in service order, to the agents routing picks; the (contact,
-    agent) reservations made."""
+    """Offer waiting contacts, in service order across queues, to the agents routing picks
+    (domain.routing.assignments: it reads a queue's line only while an agent serving it has
+    room); the (contact, agent) reservations made."""
     views = agent_views(conn, config, now)
     if not any(a.ready_at(now) for a in views.values()):
         return []
-    waiting = [
-        contact_view(row)
-        for row in store.contacts_in(conn, WAITING_STATES)
-        if row["queue"] in config.queues
-        and not (row["status"] == "callback" and not _open(config, row["queue"], now))
-    ]
-    waiting.sort(key=lambda c: service_order(c, config.queues[c.queue]))
+    lines = {queue: _line(conn, config, queue, now) for queue in config.queues}
     memory = store.last_chosen(conn)
-    by_queue: dict[str, list[AgentView]] = {}
-    for view in views.values():
-        for queue in view.queues:
-            by_queue.setdefault(queue, []).append(view)
+    remembered = set(memory)
     made: list[tuple[str, str]] = []
-    for contact in waiting:
-        queue = config.queues[contact.queue]
-        candidates = [views[a.id] for a in by_queue.get(contact.queue, ())]
-        if not any(a.ready_at(now) and a.has_room(contact.channel) for a in candidates):
-            continue
-        decision = choose(
-            contact, queue, candidates, now, last_chosen=memory.get(queue.id), rng=rng
-        )
-        if decision.agent is None:
-            continue
+    for contact, decision, _agent in assignments(
+        lines, config.queues, views, now, last_chosen=memory, rng=rng
+    ):
+        agent = str(decision.agent)
         why = {
             "strategy": decision.strategy,
             "candidates": list(decision.candidates),
@@ -166,7 +152,7 @@ def dispatch(
             conn,
             contact.id,
             status="reserved",
-            agent=decision.agent,
+            agent=agent,
             lease_until=now + timedelta(seconds=config.lease_s),
             decision=why,
         )
@@ -175,28 +161,25 @@ def dispatch(
             at=now,
             kind="reserved",
             contact_id=contact.id,
-            agent_id=decision.agent,
-            queue=queue.id,
+            agent_id=agent,
+            queue=contact.queue,
             detail=why,
         )
-        store.remember_chosen(conn, queue.id, decision.agent, queue.id in memory)
-        memory[queue.id] = decision.agent
-        chosen = views[decision.agent]
-        load = dict(chosen.load)
-        load[contact.channel] = load.get(contact.channel, 0) + 1
-        views[decision.agent] = _with_load(chosen, load)
-        for queue_id in chosen.queues:
-            by_queue[queue_id] = [
-                views[decision.agent] if a.id == decision.agent else a for a in by_queue[queue_id]
-            ]
-        made.append((contact.id, decision.agent))
+        store.remember_chosen(conn, contact.queue, agent, contact.queue in remembered)
+        remembered.add(contact.queue)
+        made.append((contact.id, agent))
     return made
 
 
-def _with_load(agent: AgentView, load: dict[str, int]) -> AgentView:
-    from dataclasses import replace
-
-    return replace(agent, load=load)
+def _line(
+    conn: Connection, config: CenterConfig, queue: str, now: datetime
+) -> Iterator[ContactView]:
+    """The queue's line as routing reads it: a callback waits while its queue is closed."""
+    closed = not _open(config, queue, now)
+    for row in store.line(conn, queue, WAITING_STATES):
+        if closed and row["status"] == "callback":
+            continue
+        yield contact_view(row)
 
 
 # --- offering a contact -------------------------------------------------------------------------
@@ -268,16 +251,7 @@ def describe(conn: Connection, config: CenterConfig, contact_id: str, now: datet
     row = _contact(conn, contact_id)
     position = wait = None
     if row["status"] in WAITING_STATES and row["queue"] in config.queues:
-        spec = config.queues[row["queue"]]
-        line = sorted(
-            (
-                contact_view(r)
-                for r in store.contacts_in(conn, WAITING_STATES)
-                if r["queue"] == row["queue"]
-            ),
-            key=lambda c: service_order(c, spec),
-        )
-        position = 1 + next(i for i, c in enumerate(line) if c.id == contact_id)
+        position = 1 + store.ahead_of(conn, row, WAITING_STATES)
         serving = sum(
             1
             for a in agent_views(conn, config, now).values()

@@ -30,9 +30,11 @@ functions, and writes the decision with the reasons they give.
 
 from __future__ import annotations
 
+import heapq
 import random
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -105,13 +107,25 @@ class AgentView:
     handled_today: int
     wrap_until: datetime | None = None
 
+    @cached_property
+    def _occupancy(self) -> float:
+        return sum(n / self.capacity[c] for c, n in self.load.items() if self.capacity.get(c))
+
+    @cached_property
+    def _smallest_unit(self) -> float:
+        return min((1 / cap for cap in self.capacity.values() if cap > 0), default=2.0)
+
     def occupancy(self) -> float:
         """Share of the agent taken: each open contact takes 1/capacity of its channel."""
-        return sum(n / self.capacity[c] for c, n in self.load.items() if self.capacity.get(c))
+        return self._occupancy
 
     def has_room(self, channel: str) -> bool:
         cap = self.capacity.get(channel, 0)
-        return cap > 0 and self.occupancy() + 1 / cap <= 1 + 1e-9
+        return cap > 0 and self._occupancy + 1 / cap <= 1 + 1e-9
+
+    def has_room_for_any(self) -> bool:
+        """Room for one more contact on some channel (the one whose contacts take least)."""
+        return self._occupancy + self._smallest_unit <= 1 + 1e-9
 
     def ready_at(self, now: datetime) -> bool:
         return self.state == "ready" and (self.wrap_until is None or self.wrap_until <= now)
@@ -301,3 +315,83 @@ def estimated_wait_s(position: int, agents_serving: int, handle_s: float) -> flo
     """A rough wait for the contact at `position` (1 = next): the contacts ahead of it, each
     taking a handle time, spread over the agents serving the queue (Erlang C is issue 12's)."""
     return position * handle_s / max(1, agents_serving) if position > 0 else 0.0
+
+
+# --- dispatch: many decisions at once ----------------------------------------------------------
+
+
+def assignments(
+    lines: Mapping[str, Iterable[ContactView]],
+    queues: Mapping[str, QueueSpec],
+    agents: Mapping[str, AgentView],
+    now: datetime,
+    *,
+    last_chosen: Mapping[str, str | None] | None = None,
+    rng: random.Random | None = None,
+) -> Iterator[tuple[ContactView, Decision, AgentView]]:
+    """The offers to make now: waiting contacts in service order across every queue (a merge of
+    the queues' lines, each given in its own service order), each to the agent `choose` picks
+    among the ready agents with room; yields (contact, decision, the agent after taking it).
+
+    Only what can change hands is looked at: a queue's line is read only while some agent
+    serving it has room, and only as far as needed — a center with 10,000 waiting and one free
+    agent reads a few contacts, not 10,000."""
+    memory = dict(last_chosen or {})
+    free: dict[str, AgentView] = {
+        a.id: a for a in agents.values() if a.ready_at(now) and _room_for_any(a)
+    }
+    serving: dict[str, dict[str, AgentView]] = {}
+    for agent in free.values():
+        for queue_id in agent.queues:
+            if queue_id in queues and could_ever_serve(agent, queues[queue_id]):
+                serving.setdefault(queue_id, {})[agent.id] = agent
+    heap: list[tuple[tuple[int, datetime, str], int, ContactView, Iterator[ContactView]]] = []
+    for n, queue_id in enumerate(sorted(serving)):
+        line = iter(lines.get(queue_id, ()))
+        first = next(line, None)
+        if first is not None:
+            heap.append((service_order(first, queues[queue_id]), n, first, line))
+    heapq.heapify(heap)
+    while heap and free:
+        _key, n, contact, line = heapq.heappop(heap)
+        queue = queues[contact.queue]
+        pool = [a for a in serving.get(contact.queue, {}).values() if a.has_room(contact.channel)]
+        if pool:
+            decision = choose(contact, queue, pool, now, last_chosen=memory.get(queue.id), rng=rng)
+            if decision.agent is not None:
+                chosen = free[decision.agent]
+                load = dict(chosen.load)
+                load[contact.channel] = load.get(contact.channel, 0) + 1
+                taken = replace(chosen, load=load)
+                memory[queue.id] = taken.id
+                for queue_id in taken.queues:
+                    if taken.id in serving.get(queue_id, {}):
+                        del serving[queue_id][taken.id]
+                        if _room_for_any(taken):
+                            serving[queue_id][taken.id] = taken
+                if _room_for_any(taken):
+                    free[taken.id] = taken
+                else:
+                    del free[taken.id]
+                yield contact, decision, taken
+        if serving.get(contact.queue):  # agents left for this queue: read its line further
+            following = next(line, None)
+            if following is not None:
+                heapq.heappush(
+                    heap, (service_order(following, queues[following.queue]), n, following, line)
+                )
+
+
+def could_ever_serve(agent: AgentView, queue: QueueSpec) -> bool:
+    """The agent holds every skill the queue requires at its most relaxed level (a queue they
+    can never take is not read for them) and takes one of its channels."""
+    if not any(agent.capacity.get(channel) for channel in queue.channels):
+        return False
+    return all(
+        agent.skills.get(skill, 0) >= min([level, *(r.min_level for r in queue.relaxations)])
+        for skill, level in queue.skills.items()
+    )
+
+
+def _room_for_any(agent: AgentView) -> bool:
+    return agent.has_room_for_any()

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, text, update
 from sqlalchemy.engine import RowMapping
 
 from touchpoint.store.engine import write_transaction
@@ -225,3 +225,53 @@ def next_deadline(conn: Connection) -> datetime | None:
     found = [conn.execute(query).scalar() for query in candidates]
     moments = [m for m in found if m is not None]
     return min(moments) if moments else None
+
+
+def line(
+    conn: Connection, queue: str, statuses: tuple[str, ...], page: int = 64
+) -> Iterator[RowMapping]:
+    """A queue's waiting contacts in its order of service (rules' priority first, then place in
+    line, then id), read a page at a time as the caller goes on (keyset pages: rows changed by the
+    caller behind the current position are not read again)."""
+    order = (cc_contacts.c.priority.desc(), cc_contacts.c.joined_at, cc_contacts.c.id)
+    last: RowMapping | None = None
+    while True:
+        query = (
+            select(cc_contacts)
+            .where(cc_contacts.c.queue == queue, cc_contacts.c.status.in_(statuses))
+            .order_by(*order)
+            .limit(page)
+        )
+        if last is not None:
+            p, j, i = last["priority"], last["joined_at"], last["id"]
+            query = query.where(
+                or_(
+                    cc_contacts.c.priority < p,
+                    and_(cc_contacts.c.priority == p, cc_contacts.c.joined_at > j),
+                    and_(
+                        cc_contacts.c.priority == p,
+                        cc_contacts.c.joined_at == j,
+                        cc_contacts.c.id > i,
+                    ),
+                )
+            )
+        rows = list(conn.execute(query).mappings())
+        yield from rows
+        if len(rows) < page:
+            return
+        last = rows[-1]
+
+
+def ahead_of(conn: Connection, row: RowMapping, statuses: tuple[str, ...]) -> int:
+    """How many contacts of its queue are before this one in the order of service."""
+    p, j, i = row["priority"], row["joined_at"], row["id"]
+    query = select(func.count()).where(
+        cc_contacts.c.queue == row["queue"],
+        cc_contacts.c.status.in_(statuses),
+        or_(
+            cc_contacts.c.priority > p,
+            and_(cc_contacts.c.priority == p, cc_contacts.c.joined_at < j),
+            and_(cc_contacts.c.priority == p, cc_contacts.c.joined_at == j, cc_contacts.c.id < i),
+        ),
+    )
+    return int(conn.execute(query).scalar_one())
