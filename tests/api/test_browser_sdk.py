@@ -63,6 +63,8 @@ window.visit = async (options) => {
     failed: sent.map((ctx) => ctx.failedDelivery() ? String(ctx.failedDelivery().reason) : null),
   };
 };
+// What a page sends as it is left: a beacon (text/plain, so no preflight; no answer is read).
+window.beacon = (options) => navigator.sendBeacon(options.to, JSON.stringify(options.message));
 </script></body></html>
 """
 
@@ -215,8 +217,8 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-def visit(browser: Browser, url: str, **options: Any) -> Visit:
-    """Open `url` in a fresh profile (its own cookies and storage) and run the site's calls."""
+def visit(browser: Browser, url: str, call: str = "visit", **options: Any) -> Visit:
+    """Open `url` in a fresh profile (its own cookies and storage) and run the site's `call`."""
     context = browser.new_context()
     errors: list[str] = []
     left: list[str] = []
@@ -231,7 +233,7 @@ def visit(browser: Browser, url: str, **options: Any) -> Visit:
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("request", note_outside)
         page.goto(url)
-        result = page.evaluate("(options) => window.visit(options)", options)
+        result = page.evaluate(f"(options) => window.{call}(options)", options)
         page.wait_for_timeout(300)  # let late console messages arrive
     finally:
         context.close()
@@ -316,6 +318,37 @@ def test_inline_settings_with_batching_send_to_the_batch_path(site: Site, browse
         time.sleep(0.1)
     assert sorted(i["type"] for i in view["timeline"]) == ["identify", "page_view", "purchase"]
     assert any(line.startswith("POST /v1/b 200") for line in site.access), site.access
+
+
+def test_keepalive_requests_and_beacons_land(site: Site, browser: Browser) -> None:
+    """What a page sends while it unloads: analytics.js's keepalive fetches, and a beacon."""
+    settings = cdn_settings(site, site.browser_key)
+    settings["integrations"]["Segment.io"]["deliveryStrategy"] = {"config": {"keepalive": True}}
+    seen = visit(
+        browser,
+        site.page("127.0.0.1"),
+        writeKey=site.browser_key,
+        cdnSettings=settings,
+        userId="web-user-3",
+        email="cy.web@example.com",
+    )
+    assert seen.result["failed"] == [None, None, None], seen.result
+    assert seen.errors == [] and seen.left_machine == []
+    message = {"writeKey": site.browser_key, "userId": "web-user-3", "event": "Page Left"}
+    beacon = visit(
+        browser, site.page("127.0.0.1"), "beacon", to=f"{site.api}/v1/t", message=message
+    )
+    assert beacon.result is True and beacon.errors == []
+    deadline = time.monotonic() + 10
+    while len((view := customer(site, external_id="web-user-3") or {}).get("timeline", [])) < 4:
+        assert time.monotonic() < deadline, "the beacon did not land"
+        time.sleep(0.1)
+    assert sorted(i["type"] for i in view["timeline"]) == [
+        "custom",
+        "identify",
+        "page_view",
+        "purchase",
+    ]
 
 
 def test_a_page_from_an_origin_the_key_does_not_allow_is_refused(
