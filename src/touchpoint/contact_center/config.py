@@ -41,6 +41,14 @@ stages = ["at_risk", "churned"]
 team = "retention"
 team_for_s = 60           # then anyone in the queue
 priority = 10
+
+[[sla]]                   # tickets' SLA targets, in the queue's business time (domain.sla)
+queue = "support"
+priority = ["high", "urgent"]   # omitted: every priority; one policy per queue and priority
+first_response = "1h"     # spans: 30m, 4h, 2d (a day is 24 hours of open time)
+next_response = "4h"
+resolution = "2d"
+warn_at = 0.8             # a warning at 80% of each target (omitted: none)
 ```
 """
 
@@ -55,6 +63,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from touchpoint.domain.calendar import BusinessCalendar, CalendarError, parse_calendar
+from touchpoint.domain.moments import parse_span
 from touchpoint.domain.routing import (
     STRATEGIES,
     STRATEGY_ALIASES,
@@ -63,6 +72,8 @@ from touchpoint.domain.routing import (
     Relaxation,
     RoutingRule,
 )
+from touchpoint.domain.sla import SlaPolicy
+from touchpoint.domain.tickets import PRIORITIES
 from touchpoint.domain.vocabulary import CHANNELS
 from touchpoint.errors import ValidationError as InputError
 
@@ -152,6 +163,30 @@ class RuleIn(_Strict):
     prefer_agent_s: Seconds | None = None
 
 
+class SlaIn(_Strict):
+    queue: str
+    priority: list[str] = Field(default_factory=list)
+    first_response: str | None = None
+    next_response: str | None = None
+    resolution: str | None = None
+    warn_at: Annotated[float, Field(gt=0, lt=1)] | None = None
+
+    @field_validator("priority")
+    @classmethod
+    def _priority(cls, value: list[str]) -> list[str]:
+        unknown = [p for p in value if p not in PRIORITIES]
+        if unknown:
+            raise ValueError(f"unknown priority {unknown[0]!r}; allowed: {', '.join(PRIORITIES)}")
+        return value
+
+    @field_validator("first_response", "next_response", "resolution")
+    @classmethod
+    def _span(cls, value: str | None) -> str | None:
+        if value is not None:
+            sla_seconds(value)
+        return value
+
+
 class CenterConfigIn(_Strict):
     center: CenterIn = Field(default_factory=CenterIn)
     calendars: dict[Annotated[str, Field(pattern=_ID)], dict[str, Any]] = Field(
@@ -160,6 +195,15 @@ class CenterConfigIn(_Strict):
     queues: dict[Annotated[str, Field(pattern=_ID)], QueueIn] = Field(min_length=1)
     agents: dict[Annotated[str, Field(pattern=_ID)], AgentIn] = Field(default_factory=dict)
     rules: list[RuleIn] = Field(default_factory=list)
+    sla: list[SlaIn] = Field(default_factory=list)
+
+
+def sla_seconds(text: str) -> float:
+    """An SLA target written `30m`, `4h`, `2d` (business time: a day is 24 open hours)."""
+    span = parse_span(text)
+    if span is None or span.total_seconds() <= 0:
+        raise ValueError(f"{text!r} is not a span like 30m, 4h or 2d")
+    return span.total_seconds()
 
 
 def target_parts(text: str) -> tuple[float, float]:
@@ -183,6 +227,7 @@ class CenterConfig:
     agent_order: dict[str, int]
     rules: tuple[RoutingRule, ...]
     calendars: dict[str, BusinessCalendar]  # queue -> its business hours (absent: always open)
+    sla: tuple[SlaPolicy, ...] = ()  # tickets' targets per queue and priority
 
     def agent_view(self, agent_id: str, **state: Any) -> AgentView:
         spec = self.agents[agent_id]
@@ -289,7 +334,46 @@ def _cross_checks(config: CenterConfigIn) -> list[tuple[tuple[Any, ...], str]]:
                     "prefers whom? set open_ticket or last_agent_within_days",
                 )
             )
+    found.extend(_sla_checks(config))
     return found
+
+
+def _sla_checks(config: CenterConfigIn) -> list[tuple[tuple[Any, ...], str]]:
+    """Each [[sla]] names a queue and some target, and no queue and priority is covered twice."""
+    found: list[tuple[tuple[Any, ...], str]] = []
+    covered: dict[tuple[str, str], int] = {}
+    for i, policy in enumerate(config.sla):
+        if policy.queue not in config.queues:
+            found.append((("sla", i, "queue"), f"no queue named {policy.queue!r}"))
+        if (policy.first_response, policy.next_response, policy.resolution) == (None,) * 3:
+            found.append(
+                (("sla", i), "sets no target: give first_response, next_response or resolution")
+            )
+        for priority in policy.priority or PRIORITIES:
+            earlier = covered.setdefault((policy.queue, priority), i)
+            if earlier != i:
+                found.append(
+                    (
+                        ("sla", i, "priority"),
+                        f"queue {policy.queue} priority {priority} is already covered by sla[{earlier}]",
+                    )
+                )
+                break
+    return found
+
+
+def _sla(policy: SlaIn) -> SlaPolicy:
+    def seconds(text: str | None) -> float | None:
+        return sla_seconds(text) if text is not None else None
+
+    return SlaPolicy(
+        queue=policy.queue,
+        priorities=tuple(policy.priority),
+        first_response_s=seconds(policy.first_response),
+        next_response_s=seconds(policy.next_response),
+        resolution_s=seconds(policy.resolution),
+        warn_at=policy.warn_at,
+    )
 
 
 def _built(config: CenterConfigIn, calendars: dict[str, BusinessCalendar]) -> CenterConfig:
@@ -333,6 +417,7 @@ def _built(config: CenterConfigIn, calendars: dict[str, BusinessCalendar]) -> Ce
         calendars={
             qid: calendars[q.calendar] for qid, q in config.queues.items() if q.calendar is not None
         },
+        sla=tuple(_sla(policy) for policy in config.sla),
     )
 
 

@@ -100,4 +100,5 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "user.password",
     "user.disable",
     "cc.config",
+    "ticket.change",
 )

@@ -1,8 +1,9 @@
 """Domain events that projections emit, read in order by consumers after their own checkpoint.
 
 A stream is a projection's own history table read by position: "lifecycle" is the stage
-transitions (each one a `stage_left` of the stage left, if any, then a `stage_entered`). Segments
-entered/left and tickets breached will be streams of their own.
+transitions (each one a `stage_left` of the stage left, if any, then a `stage_entered`); "tickets"
+is the tickets' changes, with the SLA clocks' `ticket_warned` and `ticket_breached`. Segments
+entered/left will be a stream of its own.
 
 A refold rewrites a customer's transitions (new positions), so a consumer can meet the same change
 twice; each event's `key` names the change itself (customer, stage, moment, cause), not its
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, Engine
 from touchpoint.errors import ValidationError
 from touchpoint.store import lifecycle as lifecycle_store
 from touchpoint.store import projections as store
+from touchpoint.store import tickets as ticket_store
 from touchpoint.store.engine import write_transaction
 
 
@@ -72,8 +74,32 @@ def stage_events(conn: Connection, after: int, limit: int) -> list[DomainEvent]:
     return events
 
 
+def ticket_events(conn: Connection, after: int, limit: int) -> list[DomainEvent]:
+    """The tickets' changes (services/tickets.py): ticket_opened, ticket_replied, ticket_status,
+    ticket_reopened, ticket_assigned, ticket_linked, and the SLA clocks' ticket_warned and
+    ticket_breached, whose subject is the clock (`first_response`…) and whose moment is the one
+    it fell due; their key names ticket, clock and cycle, so each is recorded (and read) once."""
+    return [
+        DomainEvent(
+            "tickets",
+            row["seq"],
+            row["kind"],
+            row["customer_id"] or "",
+            row["at"],
+            row["clock"] or row["ticket_id"],
+            None,
+            f"{row['ticket_id']} {row['clock']} cycle {row['cycle']}"
+            if row["clock"]
+            else row["ticket_id"],
+            row["key"],
+        )
+        for row in ticket_store.events_after(conn, after, limit)
+    ]
+
+
 STREAMS: dict[str, Callable[[Connection, int, int], list[DomainEvent]]] = {
     "lifecycle": stage_events,
+    "tickets": ticket_events,
 }
 
 

@@ -19,7 +19,7 @@ from touchpoint.domain.moments import future_clock_error
 from touchpoint.errors import ValidationError
 from touchpoint.projections.contract import CatchUpResult, Progress, TickResult
 from touchpoint.runtime import Touchpoint
-from touchpoint.services import contact_center
+from touchpoint.services import contact_center, tickets
 
 log = logging.getLogger("touchpoint.scheduler")
 
@@ -55,7 +55,8 @@ def run_once(
 def seconds_to_sleep(tp: Touchpoint, now: datetime, next_tick: datetime) -> float:
     """Until the next regular tick, the earliest due time, or the next look for a lag."""
     wake = min(next_tick, now + timedelta(seconds=LAG_POLL_SECONDS))
-    for due in (tp.projections.next_due(), contact_center.next_deadline(tp)):
+    dues = (tp.projections.next_due(), contact_center.next_deadline(tp), tickets.next_deadline(tp))
+    for due in dues:
         if due is not None:
             wake = min(wake, due)
     return max((wake - now).total_seconds(), MIN_SLEEP_SECONDS)
@@ -75,6 +76,12 @@ def wake(tp: Touchpoint, now: datetime, next_tick: datetime) -> tuple[datetime, 
         offered = contact_center.tick(tp)  # expired offers, ended wrap-ups, then dispatch
         if offered:
             log.info("contact center: %s contacts offered", offered)
+    tickets.follow_log(tp, now=now)  # inbound interactions naming a ticket (a lag look, like above)
+    ticket_due = tickets.next_deadline(tp)
+    if ticket_due is not None and ticket_due <= now:
+        fired = tickets.tick(tp, now)  # SLA warnings and breaches that fell due
+        if fired:
+            log.info("tickets: %s SLA warnings and breaches", fired)
     return next_tick, seconds_to_sleep(tp, datetime.now(UTC), next_tick)
 
 

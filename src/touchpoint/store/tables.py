@@ -362,3 +362,84 @@ cc_events = Table(
     Index("ix_cc_events_contact", "contact_id", "seq"),
     sqlite_autoincrement=True,
 )
+
+# --- Tickets (cases) and their SLA clocks (services/tickets.py; domain.tickets, domain.sla) ---
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", String(40), primary_key=True),  # tkt_<16 hex>
+    Column("external_ref", String(200), unique=True),  # a source's own ticket id (ticket_id)
+    Column("subject", Text, nullable=False),
+    Column("status", String(10), nullable=False),  # domain.tickets.STATUSES
+    Column("priority", String(10), nullable=False),  # domain.tickets.PRIORITIES
+    Column("queue", String(40)),  # a queue of the contact center's configuration
+    Column("channel", String(20), nullable=False),  # where the issue came in
+    Column("owner", String(40)),  # an agent of the configuration
+    Column("customer_id", String(40)),
+    Column("identity", JSON, nullable=False),  # who raised it: the log's interactions name them
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),  # the last change: changes never go back
+    Column("first_solved_at", UTCDateTime),  # first-contact resolution counts from here
+    Column("solved_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Column("reopen_count", Integer, nullable=False, server_default="0"),
+    Column("replies", Integer, nullable=False, server_default="0"),
+    Index("ix_tickets_status", "status", "queue"),
+    Index("ix_tickets_owner", "owner", "status"),
+    Index("ix_tickets_customer", "customer_id"),
+)
+
+# One row per ticket and clock: its current cycle (domain.sla.Clock); `fire_at` is the next
+# moment it warns or breaches, which the scheduler sleeps until.
+ticket_clocks = Table(
+    "ticket_clocks",
+    metadata,
+    Column("ticket_id", String(40), primary_key=True),
+    Column("clock", String(20), primary_key=True),  # domain.sla.CLOCKS
+    Column("cycle", Integer, nullable=False),
+    Column("target_s", Float, nullable=False),
+    Column("warn_at", Float),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("consumed_s", Float, nullable=False),
+    Column("running_since", UTCDateTime),
+    Column("stopped_at", UTCDateTime),
+    Column("warned_at", UTCDateTime),
+    Column("breached_at", UTCDateTime),
+    Column("fire_at", UTCDateTime),
+    Index("ix_ticket_clocks_fire_at", "fire_at"),
+)
+
+# Interactions of the log that belong to a ticket (its ticket_id property, or the ones it wrote).
+ticket_links = Table(
+    "ticket_links",
+    metadata,
+    Column("ticket_id", String(40), primary_key=True),
+    Column("interaction_id", String(200), primary_key=True),
+    Column("seq", BigInteger),  # its place in the log, once there
+    Column("direction", String(10), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Index("ix_ticket_links_interaction", "interaction_id"),
+)
+
+# Every change of a ticket, in order: the `tickets` domain-event stream (projections/events.py).
+# `key` names the change (a breach: ticket, clock, cycle), so it is recorded once.
+ticket_events = Table(
+    "ticket_events",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("ticket_id", String(40), nullable=False),
+    Column("customer_id", String(40)),
+    Column("kind", String(30), nullable=False),  # ticket_opened, ticket_breached, …
+    Column("at", UTCDateTime, nullable=False),  # when it happened (a breach: its deadline)
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("actor", Text),
+    Column("clock", String(20)),
+    Column("cycle", Integer),
+    Column("detail", JSON),
+    Column("key", String(300), nullable=False, unique=True),
+    Column("log_item", JSON),  # the interaction this change writes to the log (NULL: none)
+    Column("logged_at", UTCDateTime),  # when it reached the log
+    Index("ix_ticket_events_ticket", "ticket_id", "seq"),
+    sqlite_autoincrement=True,
+)
