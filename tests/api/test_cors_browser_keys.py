@@ -50,7 +50,7 @@ def test_origins_are_for_browser_keys_only_and_a_browser_key_needs_them(
         ({"scope": "browser", "origins": []}, "origins: a browser key needs the web origins"),
         (
             {"scope": "ingest", "origins": ["https://shop.example.com"]},
-            "origins: only a browser key is limited to origins, not a ingest key",
+            "origins: only a browser key takes origins (this key's scope is ingest)",
         ),
         (
             {"scope": "browser", "origins": ["https://shop.example.com/checkout"]},

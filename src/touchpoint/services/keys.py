@@ -101,7 +101,7 @@ def allowed_origins(scope: str, origins: Sequence[str]) -> tuple[str, ...]:
     if scope != BROWSER_SCOPE:
         if origins:
             raise ValidationError(
-                f"origins: only a browser key is limited to origins, not a {scope} key"
+                f"origins: only a browser key takes origins (this key's scope is {scope})"
             )
         return ()
     if not origins:
