@@ -124,7 +124,7 @@ SELECT seq, 'evt-' || seq, cust + 1, occurred_at, channel::VARCHAR, direction::V
     type::VARCHAR, NULL, CASE WHEN campaign IS NOT NULL THEN 'google' END,
     CASE WHEN campaign IS NOT NULL THEN 'cpc' END, campaign::VARCHAR, NULL, NULL, NULL, NULL,
     duration_s, outcome::VARCHAR, revenue, CASE WHEN revenue IS NOT NULL THEN 'USD' END,
-    csat, nps, NULL, NULL, NULL, NULL, '{}'
+    csat, nps, NULL, NULL, NULL, NULL, NULL, '{}'
 FROM synth
 """
 

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 
 from touchpoint.errors import ValidationError
 
-BREAKDOWNS = ("channel", "campaign", "segment", "stage")
+CUSTOMER_BREAKDOWNS = ("channel", "campaign", "segment", "stage")
+"""Breakdowns of customers (first touch, first campaign, segment trait, current stage)."""
+
+CONTACT_BREAKDOWNS = ("queue", "team", "agent", "channel", "stage")
+"""Breakdowns of contact-center contacts (the contact's own queue, agent, the agent's team, its
+channel, the customer's stage at the contact's time)."""
+
+BREAKDOWNS = (*CUSTOMER_BREAKDOWNS, "queue", "team", "agent")
 """What `--by` may name; each report says which of these it supports (`Entry.by`)."""
 
 INTERVALS = ("day", "week", "month")
@@ -33,14 +40,15 @@ CATALOG: dict[str, Entry] = {
     "funnel": Entry("funnel", _ALL_BUT_STAGE),
     "transitions": Entry("transitions", _ALL_BUT_STAGE),
     "time-in-stage": Entry("time_in_stage", _ALL_BUT_STAGE),
-    "cohorts": Entry("cohorts", BREAKDOWNS),
+    "cohorts": Entry("cohorts", CUSTOMER_BREAKDOWNS),
     "composition": Entry("composition"),
-    "churn": Entry("churn", BREAKDOWNS),
+    "churn": Entry("churn", CUSTOMER_BREAKDOWNS),
     "at-risk": Entry("churn"),
     "kpis": Entry("kpis"),
     "service-levels": Entry("service_levels"),
     "agents": Entry("agents"),
-    "clv": Entry("clv", BREAKDOWNS),
+    "contact-center": Entry("contact_center", CONTACT_BREAKDOWNS),
+    "clv": Entry("clv", CUSTOMER_BREAKDOWNS),
     "cac": Entry("spend", ("campaign", "channel")),
     "attribution": Entry("attribution", ("campaign", "channel")),
 }

@@ -93,12 +93,13 @@ RATIO_SUFFIXES = (
     "p_alive_repeat",
     "service_level",
 )
+RATIO_COLUMNS = ("roi", "sl", "sl2")  # sl, sl2: Asterisk's service levels (contact-center)
 MONEY_WORDS = ("revenue", "clv", "spend", "amount", "cac", "order_value", "ltv")
 
 
 def is_ratio(column: str) -> bool:
     """Columns holding a share of 1 (conversion, retention, churn…), shown as percentages."""
-    return column.endswith(RATIO_SUFFIXES) or column == "roi"
+    return column.endswith(RATIO_SUFFIXES) or column in RATIO_COLUMNS
 
 
 def is_money(column: str) -> bool:

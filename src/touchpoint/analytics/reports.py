@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from touchpoint.analytics.catalog import BREAKDOWNS, CATALOG, entry
+from touchpoint.domain.contact_center import CenterTerms
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -60,6 +61,8 @@ class Sources:
         first such moment (so `first_at < now` tells whether the month counts as of "now"), and
         the customer's previous and next such month (and the next one's first moment). A table
         kept up to date in the columnar copy; the same expression over the log elsewhere.
+    center: the contact-center configuration's terms (queues' service-level thresholds, agents'
+        teams), read from the system of record when called; empty terms without one.
     customer_keys: where customer_id (and customers.id) is an integer key rather than the system
         of record's id (the columnar copy), the mapping `key` -> `id`; None elsewhere. Reports
         compare and join customer_id freely and turn it into ids with `common.public_ids` only
@@ -75,6 +78,7 @@ class Sources:
     monthly_activity: ir.Table
     customer_keys: ir.Table | None = None
     extra: dict[str, ir.Table] = field(default_factory=dict)
+    center: Callable[[], CenterTerms] = CenterTerms
 
 
 @dataclass

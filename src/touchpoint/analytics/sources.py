@@ -9,6 +9,7 @@ every report sees the same normalised columns, so the same expression gives the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,7 @@ from touchpoint.analytics.catalog import check_engine
 from touchpoint.analytics.common import active, period_index
 from touchpoint.analytics.reports import Sources
 from touchpoint.domain import contact_center as cc
+from touchpoint.domain.contact_center import CenterTerms
 from touchpoint.errors import ValidationError
 from touchpoint.settings import Settings
 
@@ -56,6 +58,28 @@ def load_stage_model(settings: Settings) -> Any:
     return model_from_text(source) if source else load_model()
 
 
+def load_center_terms(settings: Settings) -> CenterTerms:
+    """The contact-center configuration in force, as the reports need it: each queue's
+    service-level threshold (its target's seconds) and each agent's team; empty without one."""
+    from touchpoint.contact_center.config import validate
+    from touchpoint.store.contact_center import latest_config
+    from touchpoint.store.engine import make_engine
+
+    engine = make_engine(settings)
+    try:
+        with engine.connect() as conn:
+            latest = latest_config(conn)
+    finally:
+        engine.dispose()
+    if latest is None:
+        return CenterTerms()
+    config = validate(latest[1])
+    return CenterTerms(
+        thresholds={queue: seconds for queue, (_share, seconds) in config.targets.items()},
+        teams={agent: spec.team for agent, spec in config.agents.items()},
+    )
+
+
 @contextmanager
 def open_sources(
     settings: Settings, engine: str = "duckdb", *, model: Any = None, refresh: bool = True
@@ -67,7 +91,7 @@ def open_sources(
             columnar.refresh(settings)
         backend = ibis.duckdb.connect(str(columnar.copy_path(settings)))
         try:
-            yield duckdb_sources(backend, model)
+            yield _with_center(duckdb_sources(backend, model), settings)
         finally:
             backend.disconnect()
         return
@@ -76,9 +100,14 @@ def open_sources(
         raise ValidationError(f"the system of record is {system_engine(settings)}, not {engine}")
     backend = _connect_system(settings)
     try:
-        yield system_sources(backend, model, engine)
+        yield _with_center(system_sources(backend, model, engine), settings)
     finally:
         backend.disconnect()
+
+
+def _with_center(sources: Sources, settings: Settings) -> Sources:
+    sources.center = functools.partial(load_center_terms, settings)
+    return sources
 
 
 def duckdb_sources(backend: Any, model: Any) -> Sources:
@@ -165,6 +194,7 @@ def _interactions(backend: Any, json: Any) -> ir.Table:
         **{
             cc.FCR_PROPERTY: json.flag(props, cc.FCR_PROPERTY),
             cc.WAIT_PROPERTY: json.number(props, cc.WAIT_PROPERTY),
+            cc.TRANSFERS_PROPERTY: json.number(props, cc.TRANSFERS_PROPERTY),
         },
         properties=props.cast("string"),
     )

@@ -17,10 +17,27 @@ answered or abandoned, its wait and handle time, and first-contact resolution. E
   among those flagged at all (unrecorded ones count neither way). Per ticket (`ticket_resolved`:
   was the issue solved at the first contact) for the KPIs; per answered live contact for service
   levels and agents.
+
+Service level as Asterisk's app_queue reports it (`servicelevel` in queues.conf; see
+docs/decisions.md), for the `contact-center` report:
+
+- A contact is **within the threshold** when its wait is at most the queue's threshold: the
+  seconds of its configured `target` ("80/20" -> 20 s), else `DEFAULT_THRESHOLD_S`.
+- **SL** = answered within the threshold / answered.
+- **SL2** = (answered within + abandoned within) / (answered + abandoned).
+- A **short abandon** is an abandoned contact whose wait was under `SHORT_ABANDON_S`: counted
+  apart, and still an abandon (Asterisk has no such notion, so it stays in SL2 as Asterisk
+  counts it: abandoned within the threshold, in the numerator and the denominator).
+- A **callback requested** is a live contact whose outcome is `callback_requested`; it is
+  **kept** when the agent's outbound call back is in the log (its id is the contact's plus
+  `CALLBACK_ID_SUFFIX`).
+- **Transfers** are the `transfers` property of a contact: how often it was handed on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Final
 
 from touchpoint.domain.vocabulary import Channel, Direction, InteractionType
@@ -44,6 +61,12 @@ WAIT_PROPERTY: Final[str] = "wait_s"
 FCR_PROPERTY: Final[str] = "first_contact_resolution"
 HANDLE_TIME_COLUMN: Final[str] = "duration_s"
 FCR_TICKET_TYPE: Final[str] = InteractionType.TICKET_RESOLVED.value  # the KPIs' per-ticket flag
+TRANSFERS_PROPERTY: Final[str] = "transfers"
+
+CALLBACK_REQUESTED: Final[str] = "callback_requested"  # the outcome of a contact turned callback
+CALLBACK_ID_SUFFIX: Final[str] = "-callback"  # the outbound call back's id: the contact's + this
+DEFAULT_THRESHOLD_S: Final[float] = 20.0  # a queue without a configured target: the classic 80/20
+SHORT_ABANDON_S: Final[float] = 5.0  # an abandon after a shorter wait is a short abandon
 
 
 def is_live_contact(type_: str, direction: str) -> bool:
@@ -69,3 +92,44 @@ def is_written_message(channel: str, direction: str, queue: str | None) -> bool:
 def is_reply(channel: str, direction: str, agent: str | None) -> bool:
     """An agent's outbound message on a written channel."""
     return channel in WRITTEN_CHANNELS and direction == OUTBOUND and agent is not None
+
+
+def is_callback_requested(outcome: str | None) -> bool:
+    """A live contact the customer turned into a callback (neither answered nor abandoned)."""
+    return outcome == CALLBACK_REQUESTED
+
+
+def is_short_abandon(outcome: str | None, wait_s: float | None) -> bool:
+    """An abandon after a wait under SHORT_ABANDON_S (still an abandon)."""
+    return is_abandoned(outcome) and wait_s is not None and wait_s < SHORT_ABANDON_S
+
+
+def is_within(wait_s: float | None, threshold_s: float) -> bool:
+    """The wait is at most the threshold (Asterisk: `(now - qe->start) <= servicelevel`)."""
+    return wait_s is not None and wait_s <= threshold_s
+
+
+def service_level(answered_within: int, answered: int) -> float | None:
+    """Asterisk's SL: answered within the threshold / answered (None when nothing was answered)."""
+    return answered_within / answered if answered else None
+
+
+def service_level_2(
+    answered_within: int, abandoned_within: int, answered: int, abandoned: int
+) -> float | None:
+    """Asterisk's SL2: (answered within + abandoned within) / (answered + abandoned)."""
+    whole = answered + abandoned
+    return (answered_within + abandoned_within) / whole if whole else None
+
+
+@dataclass(frozen=True)
+class CenterTerms:
+    """What the contact-center configuration says the reports need: each queue's service-level
+    threshold (the seconds of its target) and each agent's team. Empty without a configuration."""
+
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    teams: Mapping[str, str | None] = field(default_factory=dict)
+
+    def threshold(self, queue: str | None) -> float:
+        """The queue's threshold, else DEFAULT_THRESHOLD_S."""
+        return self.thresholds.get(queue or "", DEFAULT_THRESHOLD_S)
