@@ -5,6 +5,7 @@ keys of the first. A refused run stops before anything is written."""
 from __future__ import annotations
 
 import stat
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -60,7 +61,7 @@ def test_the_demo_returns_what_it_did_and_reports_its_steps(tp: Touchpoint) -> N
     result = run_demo(
         tp, customers=30, seed=3, now=NOW, on_step=steps.append, on_ingested=ingested.append
     )
-    assert steps == ["ingest", "clock", "spend", "summary", "analytics"]
+    assert steps == ["ingest", "clock", "spend", "center", "summary", "analytics"]
     assert sum(ingested) == result.ingest.total == result.ingest.accepted > 0
     assert result.ingest.rejected == []
     with read_connection(tp.engine) as conn:
@@ -143,6 +144,18 @@ def test_a_second_run_stores_nothing_twice_and_reuses_the_keys(runs: Runs) -> No
     assert second.keys == first.keys and second.keys_created == ()
     assert runs.keys_after_first == runs.keys_after_second == len(SCOPES)
     assert second.stages.clock == NOW + timedelta(days=3)  # time went on, the business did not
+
+
+
+def test_the_demo_configures_its_contact_center_once(runs: Runs) -> None:
+    from touchpoint.services.contact_center import config_document
+
+    center = config_document(runs.tp)
+    assert center["version"] == 1  # the second run found it in force and applied nothing
+    assert sorted(center["queues"]) == ["retention", "sales", "support"]
+    teams = Counter(agent["team"] for agent in center["agents"].values())
+    assert teams == {"sales": 10, "retention": 4, "support": 26}  # as demo.people builds them
+    assert [r["team"] for r in center["rules"] if r["team"]] == ["retention"]
 
 
 def test_the_keys_are_kept_readable_by_their_owner_only(runs: Runs) -> None:

@@ -29,6 +29,7 @@ SERVED_PROTOCOL = "touchpoint.api.serve:ServedProtocol"  # uvicorn's h11 with ou
 STEP_TEXT = {
     "clock": "letting the lifecycle clock run to now",
     "spend": "importing campaign spend",
+    "center": "configuring the contact center (queues, agents, routing rules)",
     "summary": "summarising the business",
     "analytics": "building the analytics copy and the lifecycle map",
 }
@@ -278,6 +279,7 @@ def _next_steps(result: DemoResult, api_url: str | None, data_dir: str) -> Panel
     steps.add_column()
     steps.add_row("Try a report", f"uv run touchpoint report funnel{data_dir}")
     steps.add_row("More reports", "uv run touchpoint report --help")
+    steps.add_row("The contact center", f"uv run touchpoint cc live{data_dir}")
     if result.sample is not None and result.sample.email:
         email = show.plain(shlex.quote(result.sample.email))
         steps.add_row("One customer", f"uv run touchpoint customer show {email}{data_dir}")

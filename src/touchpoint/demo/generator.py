@@ -96,3 +96,68 @@ def summarize(interactions: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "by_channel": dict(by_channel.most_common()),
         "net_revenue": {currency: round(amount, 2) for currency, amount in revenue.items()},
     }
+
+
+def center_config(seed: int = 7) -> dict[str, Any]:
+    """The demo business's contact center as a configuration document (what
+    `touchpoint cc config apply` reads, as JSON): its sales, support and retention queues and the
+    same agents the simulation staffs them with — skill as a level 1-10, phone, chat and email —
+    and lifecycle-aware rules: at-risk and churned customers to the retention team first, loyal
+    ones and advocates ahead in line, the last agent a customer spoke to held for them a moment."""
+    teams = build_agents(_pools(seed), Random(seed))  # the simulation's first draw: the same agents
+    queues = {
+        "sales": {"channels": ["phone", "chat"], "priority": 5, "target": "80/20", "wrapup_s": 30},
+        "support": {
+            "channels": ["phone", "chat", "email", "social"],
+            "target": "80/30",
+            "wrapup_s": 45,
+            "skills": {"support": 3},
+            "relax": [{"after_s": 60, "min_level": 1}],
+        },
+        "retention": {
+            "channels": ["phone", "chat"],
+            "priority": 10,
+            "target": "90/20",
+            "wrapup_s": 60,
+        },
+    }
+    agents: dict[str, Any] = {}
+    for team, members in teams.items():
+        for agent in members:
+            agent_id = "-".join(agent.name.lower().replace(".", "").split())[:40]
+            served = [team] if team != "support" else ["support"]
+            if team == "retention":
+                served = ["retention", "support"]
+            agents[agent_id] = {
+                "name": agent.name,
+                "team": team,
+                "queues": served,
+                "skills": {queue: max(1, min(10, round(agent.skill * 10))) for queue in served},
+                "languages": ["en"],
+                "capacity": {"phone": 1, "chat": 3, "email": 5, "social": 5},
+            }
+    rules = [
+        {
+            "name": "at-risk and churned customers to the retention team",
+            "stages": ["at_risk", "churned"],
+            "team": "retention",
+            "team_for_s": 60,
+            "priority": 10,
+        },
+        {
+            "name": "loyal customers and advocates first",
+            "stages": ["loyalty", "advocacy"],
+            "priority": 5,
+        },
+        {
+            "name": "the last agent, if ready within 20 s",
+            "last_agent_within_days": 30,
+            "prefer_agent_s": 20,
+        },
+    ]
+    return {
+        "center": {"lease_s": 15, "default_handle_s": 300},
+        "queues": queues,
+        "agents": agents,
+        "rules": rules,
+    }

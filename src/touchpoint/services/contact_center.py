@@ -62,6 +62,11 @@ def current_config(conn: Connection) -> tuple[int, CenterConfig]:
     return version, found
 
 
+def normalised(document: Any) -> dict[str, Any]:
+    """A configuration document as it is stored once validated (defaults filled in)."""
+    return validate(document).document
+
+
 def apply_config(
     tp: Touchpoint, *, text: str | None = None, document: Any = None, actor: str
 ) -> Applied:

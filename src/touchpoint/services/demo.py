@@ -20,6 +20,7 @@ from touchpoint.errors import AuthError, Conflict, ValidationError
 from touchpoint.services import customers as customer_service
 from touchpoint.services import lifecycle as lifecycle_service
 from touchpoint.services.keys import authenticate, create_key
+from touchpoint.store import contact_center as cc_store
 from touchpoint.store import log, overview
 from touchpoint.store.engine import read_connection, write_transaction
 
@@ -35,7 +36,7 @@ MONTHS = 18  # of business, up to its end
 DEMO_KEY_SCOPES = ("ingest", "read", "admin")  # one key each, printed for trying the API
 FIRST_ID = "demo-0-1"  # the first interaction of the first person: the log holds a demo
 
-DemoStep = Literal["ingest", "clock", "spend", "summary", "analytics"]
+DemoStep = Literal["ingest", "clock", "spend", "center", "summary", "analytics"]
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,8 @@ def run_demo(
     step("spend")
     spend_file = write_demo_spend(data_dir / SPEND_FILE, end=end)
     spend = import_spend(tp.engine, spend_file)  # the campaigns' costs, for CAC and ROI
+    step("center")
+    _demo_center(tp, seed)
     step("summary")
     with read_connection(tp.engine) as conn:
         business = overview.business_overview(conn)
@@ -129,6 +132,20 @@ def run_demo(
         funnel=funnel,
         lifecycle_map=lifecycle_map,
     )
+
+
+def _demo_center(tp: Touchpoint, seed: int) -> None:
+    """The demo's contact center configured (queues, its agents, lifecycle-aware rules), unless
+    this configuration is in force already."""
+    from touchpoint.demo.generator import center_config
+    from touchpoint.services import contact_center
+
+    document = center_config(seed)
+    with read_connection(tp.engine) as conn:
+        latest = cc_store.latest_config(conn)
+    if latest is not None and latest[1] == contact_center.normalised(document):
+        return
+    contact_center.apply_config(tp, document=document, actor="demo")
 
 
 def _business_end(
