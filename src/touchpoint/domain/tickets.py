@@ -176,11 +176,12 @@ def first_contact_resolution(
     window_s: float = FCR_WINDOW_S,
 ) -> bool | None:
     """Whether a ticket was resolved at first contact: solved, with no inbound contact linked to
-    it within `window_s` after its first solve. None while undecided (the window still open and
-    nothing came) or if it was never solved."""
+    it within `window_s` after its first solve. None while undecided (the window still open at
+    `now` and nothing came by then) or if it was never solved."""
     if first_solved_at is None:
         return None
     end = first_solved_at + timedelta(seconds=window_s)
-    if any(first_solved_at < at <= end for at in inbound_at):
+    seen = min(end, now)  # as things stood at `now`: a later contact is not known yet
+    if any(first_solved_at < at <= seen for at in inbound_at):
         return False
     return True if now >= end else None
