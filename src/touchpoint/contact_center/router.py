@@ -58,7 +58,7 @@ class Offered:
 def settle(conn: Connection, config: CenterConfig, now: datetime) -> None:
     """Expired offers back to their place in line (their agent to not ready: no agent stays
     reserved for ever), finished wrap-ups to ready, new agents known."""
-    known = store.agents(conn)
+    known = store.agent_ids(conn)
     for agent_id in config.agents:
         if agent_id not in known:
             store.add_agent(conn, agent_id, now)
@@ -252,10 +252,11 @@ def describe(conn: Connection, config: CenterConfig, contact_id: str, now: datet
     position = wait = None
     if row["status"] in WAITING_STATES and row["queue"] in config.queues:
         position = 1 + store.ahead_of(conn, row, WAITING_STATES)
+        states = store.agent_states(conn)
         serving = sum(
             1
-            for a in agent_views(conn, config, now).values()
-            if row["queue"] in a.queues and a.state != "logged_out"
+            for agent_id, spec in config.agents.items()
+            if row["queue"] in spec.queues and states.get(agent_id, "logged_out") != "logged_out"
         )
         handle = store.mean_handle_s(conn, row["queue"]) or config.default_handle_s
         wait = round(estimated_wait_s(position, serving, handle), 1)
@@ -298,7 +299,8 @@ def set_agent_state(
     if command not in AGENT_COMMANDS:
         raise ValidationError(f"state: {command!r} is not one of {', '.join(AGENT_COMMANDS)}")
     settle(conn, config, now)
-    row = store.agents(conn)[agent_id]
+    row = store.agent(conn, agent_id)
+    assert row is not None  # settle() added every configured agent
     if command == "logout":
         for held in store.contacts_in(conn, ("reserved",)):
             if held["agent"] == agent_id:  # an offer not yet taken goes back to its place
@@ -535,7 +537,8 @@ def _end_for_agent(
     """The agent is done with a contact: idle from now, one more handled today, and wrap-up
     (no offer from any queue) for the queue's wrap-up time. Answers the wrap-up seconds."""
     wrapup = config.queues[queue].wrapup_s if queue in config.queues else 0.0
-    agent = store.agents(conn)[agent_id]
+    agent = store.agent(conn, agent_id)
+    assert agent is not None  # settle() added every configured agent
     today = now.date().isoformat()
     handled = (agent["handled_today"] if agent["handled_day"] == today else 0) + 1
     values: dict[str, Any] = {"idle_since": now, "handled_day": today, "handled_today": handled}

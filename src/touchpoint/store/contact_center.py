@@ -55,6 +55,18 @@ def agents(conn: Connection) -> dict[str, RowMapping]:
     return {row["id"]: row for row in conn.execute(select(cc_agents)).mappings()}
 
 
+def agent(conn: Connection, agent_id: str) -> RowMapping | None:
+    return conn.execute(select(cc_agents).where(cc_agents.c.id == agent_id)).mappings().first()
+
+
+def agent_states(conn: Connection) -> dict[str, str]:
+    return {row[0]: row[1] for row in conn.execute(select(cc_agents.c.id, cc_agents.c.state))}
+
+
+def agent_ids(conn: Connection) -> set[str]:
+    return {row[0] for row in conn.execute(select(cc_agents.c.id))}
+
+
 def add_agent(conn: Connection, agent_id: str, now: datetime) -> None:
     conn.execute(
         insert(cc_agents).values(id=agent_id, state="logged_out", state_since=now, idle_since=now)
@@ -275,3 +287,20 @@ def ahead_of(conn: Connection, row: RowMapping, statuses: tuple[str, ...]) -> in
         ),
     )
     return int(conn.execute(query).scalar_one())
+
+
+# --- the wallboard ------------------------------------------------------------------------------
+
+
+def last_event_seq(conn: Connection) -> int:
+    """The newest entry of the event trail (0 before any): every routing step writes one, so a
+    wallboard that sees it unchanged knows the center's contacts and agents are unchanged."""
+    return int(conn.execute(select(func.coalesce(func.max(cc_events.c.seq), 0))).scalar_one())
+
+
+def ended_since(conn: Connection, since: datetime) -> list[RowMapping]:
+    """Contacts that ended (completed or abandoned) at or after `since`."""
+    query = select(cc_contacts).where(
+        cc_contacts.c.status.in_(("completed", "abandoned")), cc_contacts.c.ended_at >= since
+    )
+    return list(conn.execute(query).mappings())
