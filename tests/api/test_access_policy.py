@@ -58,6 +58,8 @@ EXPECTED = {
     "cc.route": {"admin", "manager", "agent"},
     "cc.read": {"read", "admin", "manager", "agent", "analyst"},
     "cc.config": {"admin"},
+    "tickets.read": {"read", "admin", "manager", "agent"},
+    "tickets.write": {"admin", "manager", "agent"},
 }
 
 

@@ -27,6 +27,7 @@ from touchpoint.api import (
     privacy,
     projections,
     segment,
+    tickets,
     users,
 )
 from touchpoint.api.cors import IngestCors
@@ -56,6 +57,11 @@ TAGS = [
         "name": "contact center",
         "description": "Routing for a telephony or chat front end: offer contacts, agents' "
         "states, accept / decline / complete / abandon, the live picture.",
+    },
+    {
+        "name": "tickets",
+        "description": "Tickets (cases) with SLA clocks in business time: open, reply, status, "
+        "assign, first-contact resolution.",
     },
     {"name": "keys", "description": "API keys: list, create, revoke, rotate (admin)."},
     {
@@ -91,6 +97,7 @@ ROUTERS = (
     users.router,
     privacy.router,
     contact_center.router,
+    tickets.router,
 )
 for _router in ROUTERS:  # once, at import: each operation's description names who may call it
     describe_permissions(_router.routes)
@@ -130,6 +137,7 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(users.router)
     app.include_router(contact_center.router)
+    app.include_router(tickets.router)
     app.include_router(privacy.router)
     app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]

@@ -23,6 +23,7 @@ GROUPS = (
     "keys",  # keys create | list | revoke | rotate
     "users",  # users create | list | role | password | disable
     "contact_center",  # cc config apply | show, cc live, cc agent, cc tick
+    "tickets",  # tickets list | show | open | reply | status | assign | fcr
     "lifecycle",  # lifecycle summary | replay | tick | models
     "projections",  # projections status | catch-up, and tick
     "report",  # report NAME

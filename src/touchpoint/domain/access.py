@@ -50,6 +50,10 @@ PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
     "cc.route": ("admin", "manager", "agent"),
     # The live picture of queues and agents.
     "cc.read": (*_READERS, "agent", "analyst"),
+    # Tickets (cases) and their SLA clocks: reading them, and opening, replying, moving and
+    # assigning them (an agent replies only as their own agent).
+    "tickets.read": (*_READERS, "agent"),
+    "tickets.write": ("admin", "manager", "agent"),
     "cc.config": ("admin",),
     # Administration.
     "keys.admin": ("admin",),
