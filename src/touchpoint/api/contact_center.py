@@ -4,11 +4,15 @@ accepting, declining, completing and abandoning contacts, and the live picture."
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path
+import anyio
+import orjson
+from fastapi import APIRouter, Body, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from touchpoint.api.deps import TouchpointDep, allowed
 from touchpoint.api.schemas import error_responses
@@ -232,3 +236,47 @@ def live(tp: TouchpointDep, _who: Reader) -> dict[str, Any]:
     """Each queue's waiting contacts, longest wait, contacts in progress and agents by state;
     each agent's state, team and load."""
     return service.live(tp)
+
+
+HEARTBEAT_S = 15  # a comment line this often keeps proxies from closing a quiet stream
+
+
+@router.get(
+    "/live/stream",
+    response_class=EventSourceResponse,
+    summary="Queues and agents as they change (Server-Sent Events)",
+    responses={200: {"content": {"text/event-stream": {}}, "description": "An event stream"}},
+)
+async def live_stream(
+    request: Request,
+    tp: TouchpointDep,
+    _who: Reader,
+    interval_ms: Annotated[
+        int, Query(ge=200, le=60_000, description="How often the server looks (milliseconds)")
+    ] = 1000,
+) -> EventSourceResponse:
+    """A wallboard's stream (`text/event-stream`): a `snapshot` event at once, then an `update`
+    event whenever the picture changes — each the whole picture as JSON: `GET /v1/cc/live`'s
+    queues (waiting, longest wait, in progress, agents by state) and agents, each queue's
+    figures `today` (offered, answered, abandoned, short abandons, SL, SL2, abandonment),
+    `seq` (the event trail's position, also the event's id) and `sla_breaches`. The server
+    looks every `interval_ms` without holding a database connection in between; a comment
+    line every 15 s keeps proxies open. The stream ends when the client goes."""
+    first = await anyio.to_thread.run_sync(service.wallboard, tp)  # a 409 before any stream
+    pause = interval_ms / 1000
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        shown = first
+        yield _event("snapshot", first)
+        while not await request.is_disconnected():
+            await anyio.sleep(pause)
+            picture = await anyio.to_thread.run_sync(service.wallboard, tp)
+            if service.wallboard_changed(shown, picture):
+                shown = picture
+                yield _event("update", picture)
+
+    return EventSourceResponse(events(), ping=HEARTBEAT_S)
+
+
+def _event(kind: str, picture: dict[str, Any]) -> ServerSentEvent:
+    return ServerSentEvent(data=orjson.dumps(picture).decode(), event=kind, id=str(picture["seq"]))

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from touchpoint.contact_center import router
 from touchpoint.contact_center.config import CenterConfig, parse_toml, validate
+from touchpoint.domain import contact_center as cc_terms
 from touchpoint.domain.contact_center import WAIT_PROPERTY
 from touchpoint.domain.routing import OPEN_CONTACT_STATES, WAITING_STATES, CustomerFacts
 from touchpoint.errors import Conflict, Forbidden, ValidationError
@@ -385,3 +386,108 @@ def _shown_state(agent: Any, now: datetime) -> str:
     if agent.state == "wrap_up" and agent.wrap_until and agent.wrap_until <= now:
         return "ready"
     return str(agent.state)
+
+
+# --- the wallboard ------------------------------------------------------------------------------
+
+# Sections other capabilities add to the wallboard: name -> a reader of (tp, start of today) whose
+# answer goes into the picture under that name. Tickets register "sla_breaches" here; until then
+# the picture's `sla_breaches` is None.
+WALLBOARD_SECTIONS: dict[str, Callable[[Touchpoint, datetime], Any]] = {}
+
+_today_cache: dict[tuple[str, datetime], tuple[int, dict[str, dict[str, Any]]]] = {}
+_today_lock = threading.Lock()
+
+
+def today_figures(
+    conn: Connection, config: CenterConfig, since: datetime
+) -> dict[str, dict[str, Any]]:
+    """Per queue, the contacts that ended since `since` as the `contact-center` report counts
+    them (each as the log will hold it, judged by domain.contact_center): offered, answered,
+    abandoned, short abandons, Asterisk's SL and SL2 against the queue's target, abandonment."""
+    counts: dict[str, dict[str, int]] = {}
+    for row in store.ended_since(conn, since):
+        item = interactions_of(row)[0]
+        if not cc_terms.is_live_contact(item["type"], item["direction"]):
+            continue
+        wait = item["properties"][WAIT_PROPERTY]
+        target = config.targets.get(row["queue"])
+        threshold = target[1] if target else cc_terms.DEFAULT_THRESHOLD_S
+        took = cc_terms.is_answered(item.get("agent"))
+        gone = cc_terms.is_abandoned(item["outcome"])
+        inside = cc_terms.is_within(wait, threshold)
+        c = counts.setdefault(row["queue"], dict.fromkeys(_TODAY_COUNTS, 0))
+        c["offered"] += 1
+        c["answered"] += took
+        c["answered_within"] += took and inside
+        c["abandoned"] += gone
+        c["abandoned_within"] += gone and inside
+        c["short_abandoned"] += cc_terms.is_short_abandon(item["outcome"], wait)
+    return {queue: _today_row(c) for queue, c in counts.items()}
+
+
+_TODAY_COUNTS = (
+    "offered",
+    "answered",
+    "answered_within",
+    "abandoned",
+    "abandoned_within",
+    "short_abandoned",
+)
+
+
+def _today_row(c: dict[str, int]) -> dict[str, Any]:
+    return {
+        "offered": c["offered"],
+        "answered": c["answered"],
+        "abandoned": c["abandoned"],
+        "short_abandoned": c["short_abandoned"],
+        "sl": cc_terms.service_level(c["answered_within"], c["answered"]),
+        "sl2": cc_terms.service_level_2(
+            c["answered_within"], c["abandoned_within"], c["answered"], c["abandoned"]
+        ),
+        "abandon_rate": c["abandoned"] / c["offered"] if c["offered"] else None,
+    }
+
+
+def wallboard(tp: Touchpoint) -> dict[str, Any]:
+    """The live picture (`live`) with each queue's figures today (since midnight UTC: the
+    contacts ended today, as the `contact-center` report counts them), the position of the
+    center's event trail (`seq`: it moves with every routing step) and the sections other
+    capabilities add (`sla_breaches`, None until tickets register one). Each call opens and
+    closes its own read connections."""
+    picture = live(tp)
+    now = datetime.fromisoformat(picture["at"])
+    since = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    with read_connection(tp.engine) as conn:
+        seq = store.last_event_seq(conn)
+        key = (str(tp.engine.url), since)
+        with _today_lock:
+            cached = _today_cache.get(key)
+        if cached is None or cached[0] != seq:  # computed once per change, for every wallboard
+            _version, config = current_config(conn)
+            cached = (seq, today_figures(conn, config, since))
+            with _today_lock:
+                _today_cache.clear()  # only today's, at the newest position, is ever read
+                _today_cache[key] = cached
+    today = cached[1]
+    for queue in picture["queues"]:
+        queue["today"] = today.get(queue["queue"], _today_row(dict.fromkeys(_TODAY_COUNTS, 0)))
+    picture["seq"] = seq
+    picture["today_since"] = since.isoformat()
+    picture["sla_breaches"] = None
+    for name, section in WALLBOARD_SECTIONS.items():
+        picture[name] = section(tp, since)
+    return picture
+
+
+def wallboard_changed(before: dict[str, Any] | None, after: dict[str, Any]) -> bool:
+    """Whether a wallboard must be told: anything but the clock (`at`, and the longest waits
+    that grow with it; the oldest contact leaving the line shows as the waiting count, the
+    event trail's position and the figures today)."""
+    return before is None or _fingerprint(before) != _fingerprint(after)
+
+
+def _fingerprint(picture: dict[str, Any]) -> Any:
+    queues = [{k: v for k, v in q.items() if k != "longest_wait_s"} for q in picture["queues"]]
+    return {k: v for k, v in picture.items() if k not in ("at", "queues")} | {"queues": queues}
