@@ -146,7 +146,6 @@ def test_a_second_run_stores_nothing_twice_and_reuses_the_keys(runs: Runs) -> No
     assert second.stages.clock == NOW + timedelta(days=3)  # time went on, the business did not
 
 
-
 def test_the_demo_configures_its_contact_center_once(runs: Runs) -> None:
     from touchpoint.services.contact_center import config_document
 

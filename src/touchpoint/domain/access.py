@@ -54,8 +54,8 @@ PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
     # assigning them (an agent replies only as their own agent).
     "tickets.read": (*_READERS, "agent"),
     "tickets.write": ("admin", "manager", "agent"),
-    "cc.config": ("admin",),
     # Administration.
+    "cc.config": ("admin",),
     "keys.admin": ("admin",),
     "users.admin": ("admin",),
     "audit.read": ("admin",),

@@ -34,8 +34,8 @@ import heapq
 import random
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Final
 
 STRATEGIES: Final = (

@@ -574,11 +574,12 @@ def follow_log(tp: Touchpoint, *, now: datetime | None = None, limit: int = 1_00
     with store.ticket_transaction(tp.engine) as conn:
         mark = checkpoints.read_checkpoint(conn, LOG_CONSUMER)
         after = mark.position if mark else 0
-        rows = store.log_after(conn, after, limit, InteractionType.TICKET_OPENED.value)
+        upto = last_seq(conn)  # first: a row appended while this runs waits for the next look
+        rows = store.log_after(conn, after, upto, limit, InteractionType.TICKET_OPENED.value)
         config = _config(conn)
         for row in rows:
             _follow(conn, config, row)
-        position = rows[-1]["seq"] if len(rows) == limit else last_seq(conn)
+        position = rows[-1]["seq"] if len(rows) == limit else upto
         checkpoints.write_checkpoint(
             conn, LOG_CONSUMER, source="log", position=position, version=1, now=moment
         )

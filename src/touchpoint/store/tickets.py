@@ -230,9 +230,11 @@ def inbound_times(conn: Connection, ticket_ids: list[str]) -> dict[str, list[dat
     return found
 
 
-def log_after(conn: Connection, after: int, limit: int, opened_type: str) -> list[RowMapping]:
-    """Interactions of the log after position `after` that name a ticket (a ticket_id property)
-    or open one (`opened_type`), in log order."""
+def log_after(
+    conn: Connection, after: int, upto: int, limit: int, opened_type: str
+) -> list[RowMapping]:
+    """Interactions of the log in positions (after, upto] that name a ticket (a ticket_id
+    property) or open one (`opened_type`), in log order."""
     named = interactions.c.properties["ticket_id"].as_string()
     query = (
         select(
@@ -249,6 +251,7 @@ def log_after(conn: Connection, after: int, limit: int, opened_type: str) -> lis
         )
         .where(
             interactions.c.seq > after,
+            interactions.c.seq <= upto,
             or_(named.is_not(None), interactions.c.type == opened_type),
         )
         .order_by(interactions.c.seq)
