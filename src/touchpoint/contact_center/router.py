@@ -123,6 +123,7 @@ def contact_view(row: RowMapping) -> ContactView:
         preferred_agent=row["preferred_agent"],
         prefer_until=row["prefer_until"],
         not_before=row["not_before"],
+        preferred_by=row["preferred_by"],
     )
 
 
@@ -233,6 +234,7 @@ def offer(
         team_until=outcome.team_until,
         preferred_agent=outcome.preferred_agent,
         prefer_until=outcome.prefer_until,
+        preferred_by=f"rule: {outcome.prefer_rule}" if outcome.prefer_rule else None,
         rules=list(outcome.applied),
     )
     store.add_event(
@@ -508,6 +510,7 @@ def transfer(
         agent=None,
         preferred_agent=to_agent,
         prefer_until=now + timedelta(seconds=TRANSFER_HOLD_S) if to_agent else None,
+        preferred_by="transfer" if to_agent else None,
         team=None,
         team_until=None,
         transfers=row["transfers"] + 1,

@@ -143,6 +143,7 @@ class ContactView:
     team_until: datetime | None = None  # held for that team until then (None: always)
     preferred_agent: str | None = None  # sticky / ticket owner
     prefer_until: datetime | None = None  # held for the preferred agent until then
+    preferred_by: str | None = None  # the rule (or "transfer") that named the preferred agent
     not_before: datetime | None = None  # a callback at a chosen time
 
 
@@ -193,11 +194,14 @@ def choose(
     if contact.preferred_agent is not None and (
         contact.prefer_until is None or now < contact.prefer_until
     ):
+        by = f" ({contact.preferred_by})" if contact.preferred_by else ""
         preferred = [a for a in pool if a.id == contact.preferred_agent]
         if preferred:
-            return Decision(preferred[0].id, "preferred", names, "the preferred agent is ready")
+            return Decision(
+                preferred[0].id, "preferred", names, f"the preferred agent is ready{by}"
+            )
         if contact.prefer_until is not None:
-            return Decision(None, "preferred", names, "held for the preferred agent")
+            return Decision(None, "preferred", names, f"held for the preferred agent{by}")
     if not pool:
         return Decision(None, strategy, (), "no eligible agent is ready")
     chosen = _pick(strategy, pool, queue, last_chosen, rng or random.Random())
@@ -288,13 +292,14 @@ class RuleOutcome:
     preferred_agent: str | None
     prefer_until: datetime | None
     applied: tuple[str, ...]
+    prefer_rule: str | None = None  # the rule that named the preferred agent
 
 
 def apply_rules(
     rules: Sequence[RoutingRule], facts: CustomerFacts, queue: str, now: datetime
 ) -> RuleOutcome:
     """Priority boosts add up; the first rule naming a team or a preferred agent sets it."""
-    priority, team, team_until, agent, until = 0, None, None, None, None
+    priority, team, team_until, agent, until, by = 0, None, None, None, None, None
     applied: list[str] = []
     for rule in rules:
         if not rule.matches(facts, queue, now):
@@ -308,7 +313,8 @@ def apply_rules(
         if agent is None and rule.prefer_agent_s is not None:
             agent = facts.ticket_owner if rule.open_ticket else facts.last_agent
             until = now + timedelta(seconds=rule.prefer_agent_s)
-    return RuleOutcome(priority, team, team_until, agent, until, tuple(applied))
+            by = rule.name
+    return RuleOutcome(priority, team, team_until, agent, until, tuple(applied), by)
 
 
 def estimated_wait_s(position: int, agents_serving: int, handle_s: float) -> float:

@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from touchpoint.contact_center import router
 from touchpoint.contact_center.config import CenterConfig, parse_toml, validate
 from touchpoint.domain import contact_center as cc_terms
+from touchpoint.domain import tickets as ticket_terms
 from touchpoint.domain.contact_center import WAIT_PROPERTY
 from touchpoint.domain.routing import OPEN_CONTACT_STATES, WAITING_STATES, CustomerFacts
 from touchpoint.errors import Conflict, Forbidden, ValidationError
@@ -26,6 +27,7 @@ from touchpoint.services import audit
 from touchpoint.services import customers as customer_service
 from touchpoint.services.access import Principal
 from touchpoint.store import contact_center as store
+from touchpoint.store import tickets as ticket_store
 from touchpoint.store.engine import read_connection
 
 T = TypeVar("T")
@@ -123,7 +125,8 @@ def _change(tp: Touchpoint, work: Callable[[Connection, CenterConfig, datetime],
 def facts_for(
     conn: Connection, identity: dict[str, Any], *, default_region: str
 ) -> tuple[str | None, CustomerFacts]:
-    """Who is on the line, if Touchpoint knows them: their stage, traits and last agent."""
+    """Who is on the line, if Touchpoint knows them: their stage, traits, last agent and the
+    owner of their open ticket (one not solved nor closed, the most recently changed)."""
     keys = customer_service.lookup_keys(default_region=default_region, **identity)
     for key in keys:
         total, found = customer_service.find_customers(conn, [key], limit=1)
@@ -135,6 +138,9 @@ def facts_for(
                 traits=person.traits,
                 last_agent=last[0] if last else None,
                 last_agent_at=last[1] if last else None,
+                ticket_owner=ticket_store.open_ticket_owner(
+                    conn, person.id, ticket_terms.ACTIVE_STATUSES
+                ),
             )
     return None, CustomerFacts()
 

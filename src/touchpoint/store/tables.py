@@ -337,9 +337,13 @@ cc_contacts = Table(
     Column("logged_at", UTCDateTime),  # when its interaction reached the log
     Column("callback_requested_at", UTCDateTime),  # the customer asked to be called back
     Column("transfers", Integer, nullable=False, server_default="0"),
+    Column("preferred_by", Text),  # the rule (or "transfer") that named preferred_agent
+    Column("hold_s", Float),  # seconds on hold, as the front end reported on completing
+    Column("wrapup_s", Float),  # the wrap-up the agent went into after it
     Index("ix_cc_contacts_status", "status", "queue"),
     Index("ix_cc_contacts_agent", "agent", "status"),
     Index("ix_cc_contacts_customer", "customer_id", "ended_at"),
+    Index("ix_cc_contacts_ended", "ended_at"),
 )
 
 cc_queue_memory = Table(

@@ -107,6 +107,22 @@ def find_tickets(
     return int(total or 0), list(conn.execute(query).mappings())
 
 
+def open_ticket_owner(conn: Connection, customer_id: str, statuses: tuple[str, ...]) -> str | None:
+    """The owner of the customer's most recently changed ticket in `statuses` that has one."""
+    query = (
+        select(tickets.c.owner)
+        .where(
+            tickets.c.customer_id == customer_id,
+            tickets.c.status.in_(statuses),
+            tickets.c.owner.is_not(None),
+        )
+        .order_by(tickets.c.updated_at.desc(), tickets.c.id)
+        .limit(1)
+    )
+    found: str | None = conn.execute(query).scalar()
+    return found
+
+
 def solved_between(conn: Connection, start: datetime, end: datetime) -> list[RowMapping]:
     """Tickets first solved in [start, end)."""
     query = select(tickets).where(
