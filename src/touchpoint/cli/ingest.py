@@ -23,10 +23,19 @@ def register(app: typer.Typer) -> None:
 
 def import_file(
     file: Annotated[
-        Path, typer.Argument(help="CSV/TSV (header row of interaction fields) or JSONL; .gz ok")
+        Path,
+        typer.Argument(
+            help="CSV/TSV (header row of interaction fields), JSONL, or Asterisk's queue_log or "
+            "Master.csv; .gz ok"
+        ),
     ],
     file_format: Annotated[
-        str | None, typer.Option("--format", help="csv or jsonl (default: from the file name)")
+        str | None,
+        typer.Option(
+            "--format",
+            help="csv, jsonl, asterisk-queue-log or asterisk-cdr (default: from the file name; "
+            "queue_log* and Master.csv are Asterisk's)",
+        ),
     ] = None,
     show_rejected: Annotated[int, typer.Option(help="How many rejected rows to list")] = 20,
     data_dir: DataDir = None,
@@ -40,6 +49,11 @@ def import_file(
     name, properties.X, traits.X, handles.NETWORK; any other column is stored as properties.X
     (as text), with a warning. A row whose id is stored with other content is a conflict:
     reported, nothing stored.
+
+    Asterisk: --format asterisk-queue-log reads app_queue's queue_log (each queued call one
+    inbound call with its wait, talk time, agent, queue and outcome, as `queue show` counts
+    them); --format asterisk-cdr reads cdr_csv's Master.csv (16, 17, 18 or 21 columns, times in
+    UTC). See docs/asterisk.md.
     """
     from touchpoint.services.imports import import_file as import_interactions
 

@@ -24,7 +24,8 @@ from typing import IO, Any
 import orjson
 
 from touchpoint.errors import NotFound, ValidationError
-from touchpoint.ingest import segment
+from touchpoint.ingest import asterisk, segment
+from touchpoint.ingest.asterisk_cdr import read_cdr
 from touchpoint.ingest.report import ItemResult
 from touchpoint.ingest.values import loads
 
@@ -75,7 +76,14 @@ def _open_binary(path: Path, on_bytes: Callable[[int], None] | None) -> Iterator
             yield counted  # type: ignore[misc]
 
 
+FORMATS = ("csv", "jsonl", *asterisk.FORMATS)
+
+
 def detect_format(path: Path) -> str:
+    if "queue_log" in path.name.lower():  # Asterisk's name for it (queue_log.1 once rotated)
+        return asterisk.QUEUE_LOG
+    if path.name.lower().removesuffix(".gz") == "master.csv":  # Asterisk's CDR file
+        return asterisk.CDR
     suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
     last = suffixes[-1] if suffixes else ""
     if last in (".jsonl", ".ndjson", ".json"):
@@ -83,7 +91,7 @@ def detect_format(path: Path) -> str:
     if last in (".csv", ".tsv"):
         return "csv"
     raise ValidationError(
-        f"{path.name}: cannot tell the format from the name; pass --format csv|jsonl"
+        f"{path.name}: cannot tell the format from the name; pass --format {'|'.join(FORMATS)}"
     )
 
 
@@ -267,14 +275,14 @@ def _put(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
 
 
 def file_kind(path: Path, file_format: str | None) -> str:
-    """The file's format (csv or jsonl), from `file_format` or its name; checks it exists."""
+    """The file's format (one of FORMATS), from `file_format` or its name; checks it exists."""
     if not path.is_file():
         raise NotFound(f"no such file: {path}")
     if path.stat().st_size == 0:
         raise ValidationError(f"{path.name} is empty: nothing to import")
     kind = file_format or detect_format(path)
-    if kind not in ("csv", "jsonl"):
-        raise ValidationError(f"unknown format {kind!r}; use csv or jsonl")
+    if kind not in FORMATS:
+        raise ValidationError(f"unknown format {kind!r}; use {', '.join(FORMATS)}")
     return kind
 
 
@@ -285,14 +293,22 @@ def file_rows(
     events: segment.SegmentEventMap,
     on_bytes: Callable[[int], None] | None = None,
     warn: Callable[[str], None] | None = None,
+    default_region: str = "US",
 ) -> Iterator[Iterator[Row]]:
     """The file's rows, read lazily: (line number, raw interaction or its rejection). A damaged
     part of the file ends the rows with one rejection, so every row before it still lands.
     `warn` hears once about each thing worth saying about the whole file (a column kept as a
-    property). A file without rows is a ValidationError once it is read."""
+    property). A file without rows is a ValidationError once it is read. `default_region` reads
+    Asterisk's caller numbers (they have no +country prefix)."""
     with _open_binary(path, on_bytes) as stream:
         if kind == "jsonl":
             rows = read_jsonl(stream, events)
+        elif kind == asterisk.QUEUE_LOG:
+            rows = asterisk.read_queue_log(
+                stream, name=path.name, default_region=default_region, warn=warn
+            )
+        elif kind == asterisk.CDR:
+            rows = read_cdr(stream, default_region=default_region)
         else:
             rows = read_csv(stream, name=path.name, warn=warn)
         yield _not_empty(_until_unreadable(rows), path.name)

@@ -36,7 +36,14 @@ def import_file(
     kind = file_kind(path, file_format)
     events = load_event_map(tp.settings.segment_events_file)
     warnings: list[str] = []
-    with file_rows(path, kind, events, on_bytes, warn=warnings.append) as rows:
+    with file_rows(
+        path,
+        kind,
+        events,
+        on_bytes,
+        warn=warnings.append,
+        default_region=tp.settings.default_region,
+    ) as rows:
         report = tp.ingestor.ingest(
             rows, keep_results=keep_results, batch_size=FILE_BATCH_SIZE, bulk=True
         )

@@ -1,0 +1,288 @@
+"""Asterisk's queue_log (`epoch|callid|queue|agent|EVENT|data…`, as apps/app_queue.c writes it)
+read into calls: each queued call becomes one inbound `call` interaction when its end is read,
+with its wait, talk time, agent, queue and outcome counted as app_queue counts them.
+
+A call's lines are gathered by (callid, queue) until the line that ends it (COMPLETECALLER,
+COMPLETEAGENT, a transfer, ABANDON, EXITWITHTIMEOUT, EXITEMPTY, EXITWITHKEY, WITHDRAW); calls
+still open at the end of the file are counted, not imported. Agents' sessions are counted and
+skipped: the log records customers' interactions. See docs/asterisk.md for the whole mapping.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from touchpoint.domain import contact_center as cc
+from touchpoint.domain.identity import IdentityError, normalize_phone
+from touchpoint.domain.vocabulary import Channel, InteractionType
+from touchpoint.errors import ValidationError
+from touchpoint.ingest.report import ItemResult
+
+QUEUE_LOG = "asterisk-queue-log"
+CDR = "asterisk-cdr"
+FORMATS = (QUEUE_LOG, CDR)
+ID_PREFIX = "asterisk:"  # a call's interaction id: asterisk:<callid>:<queue>:<epoch of its end>
+
+Row = tuple[int, dict[str, Any] | ItemResult]
+
+ANSWERED = "answered"  # the router's outcome of a contact an agent took
+ABANDONED = cc.ABANDONED_OUTCOMES[0]
+EXIT_WITH_KEY = "exit_with_key"  # neither answered nor abandoned, as app_queue counts it
+
+# Events that end a call the caller did not talk through: the outcome and Asterisk's reason.
+# app_queue's record_abandoned() counts ABANDON, EXITWITHTIMEOUT, EXITEMPTY and WITHDRAW as
+# abandoned (callsabandoned, and callsabandonedinsl within the service level), never EXITWITHKEY.
+EXITS = {
+    "ABANDON": (ABANDONED, "abandon"),
+    "EXITWITHTIMEOUT": (ABANDONED, "timeout"),
+    "EXITEMPTY": (ABANDONED, "empty"),
+    "WITHDRAW": (ABANDONED, "withdraw"),
+    "EXITWITHKEY": (EXIT_WITH_KEY, "key"),
+}
+# Events that end a call an agent took (update_queue(): callscompleted, callscompletedinsl).
+COMPLETIONS = {
+    "COMPLETECALLER": "caller",
+    "COMPLETEAGENT": "agent",
+    "BLINDTRANSFER": "transfer",
+    "ATTENDEDTRANSFER": "transfer",
+    "TRANSFER": "transfer",  # Asterisk 11 and older: extension|context|holdtime|calltime|origpos
+}
+AGENT_EVENTS = frozenset(
+    "AGENTLOGIN AGENTLOGOFF AGENTCALLBACKLOGIN AGENTCALLBACKLOGOFF ADDMEMBER REMOVEMEMBER "
+    "PAUSE UNPAUSE PAUSEALL UNPAUSEALL".split()
+)
+# Known events that add nothing to a call Touchpoint records (said once, counted).
+NOT_MAPPED = frozenset(
+    "RINGCANCELED AGENTDUMP AGENTCALLED CONFIGRELOAD QUEUESTART PENALTY RINGINUSE SYSCOMPAT DID "
+    "INFO UPDATEFIELD OUTCALL".split()
+)
+_EPOCH = re.compile(r"\d{1,12}")
+
+
+@dataclass(slots=True)
+class _Call:
+    """What the lines of one call said before its end."""
+
+    line: int
+    caller: str | None = None
+    ring_no_answers: int = 0
+    ring_no_answer_ms: int = 0
+    ring_no_answer_agents: list[str] = field(default_factory=list)
+    connect: tuple[str, float, float] | None = None  # agent, holdtime, ringtime
+
+
+@dataclass(slots=True)
+class _Line:
+    number: int
+    at: int
+    callid: str
+    queue: str
+    agent: str
+    event: str
+    data: list[str]
+
+    def number_at(self, index: int, name: str) -> float:
+        """The data field at `index` as a number; ValidationError naming it."""
+        value = self.data[index] if -len(self.data) <= index < len(self.data) else ""
+        try:
+            return float(int(value.strip()))
+        except ValueError:
+            raise ValidationError(
+                f"{self.event}: {name} (data field {index % max(len(self.data), 1) + 1}) is not "
+                f"a whole number: {value!r}"
+            ) from None
+
+
+def read_queue_log(
+    stream: IO[bytes],
+    *,
+    name: str = "the file",
+    default_region: str = "US",
+    warn: Callable[[str], None] | None = None,
+) -> Iterator[Row]:
+    """Each ended call as an interaction (numbered by its last line), each line that is not
+    queue_log as a rejection; `warn` hears the counts of calls still open, agents' session
+    events and events not mapped."""
+    calls: dict[tuple[str, str], _Call] = {}
+    agent_events: Counter[str] = Counter()
+    unmapped: Counter[str] = Counter()
+    ended = 0
+    for number, raw in enumerate(stream, start=1):
+        text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if not text.strip():
+            continue
+        try:
+            line = parse_line(number, text)
+            if line.event in AGENT_EVENTS:
+                agent_events[line.event] += 1
+            elif line.event in NOT_MAPPED:
+                unmapped[line.event] += 1
+            else:
+                call = _follow(calls, line, default_region)
+                if call is not None:
+                    ended += 1
+                    yield number, call
+        except ValidationError as exc:
+            yield number, ItemResult(number, "rejected", reason=str(exc))
+    _say_counts(warn, calls, agent_events, unmapped)
+    if not ended and (calls or agent_events or unmapped):
+        raise ValidationError(f"{name}: no call ends in it, nothing to import")
+
+
+def parse_line(number: int, text: str) -> _Line:
+    fields = text.split("|")
+    if len(fields) < 5:
+        raise ValidationError(
+            f"not a queue_log line: {len(fields)} field(s), expected "
+            "epoch|callid|queue|agent|EVENT|data…"
+        )
+    epoch, callid, queue, agent, event, *data = (f.strip() for f in fields)
+    if not _EPOCH.fullmatch(epoch):
+        raise ValidationError(f"time: {epoch!r} is not a Unix time in seconds")
+    if not event:
+        raise ValidationError("event: empty")
+    return _Line(number, int(epoch), callid, queue, agent, event.upper(), data)
+
+
+def _follow(calls: dict[tuple[str, str], _Call], line: _Line, region: str) -> dict[str, Any] | None:
+    """Fold one call event; the interaction when it ends the call."""
+    known = line.event in EXITS or line.event in COMPLETIONS
+    if not known and line.event not in ("ENTERQUEUE", "CONNECT", "RINGNOANSWER"):
+        raise ValidationError(f"unknown event {line.event!r}")
+    if not line.callid or line.callid.upper() == "NONE" or not line.queue:
+        raise ValidationError(f"{line.event}: a call event needs its callid and queue")
+    key = (line.callid, line.queue)
+    if line.event == "ENTERQUEUE":  # url|callerid|origposition[|callername]
+        caller = line.data[1] if len(line.data) > 1 else ""
+        calls[key] = _Call(line.number, caller=caller or None)
+        return None
+    call = calls.get(key) or _Call(line.number)
+    if line.event == "RINGNOANSWER":  # ringtime in milliseconds
+        ms = line.number_at(0, "ringtime")
+        call.ring_no_answers += 1
+        call.ring_no_answer_ms += int(ms)
+        call.ring_no_answer_agents.append(line.agent)
+        calls[key] = call
+        return None
+    if line.event == "CONNECT":  # holdtime|bridgedchanneluniqueid|ringtime
+        hold = line.number_at(0, "holdtime")
+        ring = line.number_at(2, "ringtime") if len(line.data) > 2 else 0.0
+        call.connect = (line.agent, hold, ring)
+        calls[key] = call
+        return None
+    interaction = _ended(line, call, region)
+    calls.pop(key, None)
+    return interaction
+
+
+def _ended(line: _Line, call: _Call, region: str) -> dict[str, Any]:
+    properties: dict[str, Any] = {"asterisk_callid": line.callid}
+    if line.event in EXITS:
+        outcome, reason = EXITS[line.event]
+        offset = 1 if line.event == "EXITWITHKEY" else 0  # key|position|origposition|waittime
+        wait = line.number_at(offset + 2, "waittime")
+        properties |= {
+            cc.WAIT_PROPERTY: wait,
+            "queue_exit": reason,
+            "position": int(line.number_at(offset, "position")),
+            "original_position": int(line.number_at(offset + 1, "origposition")),
+        }
+        if offset:
+            properties["key"] = line.data[0]
+        agent, talk = None, None
+    else:
+        # holdtime|calltime|origposition are the last three fields of every completion
+        # (transfers put the target before them: exten|context, BRIDGE|id, LINK|chan|chan).
+        wait = line.number_at(-3, "holdtime")
+        talk = line.number_at(-2, "calltime")
+        properties |= {
+            cc.WAIT_PROPERTY: wait,
+            "ended_by": COMPLETIONS[line.event],
+            "original_position": int(line.number_at(-1, "origposition")),
+        }
+        properties |= _transfer(line)
+        agent, outcome = line.agent or (call.connect[0] if call.connect else None), ANSWERED
+        if call.connect:
+            properties["ring_s"] = call.connect[2]
+    if call.ring_no_answers:
+        properties |= {
+            "ring_no_answers": call.ring_no_answers,
+            "ring_no_answer_s": call.ring_no_answer_ms / 1000,
+            "ring_no_answer_agents": call.ring_no_answer_agents,
+        }
+    started = line.at - wait - (talk or 0)
+    interaction: dict[str, Any] = {
+        "id": f"{ID_PREFIX}{line.callid}:{line.queue}:{line.at}",
+        "type": InteractionType.CALL.value,
+        "channel": Channel.PHONE.value,
+        "direction": cc.INBOUND,
+        "occurred_at": datetime.fromtimestamp(started, UTC).isoformat(),
+        "customer": caller_identity(call.caller, line.callid, region, properties),
+        "name": line.event,
+        "queue": line.queue,
+        "outcome": outcome,
+        "properties": properties,
+    }
+    if agent:
+        interaction |= {"agent": agent, "duration_s": talk}
+    return interaction
+
+
+def _transfer(line: _Line) -> dict[str, Any]:
+    if line.event == "ATTENDEDTRANSFER":  # BRIDGE|id, APP|app or LINK|chan|chan, then 3 fields
+        target = ":".join(line.data[:-3])
+        kind = "attended"
+    elif line.event in ("BLINDTRANSFER", "TRANSFER"):  # exten|context, then 3 fields
+        exten, context = (line.data + ["", ""])[:2]
+        target = f"{exten}@{context}" if context else exten
+        kind = "blind"
+    else:
+        return {}
+    return {cc.TRANSFERS_PROPERTY: 1, "transfer": kind, "transfer_to": target}
+
+
+def caller_identity(
+    number: str | None, call_key: str, region: str, properties: dict[str, Any]
+) -> dict[str, str]:
+    """The caller's phone when it is one (E.164 by the identity rules), else an anonymous
+    identity of the call alone; a caller id that is no phone number is kept as `caller_id`."""
+    if number and number.strip().lower() not in ("", "anonymous", "unknown", "restricted"):
+        try:
+            return {"phone": normalize_phone(number, region)}
+        except IdentityError:
+            properties["caller_id"] = number
+    return {"anonymous_id": f"{ID_PREFIX}{call_key}"}
+
+
+def _say_counts(
+    warn: Callable[[str], None] | None,
+    calls: dict[tuple[str, str], _Call],
+    agent_events: Counter[str],
+    unmapped: Counter[str],
+) -> None:
+    if warn is None:
+        return
+    if calls:
+        first = sorted(call.line for call in calls.values())[:3]
+        lines = ", ".join(str(n) for n in first) + (", ..." if len(calls) > 3 else "")
+        warn(
+            f"{len(calls):,} call(s) still in progress at the end of the file (no end line "
+            f"yet; first seen on line {lines}): not imported; import the file that holds their "
+            "end"
+        )
+    if agent_events:
+        warn(
+            f"{agent_events.total():,} agent session line(s) counted, not stored (the log "
+            f"records customers' interactions): {_counts(agent_events)}"
+        )
+    if unmapped:
+        warn(f"{unmapped.total():,} line(s) of events a call does not need: {_counts(unmapped)}")
+
+
+def _counts(counter: Counter[str]) -> str:
+    return ", ".join(f"{event} {n:,}" for event, n in sorted(counter.items()))
