@@ -96,7 +96,8 @@ def test_a_wallboard_sees_a_contact_arrive(
         assert snapshot["event"] == "snapshot" and waiting(snapshot) == 0
         picture = orjson.loads(snapshot["data"])
         assert picture["queues"][0]["today"]["offered"] == 0
-        assert picture["sla_breaches"] is None and snapshot["id"] == str(picture["seq"])
+        assert picture["sla_breaches"] == {"support": {"open": 0, "today": 0}}
+        assert snapshot["id"] == str(picture["seq"])
         assert until(found, lambda e: "comment" in e)["comment"].startswith("ping")
         assert min(_checked_out(tp) for _ in range(10)) == 0  # none held between looks
         offered = httpx2.post(

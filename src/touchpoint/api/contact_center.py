@@ -233,9 +233,12 @@ def agent_state(
 
 @router.get("/live", summary="Queues and agents now")
 def live(tp: TouchpointDep, _who: Reader) -> dict[str, Any]:
-    """Each queue's waiting contacts, longest wait, contacts in progress and agents by state;
-    each agent's state, team and load."""
-    return service.live(tp)
+    """Each queue's waiting contacts, longest wait, contacts in progress, agents by state and
+    figures `today` (offered, answered, abandoned, short abandons, SL, SL2, abandonment); each
+    agent's state, team and load; `sla_breaches` per queue (`open`: tickets not solved with a
+    breached clock; `today`: breaches whose deadline fell today, UTC); `seq`, the event
+    trail's position. The same picture the stream sends."""
+    return service.wallboard(tp)
 
 
 HEARTBEAT_S = 15  # a comment line this often keeps proxies from closing a quiet stream
@@ -259,7 +262,8 @@ async def live_stream(
     event whenever the picture changes — each the whole picture as JSON: `GET /v1/cc/live`'s
     queues (waiting, longest wait, in progress, agents by state) and agents, each queue's
     figures `today` (offered, answered, abandoned, short abandons, SL, SL2, abandonment),
-    `seq` (the event trail's position, also the event's id) and `sla_breaches`. The server
+    `seq` (the event trail's position, also the event's id) and `sla_breaches` (per queue:
+    open tickets breached now, breaches today). The server
     looks every `interval_ms` without holding a database connection in between; a comment
     line every 15 s keeps proxies open. The stream ends when the client goes."""
     first = await anyio.to_thread.run_sync(service.wallboard, tp)  # a 409 before any stream

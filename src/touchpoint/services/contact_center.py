@@ -397,8 +397,8 @@ def _shown_state(agent: Any, now: datetime) -> str:
 # --- the wallboard ------------------------------------------------------------------------------
 
 # Sections other capabilities add to the wallboard: name -> a reader of (tp, start of today) whose
-# answer goes into the picture under that name. Tickets register "sla_breaches" here; until then
-# the picture's `sla_breaches` is None.
+# answer goes into the picture under that name. Tickets (services/tickets.py) register
+# "sla_breaches" when imported; `wallboard` imports them.
 WALLBOARD_SECTIONS: dict[str, Callable[[Touchpoint, datetime], Any]] = {}
 
 _today_cache: dict[tuple[str, datetime], tuple[int, dict[str, dict[str, Any]]]] = {}
@@ -460,7 +460,7 @@ def wallboard(tp: Touchpoint) -> dict[str, Any]:
     """The live picture (`live`) with each queue's figures today (since midnight UTC: the
     contacts ended today, as the `contact-center` report counts them), the position of the
     center's event trail (`seq`: it moves with every routing step) and the sections other
-    capabilities add (`sla_breaches`, None until tickets register one). Each call opens and
+    capabilities add (`sla_breaches`: services.tickets.sla_breaches). Each call opens and
     closes its own read connections."""
     picture = live(tp)
     now = datetime.fromisoformat(picture["at"])
@@ -481,7 +481,8 @@ def wallboard(tp: Touchpoint) -> dict[str, Any]:
         queue["today"] = today.get(queue["queue"], _today_row(dict.fromkeys(_TODAY_COUNTS, 0)))
     picture["seq"] = seq
     picture["today_since"] = since.isoformat()
-    picture["sla_breaches"] = None
+    from touchpoint.services import tickets  # noqa: F401  (registers its section)
+
     for name, section in WALLBOARD_SECTIONS.items():
         picture[name] = section(tp, since)
     return picture

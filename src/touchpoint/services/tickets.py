@@ -24,7 +24,7 @@ from touchpoint.domain.vocabulary import CHANNELS, InteractionType
 from touchpoint.errors import Conflict, NotFound, ValidationError
 from touchpoint.runtime import Touchpoint
 from touchpoint.services import audit
-from touchpoint.services.contact_center import current_config
+from touchpoint.services.contact_center import WALLBOARD_SECTIONS, current_config
 from touchpoint.store import contact_center as cc_store
 from touchpoint.store import projections as checkpoints
 from touchpoint.store import tickets as store
@@ -701,6 +701,38 @@ def _log_item(
     if agent is not None:
         item["agent"] = agent
     return item
+
+
+# --- the wallboard ------------------------------------------------------------------------------
+
+BREACHED_KIND = "ticket_breached"
+NO_QUEUE = "(none)"  # tickets opened from the log in no queue of the configuration
+
+
+def sla_breaches(tp: Touchpoint, since: datetime) -> dict[str, dict[str, int]]:
+    """The wallboard's `sla_breaches`, per queue: `open`, the tickets not solved nor closed with
+    a clock breached in its current cycle, and `today`, the breaches (of any ticket, any clock
+    and cycle) whose deadline fell at or after `since` — both as the scheduler fired them (at its
+    first wake after the deadline). Every configured queue is shown; "(none)" only when some
+    ticket in no queue breached."""
+    with read_connection(tp.engine) as conn:
+        config = _config(conn)
+        now_open = store.breached_open_by_queue(conn, terms.ACTIVE_STATUSES)
+        today = store.breaches_since_by_queue(conn, since, BREACHED_KIND)
+    queues: list[str | None] = list(config.queues) if config else []
+    for queue in (*now_open, *today):
+        if queue not in queues:
+            queues.append(queue)
+    return {
+        NO_QUEUE if queue is None else queue: {
+            "open": now_open.get(queue, 0),
+            "today": today.get(queue, 0),
+        }
+        for queue in queues
+    }
+
+
+WALLBOARD_SECTIONS["sla_breaches"] = sla_breaches
 
 
 # --- helpers -------------------------------------------------------------------------------------

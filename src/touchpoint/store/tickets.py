@@ -192,6 +192,31 @@ def breached_clocks(conn: Connection, ticket_ids: list[str]) -> set[str]:
     return set(conn.scalars(query))
 
 
+def breached_open_by_queue(conn: Connection, statuses: tuple[str, ...]) -> dict[str | None, int]:
+    """Per queue, the tickets in `statuses` with a clock whose current cycle fired its breach."""
+    any_breach = exists().where(
+        ticket_clocks.c.ticket_id == tickets.c.id, ticket_clocks.c.breached_at.is_not(None)
+    )
+    query = (
+        select(tickets.c.queue, func.count())
+        .where(tickets.c.status.in_(statuses), any_breach)
+        .group_by(tickets.c.queue)
+    )
+    return {queue: int(n) for queue, n in conn.execute(query)}
+
+
+def breaches_since_by_queue(conn: Connection, since: datetime, kind: str) -> dict[str | None, int]:
+    """Per queue of their ticket, the breaches (`kind` events) whose deadline is at or after
+    `since`."""
+    query = (
+        select(tickets.c.queue, func.count())
+        .select_from(ticket_events.join(tickets, tickets.c.id == ticket_events.c.ticket_id))
+        .where(ticket_events.c.kind == kind, ticket_events.c.at >= since)
+        .group_by(tickets.c.queue)
+    )
+    return {queue: int(n) for queue, n in conn.execute(query)}
+
+
 # --- links to the log ----------------------------------------------------------------------------
 
 
