@@ -447,3 +447,79 @@ ticket_events = Table(
     Index("ix_ticket_events_ticket", "ticket_id", "seq"),
     sqlite_autoincrement=True,
 )
+
+# --- Predictive scores (analytics/models.py, services/models.py) ---
+
+# One row per trained model: its file (joblib, in the data directory) and the SHA-256 checked
+# before the file is loaded, how it was trained and how it did against the baselines.
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("name", String(40), primary_key=True),  # domain.predictions.TARGETS
+    Column("version", Integer, primary_key=True),
+    Column("trained_at", UTCDateTime, nullable=False),
+    Column("at", UTCDateTime, nullable=False),  # "now" of the training
+    Column("horizon_days", Integer, nullable=False),
+    Column("cutoffs", JSON, nullable=False),  # training cut-offs, then the test cut-off
+    Column("features", JSON, nullable=False),
+    Column("metrics", JSON, nullable=False),  # the model's and the baselines' evaluations
+    Column("versions", JSON, nullable=False),  # touchpoint, scikit-learn, numpy, python
+    Column("path", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+)
+
+# Each customer's latest prediction per model (a new scoring run replaces the model's rows).
+model_scores = Table(
+    "model_scores",
+    metadata,
+    Column("model", String(40), primary_key=True),
+    Column("customer_id", String(40), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("probability", Float, nullable=False),
+    Column("reasons", JSON, nullable=False),  # [{"group": …, "effect": ±probability}, …]
+    Column("scored_at", UTCDateTime, nullable=False),  # the moment the features were read as of
+    Index("ix_model_scores_customer", "customer_id"),
+)
+
+# --- Segments: saved rules and their live membership (a projection; projections/segments.py) ---
+
+segments = Table(
+    "segments",
+    metadata,
+    Column("id", String(40), primary_key=True),  # seg_<12 hex>
+    Column("name", String(100), nullable=False, unique=True),
+    Column("rule_text", Text),  # the rule as written in the language (NULL: given as JSON)
+    Column("rule", JSON, nullable=False),  # its JSON form (domain.segments.rule_to_json)
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", Text),
+    Column("evaluated_at", UTCDateTime),  # the membership's clock: everyone is evaluated as of it
+    Column("next_due", UTCDateTime),  # when a rolling window next changes what it holds
+    Column("stage_seq", BigInteger, nullable=False, server_default="0"),  # stage moves seen
+)
+
+segment_members = Table(
+    "segment_members",
+    metadata,
+    Column("segment_id", String(40), primary_key=True),
+    Column("customer_id", String(40), primary_key=True),
+    Column("entered_at", UTCDateTime, nullable=False),
+    Index("ix_segment_members_customer", "customer_id"),
+)
+
+# Every entry and exit, in order: the `segments` domain-event stream (projections/events.py).
+# `key` names the change (segment, customer, the how-many-th entry), so it is recorded once.
+segment_changes = Table(
+    "segment_changes",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("segment_id", String(40), nullable=False),
+    Column("customer_id", String(40), nullable=False),
+    Column("kind", String(20), nullable=False),  # segment_entered, segment_left
+    Column("at", UTCDateTime, nullable=False),  # the evaluation's moment
+    Column("ordinal", Integer, nullable=False),  # the customer's how-many-th entry (1, 2, …)
+    Column("cause", String(20), nullable=False),  # ingest, tick, replay, refold, merge
+    Column("key", String(300), nullable=False, unique=True),
+    Index("ix_segment_changes_segment", "segment_id", "at"),
+    Index("ix_segment_changes_customer", "customer_id", "segment_id"),
+    sqlite_autoincrement=True,
+)
