@@ -29,6 +29,7 @@ from touchpoint.api import (
     segment,
     tickets,
     users,
+    workforce,
 )
 from touchpoint.api.cors import IngestCors
 from touchpoint.api.deps import api_key_bearer, describe_permissions, segment_basic
@@ -98,6 +99,7 @@ ROUTERS = (
     privacy.router,
     contact_center.router,
     tickets.router,
+    workforce.router,
 )
 for _router in ROUTERS:  # once, at import: each operation's description names who may call it
     describe_permissions(_router.routes)
@@ -138,6 +140,7 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(users.router)
     app.include_router(contact_center.router)
     app.include_router(tickets.router)
+    app.include_router(workforce.router)
     app.include_router(privacy.router)
     app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]

@@ -23,11 +23,11 @@ GROUPS = (
     "keys",  # keys create | list | revoke | rotate
     "users",  # users create | list | role | password | disable
     "contact_center",  # cc config apply | show, cc live, cc agent, cc tick
+    "workforce",  # cc staffing, cc forecast, cc plan
     "tickets",  # tickets list | show | open | reply | status | assign | fcr
     "lifecycle",  # lifecycle summary | replay | tick | models
     "projections",  # projections status | catch-up, and tick
     "report",  # report NAME
-    "models",  # model train | list | show | score
     "spend",  # spend import
     "audit",  # audit
     "privacy",  # privacy export | erase

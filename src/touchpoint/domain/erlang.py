@@ -237,7 +237,8 @@ def required_agents(
         if not meets(below, target=target, max_occupancy=max_occupancy):
             break
         n, found = n - 1, below
-    return Requirement(n, _fractional(n, found, at, target, traffic / max_occupancy), found)
+    carried = found.occupancy * found.agents  # Erlang A: what is not abandoned
+    return Requirement(n, _fractional(n, found, at, target, carried / max_occupancy), found)
 
 
 def _lowest_candidate(traffic: float, *, erlang_a: bool, floor: bool = False) -> int:
