@@ -28,6 +28,7 @@ GROUPS = (
     "lifecycle",  # lifecycle summary | replay | tick | models
     "projections",  # projections status | catch-up, and tick
     "report",  # report NAME
+    "models",  # model train | list | show | score
     "spend",  # spend import
     "audit",  # audit
     "privacy",  # privacy export | erase
