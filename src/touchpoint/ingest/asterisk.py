@@ -222,7 +222,7 @@ def _ended(line: _Line, call: _Call, region: str) -> dict[str, Any]:
         "channel": Channel.PHONE.value,
         "direction": cc.INBOUND,
         "occurred_at": datetime.fromtimestamp(started, UTC).isoformat(),
-        "customer": caller_identity(call.caller, line.callid, region, properties),
+        "customer": _caller(call.caller, line.callid, region, properties),
         "name": line.event,
         "queue": line.queue,
         "outcome": outcome,
@@ -231,6 +231,13 @@ def _ended(line: _Line, call: _Call, region: str) -> dict[str, Any]:
     if agent:
         interaction |= {"agent": agent, "duration_s": talk}
     return interaction
+
+
+def _caller(
+    number: str | None, callid: str, region: str, properties: dict[str, Any]
+) -> dict[str, str]:
+    phone = caller_phone(number, region, properties)
+    return {"phone": phone} if phone else {"anonymous_id": call_identity(callid)}
 
 
 def _transfer(line: _Line) -> dict[str, Any]:
@@ -246,17 +253,21 @@ def _transfer(line: _Line) -> dict[str, Any]:
     return {cc.TRANSFERS_PROPERTY: 1, "transfer": kind, "transfer_to": target}
 
 
-def caller_identity(
-    number: str | None, call_key: str, region: str, properties: dict[str, Any]
-) -> dict[str, str]:
-    """The caller's phone when it is one (E.164 by the identity rules), else an anonymous
-    identity of the call alone; a caller id that is no phone number is kept as `caller_id`."""
+def call_identity(callid: str) -> str:
+    """The anonymous id of one Asterisk call (its channel's uniqueid): the caller of a call
+    whose number is unknown, and the link a CDR row with the same uniqueid makes to its phone."""
+    return f"{ID_PREFIX}{callid}"
+
+
+def caller_phone(number: str | None, region: str, properties: dict[str, Any]) -> str | None:
+    """The caller's number in E.164 (the identity rules) when it is a phone number; a caller id
+    that is not one is kept as the `caller_id` property."""
     if number and number.strip().lower() not in ("", "anonymous", "unknown", "restricted"):
         try:
-            return {"phone": normalize_phone(number, region)}
+            return normalize_phone(number, region)
         except IdentityError:
             properties["caller_id"] = number
-    return {"anonymous_id": f"{ID_PREFIX}{call_key}"}
+    return None
 
 
 def _say_counts(

@@ -1,5 +1,7 @@
 """Asterisk's CDR file, `Master.csv`, in the column order cdr/cdr_csv.c writes (no header): one
-row per call leg, each an inbound `call` interaction with the caller's number as its identity.
+row per call leg, each an inbound `call` interaction with the caller's number as its identity —
+except a row that ended in Queue(), which the queue_log counts: that one is a `custom` record
+linking the caller's number to the queued call (same uniqueid).
 
 16 columns; 17 with `loguniqueid` (or `loguserfield`) on; 18 with both; 21 with
 `newcdrcolumns` too (peeraccount, linkedid, sequence). Times are read as UTC (cdr.conf's
@@ -19,7 +21,7 @@ from typing import IO, Any
 from touchpoint.domain import contact_center as cc
 from touchpoint.domain.vocabulary import Channel, InteractionType
 from touchpoint.errors import ValidationError
-from touchpoint.ingest.asterisk import ANSWERED, Row, caller_identity
+from touchpoint.ingest.asterisk import ANSWERED, Row, call_identity, caller_phone
 from touchpoint.ingest.report import ItemResult
 
 COLUMNS = (
@@ -28,6 +30,7 @@ COLUMNS = (
 ).split()
 EXTRA = ("uniqueid", "userfield", "peeraccount", "linkedid", "sequence")
 ID_PREFIX = "asterisk-cdr:"
+QUEUE_LEG = "cdr queue leg"  # the name of a row that ended in Queue(): not a call of its own
 # ast_cdr_disp2str() → the outcome stored
 DISPOSITIONS = {
     "ANSWERED": ANSWERED,
@@ -83,31 +86,49 @@ def cdr_interaction(cells: list[str], region: str) -> dict[str, Any]:
         )
     start = _moment(row["start"], "start")
     billsec = _seconds(row["billsec"], "billsec")
-    _seconds(row["duration"], "duration")
+    duration = _seconds(row["duration"], "duration")
     key = ID_PREFIX + (row.get("uniqueid") or "row") + ":" + _digest(cells)
     properties: dict[str, Any] = {
         "cdr_" + name: row[name]
         for name in ("dst", "dcontext", "channel", "dstchannel", "lastapp", "uniqueid")
         if row.get(name)
     }
-    number = row["src"] or _clid_number(row["clid"])
+    queued = row["lastapp"].lower() == "queue"
     interaction: dict[str, Any] = {
         "id": key,
-        "type": InteractionType.CALL.value,
+        # A call that ended in Queue() is the queue_log's to count (it knows the wait and how
+        # the call left the queue): here it only links the caller's number to that call.
+        "type": (InteractionType.CUSTOM if queued else InteractionType.CALL).value,
         "channel": Channel.PHONE.value,
         "direction": cc.INBOUND,
         "occurred_at": start.isoformat(),
-        "customer": caller_identity(number, key.removeprefix(ID_PREFIX), region, properties),
-        "name": "cdr",
+        "customer": _customer(row, key, region, properties),
+        "name": QUEUE_LEG if queued else "cdr",
         "outcome": DISPOSITIONS[disposition],
-        "properties": properties,
+        "properties": properties | {"billsec": billsec},
     }
-    if row["lastapp"].lower() == "queue" and row["lastdata"]:
+    if not queued:  # it rang from start to answer (duration = end - start, billsec = end - answer)
+        interaction["properties"][cc.WAIT_PROPERTY] = max(duration - billsec, 0.0)
+    if queued and row["lastdata"]:
         interaction["queue"] = re.split(r"[,|]", row["lastdata"], maxsplit=1)[0].strip()
     agent = _CHANNEL_SUFFIX.sub("", row["dstchannel"])
     if disposition == "ANSWERED" and agent:
         interaction |= {"agent": agent, "duration_s": billsec}
     return interaction
+
+
+def _customer(
+    row: dict[str, str], key: str, region: str, properties: dict[str, Any]
+) -> dict[str, str]:
+    """The caller's phone (src, else the number in clid) and, with a uniqueid, the call's own
+    anonymous identity, which the queue_log's call of the same uniqueid carries when it had no
+    caller number: so the two meet on one customer."""
+    phone = caller_phone(row["src"] or _clid_number(row["clid"]), region, properties)
+    uniqueid = row.get("uniqueid")
+    customer = {"phone": phone} if phone else {}
+    if uniqueid:
+        customer["anonymous_id"] = call_identity(uniqueid)
+    return customer or {"anonymous_id": key}
 
 
 def _moment(value: str, column: str) -> datetime:
