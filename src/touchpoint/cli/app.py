@@ -24,6 +24,7 @@ GROUPS = (
     "users",  # users create | list | role | password | disable
     "contact_center",  # cc config apply | show, cc live, cc agent, cc tick
     "workforce",  # cc staffing, cc forecast, cc plan
+    "simulate",  # cc simulate
     "tickets",  # tickets list | show | open | reply | status | assign | fcr
     "lifecycle",  # lifecycle summary | replay | tick | models
     "projections",  # projections status | catch-up, and tick

@@ -1,0 +1,415 @@
+"""The contact center as a SimPy discrete-event model, routed by the real policy: the same
+configuration (queues, agents with skills, levels, languages and capacity per channel, rules)
+and the same pure functions (`domain.routing.apply_rules` and `assignments`, hence eligibility,
+strategies, relaxation and lifecycle-aware rules) the router uses, on a simulated clock.
+
+Contacts arrive as a Poisson process whose rate is constant within each interval of the day
+(`QueueDemand.rates`); each waits in its queue's line, is offered when `assignments` picks an
+agent, holds the agent for its handle time and then the queue's wrap-up, or gives up when its
+patience runs out (some asking for a call back: they keep their place in line and are called
+when their turn comes, neither answered nor abandoned, as the KPIs count them).
+
+Dispatch is asked only where something changed, as the router does: an arriving contact against
+the free agents of its queue; an agent who becomes free against the lines of their queues; a
+contact whose eligibility changes with its wait (a relaxation, the end of a team's or a
+preferred agent's hold) against the free agents again. Between those moments no free agent may
+take a waiting contact, so nothing else can change hands.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Generator, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+import simpy
+
+from touchpoint.contact_center.simulation_inputs import ModelInput, QueueDemand, Shift
+from touchpoint.domain import contact_center as cc
+from touchpoint.domain.routing import (
+    AgentView,
+    ContactView,
+    CustomerFacts,
+    QueueSpec,
+    apply_rules,
+    assignments,
+    could_ever_serve,
+)
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    """One simulated day's figures over the contacts counted (arrived after the warm-up)."""
+
+    offered: int
+    answered: int
+    answered_within: int
+    abandoned: int
+    callbacks: int
+    unresolved: int  # still waiting when the run ended
+    wait_sum_s: float  # over answered contacts
+    busy_s: float  # agent time taken by contacts (share of the agent) and wrap-up
+    staffed_s: float  # agent time on duty
+    at_risk: int  # counted contacts from at-risk customers
+    at_risk_over_target: int  # of those, waited more than the queue's threshold
+    expected_churn: float | None  # churners those waits imply (the log's relation)
+    events: int  # SimPy events processed
+
+    @property
+    def service_level(self) -> float | None:
+        return cc.service_level(self.answered_within, self.answered)
+
+    @property
+    def asa_s(self) -> float | None:
+        return self.wait_sum_s / self.answered if self.answered else None
+
+    @property
+    def abandon_rate(self) -> float | None:
+        return self.abandoned / self.offered if self.offered else None
+
+    @property
+    def occupancy(self) -> float | None:
+        return self.busy_s / self.staffed_s if self.staffed_s else None
+
+
+def _skill(agent: AgentView, queue: QueueSpec) -> int:
+    return sum(agent.skills.get(s, 0) for s in queue.skills)
+
+
+# The orders in which domain.routing's strategies pick (the least wins; `order` breaks ties),
+# for the strategies that pick by an order; round-robin and the random ones are asked about
+# every free agent.
+_ORDERS: dict[str, Callable[[AgentView, QueueSpec], tuple[Any, ...]]] = {
+    "longest-idle-agent": lambda a, q: (a.idle_since, a.order),
+    "least-occupied": lambda a, q: (a.occupancy(), a.idle_since, a.order),
+    "fewest-calls": lambda a, q: (a.handled_today, a.idle_since, a.order),
+    "linear": lambda a, q: (a.order,),
+    "most-skilled": lambda a, q: (-_skill(a, q), a.idle_since, a.order),
+}
+_FIRST_ASKED = 8
+
+
+class _Contact:
+    __slots__ = (
+        "id",
+        "queue",
+        "channel",
+        "stage",
+        "joined",
+        "handle_s",
+        "view",
+        "state",
+        "wait",
+        "callback",
+    )
+
+    def __init__(self, id_: str, queue: str, channel: str, stage: str | None, joined: float):
+        self.id, self.queue, self.channel, self.stage = id_, queue, channel, stage
+        self.joined, self.handle_s = joined, 0.0
+        self.view: ContactView
+        self.state = "waiting"  # waiting | callback | assigned | abandoned
+        self.wait: float | None = None
+        self.callback = False  # asked to be called back: neither answered nor abandoned
+
+
+def _draw(shares: Mapping[str, float], rng: random.Random) -> str | None:
+    """A key drawn with its share (shares may add up to less than 1: the rest is None)."""
+    pick, acc = rng.random(), 0.0
+    for key, share in shares.items():
+        acc += share
+        if pick < acc:
+            return key
+    return None
+
+
+class CenterModel:
+    """One replication of one simulated day."""
+
+    def __init__(self, model: ModelInput, seed: int, *, narrow: bool = True) -> None:
+        self.m = model
+        self.narrow = narrow  # ask the longest idle first (False: every free agent, the baseline)
+        self.config = model.config
+        self.queues: dict[str, QueueSpec] = dict(model.config.queues)
+        self.env = simpy.Environment()
+        self.rng = random.Random(seed)
+        self.route_rng = random.Random(seed + 1)
+        self.seed = seed
+        self.events = 0
+        self.lines: dict[str, dict[int, dict[str, _Contact]]] = {q: {} for q in self.queues}
+        self.contacts: dict[str, _Contact] = {}
+        self.views: dict[str, AgentView] = {}
+        self.on_duty: set[str] = set()
+        self.wrapping: set[str] = set()
+        self.free: dict[str, dict[str, AgentView]] = {q: {} for q in self.queues}
+        self.rank: dict[str, dict[str, tuple[Any, ...]]] = {q: {} for q in self.queues}
+        self.waiting: dict[str, int] = dict.fromkeys(self.queues, 0)
+        self.serves: dict[str, tuple[str, ...]] = {}
+        self.last_chosen: dict[str, str | None] = {}
+        self.counted: list[_Contact] = []
+        self.busy_s = 0.0
+        self.staffed_s = 0.0
+        self.serial = 0
+
+    # --- the clock ---------------------------------------------------------------------------
+    def now(self) -> Any:
+        return self.m.day_start + timedelta(seconds=self.env.now)
+
+    def at(self, delay: float, action: Any, *args: Any) -> None:
+        self.events += 1
+        event = self.env.timeout(max(0.0, delay))
+        event.callbacks.append(lambda _e: action(*args))
+
+    # --- running -----------------------------------------------------------------------------
+    def run(self) -> DayFigures:
+        for shift in self.m.shifts:
+            self._add_shift(shift)
+        for demand in self.m.demand.values():
+            if demand.queue in self.queues and demand.expected() > 0:
+                self.env.process(self._arrivals(demand))
+        self.env.run(until=self.m.horizon_s + 6 * 3600)  # time to drain what arrived late
+        return self._figures()
+
+    def _add_shift(self, shift: Shift) -> None:
+        if shift.agent not in self.views:
+            self.views[shift.agent] = self.config.agent_view(
+                shift.agent,
+                state="logged_out",
+                load={},
+                idle_since=self.m.day_start,
+                handled_today=0,
+            )
+            self.serves[shift.agent] = tuple(
+                q
+                for q in self.config.agents[shift.agent].queues
+                if q in self.queues and could_ever_serve(self.views[shift.agent], self.queues[q])
+            )
+        start, end = max(shift.start_s, 0.0), shift.end_s
+        if end > start:  # staffed time is counted over the measured window only
+            counted = min(end, self.m.horizon_s) - max(start, self.m.warmup_s)
+            self.staffed_s += max(0.0, counted)
+            self.at(start, self._log_in, shift.agent)
+            self.at(end, self._log_out, shift.agent)
+
+    def _arrivals(self, demand: QueueDemand) -> Generator[simpy.Event, Any, None]:
+        rng = random.Random(f"{self.seed}:{demand.queue}")
+        env = self.env
+        while env.now < self.m.horizon_s:
+            rate = demand.rate_at(env.now)
+            boundary = min((env.now // demand.interval_s + 1) * demand.interval_s, self.m.horizon_s)
+            gap = rng.expovariate(rate) if rate > 0 else math.inf
+            if env.now + gap >= boundary:  # memoryless: start again at the next interval
+                self.events += 1
+                yield env.timeout(boundary - env.now)
+                continue
+            self.events += 1
+            yield env.timeout(gap)
+            self._arrive(demand, rng)
+
+    # --- contacts ----------------------------------------------------------------------------
+    def _arrive(self, demand: QueueDemand, rng: random.Random) -> None:
+        channel = _draw(demand.channels, rng) or next(iter(demand.channels))
+        stage = _draw(demand.stages, rng)
+        language = _draw(demand.languages, rng)
+        self.serial += 1
+        contact = _Contact(f"s{self.serial:08d}", demand.queue, channel, stage, self.env.now)
+        contact.handle_s = demand.handle[channel].sample(rng)
+        patience = demand.patience[channel].sample(rng)
+        wants_callback = channel == "phone" and rng.random() < demand.callback_share
+        now = self.now()
+        facts = CustomerFacts(stage=stage)
+        outcome = apply_rules(self.config.rules, facts, demand.queue, now)
+        contact.view = ContactView(
+            id=contact.id,
+            queue=demand.queue,
+            channel=channel,
+            language=language,
+            joined_at=now,
+            priority=outcome.priority,
+            team=outcome.team,
+            team_until=outcome.team_until,
+        )
+        self.contacts[contact.id] = contact
+        if contact.joined >= self.m.warmup_s:
+            self.counted.append(contact)
+        self.lines[demand.queue].setdefault(-outcome.priority, {})[contact.id] = contact
+        self.waiting[demand.queue] += 1
+        if math.isfinite(patience):
+            self.at(patience, self._give_up, contact, wants_callback)
+        for moment in self._eligibility_changes(contact):
+            self.at(moment, self._offer_contact, contact)
+        self._offer_contact(contact)
+
+    def _eligibility_changes(self, contact: _Contact) -> list[float]:
+        """Delays after which the contact may be taken by agents who may not take it now."""
+        delays = [r.after_s for r in self.queues[contact.queue].relaxations if r.after_s > 0]
+        if contact.view.team_until is not None:
+            delays.append((contact.view.team_until - contact.view.joined_at).total_seconds())
+        return delays
+
+    def _give_up(self, contact: _Contact, wants_callback: bool) -> None:
+        if contact.state != "waiting":
+            return
+        contact.wait = self.env.now - contact.joined
+        if wants_callback:
+            contact.state = "callback"  # keeps its place; the agent calls when its turn comes
+            contact.callback = True
+            return
+        contact.state = "abandoned"
+        self._leave_line(contact)
+
+    def _leave_line(self, contact: _Contact) -> None:
+        del self.lines[contact.queue][-contact.view.priority][contact.id]
+        self.waiting[contact.queue] -= 1
+        del self.contacts[contact.id]
+
+    def _line(self, queue: str) -> Iterator[ContactView]:
+        for _boost, line in sorted(self.lines[queue].items()):
+            for contact in line.values():
+                yield contact.view
+
+    # --- dispatch ----------------------------------------------------------------------------
+    def _offer_contact(self, contact: _Contact) -> None:
+        """Offer one contact to the free agents of its queue. Where the queue's strategy picks
+        the least of an order (longest idle, least occupied, …), the free agents are asked in
+        that order, the first few, then the rest: the first eligible one is the one `choose`
+        would pick among all of them, without asking about every free agent of a large center."""
+        free = self.free[contact.queue]
+        if contact.state not in ("waiting", "callback") or not free:
+            return
+        line = {contact.queue: (contact.view,)}
+        queue = self.queues[contact.queue]
+        key = _ORDERS.get(queue.strategy)
+        if not self.narrow or key is None or len(free) <= _FIRST_ASKED:
+            self._dispatch(line, free)
+            return
+        rank = self.rank[contact.queue]
+        ordered = sorted(free, key=rank.__getitem__)
+        for part in (ordered[:_FIRST_ASKED], ordered[_FIRST_ASKED:]):
+            if self._dispatch(line, {a: free[a] for a in part}):
+                return
+
+    def _offer_agent(self, agent_id: str) -> None:
+        view = self.views[agent_id]
+        if agent_id in self.on_duty and agent_id not in self.wrapping and view.has_room_for_any():
+            lines = {q: self._line(q) for q in self.serves[agent_id] if self.waiting[q]}
+            if lines:
+                self._dispatch(lines, {agent_id: view})
+
+    def _dispatch(self, lines: Mapping[str, Any], agents: Mapping[str, AgentView]) -> int:
+        now = self.now()
+        made = list(
+            assignments(
+                lines,
+                self.queues,
+                agents,
+                now,
+                last_chosen=self.last_chosen,
+                rng=self.route_rng,
+            )
+        )
+        for view, decision, taken in made:
+            contact = self.contacts[view.id]
+            self.last_chosen[view.queue] = decision.agent
+            self._start(contact, taken)
+        return len(made)
+
+    def _start(self, contact: _Contact, agent: AgentView) -> None:
+        if contact.state == "waiting":
+            contact.wait = self.env.now - contact.joined
+        contact.state = "assigned"
+        self._leave_line(contact)
+        self._set_view(agent)
+        share = 1 / agent.capacity[contact.channel]
+        wrap = self.queues[contact.queue].wrapup_s
+        if self.env.now >= self.m.warmup_s:
+            self.busy_s += contact.handle_s * share + wrap
+        self.at(contact.handle_s, self._end, contact, agent.id)
+
+    def _end(self, contact: _Contact, agent_id: str) -> None:
+        view = self.views[agent_id]
+        load = dict(view.load)
+        load[contact.channel] -= 1
+        self._set_view(
+            replace(view, load=load, idle_since=self.now(), handled_today=view.handled_today + 1)
+        )
+        wrap = self.queues[contact.queue].wrapup_s
+        if wrap > 0:
+            self.wrapping.add(agent_id)
+            self._set_view(self.views[agent_id])
+            self.at(wrap, self._wrapped, agent_id)
+        else:
+            self._offer_agent(agent_id)
+
+    def _wrapped(self, agent_id: str) -> None:
+        self.wrapping.discard(agent_id)
+        self._set_view(self.views[agent_id])
+        self._offer_agent(agent_id)
+
+    # --- agents ------------------------------------------------------------------------------
+    def _log_in(self, agent_id: str) -> None:
+        self.on_duty.add(agent_id)
+        self._set_view(replace(self.views[agent_id], state="ready", idle_since=self.now()))
+        self._offer_agent(agent_id)
+
+    def _log_out(self, agent_id: str) -> None:
+        self.on_duty.discard(agent_id)  # finishes what they hold, takes nothing more
+        self._set_view(replace(self.views[agent_id], state="logged_out"))
+
+    def _set_view(self, view: AgentView) -> None:
+        """Keep the agent's view and the free agents of each queue they serve up to date."""
+        self.views[view.id] = view
+        free = view.id in self.on_duty and view.id not in self.wrapping and view.has_room_for_any()
+        for queue in self.serves[view.id]:
+            if free:
+                self.free[queue][view.id] = view
+                key = _ORDERS.get(self.queues[queue].strategy)
+                if key is not None:
+                    self.rank[queue][view.id] = key(view, self.queues[queue])
+            else:
+                self.free[queue].pop(view.id, None)
+
+    # --- figures -----------------------------------------------------------------------------
+    def _figures(self) -> DayFigures:
+        answered = within = abandoned = callbacks = unresolved = at_risk = over = 0
+        wait_sum = 0.0
+        stages = set(self.m.at_risk_stages)
+        for c in self.counted:
+            threshold = self.m.thresholds.get(c.queue, cc.DEFAULT_THRESHOLD_S)
+            if c.callback:
+                callbacks += 1
+            elif c.state == "assigned" and c.wait is not None:
+                answered += 1
+                wait_sum += c.wait
+                within += cc.is_within(c.wait, threshold)
+            elif c.state == "abandoned":
+                abandoned += 1
+            else:
+                unresolved += 1
+            if c.stage in stages:
+                at_risk += 1
+                waited = c.wait if c.wait is not None else self.env.now - c.joined
+                over += waited > threshold
+        churn = self.m.churn.expected(over, at_risk - over) if self.m.churn else None
+        return DayFigures(
+            offered=len(self.counted),
+            answered=answered,
+            answered_within=within,
+            abandoned=abandoned,
+            callbacks=callbacks,
+            unresolved=unresolved,
+            wait_sum_s=wait_sum,
+            busy_s=self.busy_s,
+            staffed_s=self.staffed_s,
+            at_risk=at_risk,
+            at_risk_over_target=over,
+            expected_churn=churn,
+            events=self.events,
+        )
+
+
+def simulate_day(model: ModelInput, seed: int, *, narrow: bool = True) -> DayFigures:
+    """One replication of the day `model` describes, with its own random streams from `seed`."""
+    return CenterModel(model, seed, narrow=narrow).run()
