@@ -13,6 +13,7 @@ from touchpoint.errors import ValidationError
 from touchpoint.lifecycle.projection import LifecycleProjection
 from touchpoint.projections.consent import ConsentProjection
 from touchpoint.projections.registry import Projections
+from touchpoint.projections.scores import ScoreProjection
 from touchpoint.settings import Settings
 from touchpoint.store.engine import make_engine
 from touchpoint.store.migrate import current_revision, upgrade_database
@@ -29,7 +30,12 @@ class Touchpoint:
 
     def __post_init__(self) -> None:
         self.projections = Projections(
-            self.engine, [LifecycleProjection(self.settings.lifecycle_model), ConsentProjection()]
+            self.engine,
+            [
+                LifecycleProjection(self.settings.lifecycle_model),
+                ConsentProjection(),
+                ScoreProjection(),
+            ],
         )
 
     @cached_property

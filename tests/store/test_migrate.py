@@ -47,8 +47,8 @@ def test_a_database_behind_head_is_migrated(tmp_path: Path) -> None:
     try:
         assert current_revision(tp.engine) == head_revision()
         with tp.engine.connect() as conn:
-            # every projection was built on opening: the lifecycle and consent
-            assert conn.execute(text("SELECT count(*) FROM checkpoints")).scalar() == 2
+            # every projection was built on opening: the lifecycle, consent and scores
+            assert conn.execute(text("SELECT count(*) FROM checkpoints")).scalar() == 3
     finally:
         tp.close()
 

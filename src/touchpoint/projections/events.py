@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine
 from touchpoint.errors import ValidationError
 from touchpoint.store import lifecycle as lifecycle_store
 from touchpoint.store import projections as store
+from touchpoint.store import scores as score_store
 from touchpoint.store import tickets as ticket_store
 from touchpoint.store.engine import write_transaction
 
@@ -97,9 +98,32 @@ def ticket_events(conn: Connection, after: int, limit: int) -> list[DomainEvent]
     ]
 
 
+def score_events(conn: Connection, after: int, limit: int) -> list[DomainEvent]:
+    """The scores' threshold crossings (projections/scores.py): score_rose_above and
+    score_fell_below, whose subject is "model:threshold" (`lead:50`); the key names model,
+    threshold, customer, moment and cause, and a refold keeps a crossing it finds again, so each
+    is recorded (and read) once."""
+    return [
+        DomainEvent(
+            "scores",
+            row["seq"],
+            row["kind"],
+            row["customer_id"],
+            row["at"],
+            f"{row['model']}:{row['threshold']:g}",
+            row["interaction_id"],
+            f"{row['model']} {'rose above' if 'rose' in row['kind'] else 'fell below'} "
+            f"{row['threshold']:g}",
+            row["key"],
+        )
+        for row in score_store.crossings_after(conn, after, limit)
+    ]
+
+
 STREAMS: dict[str, Callable[[Connection, int, int], list[DomainEvent]]] = {
     "lifecycle": stage_events,
     "tickets": ticket_events,
+    "scores": score_events,
 }
 
 

@@ -523,3 +523,63 @@ segment_changes = Table(
     Index("ix_segment_changes_customer", "customer_id", "segment_id"),
     sqlite_autoincrement=True,
 )
+
+# --- Rule-based scores (a projection of the log; projections/scores.py, domain/scores.py) ---
+
+# One row per customer with an interaction and score model. `points` is the score at
+# `reference_at` (the last award); the score at t is points x 2^-(t - reference_at)/half_life_s
+# (store.scores.decayed_scores computes it; no decay when half_life_s is NULL).
+customer_scores = Table(
+    "customer_scores",
+    metadata,
+    Column("customer_id", String(40), primary_key=True),
+    Column("model", String(40), primary_key=True),
+    Column("points", Float, nullable=False),
+    Column("reference_at", UTCDateTime),  # NULL: no award yet (points is 0)
+    Column("half_life_s", Float),
+    Column("last_activity_at", UTCDateTime),  # inactivity rules count from here
+    Column("due_at", UTCDateTime),  # when time alone next changes it (inactivity, a crossing)
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_customer_scores_model", "model", "customer_id"),
+    Index("ix_customer_scores_due_at", "due_at"),
+)
+
+# The breakdown: every award (after its rule's caps), as given at `at`, before decay.
+score_points = Table(
+    "score_points",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("customer_id", String(40), nullable=False),
+    Column("model", String(40), nullable=False),
+    Column("rule", String(40), nullable=False),
+    Column("interaction_id", String(200)),  # NULL: time passing (an inactivity rule)
+    Column("at", UTCDateTime, nullable=False),
+    Column("points", Float, nullable=False),
+    Index("ix_score_points_customer", "customer_id", "model", "at"),
+)
+
+# Threshold crossings: the `scores` domain-event stream (projections/events.py). A refold keeps
+# the rows whose key it finds again, so a crossing is recorded (and read) once.
+score_crossings = Table(
+    "score_crossings",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("customer_id", String(40), nullable=False),
+    Column("model", String(40), nullable=False),
+    Column("kind", String(30), nullable=False),  # score_rose_above, score_fell_below
+    Column("threshold", Float, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("interaction_id", String(200)),  # NULL: decay or inactivity
+    Column("key", String(300), nullable=False, unique=True),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Index("ix_score_crossings_customer", "customer_id", "seq"),
+    sqlite_autoincrement=True,
+)
+
+# 'models': the score file in force (its text), 'clock': the last tick's moment.
+score_meta = Table(
+    "score_meta",
+    metadata,
+    Column("key", String(40), primary_key=True),
+    Column("value", Text, nullable=False),
+)
