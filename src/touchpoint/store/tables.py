@@ -583,3 +583,72 @@ score_meta = Table(
     Column("key", String(40), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# --- Outbound campaigns: dialer lists, dial attempts, do-not-call (contact_center/outbound.py) ---
+
+outbound_campaigns = Table(
+    "outbound_campaigns",
+    metadata,
+    Column("id", String(40), primary_key=True),  # cmp_<16 hex>
+    Column("name", String(200), nullable=False, unique=True),
+    Column("queue", String(40), nullable=False),  # whose agents make the calls
+    Column("status", String(10), nullable=False),  # active, paused
+    Column("source", JSON, nullable=False),  # what the list was built from: {"kind": …, …}
+    Column("settings", JSON, nullable=False),  # domain.outbound.CampaignSettings.document()
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# One row per number to call in a campaign: its attempts, when it may next be called, how the
+# last call ended; `closed_reason` set once nothing more is to be tried (a final outcome, no
+# attempt left, or a refusal that lasts: do-not-call, consent, suppressed).
+outbound_records = Table(
+    "outbound_records",
+    metadata,
+    Column("id", SeqType, primary_key=True, autoincrement=True),
+    Column("campaign_id", String(40), nullable=False),
+    Column("phone", String(40), nullable=False),  # E.164
+    Column("customer_id", String(40)),  # when known as the list was built
+    Column("name", Text),
+    Column("source_ref", String(200)),  # the cart interaction, the CSV line …
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime),  # NULL: closed, or a call in progress
+    Column("last_attempt_at", UTCDateTime),
+    Column("last_disposition", String(10)),
+    Column("last_outcome", String(40)),
+    Column("closed_reason", String(40)),
+    Column("added_at", UTCDateTime, nullable=False),
+    UniqueConstraint("campaign_id", "phone", name="uq_outbound_records_campaign_phone"),
+    Index("ix_outbound_records_due", "campaign_id", "next_attempt_at"),
+)
+
+# Every record handed out (a dial) or refused at dial time (never dialled), with its reason.
+outbound_attempts = Table(
+    "outbound_attempts",
+    metadata,
+    Column("id", String(40), primary_key=True),  # att_<16 hex>
+    Column("campaign_id", String(40), nullable=False),
+    Column("record_id", BigInteger, nullable=False),
+    Column("status", String(10), nullable=False),  # refused, dialling, ended
+    Column("reason", String(40)),  # a refusal's: domain.outbound.REFUSAL_REASONS
+    Column("agent", String(40)),
+    Column("at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Column("disposition", String(10)),  # domain.outbound.DISPOSITIONS
+    Column("outcome", String(40)),
+    Column("duration_s", Float),
+    Column("callback_at", UTCDateTime),
+    Column("logged_at", UTCDateTime),  # when its call reached the interaction log
+    Index("ix_outbound_attempts_campaign", "campaign_id", "status", "ended_at"),
+    Index("ix_outbound_attempts_record", "record_id"),
+)
+
+# Numbers never to call (a DNC disposition puts the number here), whatever the campaign.
+outbound_do_not_call = Table(
+    "outbound_do_not_call",
+    metadata,
+    Column("phone", String(40), primary_key=True),  # E.164
+    Column("added_at", UTCDateTime, nullable=False),
+    Column("source", String(200), nullable=False),  # the attempt that said so, or who added it
+)
