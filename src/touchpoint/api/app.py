@@ -27,6 +27,7 @@ from touchpoint.api import (
     privacy,
     projections,
     segment,
+    simulation,
     tickets,
     users,
     workforce,
@@ -100,6 +101,7 @@ ROUTERS = (
     contact_center.router,
     tickets.router,
     workforce.router,
+    simulation.router,
 )
 for _router in ROUTERS:  # once, at import: each operation's description names who may call it
     describe_permissions(_router.routes)
@@ -141,6 +143,7 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(contact_center.router)
     app.include_router(tickets.router)
     app.include_router(workforce.router)
+    app.include_router(simulation.router)
     app.include_router(privacy.router)
     app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
