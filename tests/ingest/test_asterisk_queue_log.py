@@ -67,6 +67,10 @@ def test_the_kpis_after_an_import_are_app_queues(tmp_path: Path) -> None:
     data = ["--data-dir", str(tmp_path / "data")]
     imported = CliRunner().invoke(app, ["import", str(QUEUE_LOG), *data])
     assert imported.exit_code == 0, imported.output
+    said = " ".join(imported.output.split())  # the tables' wrapping aside
+    assert "accepted │ 10" in said and "rejected │ 3" in said
+    assert "│ 30 │ unknown event 'FROBNICATE' │" in said
+    assert "warning: 1 call(s) still in progress" in said
     ran = CliRunner().invoke(
         app,
         ["report", "contact-center", "--from", "2026-03-01", "--to", "2026-04-01"]
@@ -174,7 +178,7 @@ def test_a_field_that_is_not_a_number_is_named() -> None:
 
 
 def test_a_file_of_agent_sessions_only_has_nothing_to_import() -> None:
-    with pytest.raises(ValidationError, match="no call ends in it"):
+    with pytest.raises(ValidationError, match=r"no call ends in it \(2 agent session line"):
         read(f"{T0}|NONE|support|Agent/1|ADDMEMBER|\n{T0 + 1}|NONE|support|Agent/1|PAUSE|x\n")
 
 

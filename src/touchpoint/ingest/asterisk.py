@@ -130,9 +130,15 @@ def read_queue_log(
                     yield number, call
         except ValidationError as exc:
             yield number, ItemResult(number, "rejected", reason=str(exc))
-    _say_counts(warn, calls, agent_events, unmapped)
     if not ended and (calls or agent_events or unmapped):
-        raise ValidationError(f"{name}: no call ends in it, nothing to import")
+        read = [
+            (len(calls), "call(s) still in progress"),
+            (agent_events.total(), "agent session line(s)"),
+            (unmapped.total(), "line(s) of events a call does not need"),
+        ]
+        found = ", ".join(f"{n:,} {what}" for n, what in read if n)
+        raise ValidationError(f"{name}: no call ends in it ({found}): nothing to import")
+    _say_counts(warn, calls, agent_events, unmapped)
 
 
 def parse_line(number: int, text: str) -> _Line:
