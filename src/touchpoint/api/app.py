@@ -27,6 +27,7 @@ from touchpoint.api import (
     privacy,
     projections,
     segment,
+    segments,
     simulation,
     tickets,
     users,
@@ -65,6 +66,11 @@ TAGS = [
         "description": "Tickets (cases) with SLA clocks in business time: open, reply, status, "
         "assign, first-contact resolution.",
     },
+    {
+        "name": "segments",
+        "description": "Saved segments (rules over traits, stage, consent, scores and behaviour) "
+        "with live members; preview a rule's count; members over time.",
+    },
     {"name": "keys", "description": "API keys: list, create, revoke, rotate (admin)."},
     {
         "name": "users",
@@ -100,6 +106,7 @@ ROUTERS = (
     privacy.router,
     contact_center.router,
     tickets.router,
+    segments.router,
     workforce.router,
     simulation.router,
 )
@@ -142,6 +149,7 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(users.router)
     app.include_router(contact_center.router)
     app.include_router(tickets.router)
+    app.include_router(segments.router)
     app.include_router(workforce.router)
     app.include_router(simulation.router)
     app.include_router(privacy.router)

@@ -26,6 +26,7 @@ GROUPS = (
     "workforce",  # cc staffing, cc forecast, cc plan
     "simulate",  # cc simulate
     "tickets",  # tickets list | show | open | reply | status | assign | fcr
+    "segments",  # segment create | preview | list | show | members | export | delete
     "lifecycle",  # lifecycle summary | replay | tick | models
     "projections",  # projections status | catch-up, and tick
     "report",  # report NAME

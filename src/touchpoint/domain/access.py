@@ -54,6 +54,9 @@ PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
     # assigning them (an agent replies only as their own agent).
     "tickets.read": (*_READERS, "agent"),
     "tickets.write": ("admin", "manager", "agent"),
+    # Saving and deleting segments (saved rules over customers): they feed playbooks and
+    # campaigns, so a manager's decision; reading them is customers.list, counts analytics.read.
+    "segments.write": ("admin", "manager"),
     # Administration.
     "cc.config": ("admin",),
     "keys.admin": ("admin",),
