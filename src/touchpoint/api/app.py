@@ -24,6 +24,7 @@ from touchpoint.api import (
     interactions,
     keys,
     lifecycle,
+    outbound,
     privacy,
     projections,
     segment,
@@ -105,6 +106,7 @@ ROUTERS = (
     users.router,
     privacy.router,
     contact_center.router,
+    outbound.router,
     tickets.router,
     segments.router,
     workforce.router,
@@ -148,6 +150,7 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(users.router)
     app.include_router(contact_center.router)
+    app.include_router(outbound.router)
     app.include_router(tickets.router)
     app.include_router(segments.router)
     app.include_router(workforce.router)

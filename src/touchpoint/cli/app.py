@@ -23,6 +23,7 @@ GROUPS = (
     "keys",  # keys create | list | revoke | rotate
     "users",  # users create | list | role | password | disable
     "contact_center",  # cc config apply | show, cc live, cc agent, cc tick
+    "outbound",  # cc campaign create | list | show | next | outcome | pause
     "workforce",  # cc staffing, cc forecast, cc plan
     "simulate",  # cc simulate
     "tickets",  # tickets list | show | open | reply | status | assign | fcr
