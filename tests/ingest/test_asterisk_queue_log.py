@@ -171,10 +171,16 @@ def test_bad_lines_are_named_and_the_rest_is_read() -> None:
 
 
 def test_a_field_that_is_not_a_number_is_named() -> None:
-    rows, _ = read(f"{T0}|1.1|support|Agent/1|COMPLETECALLER|18|soon|1\n")
-    ((number, result),) = rows
-    assert number == 1 and isinstance(result, ItemResult)
+    rows, warnings = read(
+        f"{T0}|1.1|support|NONE|ENTERQUEUE||2125550101|1\n"
+        f"{T0 + 18}|1.1|support|Agent/1|COMPLETECALLER|18|soon|1\n"
+        f"{T0 + 20}|1.2|support|NONE|ABANDON|1|1|2\n"
+    )
+    (number, result), (_, abandoned) = rows
+    assert number == 2 and isinstance(result, ItemResult)
     assert result.reason == "COMPLETECALLER: calltime (data field 2) is not a whole number: 'soon'"
+    assert abandoned["outcome"] == "abandoned"
+    assert warnings == []  # the refused call is not also "still in progress"
 
 
 def test_a_file_of_agent_sessions_only_has_nothing_to_import() -> None:

@@ -183,9 +183,8 @@ def _follow(calls: dict[tuple[str, str], _Call], line: _Line, region: str) -> di
         call.connect = (line.agent, hold, ring)
         calls[key] = call
         return None
-    interaction = _ended(line, call, region)
-    calls.pop(key, None)
-    return interaction
+    calls.pop(key, None)  # ended, even if its end line is refused: it is not still in progress
+    return _ended(line, call, region)
 
 
 def _ended(line: _Line, call: _Call, region: str) -> dict[str, Any]:
