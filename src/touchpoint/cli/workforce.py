@@ -5,10 +5,11 @@ shift cover. Commands of the `cc` group (cli.contact_center)."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import sys
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -121,9 +122,19 @@ Interval = Annotated[str, typer.Option(help="Interval length: 15m, 30m or 60m")]
 HistoryWeeks = Annotated[int, typer.Option(help="Weeks of history the forecast is fitted on")]
 HoldoutWeeks = Annotated[int, typer.Option(help="Last weeks held out for the backtest")]
 Queue = Annotated[str | None, typer.Option(help="One queue (default: every queue)")]
+
+
+def _day(text: str) -> date:
+    """--start as YYYY-MM-DD; a mistake is one line naming the option."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"--start: a day as YYYY-MM-DD; got {text!r}") from None
+
+
 Start = Annotated[
-    datetime | None,
-    typer.Option(formats=["%Y-%m-%d"], help="First day (YYYY-MM-DD)", show_default=False),
+    date | None,
+    typer.Option(parser=_day, metavar="YYYY-MM-DD", help="First day", show_default=False),
 ]
 
 
@@ -151,7 +162,7 @@ def forecast(
             tp,
             interval=interval,
             days=days,
-            start=start.date() if start else None,
+            start=start,
             history_weeks=history_weeks,
             holdout_weeks=holdout_weeks,
             queue=queue,
@@ -160,11 +171,10 @@ def forecast(
         show.console.print_json(json.dumps(forecast_document(found)))
         return
     if output == "csv":
-        sys.stdout.write("queue,interval_start,expected\n")
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["queue", "interval_start", "expected"])
         for r in found.rows:
-            sys.stdout.write(
-                f"{r['queue']},{r['interval_start'].isoformat()},{r['expected']:.4f}\n"
-            )
+            writer.writerow([r["queue"], r["interval_start"].isoformat(), f"{r['expected']:.4f}"])
         return
     days_table = Table(
         title=f"Forecast contacts per day from {found.start} ({found.interval_min}-minute intervals)"
@@ -257,7 +267,7 @@ def plan(
         found = run_plan(
             tp,
             interval=interval,
-            start=start.date() if start else None,
+            start=start,
             history_weeks=history_weeks,
             holdout_weeks=holdout_weeks,
             queue=queue,
