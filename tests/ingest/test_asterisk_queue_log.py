@@ -63,7 +63,9 @@ def calls_by_callid() -> dict[str, dict[str, Any]]:
     return {r["properties"]["asterisk_callid"]: r for _, r in rows if isinstance(r, dict)}
 
 
-def test_the_kpis_after_an_import_are_app_queues(tmp_path: Path) -> None:
+def imported_kpis(tmp_path: Path, config: str | None = None) -> dict[str, Any]:
+    """`touchpoint import` of the queue_log (after `cc config apply` of `config`), then the
+    support queue's row of `touchpoint report contact-center --format json`."""
     data = ["--data-dir", str(tmp_path / "data")]
     imported = CliRunner().invoke(app, ["import", str(QUEUE_LOG), *data])
     assert imported.exit_code == 0, imported.output
@@ -71,6 +73,12 @@ def test_the_kpis_after_an_import_are_app_queues(tmp_path: Path) -> None:
     assert "accepted │ 10" in said and "rejected │ 3" in said
     assert "│ 30 │ unknown event 'FROBNICATE' │" in said
     assert "warning: 1 call(s) still in progress" in said
+    if config is not None:
+        (tmp_path / "center.toml").write_text(config)
+        applied = CliRunner().invoke(
+            app, ["cc", "config", "apply", str(tmp_path / "center.toml"), *data]
+        )
+        assert applied.exit_code == 0, applied.output
     ran = CliRunner().invoke(
         app,
         ["report", "contact-center", "--from", "2026-03-01", "--to", "2026-04-01"]
@@ -79,6 +87,11 @@ def test_the_kpis_after_an_import_are_app_queues(tmp_path: Path) -> None:
     assert ran.exit_code == 0, ran.output
     (support,) = orjson.loads(ran.stdout)["rows"]
     assert support["queue"] == "support"
+    return dict(support)
+
+
+def test_the_kpis_after_an_import_are_app_queues(tmp_path: Path) -> None:
+    support = imported_kpis(tmp_path)
     assert (support["offered"], support["answered"], support["abandoned"]) == (10, 5, 4)
     assert support["short_abandoned"] == 1
     assert support["sl"] == pytest.approx(3 / 5)
@@ -226,3 +239,13 @@ def test_a_call_over_two_files_lands_once_from_the_file_that_ends_it(
     again = [import_file(tp, path) for path in (older, newer)]
     assert [(r.accepted, r.duplicates) for r in again] == [(0, 1), (0, 1)]
     assert len(stored(tp)) == 2
+
+
+def test_a_queues_target_is_its_servicelevel(tmp_path: Path) -> None:
+    """servicelevel=30 (target 80/30): within are c1 18, c2 20, c9 5 and c10 25 of the
+    completed (SL 4/5), c4 3, c7 8 and c5 30 (30 <= 30) of the abandoned (SL2 7/9)."""
+    config = '[queues.support]\nchannels = ["phone"]\ntarget = "80/30"\n'
+    support = imported_kpis(tmp_path, config)
+    assert support["threshold_s"] == 30.0
+    assert support["sl"] == pytest.approx(4 / 5)
+    assert support["sl2"] == pytest.approx(7 / 9)
