@@ -61,13 +61,18 @@ def test_the_demo_returns_what_it_did_and_reports_its_steps(tp: Touchpoint) -> N
     result = run_demo(
         tp, customers=30, seed=3, now=NOW, on_step=steps.append, on_ingested=ingested.append
     )
-    assert steps == ["ingest", "clock", "spend", "center", "summary", "analytics"]
+    assert steps == ["ingest", "clock", "spend", "center", "switchboard", "summary", "analytics"]
     assert sum(ingested) == result.ingest.total == result.ingest.accepted > 0
     assert result.ingest.rejected == []
     with read_connection(tp.engine) as conn:
         for scope, secret in result.keys.items():
             assert authenticate(conn, secret).scope == scope
-    assert sum(n for _, n in result.overview.by_channel) == result.ingest.accepted
+    with read_connection(tp.engine) as conn:  # the switchboard's contacts, logged by the router
+        routed = conn.scalar(
+            select(func.count()).select_from(interactions).where(interactions.c.id.like("cc-%"))
+        )
+    assert result.switchboard is not None and routed >= result.switchboard.offered > 0
+    assert sum(n for _, n in result.overview.by_channel) == result.ingest.accepted + routed
     assert result.spend.stored > 0 and result.spend.rejected == []
     assert result.stages.total == result.overview.customers
     assert result.sample is not None and result.sample.interaction_count > 0

@@ -24,12 +24,9 @@ from touchpoint.api import (
     interactions,
     keys,
     lifecycle,
-    outbound,
     privacy,
     projections,
     segment,
-    segments,
-    simulation,
     tickets,
     users,
     workforce,
@@ -67,11 +64,6 @@ TAGS = [
         "description": "Tickets (cases) with SLA clocks in business time: open, reply, status, "
         "assign, first-contact resolution.",
     },
-    {
-        "name": "segments",
-        "description": "Saved segments (rules over traits, stage, consent, scores and behaviour) "
-        "with live members; preview a rule's count; members over time.",
-    },
     {"name": "keys", "description": "API keys: list, create, revoke, rotate (admin)."},
     {
         "name": "users",
@@ -106,11 +98,8 @@ ROUTERS = (
     users.router,
     privacy.router,
     contact_center.router,
-    outbound.router,
     tickets.router,
-    segments.router,
     workforce.router,
-    simulation.router,
 )
 for _router in ROUTERS:  # once, at import: each operation's description names who may call it
     describe_permissions(_router.routes)
@@ -150,11 +139,8 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(users.router)
     app.include_router(contact_center.router)
-    app.include_router(outbound.router)
     app.include_router(tickets.router)
-    app.include_router(segments.router)
     app.include_router(workforce.router)
-    app.include_router(simulation.router)
     app.include_router(privacy.router)
     app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]

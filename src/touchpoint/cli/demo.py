@@ -30,6 +30,7 @@ STEP_TEXT = {
     "clock": "letting the lifecycle clock run to now",
     "spend": "importing campaign spend",
     "center": "configuring the contact center (queues, agents, routing rules)",
+    "switchboard": "running the last hours at the contact center through the router",
     "summary": "summarising the business",
     "analytics": "building the analytics copy and the lifecycle map",
 }
@@ -196,6 +197,7 @@ def print_demo(result: DemoResult, *, api_url: str | None, data_dir: str = "") -
     show.console.print(
         f"Imported {result.spend.stored:,} rows of campaign spend from {result.spend_file}."
     )
+    _print_switchboard(result)
     _print_overview(result.overview)
     stages = result.stages
     show.console.print(show.stage_counts(f"Customers by lifecycle stage ({stages.model})", stages))
@@ -223,6 +225,18 @@ def _print_period(result: DemoResult) -> None:
         f"{show.when(start)} to {show.when(result.end)} UTC; nothing was added to it, and the "
         f"lifecycle clock ran on to now ({show.when(result.now)} UTC). For a business that "
         "ends now, use a new --data-dir."
+    )
+
+
+def _print_switchboard(result: DemoResult) -> None:
+    run = result.switchboard
+    if run is None:
+        return
+    show.console.print(
+        f"The contact center's last {(run.end - run.start).total_seconds() / 3600:.0f} hours "
+        f"({show.when(run.start)} to {show.when(run.end)} UTC) ran through the router: "
+        f"{run.offered:,} contacts, {run.agents} agents on duty, {run.answered:,} answered, "
+        f"{run.abandoned:,} abandoned, {run.callbacks:,} asked to be called back."
     )
 
 
@@ -280,6 +294,9 @@ def _next_steps(result: DemoResult, api_url: str | None, data_dir: str) -> Panel
     steps.add_row("Try a report", f"uv run touchpoint report funnel{data_dir}")
     steps.add_row("More reports", "uv run touchpoint report --help")
     steps.add_row("The contact center", f"uv run touchpoint cc live{data_dir}")
+    steps.add_row(
+        "Its service levels", f"uv run touchpoint report contact-center --by queue{data_dir}"
+    )
     if result.sample is not None and result.sample.email:
         email = show.plain(shlex.quote(result.sample.email))
         steps.add_row("One customer", f"uv run touchpoint customer show {email}{data_dir}")

@@ -11,16 +11,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from random import Random
 from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import Connection
 
+from touchpoint.demo import switchboard
 from touchpoint.demo.state import STATE_FILE, DemoState, read_state, write_state
 from touchpoint.errors import AuthError, Conflict, ValidationError
 from touchpoint.services import customers as customer_service
 from touchpoint.services import lifecycle as lifecycle_service
 from touchpoint.services.keys import authenticate, create_key
 from touchpoint.store import contact_center as cc_store
+from touchpoint.store import customers as customer_store
 from touchpoint.store import log, overview
 from touchpoint.store.engine import read_connection, write_transaction
 
@@ -36,7 +39,7 @@ MONTHS = 18  # of business, up to its end
 DEMO_KEY_SCOPES = ("ingest", "read", "admin")  # one key each, printed for trying the API
 FIRST_ID = "demo-0-1"  # the first interaction of the first person: the log holds a demo
 
-DemoStep = Literal["ingest", "clock", "spend", "center", "summary", "analytics"]
+DemoStep = Literal["ingest", "clock", "spend", "center", "switchboard", "summary", "analytics"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,9 @@ class DemoResult:
     sample: customer_service.CustomerView | None  # a customer identity resolution merged
     funnel: ReportResult
     lifecycle_map: Path  # the transitions' Sankey, one self-contained HTML file
+    switchboard: (
+        switchboard.SwitchboardRun | None
+    )  # the last hours through the router (None: ran before)
 
     @property
     def first_run(self) -> bool:
@@ -107,6 +113,8 @@ def run_demo(
     spend = import_spend(tp.engine, spend_file)  # the campaigns' costs, for CAC and ROI
     step("center")
     _demo_center(tp, seed)
+    step("switchboard")
+    switchboard = _demo_switchboard(tp, seed, end)
     step("summary")
     with read_connection(tp.engine) as conn:
         business = overview.business_overview(conn)
@@ -131,6 +139,7 @@ def run_demo(
         sample=sample,
         funnel=funnel,
         lifecycle_map=lifecycle_map,
+        switchboard=switchboard,
     )
 
 
@@ -146,6 +155,52 @@ def _demo_center(tp: Touchpoint, seed: int) -> None:
     if latest is not None and latest[1] == contact_center.normalised(document):
         return
     contact_center.apply_config(tp, document=document, actor="demo")
+
+
+def _demo_switchboard(
+    tp: Touchpoint, seed: int, end: datetime
+) -> switchboard.SwitchboardRun | None:
+    """The business's last hours at its contact center, driven through the router (once per
+    data directory: a later run finds its contacts there), then written to the log."""
+    from touchpoint.services import contact_center
+
+    with read_connection(tp.engine) as conn:
+        if switchboard.already_ran(conn, seed):
+            return None
+        _version, config = contact_center.current_config(conn)
+        callers = _callers(conn, seed, default_region=tp.settings.default_region)
+    if not callers:
+        return None
+    ran = switchboard.run(tp.engine, config, callers, end=end, seed=seed)
+    while contact_center.flush_log(tp):
+        pass
+    return ran
+
+
+def _callers(conn: Connection, seed: int, *, default_region: str) -> list[switchboard.Caller]:
+    """Up to 400 of the business's customers, each by a phone number or an email address, as the
+    router would know them when they get in touch."""
+    from touchpoint.services import contact_center
+
+    _total, ids = customer_store.list_ids(conn, limit=4_000, offset=0)
+    rng = Random(seed)
+    callers: list[switchboard.Caller] = []
+    for customer_id in rng.sample(ids, min(400, len(ids))):
+        keys = [row["key"] for row in customer_store.identities_of(conn, customer_id)]
+        identity = _identity(keys)
+        if identity is None:
+            continue
+        found, facts = contact_center.facts_for(conn, identity, default_region=default_region)
+        callers.append(switchboard.Caller(identity=identity, customer_id=found, facts=facts))
+    return callers
+
+
+def _identity(keys: list[str]) -> dict[str, str] | None:
+    for kind in ("phone", "email"):
+        for key in keys:
+            if key.startswith(kind + ":"):
+                return {kind: key.split(":", 1)[1]}
+    return None
 
 
 def _business_end(
