@@ -29,6 +29,7 @@ AHT = (120+60+300+90+40)/5 = 122 s; short abandons 1 (c4); transfers 2.
 
 from __future__ import annotations
 
+import gzip
 import io
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,9 @@ from typer.testing import CliRunner
 from touchpoint.cli import app
 from touchpoint.errors import ValidationError
 from touchpoint.ingest.asterisk import read_queue_log
+from touchpoint.ingest.files import file_kind, file_rows
 from touchpoint.ingest.report import ItemResult
+from touchpoint.ingest.segment import SegmentEventMap
 from touchpoint.runtime import Touchpoint
 from touchpoint.services.imports import import_file
 from touchpoint.store.tables import interactions
@@ -63,10 +66,22 @@ def calls_by_callid() -> dict[str, dict[str, Any]]:
     return {r["properties"]["asterisk_callid"]: r for _, r in rows if isinstance(r, dict)}
 
 
-def test_the_kpis_after_an_import_are_app_queues(tmp_path: Path) -> None:
+def imported_kpis(tmp_path: Path, config: str | None = None) -> dict[str, Any]:
+    """`touchpoint import` of the queue_log (after `cc config apply` of `config`), then the
+    support queue's row of `touchpoint report contact-center --format json`."""
     data = ["--data-dir", str(tmp_path / "data")]
     imported = CliRunner().invoke(app, ["import", str(QUEUE_LOG), *data])
     assert imported.exit_code == 0, imported.output
+    said = " ".join(imported.output.split())  # the tables' wrapping aside
+    assert "accepted │ 10" in said and "rejected │ 3" in said
+    assert "│ 30 │ unknown event 'FROBNICATE' │" in said
+    assert "warning: 1 call(s) still in progress" in said
+    if config is not None:
+        (tmp_path / "center.toml").write_text(config)
+        applied = CliRunner().invoke(
+            app, ["cc", "config", "apply", str(tmp_path / "center.toml"), *data]
+        )
+        assert applied.exit_code == 0, applied.output
     ran = CliRunner().invoke(
         app,
         ["report", "contact-center", "--from", "2026-03-01", "--to", "2026-04-01"]
@@ -75,6 +90,11 @@ def test_the_kpis_after_an_import_are_app_queues(tmp_path: Path) -> None:
     assert ran.exit_code == 0, ran.output
     (support,) = orjson.loads(ran.stdout)["rows"]
     assert support["queue"] == "support"
+    return dict(support)
+
+
+def test_the_kpis_after_an_import_are_app_queues(tmp_path: Path) -> None:
+    support = imported_kpis(tmp_path)
     assert (support["offered"], support["answered"], support["abandoned"]) == (10, 5, 4)
     assert support["short_abandoned"] == 1
     assert support["sl"] == pytest.approx(3 / 5)
@@ -167,14 +187,20 @@ def test_bad_lines_are_named_and_the_rest_is_read() -> None:
 
 
 def test_a_field_that_is_not_a_number_is_named() -> None:
-    rows, _ = read(f"{T0}|1.1|support|Agent/1|COMPLETECALLER|18|soon|1\n")
-    ((number, result),) = rows
-    assert number == 1 and isinstance(result, ItemResult)
+    rows, warnings = read(
+        f"{T0}|1.1|support|NONE|ENTERQUEUE||2125550101|1\n"
+        f"{T0 + 18}|1.1|support|Agent/1|COMPLETECALLER|18|soon|1\n"
+        f"{T0 + 20}|1.2|support|NONE|ABANDON|1|1|2\n"
+    )
+    (number, result), (_, abandoned) = rows
+    assert number == 2 and isinstance(result, ItemResult)
     assert result.reason == "COMPLETECALLER: calltime (data field 2) is not a whole number: 'soon'"
+    assert abandoned["outcome"] == "abandoned"
+    assert warnings == []  # the refused call is not also "still in progress"
 
 
 def test_a_file_of_agent_sessions_only_has_nothing_to_import() -> None:
-    with pytest.raises(ValidationError, match="no call ends in it"):
+    with pytest.raises(ValidationError, match=r"no call ends in it \(2 agent session line"):
         read(f"{T0}|NONE|support|Agent/1|ADDMEMBER|\n{T0 + 1}|NONE|support|Agent/1|PAUSE|x\n")
 
 
@@ -216,3 +242,23 @@ def test_a_call_over_two_files_lands_once_from_the_file_that_ends_it(
     again = [import_file(tp, path) for path in (older, newer)]
     assert [(r.accepted, r.duplicates) for r in again] == [(0, 1), (0, 1)]
     assert len(stored(tp)) == 2
+
+
+def test_a_queues_target_is_its_servicelevel(tmp_path: Path) -> None:
+    """servicelevel=30 (target 80/30): within are c1 18, c2 20, c9 5 and c10 25 of the
+    completed (SL 4/5), c4 3, c7 8 and c5 30 (30 <= 30) of the abandoned (SL2 7/9)."""
+    config = '[queues.support]\nchannels = ["phone"]\ntarget = "80/30"\n'
+    support = imported_kpis(tmp_path, config)
+    assert support["threshold_s"] == 30.0
+    assert support["sl"] == pytest.approx(4 / 5)
+    assert support["sl2"] == pytest.approx(7 / 9)
+
+
+def test_a_rotated_gzipped_queue_log_is_known_by_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "queue_log.1.gz"
+    path.write_bytes(gzip.compress(QUEUE_LOG.read_bytes()))
+    kind = file_kind(path, None)
+    assert kind == "asterisk-queue-log"
+    with file_rows(path, kind, SegmentEventMap()) as rows:
+        read = [r for _, r in rows]
+    assert sum(isinstance(r, dict) for r in read) == 10
