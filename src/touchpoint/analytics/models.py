@@ -27,6 +27,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from touchpoint import __version__
 from touchpoint.analytics.model_metrics import Evaluation, evaluate
@@ -39,6 +40,9 @@ RFM = "baseline: logistic regression on RFM"
 TOP_REASONS = 3
 PERMUTATION_REPEATS = 3
 FILE_FORMAT = 1
+# Below this many rows OpenMP threads buy nothing and, on a busy machine, cost tenfold (each of
+# the boosting's iterations waits for every thread): one thread.
+THREADED_ROWS = 50_000
 Progress = Callable[[str], None]
 
 
@@ -119,6 +123,19 @@ def train(
     progress: Progress = lambda step: None,
 ) -> TrainedModel:
     """Fit the model and both baselines on `training`, measure all three on `test`."""
+    with threadpool_limits(limits=None if len(training) >= THREADED_ROWS else 1):
+        return _fit_and_measure(target, training, test, at, horizon_days, cutoffs, progress)
+
+
+def _fit_and_measure(
+    target: str,
+    training: pd.DataFrame,
+    test: pd.DataFrame,
+    at: datetime,
+    horizon_days: int,
+    cutoffs: list[datetime],
+    progress: Progress,
+) -> TrainedModel:
     terms.check_target(target)
     check_enough(training, "the training cut-offs")
     check_enough(test, "the test cut-off")

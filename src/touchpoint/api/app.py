@@ -24,6 +24,7 @@ from touchpoint.api import (
     interactions,
     keys,
     lifecycle,
+    models,
     privacy,
     projections,
     segment,
@@ -100,6 +101,7 @@ ROUTERS = (
     contact_center.router,
     tickets.router,
     workforce.router,
+    models.router,
 )
 for _router in ROUTERS:  # once, at import: each operation's description names who may call it
     describe_permissions(_router.routes)
@@ -140,6 +142,7 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(users.router)
     app.include_router(contact_center.router)
     app.include_router(tickets.router)
+    app.include_router(models.router)
     app.include_router(workforce.router)
     app.include_router(privacy.router)
     app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
