@@ -14,6 +14,7 @@ from touchpoint.lifecycle.projection import LifecycleProjection
 from touchpoint.projections.consent import ConsentProjection
 from touchpoint.projections.registry import Projections
 from touchpoint.projections.scores import ScoreProjection
+from touchpoint.projections.segments import SegmentsProjection
 from touchpoint.settings import Settings
 from touchpoint.store.engine import make_engine
 from touchpoint.store.migrate import current_revision, upgrade_database
@@ -35,6 +36,7 @@ class Touchpoint:
                 LifecycleProjection(self.settings.lifecycle_model),
                 ConsentProjection(),
                 ScoreProjection(),
+                SegmentsProjection(),  # last: it reads the stages, consent and scores above
             ],
         )
 

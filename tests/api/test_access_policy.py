@@ -60,6 +60,8 @@ EXPECTED = {
     "cc.config": {"admin"},
     "tickets.read": {"read", "admin", "manager", "agent"},
     "tickets.write": {"admin", "manager", "agent"},
+    "campaigns.write": {"admin", "manager"},
+    "segments.write": {"admin", "manager"},
 }
 
 

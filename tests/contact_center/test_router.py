@@ -283,3 +283,23 @@ def test_the_scheduler_lets_an_offer_expire_on_time(tp: Touchpoint) -> None:
         row = conn.execute(select(cc_agents).where(cc_agents.c.id == "ana")).mappings().one()
     assert row["state"] == "not_ready"
     assert cc.state(offered.id).status == "waiting"
+
+
+def test_a_completed_contact_carries_its_hold_and_wrap_up_to_the_log(tp: Touchpoint) -> None:
+    cc = Center(tp)
+    cc.at(0).ready("ana")
+    call = cc.at(1).offer(queue="sales")  # sales wraps up 30 s
+    cc.at(5).run(router.accept, call.id, "ana")
+    with pytest.raises(ValidationError, match="hold_s: 100 s is not between 0 and the 95 s"):
+        cc.at(100).run(router.complete, call.id, "ana", hold_s=100)
+    cc.at(100).run(router.complete, call.id, "ana", "sale", hold_s=15)
+    assert service.flush_log(tp) == 1
+    with read_connection(tp.engine) as conn:
+        row = (
+            conn.execute(select(interactions).where(interactions.c.id == f"cc-{call.id}"))
+            .mappings()
+            .one()
+        )
+    # 95 s with the agent, 15 of them on hold: talk 80; then 30 s of wrap-up
+    assert row["duration_s"] == 80.0
+    assert (row["properties"]["hold_s"], row["properties"]["wrapup_s"]) == (15.0, 30.0)

@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS interactions (
     campaign VARCHAR, keyword VARCHAR, creative VARCHAR, agent VARCHAR, queue VARCHAR,
     duration_s DOUBLE, outcome VARCHAR, revenue DOUBLE, currency VARCHAR,
     csat DOUBLE, nps DOUBLE, heard_about VARCHAR, ticket_id VARCHAR,
-    first_contact_resolution DOUBLE, wait_s DOUBLE, transfers DOUBLE, properties VARCHAR
+    first_contact_resolution DOUBLE, wait_s DOUBLE, transfers DOUBLE, hold_s DOUBLE,
+    wrapup_s DOUBLE, properties VARCHAR
 );
 CREATE TABLE IF NOT EXISTS transitions (
     seq BIGINT, customer_id BIGINT, from_stage VARCHAR, to_stage VARCHAR, "at" TIMESTAMP,
@@ -105,11 +106,15 @@ INTERACTION_SELECT = f"""
     TRY_CAST(json_extract_string({_P}, '$.{cc.WAIT_PROPERTY}') AS DOUBLE) AS {cc.WAIT_PROPERTY},
     TRY_CAST(json_extract_string({_P}, '$.{cc.TRANSFERS_PROPERTY}') AS DOUBLE)
         AS {cc.TRANSFERS_PROPERTY},
+    TRY_CAST(json_extract_string({_P}, '$.{cc.HOLD_PROPERTY}') AS DOUBLE) AS {cc.HOLD_PROPERTY},
+    TRY_CAST(json_extract_string({_P}, '$.{cc.WRAPUP_PROPERTY}') AS DOUBLE)
+        AS {cc.WRAPUP_PROPERTY},
     {_P} AS properties
 """
 COPY_COLUMNS = {
     "interactions": [*LOG_COLUMNS, "csat", "nps", "heard_about", "ticket_id"]
-    + [cc.FCR_PROPERTY, cc.WAIT_PROPERTY, cc.TRANSFERS_PROPERTY, "properties"],
+    + [cc.FCR_PROPERTY, cc.WAIT_PROPERTY, cc.TRANSFERS_PROPERTY]
+    + [cc.HOLD_PROPERTY, cc.WRAPUP_PROPERTY, "properties"],
     "transitions": [
         "seq",
         "customer_id",

@@ -79,6 +79,9 @@ class Sources:
     customer_keys: ir.Table | None = None
     extra: dict[str, ir.Table] = field(default_factory=dict)
     center: Callable[[], CenterTerms] = CenterTerms
+    # (start, end) -> analytics.contact_center.CenterHistory: agents' time and tickets' clocks
+    # in the period, read from the system of record when called; None: nothing known.
+    center_history: Callable[[datetime | None, datetime], Any] | None = None
 
 
 @dataclass

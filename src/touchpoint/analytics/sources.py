@@ -107,6 +107,9 @@ def open_sources(
 
 def _with_center(sources: Sources, settings: Settings) -> Sources:
     sources.center = functools.partial(load_center_terms, settings)
+    from touchpoint.analytics.contact_center import load_history
+
+    sources.center_history = functools.partial(load_history, settings)
     return sources
 
 
@@ -195,6 +198,8 @@ def _interactions(backend: Any, json: Any) -> ir.Table:
             cc.FCR_PROPERTY: json.flag(props, cc.FCR_PROPERTY),
             cc.WAIT_PROPERTY: json.number(props, cc.WAIT_PROPERTY),
             cc.TRANSFERS_PROPERTY: json.number(props, cc.TRANSFERS_PROPERTY),
+            cc.HOLD_PROPERTY: json.number(props, cc.HOLD_PROPERTY),
+            cc.WRAPUP_PROPERTY: json.number(props, cc.WRAPUP_PROPERTY),
         },
         properties=props.cast("string"),
     )

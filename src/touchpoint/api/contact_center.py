@@ -75,6 +75,13 @@ class AgentIn(BaseModel):
 
 class CompleteIn(AgentIn):
     outcome: str | None = Field(None, max_length=40, description="e.g. resolved, sale, escalated")
+    hold_s: float | None = Field(
+        None,
+        ge=0,
+        le=86_400,
+        description="Seconds the customer spent on hold, if the front end knows (part of the "
+        "handle time; at most the time with the agent)",
+    )
 
 
 class StateIn(BaseModel):
@@ -167,9 +174,10 @@ def complete(
     tp: TouchpointDep, who: Router, contact_id: ContactId, body: Annotated[CompleteIn, Body()]
 ) -> ContactOut:
     """The agent ends the contact; wrap-up starts (no offer from any queue until it ends). The
-    contact is written to the interaction log with its wait, handle time and agent."""
+    contact is written to the interaction log with its wait, talk, hold and wrap-up seconds and
+    agent."""
     service.check_acting(tp, who, body.agent)
-    return _out(service.complete(tp, contact_id, body.agent, body.outcome))
+    return _out(service.complete(tp, contact_id, body.agent, body.outcome, hold_s=body.hold_s))
 
 
 class CallbackIn(BaseModel):

@@ -5,14 +5,16 @@ staffing plan with its shift cover — the same services as `touchpoint cc staff
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from touchpoint.api.deps import allowed
+from touchpoint.api.deps import TouchpointDep, allowed
 from touchpoint.api.schemas import error_responses
 from touchpoint.services import staffing as staffing_service
+from touchpoint.services import workforce
 from touchpoint.services.access import Principal
 
 Reader = Annotated[Principal, allowed("cc.read")]
@@ -76,3 +78,69 @@ def get_staffing(
         agents=agents,
     )
     return dataclasses.asdict(staffing_service.answer(q))
+
+
+Interval = Annotated[str, Query(description="Interval length: 15m, 30m or 60m")]
+Start = Annotated[date | None, Query(description="First day, YYYY-MM-DD")]
+HistoryWeeks = Annotated[int, Query(description="Weeks of history fitted on")]
+HoldoutWeeks = Annotated[int, Query(description="Last weeks held out for the backtest")]
+Queue = Annotated[str | None, Query(max_length=40, description="One queue (default: all)")]
+
+
+@router.get("/forecast", summary="Contacts forecast per queue and interval")
+def get_forecast(
+    tp: TouchpointDep,
+    _who: Reader,
+    days: Annotated[int, Query(description="Days ahead, 1-62")] = 7,
+    interval: Interval = "30m",
+    start: Start = None,
+    history_weeks: HistoryWeeks = 8,
+    holdout_weeks: HoldoutWeeks = 2,
+    queue: Queue = None,
+) -> dict[str, Any]:
+    """Expected contacts per queue per interval for the next `days` days (from `start`, default
+    tomorrow), from the log's history: weekday × interval profile, trend, the queues' holidays
+    and opening hours. `accuracy` is the backtest on the last `holdout_weeks` weeks held out:
+    MAPE and WAPE beside the naive "same interval last week"."""
+    found = workforce.forecast(
+        tp,
+        interval=interval,
+        days=days,
+        start=start,
+        history_weeks=history_weeks,
+        holdout_weeks=holdout_weeks,
+        queue=queue,
+    )
+    return workforce.forecast_document(found)
+
+
+@router.get("/plan", summary="Next week's staffing plan and shift cover")
+def get_plan(
+    tp: TouchpointDep,
+    _who: Reader,
+    start: Start = None,
+    interval: Interval = "30m",
+    shrinkage: Annotated[float, Query(description="Share of paid time off the phones")] = 0.0,
+    max_occupancy: Annotated[float, Query(description="Occupancy cap")] = 1.0,
+    patience: Annotated[float | None, Query(description="Mean patience, s: Erlang A")] = None,
+    shift_hours: Annotated[int, Query(description="Length of a shift, hours")] = 8,
+    history_weeks: HistoryWeeks = 8,
+    holdout_weeks: HoldoutWeeks = 2,
+    queue: Queue = None,
+) -> dict[str, Any]:
+    """Agents per queue and interval for the week from `start` (default the coming Monday), for
+    each queue's target on the forecast and the log's handle time, with shrinkage; and each
+    queue's shift cover (fewest agent-hours of fixed shifts, OR-Tools CP-SAT)."""
+    found = workforce.plan(
+        tp,
+        interval=interval,
+        start=start,
+        history_weeks=history_weeks,
+        holdout_weeks=holdout_weeks,
+        queue=queue,
+        shrinkage=shrinkage,
+        max_occupancy=max_occupancy,
+        patience=patience,
+        shift_hours=shift_hours,
+    )
+    return workforce.plan_document(found)

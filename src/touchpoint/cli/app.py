@@ -23,9 +23,11 @@ GROUPS = (
     "keys",  # keys create | list | revoke | rotate
     "users",  # users create | list | role | password | disable
     "contact_center",  # cc config apply | show, cc live, cc agent, cc tick
+    "outbound",  # cc campaign create | list | show | next | outcome | pause
     "workforce",  # cc staffing, cc forecast, cc plan
     "simulate",  # cc simulate
     "tickets",  # tickets list | show | open | reply | status | assign | fcr
+    "segments",  # segment create | preview | list | show | members | export | delete
     "lifecycle",  # lifecycle summary | replay | tick | models
     "projections",  # projections status | catch-up, and tick
     "report",  # report NAME

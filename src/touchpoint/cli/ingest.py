@@ -34,7 +34,7 @@ def import_file(
         typer.Option(
             "--format",
             help="csv, jsonl, asterisk-queue-log or asterisk-cdr (default: from the file name; "
-            "queue_log* and Master.csv are Asterisk's)",
+            "*queue_log* and Master.csv are Asterisk's)",
         ),
     ] = None,
     show_rejected: Annotated[int, typer.Option(help="How many rejected rows to list")] = 20,

@@ -4,7 +4,6 @@ what-if), with 95% confidence intervals over replications. A command of the `cc`
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from pathlib import Path
@@ -67,6 +66,7 @@ def simulate(
     (Asterisk's SL), ASA, abandonment, occupancy, at-risk customers who waited past the target
     and the churn that implies, each with its 95% confidence interval."""
     from touchpoint.contact_center.simulation_scenarios import parse_scenarios, scenarios_from
+    from touchpoint.services.simulation import as_document
     from touchpoint.services.simulation import simulate as run
 
     if output not in FORMATS:
@@ -94,7 +94,7 @@ def simulate(
             progress=bar.update,
         )
     if output == "json":
-        show.console.print_json(json.dumps(dataclasses.asdict(result), default=str))
+        show.console.print_json(json.dumps(as_document(result)))
         return
     _print(result)
 

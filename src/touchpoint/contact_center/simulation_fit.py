@@ -100,7 +100,7 @@ def busiest_weekday(history: History, zone: ZoneInfo) -> str:
     if history.contacts.empty:
         return "mon"
     local = _local(history.contacts.occurred_at, zone)
-    return WEEKDAYS[int(local.dt.weekday.value_counts().idxmax())]
+    return WEEKDAYS[int(local.dt.day_of_week.value_counts().idxmax())]
 
 
 def next_date(weekday: str, after: date) -> date:
@@ -134,7 +134,7 @@ def fit_demand(
         rates = [0.0] * intervals
         if days and not rows.empty:
             at = local[rows.index]
-            on_day = at[at.dt.weekday == WEEKDAYS.index(weekday)]
+            on_day = at[at.dt.day_of_week == WEEKDAYS.index(weekday)]
             seconds = on_day.dt.hour * 3600 + on_day.dt.minute * 60 + on_day.dt.second
             for index, count in (seconds // interval_s).astype(int).value_counts().items():
                 rates[int(index)] = count / days

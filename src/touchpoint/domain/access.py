@@ -54,6 +54,12 @@ PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
     # assigning them (an agent replies only as their own agent).
     "tickets.read": (*_READERS, "agent"),
     "tickets.write": ("admin", "manager", "agent"),
+    # Outbound campaigns: creating one (its dialer list from a stage, carts or a CSV), pausing
+    # and resuming it — a manager's decision; dialling and outcomes are cc.route, reading cc.read.
+    "campaigns.write": ("admin", "manager"),
+    # Saving and deleting segments (saved rules over customers): they feed playbooks and
+    # campaigns, so a manager's decision; reading them is customers.list, counts analytics.read.
+    "segments.write": ("admin", "manager"),
     # Administration.
     "cc.config": ("admin",),
     "keys.admin": ("admin",),

@@ -10,7 +10,11 @@ answered or abandoned, its wait and handle time, and first-contact resolution. E
   neither answered nor abandoned.
 - Its **wait** is the `wait_s` property: seconds until an agent took it (or until the customer
   gave up).
-- Its **handle time** is `duration_s` of an answered live contact.
+- Its **handle time** (AHT's part of it) is talk + hold + wrap-up of an answered live contact:
+  `duration_s` (talk: from the agent's answer to the end, less any hold reported), the
+  `hold_s` property (the front end's hold, where it reports one) and the `wrapup_s` property
+  (the wrap-up the agent went into after it); a part not recorded counts as nothing, so an
+  imported call whose duration includes its hold is still counted once.
 - A **written message** (inbound email, social or SMS with a queue) is answered by the first
   outbound reply from an agent on the same channel to the same customer within seven days.
 - **First-contact resolution** is the `first_contact_resolution` flag: the share flagged true
@@ -36,8 +40,9 @@ docs/decisions.md), for the `contact-center` report:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Final
 
 from touchpoint.domain.vocabulary import Channel, Direction, InteractionType
@@ -62,6 +67,8 @@ FCR_PROPERTY: Final[str] = "first_contact_resolution"
 HANDLE_TIME_COLUMN: Final[str] = "duration_s"
 FCR_TICKET_TYPE: Final[str] = InteractionType.TICKET_RESOLVED.value  # the KPIs' per-ticket flag
 TRANSFERS_PROPERTY: Final[str] = "transfers"
+HOLD_PROPERTY: Final[str] = "hold_s"  # seconds on hold, where the front end reported them
+WRAPUP_PROPERTY: Final[str] = "wrapup_s"  # seconds of wrap-up after the contact
 
 CALLBACK_REQUESTED: Final[str] = "callback_requested"  # the outcome of a contact turned callback
 CALLBACK_ID_SUFFIX: Final[str] = "-callback"  # the outbound call back's id: the contact's + this
@@ -133,3 +140,83 @@ class CenterTerms:
     def threshold(self, queue: str | None) -> float:
         """The queue's threshold, else DEFAULT_THRESHOLD_S."""
         return self.thresholds.get(queue or "", DEFAULT_THRESHOLD_S)
+
+
+# --- occupancy ------------------------------------------------------------------------------------
+
+LOGGED_OUT: Final[str] = "logged_out"
+LOGGED_IN_STATES: Final[tuple[str, ...]] = ("ready", "not_ready", "wrap_up")
+CONTACT_TAKEN: Final[tuple[str, ...]] = ("accepted",)  # the agent took it: busy from here
+CONTACT_LEFT: Final[tuple[str, ...]] = ("completed", "transferred")  # no longer theirs
+WRAP_UP: Final[str] = "wrap_up"
+
+
+@dataclass(frozen=True)
+class AgentEvent:
+    """One step of an agent's day as the router's event trail records it: a state change
+    (ready, not_ready, wrap_up with its seconds, logged_out), a contact taken (accepted) or left
+    (completed, transferred). `order` breaks ties between steps at the same moment."""
+
+    at: datetime
+    order: int
+    kind: str
+    contact: str | None = None
+    wrap_s: float | None = None
+
+
+def agent_time(events: Sequence[AgentEvent], start: datetime, end: datetime) -> tuple[float, float]:
+    """(logged-in seconds, busy seconds) of one agent in [start, end), from their steps in
+    order (those before `start` say how the period began). **Logged in**: from a state change
+    to ready, not ready or wrap-up until logging out. **Busy**: logged in with at least one
+    contact taken and not yet left, or in wrap-up (its seconds, ended sooner by a change of
+    state) — contacts at once (three chats) count once. **Occupancy** = busy / logged in
+    (not-ready time counts as logged in: breaks lower it)."""
+    totals = [0.0, 0.0]
+    inside = False
+    wrap_end: datetime | None = None
+    holding: set[str] = set()
+    moment = start
+    for event in sorted(events, key=lambda e: (e.at, e.order)):
+        if event.at >= end:
+            break
+        if event.at > moment:
+            _count(totals, moment, event.at, start, inside, bool(holding), wrap_end)
+            moment = event.at
+        if event.kind in CONTACT_TAKEN and event.contact:
+            holding.add(event.contact)
+        elif event.kind in CONTACT_LEFT and event.contact:
+            holding.discard(event.contact)
+        elif event.kind == LOGGED_OUT:
+            inside, wrap_end = False, None
+        elif event.kind in LOGGED_IN_STATES:
+            inside = True
+            wrap_end = None
+            if event.kind == WRAP_UP and event.wrap_s:
+                wrap_end = event.at + timedelta(seconds=event.wrap_s)
+    _count(totals, moment, end, start, inside, bool(holding), wrap_end)
+    return totals[0], totals[1]
+
+
+def _count(
+    totals: list[float],
+    since: datetime,
+    until: datetime,
+    start: datetime,
+    inside: bool,
+    holding: bool,
+    wrap_end: datetime | None,
+) -> None:
+    """Add the span [since, until), cut at `start`, to the logged-in and busy totals."""
+    since = max(since, start)
+    if not inside or until <= since:
+        return
+    totals[0] += (until - since).total_seconds()
+    if holding:
+        totals[1] += (until - since).total_seconds()
+    elif wrap_end is not None and wrap_end > since:
+        totals[1] += (min(until, wrap_end) - since).total_seconds()
+
+
+def occupancy(logged_in_s: float, busy_s: float) -> float | None:
+    """Busy time / logged-in time (None without logged-in time)."""
+    return busy_s / logged_in_s if logged_in_s > 0 else None

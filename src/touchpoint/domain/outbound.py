@@ -148,6 +148,7 @@ def after_call(
 # --- the callee's calling window ----------------------------------------------------------------
 
 DEFAULT_WINDOW: Final = (time(9, 0), time(20, 0))
+END_OF_DAY: Final = "24:00"  # a window's end at local midnight (time.max)
 UNKNOWN_ZONE: Final = phone_timezones.UNKNOWN_TIMEZONE  # phonenumbers' "Etc/Unknown"
 _LOOK_AHEAD_DAYS: Final = 8
 
@@ -267,7 +268,7 @@ class CampaignSettings:
         """As stored and shown (JSON)."""
         return {
             "pacing": self.pacing,
-            "window": [self.window[0].strftime("%H:%M"), self.window[1].strftime("%H:%M")],
+            "window": [_text(self.window[0]), _text(self.window[1])],
             "consent": self.consent,
             "purpose": self.purpose,
             "retry": {
@@ -280,10 +281,16 @@ class CampaignSettings:
 
 
 def _clock(text: Any, name: str) -> time:
+    if str(text) == END_OF_DAY:
+        return time.max
     try:
         return time.fromisoformat(str(text))
     except ValueError:
         raise ValueError(f"{name}: {text!r} is not a time of day like 09:00") from None
+
+
+def _text(moment: time) -> str:
+    return END_OF_DAY if moment == time.max else moment.strftime("%H:%M")
 
 
 def campaign_settings(document: Mapping[str, Any]) -> CampaignSettings:

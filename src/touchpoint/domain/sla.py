@@ -27,6 +27,7 @@ FIRST_RESPONSE: Final = "first_response"
 NEXT_RESPONSE: Final = "next_response"
 RESOLUTION: Final = "resolution"
 CLOCKS: Final[tuple[str, ...]] = (FIRST_RESPONSE, NEXT_RESPONSE, RESOLUTION)
+BREACHED_EVENT: Final = "ticket_breached"  # the tickets stream's event of a fired breach
 
 ClockState = Literal["running", "paused", "met", "breached"]
 CLOCK_STATES: Final[tuple[str, ...]] = ("running", "paused", "met", "breached")
@@ -222,3 +223,23 @@ def _moment_of(clock: Clock, budget_s: float, calendar: BusinessCalendar) -> dat
     if clock.stopped or clock.running_since is None:
         return None
     return calendar.add_business_time(clock.running_since, max(budget_s - clock.consumed_s, 0.0))
+
+
+# --- attainment -----------------------------------------------------------------------------------
+
+
+def decided_cycles(cycle: int, stopped: bool, breached: Sequence[int]) -> tuple[int, int]:
+    """(met, breached) among one clock's decided cycles, from its current cycle, whether that
+    one is stopped, and the cycles whose breach fired. Cycles before the current one ended (a
+    reply or a reopen started the next); the current one is decided once stopped, or once its
+    breach fired. A cycle whose breach fired is breached even if it was met late afterwards;
+    every other ended cycle was met; a running cycle not yet breached is undecided."""
+    late = {c for c in breached if 1 <= c <= cycle}
+    ended = set(range(1, (cycle if stopped else cycle - 1) + 1))
+    return len(ended - late), len(late)
+
+
+def attainment(met: int, breached: int) -> float | None:
+    """SLA attainment of a clock: met / (met + breached) over decided cycles (None if none)."""
+    decided = met + breached
+    return met / decided if decided else None

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import IO, Any
 
 from touchpoint.domain import contact_center as cc
@@ -129,9 +130,15 @@ def read_queue_log(
                     yield number, call
         except ValidationError as exc:
             yield number, ItemResult(number, "rejected", reason=str(exc))
-    _say_counts(warn, calls, agent_events, unmapped)
     if not ended and (calls or agent_events or unmapped):
-        raise ValidationError(f"{name}: no call ends in it, nothing to import")
+        read = [
+            (len(calls), "call(s) still in progress"),
+            (agent_events.total(), "agent session line(s)"),
+            (unmapped.total(), "line(s) of events a call does not need"),
+        ]
+        found = ", ".join(f"{n:,} {what}" for n, what in read if n)
+        raise ValidationError(f"{name}: no call ends in it ({found}): nothing to import")
+    _say_counts(warn, calls, agent_events, unmapped)
 
 
 def parse_line(number: int, text: str) -> _Line:
@@ -141,7 +148,8 @@ def parse_line(number: int, text: str) -> _Line:
             f"not a queue_log line: {len(fields)} field(s), expected "
             "epoch|callid|queue|agent|EVENT|data…"
         )
-    epoch, callid, queue, agent, event, *data = (f.strip() for f in fields)
+    epoch, callid, queue, agent, event = (f.strip() for f in fields[:5])
+    data = fields[5:]  # stripped where read
     if not _EPOCH.fullmatch(epoch):
         raise ValidationError(f"time: {epoch!r} is not a Unix time in seconds")
     if not event:
@@ -158,7 +166,7 @@ def _follow(calls: dict[tuple[str, str], _Call], line: _Line, region: str) -> di
         raise ValidationError(f"{line.event}: a call event needs its callid and queue")
     key = (line.callid, line.queue)
     if line.event == "ENTERQUEUE":  # url|callerid|origposition[|callername]
-        caller = line.data[1] if len(line.data) > 1 else ""
+        caller = line.data[1].strip() if len(line.data) > 1 else ""
         calls[key] = _Call(line.number, caller=caller or None)
         return None
     call = calls.get(key) or _Call(line.number)
@@ -175,9 +183,8 @@ def _follow(calls: dict[tuple[str, str], _Call], line: _Line, region: str) -> di
         call.connect = (line.agent, hold, ring)
         calls[key] = call
         return None
-    interaction = _ended(line, call, region)
-    calls.pop(key, None)
-    return interaction
+    calls.pop(key, None)  # ended, even if its end line is refused: it is not still in progress
+    return _ended(line, call, region)
 
 
 def _ended(line: _Line, call: _Call, region: str) -> dict[str, Any]:
@@ -193,7 +200,7 @@ def _ended(line: _Line, call: _Call, region: str) -> dict[str, Any]:
             "original_position": int(line.number_at(offset + 1, "origposition")),
         }
         if offset:
-            properties["key"] = line.data[0]
+            properties["key"] = line.data[0].strip()
         agent, talk = None, None
     else:
         # holdtime|calltime|origposition are the last three fields of every completion
@@ -242,10 +249,10 @@ def _caller(
 
 def _transfer(line: _Line) -> dict[str, Any]:
     if line.event == "ATTENDEDTRANSFER":  # BRIDGE|id, APP|app or LINK|chan|chan, then 3 fields
-        target = ":".join(line.data[:-3])
+        target = ":".join(d.strip() for d in line.data[:-3])
         kind = "attended"
     elif line.event in ("BLINDTRANSFER", "TRANSFER"):  # exten|context, then 3 fields
-        exten, context = (line.data + ["", ""])[:2]
+        exten, context = (d.strip() for d in (line.data + ["", ""])[:2])
         target = f"{exten}@{context}" if context else exten
         kind = "blind"
     else:
@@ -263,11 +270,19 @@ def caller_phone(number: str | None, region: str, properties: dict[str, Any]) ->
     """The caller's number in E.164 (the identity rules) when it is a phone number; a caller id
     that is not one is kept as the `caller_id` property."""
     if number and number.strip().lower() not in ("", "anonymous", "unknown", "restricted"):
-        try:
-            return normalize_phone(number, region)
-        except IdentityError:
+        phone = _phone(number, region)
+        if phone is None:
             properties["caller_id"] = number
+        return phone
     return None
+
+
+@lru_cache(maxsize=65_536)  # callers call again: parse each number once per import, not per call
+def _phone(number: str, region: str) -> str | None:
+    try:
+        return normalize_phone(number, region)
+    except IdentityError:
+        return None
 
 
 def _say_counts(

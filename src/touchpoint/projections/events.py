@@ -2,8 +2,8 @@
 
 A stream is a projection's own history table read by position: "lifecycle" is the stage
 transitions (each one a `stage_left` of the stage left, if any, then a `stage_entered`); "tickets"
-is the tickets' changes, with the SLA clocks' `ticket_warned` and `ticket_breached`. Segments
-entered/left will be a stream of its own.
+is the tickets' changes, with the SLA clocks' `ticket_warned` and `ticket_breached`; "segments"
+is every segment's entries and exits (`segment_entered`, `segment_left`).
 
 A refold rewrites a customer's transitions (new positions), so a consumer can meet the same change
 twice; each event's `key` names the change itself (customer, stage, moment, cause), not its
@@ -23,6 +23,7 @@ from touchpoint.errors import ValidationError
 from touchpoint.store import lifecycle as lifecycle_store
 from touchpoint.store import projections as store
 from touchpoint.store import scores as score_store
+from touchpoint.store import segments as segment_store
 from touchpoint.store import tickets as ticket_store
 from touchpoint.store.engine import write_transaction
 
@@ -120,9 +121,30 @@ def score_events(conn: Connection, after: int, limit: int) -> list[DomainEvent]:
     ]
 
 
+def segment_events(conn: Connection, after: int, limit: int) -> list[DomainEvent]:
+    """Segments' entries and exits (projections/segments.py): the subject is the segment's name,
+    the reason what moved the customer (ingest, tick, replay, refold, created); the key names
+    segment, customer and the how-many-th entry, so each change is recorded (and read) once."""
+    return [
+        DomainEvent(
+            "segments",
+            row["seq"],
+            row["kind"],
+            row["customer_id"],
+            row["at"],
+            row["name"],
+            None,
+            row["cause"],
+            row["key"],
+        )
+        for row in segment_store.changes_after(conn, after, limit)
+    ]
+
+
 STREAMS: dict[str, Callable[[Connection, int, int], list[DomainEvent]]] = {
     "lifecycle": stage_events,
     "tickets": ticket_events,
+    "segments": segment_events,
     "scores": score_events,
 }
 

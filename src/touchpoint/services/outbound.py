@@ -172,6 +172,12 @@ def _view(conn: Connection, row: Any, now: datetime) -> CampaignView:
     )
 
 
+def campaign_id(tp: Touchpoint, ref: str) -> str:
+    """The id of the campaign an id or name names (NotFound otherwise)."""
+    with read_connection(tp.engine) as conn:
+        return str(_resolve(conn, ref)["id"])
+
+
 def campaigns(tp: Touchpoint) -> list[CampaignView]:
     now = utcnow()
     with read_connection(tp.engine) as conn:

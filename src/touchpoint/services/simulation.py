@@ -5,6 +5,7 @@ between scenarios are the scenarios'), each figure given with a 95% confidence i
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 import time
@@ -12,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from touchpoint.analytics.sources import open_sources
@@ -291,3 +293,20 @@ def estimate(values: Sequence[float | None], *, high: float | None = None) -> Es
     half = float(t.ppf(0.975, len(known) - 1)) * statistics.stdev(known) / math.sqrt(len(known))
     top = mean + half if high is None else min(high, mean + half)
     return Estimate(mean, max(0.0, mean - half), top)
+
+
+def as_document(result: SimulationResult) -> dict[str, Any]:
+    """The result as JSON-ready data (an infinite patience is null: it never runs out)."""
+    return _finite(dataclasses.asdict(result))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    return value

@@ -705,7 +705,7 @@ def _log_item(
 
 # --- the wallboard ------------------------------------------------------------------------------
 
-BREACHED_KIND = "ticket_breached"
+BREACHED_KIND = sla.BREACHED_EVENT
 NO_QUEUE = "(none)"  # tickets opened from the log in no queue of the configuration
 
 

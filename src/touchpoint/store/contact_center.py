@@ -304,3 +304,32 @@ def ended_since(conn: Connection, since: datetime) -> list[RowMapping]:
         cc_contacts.c.status.in_(("completed", "abandoned")), cc_contacts.c.ended_at >= since
     )
     return list(conn.execute(query).mappings())
+
+
+# --- the reports --------------------------------------------------------------------------------
+
+
+def agent_steps(
+    conn: Connection, kinds: tuple[str, ...], since: datetime | None, until: datetime
+) -> list[RowMapping]:
+    """The event trail's steps of agents (`kinds`: state changes, contacts taken and left) in
+    [since, until), in order: agent_id, at, seq, kind, contact_id, detail."""
+    query = (
+        select(
+            cc_events.c.agent_id,
+            cc_events.c.at,
+            cc_events.c.seq,
+            cc_events.c.kind,
+            cc_events.c.contact_id,
+            cc_events.c.detail,
+        )
+        .where(
+            cc_events.c.agent_id.is_not(None),
+            cc_events.c.kind.in_(kinds),
+            cc_events.c.at < until,
+        )
+        .order_by(cc_events.c.seq)
+    )
+    if since is not None:
+        query = query.where(cc_events.c.at >= since)
+    return list(conn.execute(query).mappings())

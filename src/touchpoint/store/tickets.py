@@ -217,6 +217,41 @@ def breaches_since_by_queue(conn: Connection, since: datetime, kind: str) -> dic
     return {queue: int(n) for queue, n in conn.execute(query)}
 
 
+def clocks_opened_between(
+    conn: Connection, start: datetime | None, end: datetime, breached_kind: str
+) -> list[dict[str, Any]]:
+    """The clocks of the tickets opened in [start, end) with their ticket's queue, owner and
+    channel, each with the cycles whose breach fired (`breached`, from the `breached_kind`
+    events)."""
+    opened = tickets.c.created_at < end
+    if start is not None:
+        opened = opened & (tickets.c.created_at >= start)
+    query = (
+        select(
+            ticket_clocks.c.ticket_id,
+            ticket_clocks.c.clock,
+            ticket_clocks.c.cycle,
+            ticket_clocks.c.stopped_at,
+            tickets.c.queue,
+            tickets.c.owner,
+            tickets.c.channel,
+        )
+        .select_from(ticket_clocks.join(tickets, tickets.c.id == ticket_clocks.c.ticket_id))
+        .where(opened)
+    )
+    found = [dict(row) | {"breached": []} for row in conn.execute(query).mappings()]
+    late = (
+        select(ticket_events.c.ticket_id, ticket_events.c.clock, ticket_events.c.cycle)
+        .select_from(ticket_events.join(tickets, tickets.c.id == ticket_events.c.ticket_id))
+        .where(opened, ticket_events.c.kind == breached_kind)
+    )
+    index = {(row["ticket_id"], row["clock"]): row for row in found}
+    for ticket_id, clock, cycle in conn.execute(late):
+        if (ticket_id, clock) in index and cycle is not None:
+            index[(ticket_id, clock)]["breached"].append(int(cycle))
+    return found
+
+
 # --- links to the log ----------------------------------------------------------------------------
 
 

@@ -1,0 +1,261 @@
+"""A segment rule compiled into one set-based query (SQLAlchemy Core), for any engine.
+
+The query reads five sources with fixed column names — `people` (id and the traits), `events`
+(the log's interactions), `stages`, `consent` (changes) and `scores` — and selects the ids of the
+people the rule holds for. Each condition is a column test or a correlated subquery on the
+customer (a count of matching events, the consent change in force, the score), so SQLite and
+PostgreSQL answer it through the customer's indexes and DuckDB decorrelates it into joins: no
+loop over customers anywhere. `system_sources` maps the system of record's tables onto the five
+names; analytics.segments maps DuckDB tables of the same columns (the bench, the columnar path).
+
+A condition on a value a customer lacks (no age, no score) is false and its `not` true: every
+condition is coalesced to false, so the rule's logic is two-valued like the language reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    FromClause,
+    Select,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+)
+from sqlalchemy.engine import Dialect
+
+from touchpoint.domain import segments as rules
+from touchpoint.domain.contact_center import WAIT_PROPERTY
+from touchpoint.domain.segments import (
+    AllOf,
+    AnyOf,
+    Behaviour,
+    Consent,
+    Not,
+    Rule,
+    Score,
+    Stage,
+    Trait,
+)
+from touchpoint.store.tables import (
+    consent_history,
+    customer_stages,
+    customers,
+    interactions,
+)
+from touchpoint.store.types import UTCDateTime
+
+CATEGORY_PROPERTY = "category"  # the product category a purchase names (bought category "X")
+
+# (people id column) -> a condition limiting the evaluation to some customers
+Scope = Callable[[ColumnElement[Any]], ColumnElement[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentSources:
+    """What a rule reads, under fixed names (see the module docstring); `scores` is None where
+    no score is kept (every score model is then unknown)."""
+
+    people: FromClause  # id, age, gender, income_band, occupation, country, language
+    events: FromClause  # customer_id, occurred_at, type, direction, queue, category, wait_s
+    stages: FromClause  # customer_id, stage
+    consent: FromClause  # customer_id, channel, purpose, status, occurred_at, recorded_at, source
+    scores: FromClause | None  # customer_id, model, score (as of the evaluation's moment)
+
+
+def member_query(
+    rule: Rule, sources: SegmentSources, now: datetime, scope: Scope | None = None
+) -> Select[Any]:
+    """The ids of the people `rule` holds for at `now` (only those `scope` admits)."""
+    people = sources.people
+    where = _compile(rule, sources, now)
+    if scope is not None:
+        where = and_(scope(people.c.id), where)
+    return select(people.c.id).where(where)
+
+
+def _compile(rule: Rule, sources: SegmentSources, now: datetime) -> ColumnElement[bool]:
+    if isinstance(rule, AllOf):
+        return and_(*(_compile(item, sources, now) for item in rule.items))
+    if isinstance(rule, AnyOf):
+        return or_(*(_compile(item, sources, now) for item in rule.items))
+    if isinstance(rule, Not):
+        return not_(_compile(rule.item, sources, now))
+    return func.coalesce(_condition(rule, sources, now), false())
+
+
+def _condition(rule: Rule, sources: SegmentSources, now: datetime) -> ColumnElement[bool]:
+    person = sources.people.c.id
+    if isinstance(rule, Trait):
+        return _trait(rule, sources.people.c[rule.trait])
+    if isinstance(rule, Stage):
+        stages = sources.stages
+        return exists().where(stages.c.customer_id == person, stages.c.stage.in_(rule.stages))
+    if isinstance(rule, Consent):
+        return _consent(rule, sources.consent, person) == "granted"
+    if isinstance(rule, Score):
+        return _score(rule, sources.scores, person)
+    if isinstance(rule, Behaviour):
+        return _compare(_count(rule, sources.events, person, now), rule.op, rule.count)
+    raise TypeError(f"not a segment rule: {rule!r}")
+
+
+def _trait(rule: Trait, column: ColumnElement[Any]) -> ColumnElement[bool]:
+    if rule.op == "in":
+        return column.in_(list(rule.values))
+    return _compare(column, rule.op, rule.values[0])
+
+
+def _compare(left: Any, op: str, right: Any) -> Any:
+    match op:
+        case ">=":
+            return left >= right
+        case "<=":
+            return left <= right
+        case ">":
+            return left > right
+        case "<":
+            return left < right
+        case "=":
+            return left == right
+        case "!=":
+            return left != right
+    raise ValueError(f"unknown operator {op!r}")
+
+
+def event_filter(behaviour: Behaviour, events: FromClause) -> list[ColumnElement[bool]]:
+    """The tests an interaction passes to count for `behaviour`, its window aside."""
+    wanted = behaviour.event
+    tests = [events.c.type == wanted.type]
+    if wanted.direction is not None:
+        tests.append(events.c.direction == wanted.direction)
+    if wanted.queue is not None:
+        tests.append(events.c.queue == wanted.queue)
+    if wanted.category is not None:
+        tests.append(events.c.category == wanted.category)
+    if wanted.wait_over_s is not None:
+        tests.append(events.c.wait_s > wanted.wait_over_s)
+    return tests
+
+
+def in_window(behaviour: Behaviour, events: FromClause, now: datetime) -> list[ColumnElement[bool]]:
+    start = rules.window_start(behaviour.window, now)
+    if start is None:
+        return []
+    moment = events.c.occurred_at
+    return [moment >= start if behaviour.window.period else moment > start]
+
+
+def _count(
+    behaviour: Behaviour, events: FromClause, person: ColumnElement[Any], now: datetime
+) -> ColumnElement[Any]:
+    tests = [events.c.customer_id == person, *event_filter(behaviour, events)]
+    tests += in_window(behaviour, events, now)
+    return select(func.count()).select_from(events).where(*tests).scalar_subquery()
+
+
+def _consent(rule: Consent, consent: FromClause, person: ColumnElement[Any]) -> Any:
+    """The status of the change in force (domain.consent.current_consent's order)."""
+    return (
+        select(consent.c.status)
+        .where(
+            consent.c.customer_id == person,
+            consent.c.channel == rule.channel,
+            consent.c.purpose == rule.purpose,
+        )
+        .order_by(
+            consent.c.occurred_at.desc(), consent.c.recorded_at.desc(), consent.c.source.desc()
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _score(
+    rule: Score, scores: FromClause | None, person: ColumnElement[Any]
+) -> ColumnElement[bool]:
+    if scores is None:  # no score is kept (services refuse such a rule; one saved before is false)
+        return null()
+    value = (
+        select(scores.c.score)
+        .where(scores.c.customer_id == person, scores.c.model == rule.model)
+        .scalar_subquery()
+    )
+    return _compare(value, rule.op, rule.value)
+
+
+# --- the system of record's tables as the five sources --------------------------------------
+
+
+def json_text(column: Any, key: str, dialect: Dialect) -> ColumnElement[Any]:
+    """A JSON document's text member (NULL if absent or not text)."""
+    if dialect.name == "sqlite":
+        path = f'$."{key}"'
+        return case((func.json_type(column, path) == "text", func.json_extract(column, path)))
+    return _pg_typed(column, key, "string", text=True)
+
+
+def json_number(column: Any, key: str, dialect: Dialect) -> ColumnElement[Any]:
+    """A JSON document's numeric member (NULL if absent or not a number)."""
+    if dialect.name == "sqlite":
+        path = f'$."{key}"'
+        kind = func.json_type(column, path)
+        return case((kind.in_(("integer", "real")), func.json_extract(column, path)))
+    return _pg_typed(column, key, "number", text=False)
+
+
+def _pg_typed(column: Any, key: str, kind: str, *, text: bool) -> ColumnElement[Any]:
+    member = column.op("->")(literal(key))
+    raw = column.op("->>")(literal(key))
+    value = raw if text else cast(raw, Float)
+    return case((func.json_typeof(member) == kind, value))
+
+
+def system_sources(dialect: Dialect, scores: FromClause | None = None) -> SegmentSources:
+    """The system of record's tables under the five names (customers merged away are nobody)."""
+    traits = customers.c.traits
+    people = (
+        select(
+            customers.c.id,
+            json_number(traits, "age", dialect).label("age"),
+            *(json_text(traits, t, dialect).label(t) for t in rules.TRAITS if t != "age"),
+        )
+        .where(customers.c.merged_into.is_(None))
+        .subquery("people")
+    )
+    props = interactions.c.properties
+    events = select(
+        interactions.c.customer_id,
+        interactions.c.occurred_at,
+        interactions.c.type,
+        interactions.c.direction,
+        interactions.c.queue,
+        json_text(props, CATEGORY_PROPERTY, dialect).label("category"),
+        json_number(props, WAIT_PROPERTY, dialect).label("wait_s"),
+    ).subquery("events")
+    return SegmentSources(
+        people=people,
+        events=events,
+        stages=customer_stages,
+        consent=consent_history,
+        scores=scores,
+    )
+
+
+def moment(value: datetime) -> ColumnElement[Any]:
+    """A moment as a bound parameter of the columns' type (naive UTC text in SQLite)."""
+    return literal(value, UTCDateTime)
