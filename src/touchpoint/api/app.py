@@ -25,9 +25,12 @@ from touchpoint.api import (
     keys,
     lifecycle,
     models,
+    outbound,
     privacy,
     projections,
     segment,
+    segments,
+    simulation,
     tickets,
     users,
     workforce,
@@ -65,6 +68,11 @@ TAGS = [
         "description": "Tickets (cases) with SLA clocks in business time: open, reply, status, "
         "assign, first-contact resolution.",
     },
+    {
+        "name": "segments",
+        "description": "Saved segments (rules over traits, stage, consent, scores and behaviour) "
+        "with live members; preview a rule's count; members over time.",
+    },
     {"name": "keys", "description": "API keys: list, create, revoke, rotate (admin)."},
     {
         "name": "users",
@@ -99,9 +107,12 @@ ROUTERS = (
     users.router,
     privacy.router,
     contact_center.router,
+    outbound.router,
     tickets.router,
+    segments.router,
     workforce.router,
     models.router,
+    simulation.router,
 )
 for _router in ROUTERS:  # once, at import: each operation's description names who may call it
     describe_permissions(_router.routes)
@@ -141,9 +152,12 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(users.router)
     app.include_router(contact_center.router)
+    app.include_router(outbound.router)
     app.include_router(tickets.router)
     app.include_router(models.router)
+    app.include_router(segments.router)
     app.include_router(workforce.router)
+    app.include_router(simulation.router)
     app.include_router(privacy.router)
     app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]

@@ -389,16 +389,31 @@ def complete(
     agent_id: str,
     outcome: str | None = None,
     rng: random.Random | None = None,
+    *,
+    hold_s: float | None = None,
 ) -> Offered:
-    """The agent ends the contact: wrap-up starts (no offer from any queue until it ends)."""
+    """The agent ends the contact: wrap-up starts (no offer from any queue until it ends). The
+    front end may say how long the customer was on hold (`hold_s`, at most the time with the
+    agent); the contact keeps it and the wrap-up the agent went into, for the handle time."""
     settle(conn, config, now)
     row = _contact(conn, contact_id)
     if row["status"] != "assigned" or row["agent"] != agent_id:
         raise Conflict(f"contact {contact_id} is {row['status']}, not assigned to {agent_id}")
-    store.set_contact(
-        conn, contact_id, status="completed", ended_at=now, outcome=outcome or "answered"
-    )
+    with_agent = (now - row["assigned_at"]).total_seconds()
+    if hold_s is not None and not 0 <= hold_s <= with_agent:
+        raise ValidationError(
+            f"hold_s: {hold_s:g} s is not between 0 and the {with_agent:g} s with the agent"
+        )
     wrapup = _end_for_agent(conn, config, now, agent_id, row["queue"])
+    store.set_contact(
+        conn,
+        contact_id,
+        status="completed",
+        ended_at=now,
+        outcome=outcome or "answered",
+        hold_s=hold_s,
+        wrapup_s=wrapup,
+    )
     store.add_event(
         conn,
         at=now,
@@ -538,7 +553,8 @@ def _end_for_agent(
     conn: Connection, config: CenterConfig, now: datetime, agent_id: str, queue: str
 ) -> float:
     """The agent is done with a contact: idle from now, one more handled today, and wrap-up
-    (no offer from any queue) for the queue's wrap-up time. Answers the wrap-up seconds."""
+    (no offer from any queue) for the queue's wrap-up time if they were ready (an agent gone
+    not ready meanwhile has none). Answers the wrap-up seconds they went into."""
     wrapup = config.queues[queue].wrapup_s if queue in config.queues else 0.0
     agent = store.agent(conn, agent_id)
     assert agent is not None  # settle() added every configured agent
@@ -554,5 +570,8 @@ def _end_for_agent(
         values |= {"state": "wrap_up", "wrap_until": until}
         if agent["state"] == "ready":
             values["state_since"] = now
+        store.set_agent(conn, agent_id, **values)
+        store.add_event(conn, at=now, kind="wrap_up", agent_id=agent_id, detail={"s": wrapup})
+        return wrapup
     store.set_agent(conn, agent_id, **values)
-    return wrapup
+    return 0.0

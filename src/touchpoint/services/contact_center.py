@@ -209,11 +209,18 @@ def decline(tp: Touchpoint, contact_id: str, agent_id: str) -> router.Offered:
 
 
 def complete(
-    tp: Touchpoint, contact_id: str, agent_id: str, outcome: str | None = None
+    tp: Touchpoint,
+    contact_id: str,
+    agent_id: str,
+    outcome: str | None = None,
+    *,
+    hold_s: float | None = None,
 ) -> router.Offered:
     return _change(
         tp,
-        lambda conn, config, now: router.complete(conn, config, now, contact_id, agent_id, outcome),
+        lambda conn, config, now: router.complete(
+            conn, config, now, contact_id, agent_id, outcome, hold_s=hold_s
+        ),
     )
 
 
@@ -302,9 +309,12 @@ def flush_log(tp: Touchpoint) -> int:
 
 def interactions_of(row: Any) -> list[dict[str, Any]]:
     """What an ended contact is in the log: an inbound call or chat (or message) in its queue,
-    answered by its agent or abandoned, with its wait and handle time. A callback is two: the
-    inbound contact, neither answered nor abandoned (`callback_requested`, its wait until the
-    customer asked), and the agent's outbound call back."""
+    answered by its agent or abandoned, with its wait and handle time's parts (domain.
+    contact_center: `duration_s` the talk, from the agent's answer to the end less the hold the
+    front end reported; `hold_s` where reported; `wrapup_s` the wrap-up the agent went into).
+    A callback is two: the inbound contact, neither answered nor abandoned
+    (`callback_requested`, its wait until the customer asked), and the agent's outbound call
+    back."""
     asked = row["callback_requested_at"]
     answered = row["status"] == "completed"
     start = asked or (row["assigned_at"] if answered else row["ended_at"])
@@ -325,15 +335,14 @@ def interactions_of(row: Any) -> list[dict[str, Any]]:
             "transfers": row["transfers"],
         },
     }
-    handled = (
-        {
-            "agent": row["agent"],
-            "duration_s": round((row["ended_at"] - row["assigned_at"]).total_seconds(), 3),
-        }
-        if answered and row["assigned_at"]
-        else {}
-    )
+    handled = _handled(row) if answered and row["assigned_at"] else {}
+    parts = {
+        name: row[name]
+        for name in (cc_terms.HOLD_PROPERTY, cc_terms.WRAPUP_PROPERTY)
+        if handled and row[name] is not None
+    }
     if not asked:
+        inbound["properties"] |= parts
         return [inbound | handled]
     if not answered:
         return [inbound]
@@ -346,10 +355,17 @@ def interactions_of(row: Any) -> list[dict[str, Any]]:
         "customer": dict(row["identity"]),
         "queue": row["queue"],
         "outcome": row["outcome"],
-        "properties": {"contact_id": row["id"], "callback": True},
+        "properties": {"contact_id": row["id"], "callback": True, **parts},
         **handled,
     }
     return [inbound, back]
+
+
+def _handled(row: Any) -> dict[str, Any]:
+    """An answered contact's agent and talk seconds (with the agent, less the hold)."""
+    with_agent = (row["ended_at"] - row["assigned_at"]).total_seconds()
+    talk = max(0.0, with_agent - (row[cc_terms.HOLD_PROPERTY] or 0.0))
+    return {"agent": row["agent"], "duration_s": round(talk, 3)}
 
 
 # --- the live picture ---------------------------------------------------------------------------
