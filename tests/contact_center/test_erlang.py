@@ -192,3 +192,17 @@ def test_erlang_a_needs_fewer_agents_than_erlang_c_when_callers_hang_up() -> Non
         found.agents - 1, 10.0, aht_s=180, threshold_s=20, patience_s=120
     )
     assert found.performance.service_level >= 0.8 > below.service_level
+
+
+@pytest.mark.parametrize("traffic", [0.5, 37.0, 5000.0])
+def test_erlang_a_required_agents_are_the_fewest_meeting_the_target(traffic: float) -> None:
+    # a center so loaded that every agent is busy (occupancy 1 up to rounding) included: one
+    # agent fewer misses the target
+    found = erlang.required_agents(traffic, aht_s=180, target=0.8, threshold_s=20, patience_s=120)
+    assert found.performance.service_level >= 0.8
+    assert found.performance.occupancy <= 1.0
+    if found.agents > 1:
+        below = erlang.erlang_a_performance(
+            found.agents - 1, traffic, aht_s=180, threshold_s=20, patience_s=120
+        )
+        assert below.service_level < 0.8

@@ -129,7 +129,7 @@ def erlang_a_performance(
         service_level=(below + sums.within) / total,
         wait_probability=sums.weight / total,
         asa_s=sums.wait / served,
-        occupancy=traffic * (1.0 - abandon) / agents,
+        occupancy=min(1.0, traffic * (1.0 - abandon) / agents),  # 1 + rounding when all are busy
         abandon_rate=abandon,
     )
 
@@ -227,29 +227,34 @@ def required_agents(
             n, traffic, aht_s=aht_s, threshold_s=threshold_s, patience_s=patience_s
         )
 
-    n = _lowest_candidate(traffic, erlang_a=patience_s is not None)
-    found = at(n)
-    while not meets(found, target=target, max_occupancy=max_occupancy):
-        n += 1
-        found = at(n)
-    while n > _lowest_candidate(traffic, erlang_a=patience_s is not None, floor=True):
-        below = at(n - 1)
-        if not meets(below, target=target, max_occupancy=max_occupancy):
-            break
-        n, found = n - 1, below
+    seen: dict[int, Performance] = {}
+
+    def good(n: int) -> bool:
+        if n not in seen:
+            seen[n] = at(n)
+        return meets(seen[n], target=target, max_occupancy=max_occupancy)
+
+    # The target is met from some n on (the service level rises and the occupancy falls with
+    # n): step up from a little below the usual answer until it is met, then bisect.
+    low = _lowest_candidate(traffic, erlang_a=patience_s is not None)
+    high = low + math.isqrt(math.ceil(traffic))
+    step = max(1, high - low)
+    while not good(high):
+        low, high, step = high + 1, high + step, step * 2
+    while low < high:
+        middle = (low + high) // 2
+        if good(middle):
+            high = middle
+        else:
+            low = middle + 1
+    n, found = high, seen[high]
     carried = found.occupancy * found.agents  # Erlang A: what is not abandoned
     return Requirement(n, _fractional(n, found, at, target, carried / max_occupancy), found)
 
 
-def _lowest_candidate(traffic: float, *, erlang_a: bool, floor: bool = False) -> int:
-    """Where the search starts (a little below the usual answer, A + β√A, under Erlang A) and
-    the least it may go down to (Erlang C: the first stable count)."""
-    stable = math.floor(traffic) + 1
-    if not erlang_a:
-        return stable
-    if floor:
-        return 1
-    return max(1, math.floor(traffic - 3 * math.sqrt(traffic)))
+def _lowest_candidate(traffic: float, *, erlang_a: bool) -> int:
+    """The fewest agents worth asking about: Erlang C's first stable count, or one."""
+    return 1 if erlang_a else math.floor(traffic) + 1
 
 
 def _fractional(
