@@ -66,6 +66,12 @@ def test_erlang_b_matches_the_one_percent_column_of_erlang_b_tables(
     assert erlang.erlang_b(agents, traffic) == pytest.approx(0.01, abs=5e-4)
 
 
+def test_erlang_b_matches_a_published_example() -> None:
+    # Wolfram Language's ErlangB documentation: "if there are 30 call lines and the traffic is
+    # 25 Erlangs, then the blocking or loss probability is approximately 0.05"
+    assert erlang.erlang_b(30, 25.0) == pytest.approx(0.05, abs=5e-3)
+
+
 @pytest.mark.parametrize("calls", [20, 100, 250, 1200])
 @pytest.mark.parametrize("aht_min", [2.0, 3.0, 5.5])
 def test_erlang_c_equals_pyworkforce_over_a_grid(calls: int, aht_min: float) -> None:
