@@ -94,6 +94,8 @@ RATIO_SUFFIXES = (
     "service_level",
 )
 RATIO_COLUMNS = ("roi", "sl", "sl2")  # sl, sl2: Asterisk's service levels (contact-center)
+# the contact-center report's occupancy and SLA attainment per clock
+RATIO_COLUMNS += ("occupancy", "sla_first_response", "sla_next_response", "sla_resolution")
 MONEY_WORDS = ("revenue", "clv", "spend", "amount", "cac", "order_value", "ltv")
 
 
