@@ -282,3 +282,33 @@ def test_a_paused_campaign_hands_nothing_out(center: Touchpoint) -> None:
     assert len(service.next_calls(tp, campaign, agent="ana", now=NOW).calls) == 1
     with pytest.raises(Conflict, match="still on attempt"):
         service.next_calls(tp, campaign, agent="ana", now=NOW)
+
+
+def test_a_list_of_customers_by_id_takes_their_phone_and_skips_those_without(
+    center: Touchpoint,
+) -> None:
+    tp = center
+    log(
+        tp,
+        [
+            event("page_view", ANN, NOW),
+            {**event("page_view", BEN, NOW), "customer": {"email": "b@example.com"}},
+        ],
+    )
+    with read_connection(tp.engine) as conn:
+        ids = list(conn.scalars(select(interactions.c.customer_id).order_by(interactions.c.seq)))
+    created = service.create_campaign(
+        tp,
+        name="by id",
+        queue="sales",
+        settings={},
+        source={"kind": "customers", "customer_ids": [*ids, "cus_nobody"]},
+        actor="test",
+        now=NOW,
+    )
+    assert created.added == 1
+    assert [(s.line, s.reason) for s in created.skipped] == [(2, f"{ids[1]}: no phone number")]
+    with pytest.raises(ValidationError, match=r"^source.stage"):
+        service.create_campaign(
+            tp, name="s", queue="sales", settings={}, source={"kind": "stage"}, actor="t"
+        )

@@ -43,7 +43,10 @@ Audience = Callable[[Connection, datetime, Mapping[str, Any]], list[str]]
 
 
 def _stage(conn: Connection, _now: datetime, params: Mapping[str, Any]) -> list[str]:
-    return store.customers_in_stage(conn, str(params["stage"]))
+    stage = params.get("stage")
+    if not stage:
+        raise ValidationError("source.stage: name a lifecycle stage, e.g. at_risk")
+    return store.customers_in_stage(conn, str(stage))
 
 
 def _abandoned_carts(conn: Connection, now: datetime, params: Mapping[str, Any]) -> list[str]:
