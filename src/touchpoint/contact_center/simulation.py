@@ -18,6 +18,7 @@ take a waiting contact, so nothing else can change hands.
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from collections.abc import Callable, Generator, Iterator, Mapping
@@ -37,6 +38,7 @@ from touchpoint.domain.routing import (
     apply_rules,
     assignments,
     could_ever_serve,
+    eligible,
 )
 
 
@@ -146,6 +148,15 @@ class CenterModel:
         self.free: dict[str, dict[str, AgentView]] = {q: {} for q in self.queues}
         self.rank: dict[str, dict[str, tuple[Any, ...]]] = {q: {} for q in self.queues}
         self.waiting: dict[str, int] = dict.fromkeys(self.queues, 0)
+        # What `eligible` answered for an agent and a contact just arrived, per kind of contact
+        # (queue, channel, language, team held for): at the moment of arrival eligibility
+        # depends on nothing else, so the answer holds until the agent's view changes (then it
+        # is forgotten).
+        self.known: dict[tuple[str, str, str | None, str | None], dict[str, bool]] = {}
+        # free agents with room for a channel, per queue and channel (has_room's answer)
+        self.roomy: dict[tuple[str, str], dict[str, None]] = {
+            (q, c): {} for q, spec in self.queues.items() for c in spec.channels
+        }
         self.serves: dict[str, tuple[str, ...]] = {}
         self.last_chosen: dict[str, str | None] = {}
         self.counted: list[_Contact] = []
@@ -273,23 +284,35 @@ class CenterModel:
     # --- dispatch ----------------------------------------------------------------------------
     def _offer_contact(self, contact: _Contact) -> None:
         """Offer one contact to the free agents of its queue. Where the queue's strategy picks
-        the least of an order (longest idle, least occupied, …), the free agents are asked in
-        that order, the first few, then the rest: the first eligible one is the one `choose`
-        would pick among all of them, without asking about every free agent of a large center."""
+        the least of an order (longest idle, least occupied, …), only the few first in that
+        order among those `eligible` says may take it are handed to `assignments`: its choice
+        among them is its choice among all (the least of an order is among its first), without
+        building every free agent's candidacy in a large center."""
         free = self.free[contact.queue]
         if contact.state not in ("waiting", "callback") or not free:
             return
         line = {contact.queue: (contact.view,)}
         queue = self.queues[contact.queue]
         key = _ORDERS.get(queue.strategy)
-        if not self.narrow or key is None or len(free) <= _FIRST_ASKED:
+        if not self.narrow or key is None or contact.view.preferred_agent is not None:
             self._dispatch(line, free)
             return
-        rank = self.rank[contact.queue]
-        ordered = sorted(free, key=rank.__getitem__)
-        for part in (ordered[:_FIRST_ASKED], ordered[_FIRST_ASKED:]):
-            if self._dispatch(line, {a: free[a] for a in part}):
-                return
+        now, view = self.now(), contact.view
+        roomy = self.roomy[(contact.queue, view.channel)]
+        if self.env.now == contact.joined:  # a new contact: what `eligible` said holds
+            known = self.known.setdefault((view.queue, view.channel, view.language, view.team), {})
+            able = []
+            for a in roomy:
+                answer = known.get(a)
+                if answer is None:
+                    answer = known[a] = eligible(free[a], view, queue, now)
+                if answer:
+                    able.append(a)
+        else:
+            able = [a for a in roomy if eligible(free[a], view, queue, now)]
+        if able:
+            first = heapq.nsmallest(_FIRST_ASKED, able, key=self.rank[contact.queue].__getitem__)
+            self._dispatch(line, {a: free[a] for a in first})
 
     def _offer_agent(self, agent_id: str) -> None:
         view = self.views[agent_id]
@@ -361,15 +384,23 @@ class CenterModel:
     def _set_view(self, view: AgentView) -> None:
         """Keep the agent's view and the free agents of each queue they serve up to date."""
         self.views[view.id] = view
+        for known in self.known.values():
+            known.pop(view.id, None)
         free = view.id in self.on_duty and view.id not in self.wrapping and view.has_room_for_any()
         for queue in self.serves[view.id]:
+            spec = self.queues[queue]
             if free:
                 self.free[queue][view.id] = view
-                key = _ORDERS.get(self.queues[queue].strategy)
+                key = _ORDERS.get(spec.strategy)
                 if key is not None:
-                    self.rank[queue][view.id] = key(view, self.queues[queue])
+                    self.rank[queue][view.id] = key(view, spec)
             else:
                 self.free[queue].pop(view.id, None)
+            for channel in spec.channels:
+                if free and view.has_room(channel):
+                    self.roomy[(queue, channel)][view.id] = None
+                else:
+                    self.roomy[(queue, channel)].pop(view.id, None)
 
     # --- figures -----------------------------------------------------------------------------
     def _figures(self) -> DayFigures:
