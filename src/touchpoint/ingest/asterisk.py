@@ -31,6 +31,7 @@ ID_PREFIX = "asterisk:"  # a call's interaction id: asterisk:<callid>:<queue>:<e
 
 Row = tuple[int, dict[str, Any] | ItemResult]
 
+CALL, PHONE = InteractionType.CALL.value, Channel.PHONE.value  # read once: enum lookups cost
 ANSWERED = "answered"  # the router's outcome of a contact an agent took
 ABANDONED = cc.ABANDONED_OUTCOMES[0]
 EXIT_WITH_KEY = "exit_with_key"  # neither answered nor abandoned, as app_queue counts it
@@ -148,7 +149,7 @@ def parse_line(number: int, text: str) -> _Line:
             f"not a queue_log line: {len(fields)} field(s), expected "
             "epoch|callid|queue|agent|EVENT|data…"
         )
-    epoch, callid, queue, agent, event = (f.strip() for f in fields[:5])
+    epoch, callid, queue, agent, event = map(str.strip, fields[:5])
     data = fields[5:]  # stripped where read
     if not _EPOCH.fullmatch(epoch):
         raise ValidationError(f"time: {epoch!r} is not a Unix time in seconds")
@@ -225,8 +226,8 @@ def _ended(line: _Line, call: _Call, region: str) -> dict[str, Any]:
     started = line.at - wait - (talk or 0)
     interaction: dict[str, Any] = {
         "id": f"{ID_PREFIX}{line.callid}:{line.queue}:{line.at}",
-        "type": InteractionType.CALL.value,
-        "channel": Channel.PHONE.value,
+        "type": CALL,
+        "channel": PHONE,
         "direction": cc.INBOUND,
         "occurred_at": datetime.fromtimestamp(started, UTC).isoformat(),
         "customer": _caller(call.caller, line.callid, region, properties),
