@@ -1,5 +1,5 @@
-"""Claim: importing an Asterisk queue_log costs little more than importing the same calls already
-in Touchpoint's own shape: a queue_log import stores ≥ 50% of the calls per CPU second of a JSONL
+"""Claim: reading an Asterisk queue_log at most doubles what importing the same calls, already in
+Touchpoint's own shape, costs: a queue_log import stores ≥ 50% of the calls per CPU second of a JSONL
 import of the interactions it yields (the baseline, same run, same machine, fresh SQLite each;
 CPU time because on a shared machine wall time mostly measures the neighbours). Reading the
 queue_log (about 3 lines a call, ~10 µs of CPU a line here) is the difference: measured 55-80%
