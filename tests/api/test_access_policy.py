@@ -58,6 +58,7 @@ EXPECTED = {
     "cc.route": {"admin", "manager", "agent"},
     "cc.read": {"read", "admin", "manager", "agent", "analyst"},
     "cc.config": {"admin"},
+    "scores.config": {"admin"},
     "tickets.read": {"read", "admin", "manager", "agent"},
     "tickets.write": {"admin", "manager", "agent"},
     "campaigns.write": {"admin", "manager"},

@@ -28,6 +28,7 @@ from touchpoint.api import (
     outbound,
     privacy,
     projections,
+    scores,
     segment,
     segments,
     simulation,
@@ -58,6 +59,10 @@ TAGS = [
         "may be gzipped; `messageId` is the idempotency key.",
     },
     {"name": "lifecycle", "description": "Customers per lifecycle stage (read key)."},
+    {
+        "name": "scores",
+        "description": "Rule-based scores (lead, engagement…): models, a customer's breakdown.",
+    },
     {
         "name": "contact center",
         "description": "Routing for a telephony or chat front end: offer contacts, agents' "
@@ -109,6 +114,7 @@ ROUTERS = (
     contact_center.router,
     outbound.router,
     tickets.router,
+    scores.router,
     segments.router,
     workforce.router,
     models.router,
@@ -155,6 +161,7 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(outbound.router)
     app.include_router(tickets.router)
     app.include_router(models.router)
+    app.include_router(scores.router)
     app.include_router(segments.router)
     app.include_router(workforce.router)
     app.include_router(simulation.router)

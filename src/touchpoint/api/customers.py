@@ -14,8 +14,9 @@ from touchpoint.api.schemas import (
     Offset,
     error_responses,
 )
+from touchpoint.api.scores import CustomerViewScoredOut
 from touchpoint.domain.access import CONTACT_DETAILS
-from touchpoint.services import audit
+from touchpoint.services import audit, scores
 from touchpoint.services import customers as service
 from touchpoint.services.access import Principal, demand
 
@@ -64,7 +65,7 @@ def list_customers(
 
 @router.get(
     "/{customer_id}",
-    response_model=CustomerViewOut,
+    response_model=CustomerViewScoredOut,
     summary="One customer: profile and timeline",
     responses=error_responses(404),
 )
@@ -75,10 +76,13 @@ def get_customer(
     who: Annotated[Principal, allowed("customers.read")],
     limit: Annotated[int, Query(ge=1, le=500, description="Timeline page size")] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
-) -> CustomerViewOut:
+) -> CustomerViewScoredOut:
     """The customer 360: profile and traits, every identity, merges, the lifecycle stage with its
-    full history (from, to, when, the interaction that caused it), and the interaction timeline,
-    newest first, a page at a time (`next_cursor`). A merged-away id answers with its survivor."""
+    full history (from, to, when, the interaction that caused it), the interaction timeline,
+    newest first, a page at a time (`next_cursor`), and each score model's score now with its
+    breakdown. A merged-away id answers with its survivor."""
     view = service.customer_view(conn, customer_id, limit=limit, cursor=cursor)
+    scored = scores.scores_of(conn, tp, view.id)
     audit.record_read(tp.engine, who.actor, "customer.view", view.id)
-    return CustomerViewOut.model_validate(view, from_attributes=True)
+    values = CustomerViewOut.model_validate(view, from_attributes=True).model_dump()
+    return CustomerViewScoredOut.model_validate({**values, "scores": scored}, from_attributes=True)

@@ -27,6 +27,7 @@ GROUPS = (
     "workforce",  # cc staffing, cc forecast, cc plan
     "simulate",  # cc simulate
     "tickets",  # tickets list | show | open | reply | status | assign | fcr
+    "scores",  # score list | show | apply
     "segments",  # segment create | preview | list | show | members | export | delete
     "lifecycle",  # lifecycle summary | replay | tick | models
     "projections",  # projections status | catch-up, and tick

@@ -40,8 +40,10 @@ def customer_show(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Show one customer: profile, identities, merges, traits and timeline (newest first)."""
-    from touchpoint.services import audit, consent
+    """Show one customer: profile, identities, merges, traits, timeline (newest first) and each
+    score model's score now with its breakdown."""
+    from touchpoint.cli.scores import print_scores
+    from touchpoint.services import audit, consent, scores
     from touchpoint.services import customers as service
     from touchpoint.store.engine import read_connection
 
@@ -49,8 +51,10 @@ def customer_show(
         customer_id = service.find_one(conn, query, default_region=tp.settings.default_region)
         view = service.customer_view(conn, customer_id, limit=limit, cursor=cursor)
         in_force = consent.in_force(conn, view.id)
+        scored = scores.scores_of(conn, tp, view.id)
         audit.record_read(tp.engine, cli_actor(), "customer.view", view.id)
     show.customer_view(view, in_force)
+    print_scores(scored)  # each score model's score now, with its breakdown
 
 
 @group.command("list")

@@ -62,6 +62,8 @@ PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
     "segments.write": ("admin", "manager"),
     # Administration.
     "cc.config": ("admin",),
+    # Applying a score file: it rescores every customer (reading scores is customers.read).
+    "scores.config": ("admin",),
     "keys.admin": ("admin",),
     "users.admin": ("admin",),
     "audit.read": ("admin",),

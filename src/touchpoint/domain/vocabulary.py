@@ -101,4 +101,5 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "user.disable",
     "cc.config",
     "ticket.change",
+    "scores.config",  # a score file applied (services/scores.py)
 )

@@ -13,7 +13,9 @@ from sqlalchemy import Connection
 
 from touchpoint.domain.scores import DAY_S, ScoreModel, decayed
 from touchpoint.errors import NotFound, ValidationError
+from touchpoint.projections.contract import Progress
 from touchpoint.projections.scores import ScoreProjection, parse_models
+from touchpoint.services import audit
 from touchpoint.store import scores as store
 from touchpoint.store.engine import read_connection
 
@@ -231,12 +233,21 @@ def check_file(path: Path) -> str:
     return text
 
 
-def apply_text(tp: Touchpoint, text: str, *, where: str = "score file") -> ApplyResult:
-    """Validate a score file, then rescore all history with it (it is then the file in force).
-    A file that does not parse changes nothing."""
+def apply_text(
+    tp: Touchpoint,
+    text: str,
+    *,
+    where: str = "score file",
+    actor: str = "system",
+    progress: Progress | None = None,
+) -> ApplyResult:
+    """Validate a score file, then rescore all history with it (it is then the file in force),
+    and record who did. A file that does not parse changes nothing."""
     models = parse_models(text, where)
-    report = tp.projections.replay("scores", source=text)
-    return ApplyResult(tuple(m.name for m in models), report.customers, report.events)
+    report = tp.projections.replay("scores", progress, source=text)
+    names = tuple(m.name for m in models)
+    audit.record_read(tp.engine, actor, "scores.config", None, models=list(names))
+    return ApplyResult(names, report.customers, report.events)
 
 
 def source_in_force(tp: Touchpoint) -> str:
