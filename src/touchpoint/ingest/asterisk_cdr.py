@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from touchpoint.domain import contact_center as cc
+from touchpoint.domain.outbound import BUSY, NO_ANSWER
 from touchpoint.domain.vocabulary import Channel, InteractionType
 from touchpoint.errors import ValidationError
 from touchpoint.ingest.asterisk import ANSWERED, Row, call_identity, caller_phone
@@ -31,13 +32,14 @@ COLUMNS = (
 EXTRA = ("uniqueid", "userfield", "peeraccount", "linkedid", "sequence")
 ID_PREFIX = "asterisk-cdr:"
 QUEUE_LEG = "cdr queue leg"  # the name of a row that ended in Queue(): not a call of its own
-# ast_cdr_disp2str() → the outcome stored
+FAILED = "failed"  # the call could not be placed (Asterisk's FAILED, CONGESTION)
+# ast_cdr_disp2str() → the outcome stored (the outbound dialer's words where it has them)
 DISPOSITIONS = {
     "ANSWERED": ANSWERED,
-    "NO ANSWER": "no_answer",
-    "BUSY": "busy",
-    "FAILED": "failed",
-    "CONGESTION": "congestion",
+    "NO ANSWER": NO_ANSWER,
+    "BUSY": BUSY,
+    "FAILED": FAILED,
+    "CONGESTION": FAILED,
 }
 _UNIQUEID = re.compile(r"(?:[\w.-]+-)?\d+\.\d+")  # "1700000000.42", or "host-1700000000.42"
 _CLID_NUMBER = re.compile(r"<([^<>]*)>\s*$")
