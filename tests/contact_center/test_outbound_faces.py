@@ -109,7 +109,7 @@ def test_the_campaign_commands(tp: Touchpoint, tmp_path) -> None:  # type: ignor
         ],
     )
     assert made.exit_code == 0, made.output
-    assert "1 records" in made.output and "skipped 3: phone" in made.output
+    assert "1 records" in made.output and "skipped line 3: phone" in made.output
     nxt = runner.invoke(app, ["cc", "campaign", "next", "spring", "--agent", "ana", *data_dir])
     assert nxt.exit_code == 0, nxt.output
     attempt = next(w for w in nxt.output.split() if w.startswith("att_"))

@@ -26,6 +26,8 @@ campaign_group = typer.Typer(
 )
 group.add_typer(campaign_group, name="campaign")
 
+SHOWN = 10  # lines skipped, refusals: the first ones, then a count
+
 DISPOSITION_HELP = (
     "A VICIdial status: A, AA (machine), B, AB (busy), N, NA (no answer), DC, ADC "
     "(disconnected), DNC, CALLBK, SALE, NI, XFER, DROP, PDROP"
@@ -117,10 +119,14 @@ def create(
         f"campaign {show.plain(created.campaign.name)} ({created.campaign.id}): "
         f"{created.added} records, {created.campaign.pacing} pacing"
     )
-    for skipped in created.skipped[:20]:
-        show.console.print(f"  skipped {skipped.line}: {show.plain(skipped.reason)}")
-    if len(created.skipped) > 20:
-        show.console.print(f"  … and {len(created.skipped) - 20} more skipped")
+    phoneless = [s for s in created.skipped if s.reason.endswith("no phone number")]
+    if phoneless:
+        show.console.print(f"  {len(phoneless)} customers without a phone number skipped")
+    lines = [s for s in created.skipped if s not in phoneless]
+    for skipped in lines[:SHOWN]:
+        show.console.print(f"  skipped line {skipped.line}: {show.plain(skipped.reason)}")
+    if len(lines) > SHOWN:
+        show.console.print(f"  … and {len(lines) - SHOWN} more lines skipped")
 
 
 def _settings(pacing: str, window: str, consent: str, extra: str | None) -> dict[str, Any]:
@@ -144,11 +150,11 @@ def list_(data_dir: DataDir = None) -> None:
     with opened(data_dir) as tp:
         found = campaigns(tp)
     table = Table(title="Campaigns")
-    for column in ("id", "name", "queue", "status", "pacing", "open", "closed", "answer", "drop"):
+    table.add_column("name", overflow="fold")  # unique, and every command takes it (show: the id)
+    for column in ("queue", "status", "pacing", "open", "closed", "answer", "drop"):
         table.add_column(column, justify="right" if column in ("open", "closed") else "left")
     for c in found:
         table.add_row(
-            c.id,
             show.plain(c.name),
             show.plain(c.queue),
             c.status,
@@ -159,6 +165,10 @@ def list_(data_dir: DataDir = None) -> None:
             _share(c.drop_rate),
         )
     show.console.print(table)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _share(value: float | None) -> str:
@@ -228,8 +238,8 @@ def next_(
         handed = next_calls(tp, campaign, agent=agent)
     p = handed.pacing
     show.console.print(
-        f"pacing: {show.plain(p.reason)} — {p.lines} lines for {handed.free_agents} free "
-        f"agents, {handed.dialling} still ringing"
+        f"pacing: {show.plain(p.reason)} — {_n(p.lines, 'line')} for "
+        f"{_n(handed.free_agents, 'free agent')}, {handed.dialling} still ringing"
     )
     for call in handed.calls:
         who = f" for {show.plain(call.agent)}" if call.agent else ""
@@ -237,9 +247,14 @@ def next_(
             f"dial {call.phone} ({show.plain(call.name or '-')}){who}: attempt {call.attempt_id}"
             f" (call {call.attempt})"
         )
-    for refusal in handed.refused:
+    for refusal in handed.refused[:SHOWN]:
         later = f", again at {show.when(refusal.retry_at)} UTC" if refusal.retry_at else ""
         show.console.print(f"[yellow]not dialled[/] {refusal.phone}: {refusal.reason}{later}")
+    rest: dict[str, int] = {}
+    for refusal in handed.refused[SHOWN:]:
+        rest[refusal.reason] = rest.get(refusal.reason, 0) + 1
+    if rest:
+        show.console.print(f"[yellow]… and not dialled:[/] {_counts(rest)}")
     if not handed.calls and not handed.refused:
         show.console.print("nothing to dial now")
 

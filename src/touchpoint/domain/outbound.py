@@ -506,9 +506,15 @@ def pace(pacing: str, free_agents: int, history: DialHistory, settings: Campaign
         return Pacing(
             free_agents, "predictive, drop rate at the cap: one line per agent", rate, drop_rate
         )
-    lines = free_agents
-    most = math.floor(free_agents * settings.max_ratio)
-    while lines < most and _within_cap(history, lines + 1, rate, free_agents, settings.drop_cap):
-        lines += 1
+    # Both ratios are quasi-convex in the lines (expected drops are convex in them: one more
+    # line adds rate * P(X >= agents)) and within the cap at one line per agent, so the lines
+    # within the cap run from there to a largest one: found by bisection.
+    lines, most = free_agents, math.floor(free_agents * settings.max_ratio)
+    while lines < most:
+        middle = (lines + most + 1) // 2
+        if _within_cap(history, middle, rate, free_agents, settings.drop_cap):
+            lines = middle
+        else:
+            most = middle - 1
     projected = projected_drop_rate(history, lines, rate, free_agents)
     return Pacing(lines, "predictive: capped by the drop rate", rate, drop_rate, projected)
