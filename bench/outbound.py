@@ -1,13 +1,17 @@
 """Claim (issue 12): handing out an outbound record checks it right then (attempts, spacing,
-suppression, do-not-call, consent for calls from its history, the callee's local window) for a
-few milliseconds on SQLite, whatever the size of the list; and predictive pacing decides in milliseconds
-even for a large floor. Each beside a baseline in the same run:
+suppression, do-not-call, consent for calls from its history, the callee's local window) in tens
+of milliseconds on SQLite; and predictive pacing decides in
+milliseconds even for a large floor. Each beside a baseline in the same run:
 
 - **hand-out**: a preview record for an agent, then its outcome (NA), through the service, on a
   list of --records numbers of known customers who granted consent, beside the bare SQL of the
   same hand-out (read the next due record, insert an attempt, update the record) with no check;
 - **pacing**: domain.outbound.pace for 10, 100 and 500 free agents, predictive (binomial
   expected drops under the 3 % cap) beside progressive (one line per agent).
+
+Measured once (2 shared cores): a list of 10,000, next 20.6 ms p50 / 41.5 p95, its outcome
+43.3 / 90.7 (the log write: ingest and the projections), the bare SQL 1.4 / 10.0; predictive
+pacing 0.04 ms for 10 agents, 1.8 ms for 100, 24 ms for 500 (progressive ~1 µs).
 
     uv run python bench/outbound.py [--records 10000] [--calls 100]
 """
