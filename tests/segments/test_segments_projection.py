@@ -216,3 +216,33 @@ def test_the_stream_gives_each_change_once(tp: Touchpoint, wall: Wall) -> None:
     )
     with read_connection(tp.engine) as conn:
         assert read_events(conn, "segments", after=0) == seen
+
+
+def test_score_conditions_read_the_decayed_score(tp: Touchpoint, wall: Wall) -> None:
+    from touchpoint.errors import ValidationError
+    from touchpoint.store.scores import decayed_scores
+
+    ingest(
+        tp,
+        *(event(n, "ann", "page_view", START - n * DAY) for n in range(1, 4)),
+        event(9, "ann", "signup", START - 2 * DAY),
+        event(10, "bob", "page_view", START - 20 * DAY),
+    )
+    with read_connection(tp.engine) as conn:
+        held = decayed_scores(conn, "lead", START)  # the scores' own (Python) arithmetic
+    low, high = sorted(held.values())[0], sorted(held.values())[-1]
+    assert 0 < low < high
+    threshold = (low + high) / 2
+    service.create_segment(tp, name="hot", rule=f"score.lead > {threshold}")
+    expected = {cid for cid, value in held.items() if value > threshold}
+    with read_connection(tp.engine) as conn:
+        assert store.members(conn, service.get_segment(tp, "hot").id) == expected
+        # later, both decayed: the one above the threshold falls below it
+        later = START + 200 * DAY
+        decayed = decayed_scores(conn, "lead", later)
+    assert all(v < threshold for v in decayed.values())
+    wall.now = later
+    tp.projections.tick(later)
+    assert service.get_segment(tp, "hot").members == 0
+    with pytest.raises(ValidationError, match="no score model named 'nope'.*there are: "):
+        service.preview(tp, rule="score.nope > 1")

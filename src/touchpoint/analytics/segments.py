@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
-from sqlalchemy import Column, DateTime, Float, MetaData, Select, String, Table, select
+from sqlalchemy import Column, DateTime, Float, MetaData, Select, String, Table
 from sqlalchemy.dialects.postgresql.base import PGDialect
 
 from touchpoint.domain.segments import Rule
@@ -55,7 +55,6 @@ scores = Table(
     Column("model", String),
     Column("score", Float),
 )
-scope_table = Table("seg_scope", _META, Column("id", String))
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS seg_people (id VARCHAR, age DOUBLE, gender VARCHAR,
@@ -76,7 +75,7 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def sources() -> SegmentSources:
-    return SegmentSources(people, events, stages, consent, scores)
+    return SegmentSources(people, events, stages, consent, scores, grouped=True)
 
 
 def compiled(query: Select[Any]) -> tuple[str, list[Any]]:
@@ -93,9 +92,8 @@ def _param(value: Any) -> Any:
 
 
 def member_sql(rule: Rule, now: datetime, *, scoped: bool = False) -> tuple[str, list[Any]]:
-    """The SQL selecting the members' ids (among seg_scope's when `scoped`)."""
-    scope = (lambda column: column.in_(select(scope_table.c.id))) if scoped else None
-    return compiled(member_query(rule, sources(), now, scope))
+    """The SQL selecting the members' ids (among the customers of `scope` when `scoped`)."""
+    return compiled(member_query(rule, _SCOPED if scoped else sources(), now))
 
 
 def evaluate(
@@ -106,7 +104,7 @@ def evaluate(
 ) -> set[str]:
     """Who the rule holds for at `now` (everyone, or among `customer_ids`)."""
     if customer_ids is not None:
-        set_scope(con, customer_ids)
+        scope(con, customer_ids)
     sql, params = member_sql(rule, now, scoped=customer_ids is not None)
     return {row[0] for row in con.execute(sql, params).fetchall()}
 
@@ -117,12 +115,31 @@ def count(con: duckdb.DuckDBPyConnection, rule: Rule, now: datetime) -> int:
     return int(found[0]) if found else 0
 
 
-def set_scope(con: duckdb.DuckDBPyConnection, customer_ids: Collection[str]) -> None:
-    """The customers a scoped evaluation looks at (a temporary table)."""
+_SCOPED_META = MetaData()
+_SCOPED = SegmentSources(
+    *(
+        t.to_metadata(_SCOPED_META, name=f"scoped_{t.name}")
+        for t in (people, events, stages, consent)
+    ),
+    scores.to_metadata(_SCOPED_META, name="scoped_seg_scores"),
+    grouped=True,
+)
+
+
+def scope(con: duckdb.DuckDBPyConnection, customer_ids: Collection[str]) -> None:
+    """Gather the rows of these customers from every source into temporary tables, once (one
+    semi-join each), so the segments re-evaluated for a batch read only their rows."""
     import pyarrow as pa
 
-    con.execute("CREATE OR REPLACE TEMP TABLE seg_scope (id VARCHAR)")
     ids = pa.table({"id": pa.array(sorted(customer_ids), pa.string())})
     con.register("seg_scope_in", ids)
-    con.execute("INSERT INTO seg_scope SELECT id FROM seg_scope_in")
-    con.unregister("seg_scope_in")
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE seg_scope AS SELECT id FROM seg_scope_in")
+    finally:
+        con.unregister("seg_scope_in")
+    for table in (people, events, stages, consent, scores):
+        key = "id" if table is people else "customer_id"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE scoped_{table.name} AS SELECT * FROM {table.name} "
+            f"WHERE {key} IN (SELECT id FROM seg_scope)"
+        )

@@ -81,12 +81,18 @@ def utcnow() -> datetime:
 # --- defining -----------------------------------------------------------------------------------
 
 
-def known_score_models(conn: Connection) -> set[str]:
-    """The score models whose scores segments can read (none until scores are kept)."""
-    return set()
+def known_score_models(tp: Touchpoint, conn: Connection) -> set[str]:
+    """The score models in force (the scores projection's file), whose scores segments read."""
+    try:
+        scores = tp.projections.get("scores")
+    except NotFound:
+        return set()
+    return {model.name for model in scores.models(conn)}  # type: ignore[attr-defined]
 
 
-def define(conn: Connection, name: str, rule: str | Mapping[str, Any]) -> SegmentDefinition:
+def define(
+    tp: Touchpoint, conn: Connection, name: str, rule: str | Mapping[str, Any]
+) -> SegmentDefinition:
     """The checked definition; ValidationError names the rule and, in the language, the line
     and column of the problem."""
     if not isinstance(rule, str | Mapping):
@@ -95,7 +101,7 @@ def define(conn: Connection, name: str, rule: str | Mapping[str, Any]) -> Segmen
         definition = rules.define(name, rule)
     except RuleError as error:
         raise ValidationError(str(error)) from None
-    known = known_score_models(conn)
+    known = known_score_models(tp, conn)
     for model in sorted(rules.score_models(definition.rule) - known):
         there = f"there are: {', '.join(sorted(known))}" if known else "no score model is kept yet"
         raise ValidationError(
@@ -108,7 +114,7 @@ def preview(tp: Touchpoint, *, rule: str | Mapping[str, Any], name: str = "previ
     """How many customers the rule holds for now; nothing is saved."""
     now = utcnow()
     with read_connection(tp.engine) as conn:
-        definition = define(conn, name, rule)
+        definition = define(tp, conn, name, rule)
         count = store.count(conn, definition.rule, now)
     return Preview(definition.name, rules.rule_to_json(definition.rule), count, now)
 
@@ -118,7 +124,7 @@ def create_segment(
 ) -> SegmentView:
     """Save a segment and evaluate its members (each one's entry is a `segment_entered`)."""
     with write_transaction(tp.engine) as conn:
-        definition = define(conn, name, rule)
+        definition = define(tp, conn, name, rule)
         if store.find_segment(conn, definition.name) is not None:
             raise Conflict(f"a segment named {definition.name!r} exists already")
         segment_id = store.new_id()

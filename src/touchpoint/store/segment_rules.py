@@ -53,6 +53,7 @@ from touchpoint.domain.segments import (
 )
 from touchpoint.store.tables import (
     consent_history,
+    customer_scores,
     customer_stages,
     customers,
     interactions,
@@ -75,6 +76,10 @@ class SegmentSources:
     stages: FromClause  # customer_id, stage
     consent: FromClause  # customer_id, channel, purpose, status, occurred_at, recorded_at, source
     scores: FromClause | None  # customer_id, model, score (as of the evaluation's moment)
+    # How conditions read the other sources: correlated subqueries on the customer (indexes
+    # answer them: the system of record), or one grouped subquery each that the customers are
+    # looked up in (hash joins: DuckDB over many customers).
+    grouped: bool = False
 
 
 def member_query(
@@ -100,6 +105,8 @@ def _compile(rule: Rule, sources: SegmentSources, now: datetime) -> ColumnElemen
 
 def _condition(rule: Rule, sources: SegmentSources, now: datetime) -> ColumnElement[bool]:
     person = sources.people.c.id
+    if sources.grouped and not isinstance(rule, Trait):
+        return _grouped(rule, sources, now, person)
     if isinstance(rule, Trait):
         return _trait(rule, sources.people.c[rule.trait])
     if isinstance(rule, Stage):
@@ -111,6 +118,50 @@ def _condition(rule: Rule, sources: SegmentSources, now: datetime) -> ColumnElem
         return _score(rule, sources.scores, person)
     if isinstance(rule, Behaviour):
         return _compare(_count(rule, sources.events, person, now), rule.op, rule.count)
+    raise TypeError(f"not a segment rule: {rule!r}")
+
+
+def _grouped(
+    rule: Rule, sources: SegmentSources, now: datetime, person: ColumnElement[Any]
+) -> ColumnElement[bool]:
+    """The condition as `person IN (customers it holds for)` (or NOT IN those it fails for,
+    when a customer with no row at all holds: `opened no email`), in DuckDB's SQL."""
+    if isinstance(rule, Stage):
+        stages = sources.stages
+        return person.in_(select(stages.c.customer_id).where(stages.c.stage.in_(rule.stages)))
+    if isinstance(rule, Consent):
+        # DuckDB's arg_max: the status of the latest change by (occurred_at, recorded_at, source)
+        consent = sources.consent
+        latest = func.arg_max(
+            consent.c.status,
+            func.row(consent.c.occurred_at, consent.c.recorded_at, consent.c.source),
+        )
+        granted = (
+            select(consent.c.customer_id)
+            .where(consent.c.channel == rule.channel, consent.c.purpose == rule.purpose)
+            .group_by(consent.c.customer_id)
+            .having(latest == "granted")
+        )
+        return person.in_(granted)
+    if isinstance(rule, Score):
+        scores = sources.scores
+        if scores is None:
+            return null()
+        held = select(scores.c.customer_id).where(
+            scores.c.model == rule.model, _compare(scores.c.score, rule.op, rule.value)
+        )
+        return person.in_(held)
+    if isinstance(rule, Behaviour):
+        events = sources.events
+        counted = (
+            select(events.c.customer_id)
+            .where(*event_filter(rule, events), *in_window(rule, events, now))
+            .group_by(events.c.customer_id)
+        )
+        if rules.holds_for_zero(rule.op, rule.count):
+            failing = counted.having(not_(_compare(func.count(), rule.op, rule.count)))
+            return person.not_in(failing)
+        return person.in_(counted.having(_compare(func.count(), rule.op, rule.count)))
     raise TypeError(f"not a segment rule: {rule!r}")
 
 
@@ -225,8 +276,25 @@ def _pg_typed(column: Any, key: str, kind: str, *, text: bool) -> ColumnElement[
     return case((func.json_typeof(member) == kind, value))
 
 
-def system_sources(dialect: Dialect, scores: FromClause | None = None) -> SegmentSources:
-    """The system of record's tables under the five names (customers merged away are nobody)."""
+def decayed_scores(dialect: Dialect, now: datetime) -> FromClause:
+    """Every customer's score under each model as it stands at `now`: the points held at their
+    reference moment halved every half-life since (domain.scores.decayed, in SQL)."""
+    held = customer_scores.c
+    at = moment(now)
+    if dialect.name == "sqlite":
+        elapsed = (func.julianday(at) - func.julianday(held.reference_at)) * 86_400.0
+        power = func.pow
+    else:
+        elapsed = func.extract("epoch", at - held.reference_at)
+        power = func.power
+    steady = or_(held.half_life_s.is_(None), held.reference_at.is_(None), elapsed <= 0)
+    score = case((steady, held.points), else_=held.points * power(2.0, -elapsed / held.half_life_s))
+    return select(held.customer_id, held.model, score.label("score")).subquery("scores")
+
+
+def system_sources(dialect: Dialect, now: datetime | None = None) -> SegmentSources:
+    """The system of record's tables under the five names (customers merged away are nobody);
+    the scores as they stand at `now` (none without it)."""
     traits = customers.c.traits
     people = (
         select(
@@ -252,7 +320,7 @@ def system_sources(dialect: Dialect, scores: FromClause | None = None) -> Segmen
         events=events,
         stages=customer_stages,
         consent=consent_history,
-        scores=scores,
+        scores=None if now is None else decayed_scores(dialect, now),
     )
 
 

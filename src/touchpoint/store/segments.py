@@ -125,15 +125,15 @@ def set_clock(
 # --- evaluation ---------------------------------------------------------------------------------
 
 
-def sources_for(conn: Connection) -> SegmentSources:
-    return system_sources(conn.dialect)
+def sources_for(conn: Connection, now: datetime | None = None) -> SegmentSources:
+    return system_sources(conn.dialect, now)
 
 
 def evaluate(
     conn: Connection, rule: Rule, now: datetime, customer_ids: Collection[str] | None = None
 ) -> set[str]:
     """Who the rule holds for at `now`: everyone, or only among `customer_ids`."""
-    sources = sources_for(conn)
+    sources = sources_for(conn, now)
     if customer_ids is None:
         return set(conn.execute(member_query(rule, sources, now)).scalars())
     if not customer_ids:
@@ -144,7 +144,9 @@ def evaluate(
 
 def count(conn: Connection, rule: Rule, now: datetime) -> int:
     """How many customers the rule holds for at `now` (a preview: nothing is saved)."""
-    query = select(func.count()).select_from(member_query(rule, sources_for(conn), now).subquery())
+    query = select(func.count()).select_from(
+        member_query(rule, sources_for(conn, now), now).subquery()
+    )
     return int(conn.execute(query).scalar() or 0)
 
 
