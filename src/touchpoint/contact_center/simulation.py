@@ -91,7 +91,7 @@ _ORDERS: dict[str, Callable[[AgentView, QueueSpec], tuple[Any, ...]]] = {
     "linear": lambda a, q: (a.order,),
     "most-skilled": lambda a, q: (-_skill(a, q), a.idle_since, a.order),
 }
-_FIRST_ASKED = 8
+_FIRST_ASKED = 1  # how many of the first in the order `assignments` is given
 
 
 class _Contact:
@@ -149,10 +149,13 @@ class CenterModel:
         self.rank: dict[str, dict[str, tuple[Any, ...]]] = {q: {} for q in self.queues}
         self.waiting: dict[str, int] = dict.fromkeys(self.queues, 0)
         # What `eligible` answered for an agent and a contact just arrived, per kind of contact
-        # (queue, channel, language, team held for): at the moment of arrival eligibility
-        # depends on nothing else, so the answer holds until the agent's view changes (then it
-        # is forgotten).
-        self.known: dict[tuple[str, str, str | None, str | None], dict[str, bool]] = {}
+        # (queue, channel, language, team held for and how long): at the moment of arrival it
+        # depends on nothing else, so the answer holds as long as the agent's view is the same
+        # object (every change makes a new one).
+        self.known: dict[
+            tuple[str, str, str | None, str | None, timedelta | None],
+            dict[str, tuple[AgentView, bool]],
+        ] = {}
         # free agents with room for a channel, per queue and channel (has_room's answer)
         self.roomy: dict[tuple[str, str], dict[str, None]] = {
             (q, c): {} for q, spec in self.queues.items() for c in spec.channels
@@ -284,10 +287,10 @@ class CenterModel:
     # --- dispatch ----------------------------------------------------------------------------
     def _offer_contact(self, contact: _Contact) -> None:
         """Offer one contact to the free agents of its queue. Where the queue's strategy picks
-        the least of an order (longest idle, least occupied, …), only the few first in that
-        order among those `eligible` says may take it are handed to `assignments`: its choice
-        among them is its choice among all (the least of an order is among its first), without
-        building every free agent's candidacy in a large center."""
+        the least of an order (longest idle, least occupied, …), only the first in that order
+        among those `eligible` says may take it is handed to `assignments`: the one it would
+        choose among all of them (a test and the bench check the days come out the same),
+        without building every free agent's candidacy in a large center."""
         free = self.free[contact.queue]
         if contact.state not in ("waiting", "callback") or not free:
             return
@@ -300,13 +303,16 @@ class CenterModel:
         now, view = self.now(), contact.view
         roomy = self.roomy[(contact.queue, view.channel)]
         if self.env.now == contact.joined:  # a new contact: what `eligible` said holds
-            known = self.known.setdefault((view.queue, view.channel, view.language, view.team), {})
+            hold = None if view.team_until is None else view.team_until - view.joined_at
+            kind = (view.queue, view.channel, view.language, view.team, hold)
+            known = self.known.setdefault(kind, {})
             able = []
             for a in roomy:
-                answer = known.get(a)
-                if answer is None:
-                    answer = known[a] = eligible(free[a], view, queue, now)
-                if answer:
+                agent = free[a]
+                seen = known.get(a)
+                if seen is None or seen[0] is not agent:
+                    seen = known[a] = (agent, eligible(agent, view, queue, now))
+                if seen[1]:
                     able.append(a)
         else:
             able = [a for a in roomy if eligible(free[a], view, queue, now)]
@@ -384,8 +390,6 @@ class CenterModel:
     def _set_view(self, view: AgentView) -> None:
         """Keep the agent's view and the free agents of each queue they serve up to date."""
         self.views[view.id] = view
-        for known in self.known.values():
-            known.pop(view.id, None)
         free = view.id in self.on_duty and view.id not in self.wrapping and view.has_room_for_any()
         for queue in self.serves[view.id]:
             spec = self.queues[queue]
