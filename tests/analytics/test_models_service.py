@@ -30,3 +30,32 @@ def test_mistakes_are_named(tp: Touchpoint) -> None:
 def test_an_empty_log_is_too_little_data(tp: Touchpoint) -> None:
     with pytest.raises(ValidationError, match="too little data to train: the training cut-offs"):
         service.train(tp, "conversion")
+
+
+def test_the_lead_score_feature_is_the_score_as_it_stood_at_the_cut_off() -> None:
+    """Awards after the cut-off do not count; earlier ones decay to the cut-off: 10 points
+    given one half-life (10 days) before it count 5, plus 4 given at it."""
+    from datetime import UTC, datetime, timedelta
+    from types import SimpleNamespace
+
+    import ibis
+    import pandas as pd
+
+    cut = datetime(2026, 6, 1, tzinfo=UTC)
+    awards = pd.DataFrame(
+        {
+            "customer_id": ["cus_a", "cus_a", "cus_a", "cus_b"],
+            "at": [
+                cut - timedelta(days=10),
+                cut,
+                cut + timedelta(seconds=1),
+                cut + timedelta(days=1),
+            ],
+            "points": [10.0, 4.0, 100.0, 7.0],
+        }
+    )
+    sources = SimpleNamespace(customer_keys=None)
+    table = service._lead_scores(sources, (awards, 10 * 86_400.0), cut)
+    got = ibis.duckdb.connect().to_pyarrow(table).to_pylist()
+    assert got == [{"customer_id": "cus_a", "lead_score": pytest.approx(9.0)}]
+    assert service._lead_scores(sources, (awards, None), cut - timedelta(days=11)) is None

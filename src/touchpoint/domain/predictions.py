@@ -30,6 +30,7 @@ TARGETS: Final = (CONVERSION, CHURN)
 CONVERSION_STAGE: Final = "conversion"  # the progression stage a first purchase enters
 CHURNED_OVERLAY: Final = "churned"  # the overlay the stage model puts churned customers in
 
+LEAD_SCORE_MODEL: Final = "lead"  # the rule-based score read as the lead_score feature
 DEFAULT_HORIZON_DAYS: Final = 90
 TRAINING_CUTOFFS: Final = 3  # training cut-offs before the test cut-off, one horizon apart
 MIN_ROWS: Final = 50  # below this many eligible customers (or MIN_POSITIVES of each class) in

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import ibis
 import pandas as pd
 
 from touchpoint.analytics import features as feats
@@ -107,18 +108,25 @@ def train(
     _target(name)
     days, now = _horizon(horizon), _now(at)
     cuts = terms.cutoffs(now, days)
+    awards = _lead_awards(tp)
     progress("refreshing the columnar copy")
     with open_sources(tp.settings) as sources:
         frames = []
         for cut in cuts:
             progress(f"features and labels as of {cut:%Y-%m-%d}")
-            frames.append(feats.dataset(sources, target=name, cutoff=cut, horizon_days=days))
+            lead = _lead_scores(sources, awards, cut)
+            frames.append(
+                feats.dataset(sources, target=name, cutoff=cut, horizon_days=days, lead_scores=lead)
+            )
         training = pd.concat(frames[:-1])
         trained = ml.train(
             name, training, frames[-1], at=now, horizon_days=days, cutoffs=cuts, progress=progress
         )
         progress("scoring every customer")
-        current = feats.dataset(sources, target=name, cutoff=now, horizon_days=None)
+        lead = _lead_scores(sources, awards, now)
+        current = feats.dataset(
+            sources, target=name, cutoff=now, horizon_days=None, lead_scores=lead
+        )
     progress("saving the model")
     with write_transaction(tp.engine) as conn:
         number = store.next_version(conn, name)
@@ -140,6 +148,40 @@ def train(
         )
         store.replace_scores(conn, name, _score_rows(trained, current, number, now))
     return show(tp, name, number)
+
+
+def _lead_awards(tp: Touchpoint) -> tuple[pd.DataFrame, float | None]:
+    with read_connection(tp.engine) as conn:
+        rows, half_life = store.score_awards(conn, terms.LEAD_SCORE_MODEL)
+    frame = pd.DataFrame(rows, columns=["customer_id", "at", "points"])
+    frame["at"] = pd.to_datetime(frame["at"], utc=True)
+    return frame, half_life
+
+
+def _lead_scores(
+    sources: Any, awards: tuple[pd.DataFrame, float | None], cutoff: datetime
+) -> Any | None:
+    """customer_id (the sources' key) -> the lead score as it stood at `cutoff`: the awards
+    given up to then, each decayed to then — never today's score, which knows the future.
+    None when there is no lead-score model (the feature stays empty)."""
+    frame, half_life = awards
+    cut = (
+        pd.Timestamp(cutoff).tz_convert("UTC") if cutoff.tzinfo else pd.Timestamp(cutoff, tz="UTC")
+    )
+    frame = frame[frame["at"] <= cut]
+    if frame.empty:
+        return None
+    age_s = (cut - frame["at"]).dt.total_seconds()
+    weight = 1.0 if half_life is None else 2.0 ** (-age_s / half_life)
+    scores = (frame["points"] * weight).groupby(frame["customer_id"]).sum()
+    keys = sources.customer_keys
+    if keys is not None:
+        mapping = sources.backend.to_pyarrow(keys).to_pandas().set_index("id")["key"]
+        scores = scores.groupby(scores.index.map(mapping)).sum()
+        scores = scores[scores.index.notna()]
+        scores.index = scores.index.astype("int64")
+    table = pd.DataFrame({"customer_id": scores.index, "lead_score": scores.to_numpy(float)})
+    return ibis.memtable(table)
 
 
 def _score_rows(
@@ -174,10 +216,14 @@ def score(
     now = _now(at)
     row = _version_row(tp, name, None)
     trained = ml.load(Path(row["path"]), row["sha256"])
+    awards = _lead_awards(tp)
     progress("refreshing the columnar copy")
     with open_sources(tp.settings) as sources:
         progress(f"features as of {now:%Y-%m-%d %H:%M}")
-        current = feats.dataset(sources, target=name, cutoff=now, horizon_days=None)
+        lead = _lead_scores(sources, awards, now)
+        current = feats.dataset(
+            sources, target=name, cutoff=now, horizon_days=None, lead_scores=lead
+        )
     progress("scoring")
     rows = _score_rows(trained, current, int(row["version"]), now)
     with write_transaction(tp.engine) as conn:

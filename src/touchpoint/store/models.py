@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.engine import RowMapping
 
-from touchpoint.store.tables import model_scores, model_versions
+from touchpoint.store.tables import customer_scores, model_scores, model_versions, score_points
 
 SCORE_BATCH = 5_000
 
@@ -80,3 +80,18 @@ def top_scores(conn: Connection, name: str, limit: int) -> list[RowMapping]:
         .limit(limit)
     )
     return list(conn.execute(query).mappings())
+
+
+def score_awards(
+    conn: Connection, score_model: str
+) -> tuple[list[tuple[str, datetime, float]], float | None]:
+    """The rule-based score `score_model`'s awards (customer_id, at, points as given) and its
+    half-life in seconds (None: no decay): what a score as of any past moment is summed from."""
+    t = score_points.c
+    awards = conn.execute(select(t.customer_id, t.at, t.points).where(t.model == score_model)).all()
+    half_life = conn.execute(
+        select(func.max(customer_scores.c.half_life_s)).where(
+            customer_scores.c.model == score_model
+        )
+    ).scalar()
+    return [tuple(row) for row in awards], None if half_life is None else float(half_life)  # type: ignore[misc]
