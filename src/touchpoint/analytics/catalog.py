@@ -49,6 +49,7 @@ CATALOG: dict[str, Entry] = {
     "agents": Entry("agents"),
     "contact-center": Entry("contact_center", CONTACT_BREAKDOWNS),
     "clv": Entry("clv", CUSTOMER_BREAKDOWNS),
+    "rfm": Entry("rfm"),
     "cac": Entry("spend", ("campaign", "channel")),
     "attribution": Entry("attribution", ("campaign", "channel")),
 }
