@@ -129,9 +129,9 @@ def print_scores(scores: Sequence[CustomerScore]) -> None:
         for total in score.by_rule:
             table.add_row(show.plain(total.rule), str(total.awards), f"{total.points:+.1f}")
         for award in score.awards[:AWARDS_SHOWN]:
-            cause = award.interaction_id or "(no activity)"
+            cause = award.interaction_id or "no activity"
             table.add_row(
-                f"  {show.when(award.at)} {show.plain(cause)}",
+                f"  {show.when(award.at)} {show.plain(award.rule)} ({show.plain(cause)})",
                 f"{award.points:+g}",
                 f"{award.now:+.1f}",
                 style="dim",

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from touchpoint.runtime import Touchpoint
 
 TOP_CUSTOMERS = 10
+_OPS = {"eq": "=", "ne": "≠", "in": "in", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤"}
+_OPS["exists"] = "exists:"
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,7 @@ def _rules(model: ScoreModel) -> tuple[RuleView, ...]:
         when = [
             f"type {' or '.join(sorted(rule.types))}" if rule.types else "any type",
             *([f"on {' or '.join(sorted(rule.channels))}"] if rule.channels else []),
-            *(f"{c.field} {c.op} {c.value!r}" for c in rule.conditions),
+            *(f"{c.field} {_OPS[c.op]} {c.value!r}" for c in rule.conditions),
         ]
         caps = [
             *([f"at most {rule.cap:g} in all"] if rule.cap is not None else []),
