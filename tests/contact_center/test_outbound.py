@@ -15,7 +15,7 @@ from touchpoint.errors import Conflict, ValidationError
 from touchpoint.runtime import Touchpoint
 from touchpoint.services import outbound as service
 from touchpoint.services.contact_center import agent_state, apply_config
-from touchpoint.services.privacy import erase
+from touchpoint.services.privacy import erase, export
 from touchpoint.store.engine import read_connection
 from touchpoint.store.tables import interactions
 
@@ -151,17 +151,28 @@ def test_a_dnc_disposition_keeps_the_number_out_of_every_campaign(center: Touchp
     assert (handed.calls, [r.reason for r in handed.refused]) == ([], ["do_not_call"])
 
 
-def test_an_erased_person_s_number_is_suppressed(center: Touchpoint) -> None:
+def test_an_erased_person_leaves_the_lists_and_their_number_is_suppressed(
+    center: Touchpoint,
+) -> None:
     tp = center
     granted(tp, ANN, BEN)
     campaign = csv_campaign(tp, ANN, BEN, consent="opt_out")
+    ready(tp, "ana")
+    call = service.next_calls(tp, campaign, agent="ana", now=NOW).calls[0]
+    assert call.phone == ANN
+    service.record_outcome(tp, call.attempt_id, disposition="DNC", agent="ana", now=NOW)
     with read_connection(tp.engine) as conn:
         ann = conn.scalar(
             select(interactions.c.customer_id).where(interactions.c.id.like("%0101%"))
         )
+    exported = export(tp, ann, actor="test")["outbound"]
+    assert [(r["phone"], r["last_disposition"]) for r in exported] == [(ANN, "DNC")]
+    assert [a["disposition"] for a in exported[0]["attempts_made"]] == ["DNC"]
     erase(tp, ann, actor="test")
-    ready(tp, "ana")
-    handed = service.next_calls(tp, campaign, agent="ana", now=NOW)
+    assert [r.phone for r in service.campaign(tp, campaign).records] == [BEN]
+    # A new list naming the erased number again: refused, as suppressed, never dialled.
+    again = csv_campaign(tp, ANN, BEN, name="again", consent="opt_out")
+    handed = service.next_calls(tp, again, agent="ana", now=NOW)
     assert [(r.phone, r.reason) for r in handed.refused] == [(ANN, "suppressed")]
     assert [c.phone for c in handed.calls] == [BEN]
 

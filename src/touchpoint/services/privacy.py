@@ -26,6 +26,7 @@ from touchpoint.services import audit, consent
 from touchpoint.services.customers import current_id, lifecycle_of
 from touchpoint.services.lifecycle import model_in_force
 from touchpoint.store import customers as customer_store
+from touchpoint.store import outbound as outbound_store
 from touchpoint.store import privacy as store
 from touchpoint.store.engine import read_connection, transaction
 
@@ -97,6 +98,16 @@ def _consent(conn: Connection, who: Person) -> Any:
     }
 
 
+def _phones(keys: Iterable[str]) -> list[str]:
+    return [key.partition(":")[2] for key in keys if key.startswith("phone:")]
+
+
+def _outbound(conn: Connection, who: Person) -> Any:
+    """Their places on outbound dialer lists and the calls made (by customer or phone)."""
+    phones = _phones(store.identity_keys_of(conn, who.customer_ids))
+    return outbound_store.person_records(conn, who.customer_ids, phones)
+
+
 def _audit(conn: Connection, who: Person) -> Any:
     return store.audit_about(conn, who.customer_ids)
 
@@ -108,6 +119,7 @@ SECTIONS: tuple[tuple[str, Section], ...] = (
     ("interactions", _interactions),
     ("lifecycle", _lifecycle),
     ("consent", _consent),
+    ("outbound", _outbound),
     ("audit", _audit),
 )
 
@@ -204,6 +216,7 @@ def _erase_in(
     store.strip_keys(conn, landed, keys)
     _forget_mentions(conn, keys, ids)
     merges = store.blank_merges(conn, ids)
+    outbound_store.forget_person(conn, ids, _phones(keys))  # dialer lists
     store.forget_identities(conn, ids)
     now = utcnow()
     store.blank_profiles(conn, ids, now)

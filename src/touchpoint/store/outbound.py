@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import aliased
 
@@ -313,3 +313,46 @@ def abandoned_carts(
     for customer_id, interaction_id, _at in conn.execute(query):
         latest[customer_id] = interaction_id  # later rows overwrite: the latest cart is kept
     return list(latest.items())
+
+
+# --- one person (privacy: export and erasure) ---------------------------------------------------
+
+
+def _person_records(customer_ids: Collection[str], phones: Collection[str]) -> Any:
+    return or_(
+        outbound_records.c.customer_id.in_(list(customer_ids) or [""]),
+        outbound_records.c.phone.in_(list(phones) or [""]),
+    )
+
+
+def person_records(
+    conn: Connection, customer_ids: Collection[str], phones: Collection[str]
+) -> list[dict[str, Any]]:
+    """The person's places on dialer lists (by customer or by phone), each with its attempts."""
+    found = [
+        dict(r)
+        for r in conn.execute(
+            select(outbound_records)
+            .where(_person_records(customer_ids, phones))
+            .order_by(outbound_records.c.id)
+        ).mappings()
+    ]
+    for row in found:
+        row["attempts_made"] = [dict(a) for a in attempts_of(conn, row["id"])]
+    return found
+
+
+def forget_person(conn: Connection, customer_ids: Collection[str], phones: Collection[str]) -> int:
+    """Delete the person's records, their attempts and their numbers' do-not-call entries (the
+    suppression list keeps an erased number from being called again). Returns records deleted."""
+    ids = list(
+        conn.scalars(select(outbound_records.c.id).where(_person_records(customer_ids, phones)))
+    )
+    if ids:
+        conn.execute(delete(outbound_attempts).where(outbound_attempts.c.record_id.in_(ids)))
+        conn.execute(delete(outbound_records).where(outbound_records.c.id.in_(ids)))
+    if phones:
+        conn.execute(
+            delete(outbound_do_not_call).where(outbound_do_not_call.c.phone.in_(list(phones)))
+        )
+    return len(ids)
