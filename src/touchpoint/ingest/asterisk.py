@@ -63,7 +63,8 @@ NOT_MAPPED = frozenset(
     "RINGCANCELED AGENTDUMP AGENTCALLED CONFIGRELOAD QUEUESTART PENALTY RINGINUSE SYSCOMPAT DID "
     "INFO UPDATEFIELD OUTCALL".split()
 )
-_EPOCH = re.compile(r"\d{1,12}")
+_EPOCH = re.compile(r"[0-9]{1,12}")  # ASCII digits: \d would take other scripts' too
+_LARGEST_FIELD = 10**10  # a data field's seconds or milliseconds (ringtime): ~317 years in s
 
 
 @dataclass(slots=True)
@@ -91,13 +92,14 @@ class _Line:
     def number_at(self, index: int, name: str) -> float:
         """The data field at `index` as a number; ValidationError naming it."""
         value = self.data[index] if -len(self.data) <= index < len(self.data) else ""
+        where = f"{self.event}: {name} (data field {index % max(len(self.data), 1) + 1})"
         try:
-            return float(int(value.strip()))
+            number = int(value.strip())
         except ValueError:
-            raise ValidationError(
-                f"{self.event}: {name} (data field {index % max(len(self.data), 1) + 1}) is not "
-                f"a whole number: {value!r}"
-            ) from None
+            raise ValidationError(f"{where} is not a whole number: {value!r}") from None
+        if not 0 <= number <= _LARGEST_FIELD:
+            raise ValidationError(f"{where} is out of range: {value.strip()[:40]}")
+        return float(number)
 
 
 def read_queue_log(
@@ -229,7 +231,7 @@ def _ended(line: _Line, call: _Call, region: str) -> dict[str, Any]:
         "type": CALL,
         "channel": PHONE,
         "direction": cc.INBOUND,
-        "occurred_at": datetime.fromtimestamp(started, UTC).isoformat(),
+        "occurred_at": _moment(started, line).isoformat(),
         "customer": _caller(call.caller, line.callid, region, properties),
         "name": line.event,
         "queue": line.queue,
@@ -239,6 +241,17 @@ def _ended(line: _Line, call: _Call, region: str) -> dict[str, Any]:
     if agent:
         interaction |= {"agent": agent, "duration_s": talk}
     return interaction
+
+
+def _moment(epoch: float, line: _Line) -> datetime:
+    """When the call entered the queue (its end less its wait and talk), refused when the
+    figures put it before any calendar (the event window refuses what is merely implausible)."""
+    try:
+        return datetime.fromtimestamp(epoch, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValidationError(
+            f"{line.event}: its wait and talk time put the call's start out of range"
+        ) from None
 
 
 def _caller(
