@@ -90,6 +90,21 @@ def test_the_history_s_fits_and_a_what_if_beside_the_baseline(center: Touchpoint
     assert baseline.agents == 2
 
 
+def test_arrivals_from_the_forecast_are_the_forecast_s_for_the_day(center: Touchpoint) -> None:
+    from touchpoint.analytics.sources import open_sources
+    from touchpoint.contact_center import forecast
+
+    result = simulate(center, replications=1, weekday="mon", arrivals="forecast")
+    with open_sources(center.settings) as sources:
+        recent = forecast.contact_history(sources.interactions, until=datetime.now(UTC))
+    table = forecast.forecast_arrivals(recent, start=result.day, days=1, queues=["support"])
+    expected = sum(table.column("expected").to_pylist())
+    assert expected > 0
+    assert result.queues[0].expected_contacts == pytest.approx(expected)
+    with pytest.raises(ValidationError, match="arrivals"):
+        simulate(center, arrivals="guess")
+
+
 def test_the_command_line_prints_the_scenarios_side_by_side(
     center: Touchpoint, tmp_path: Any
 ) -> None:

@@ -49,6 +49,10 @@ class SimulateIn(BaseModel):
         None, description="The day to simulate (default: the history's busiest)"
     )
     interval: Literal["15m", "30m", "60m"] = "30m"
+    arrivals: Literal["history", "forecast"] = Field(
+        "history",
+        description="Arrival rates: the history's weekday × interval means, or the forecast",
+    )
 
 
 @router.post("/simulate", summary="Simulate a day, with what-ifs")
@@ -71,6 +75,7 @@ def simulate(tp: TouchpointDep, _who: Reader, body: Annotated[SimulateIn, Body()
         seed=body.seed,
         weekday=body.weekday,
         interval_s=INTERVALS[body.interval],
+        arrivals=body.arrivals,
         max_contacts=MAX_CONTACTS,
     )
     return service.as_document(result)

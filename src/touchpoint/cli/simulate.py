@@ -57,6 +57,10 @@ def simulate(
         str | None, typer.Option(help="The day to simulate: mon … sun (default: the busiest)")
     ] = None,
     interval: Annotated[str, typer.Option(help="Arrival rates per 15m, 30m or 60m")] = "30m",
+    arrivals: Annotated[
+        str,
+        typer.Option(help="Arrival rates from: history (weekday × interval means) or forecast"),
+    ] = "history",
     output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
     data_dir: DataDir = None,
 ) -> None:
@@ -91,6 +95,7 @@ def simulate(
             seed=seed,
             weekday=weekday,
             interval_s=INTERVALS[interval],
+            arrivals=arrivals,
             progress=bar.update,
         )
     if output == "json":

@@ -10,13 +10,14 @@ import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from touchpoint.analytics.sources import open_sources
+from touchpoint.contact_center import forecast
 from touchpoint.contact_center.config import CenterConfig
 from touchpoint.contact_center.simulation import DayFigures, simulate_day
 from touchpoint.contact_center.simulation_fit import (
@@ -32,6 +33,7 @@ from touchpoint.contact_center.simulation_inputs import (
     ChurnRelation,
     Distribution,
     ModelInput,
+    QueueDemand,
     Shift,
 )
 from touchpoint.contact_center.simulation_scenarios import BASELINE, Scenario, check_against
@@ -41,6 +43,7 @@ from touchpoint.services.contact_center import current_config
 from touchpoint.store.engine import read_connection
 
 MAX_REPLICATIONS = 200
+ARRIVALS = ("history", "forecast")  # where the arrival rates come from
 INTERVALS_S = (900.0, 1800.0, 3600.0)
 
 Progress = Callable[[int, int], None]  # (replications done, replications in all)
@@ -102,36 +105,75 @@ class SimulationResult:
 
 
 def prepare(
-    tp: Touchpoint, *, weekday: str | None = None, interval_s: float = 1800.0
+    tp: Touchpoint,
+    *,
+    weekday: str | None = None,
+    interval_s: float = 1800.0,
+    arrivals: str = "history",
 ) -> tuple[ModelInput, History, str]:
     """The baseline day: the configuration in force, the history's fits, shifts from the
     queues' business calendars (an agent is on duty while one of their queues is open; all day
-    when one of them has no calendar)."""
+    when one of them has no calendar). Arrival rates are the history's weekday × interval
+    means, or with `arrivals="forecast"` the forecast's (contact_center.forecast) for the day."""
     if interval_s not in INTERVALS_S:
         raise ValidationError("interval: 15m, 30m or 60m")
     if weekday is not None and weekday not in WEEKDAYS:
         raise ValidationError(f"weekday {weekday!r}: one of {', '.join(WEEKDAYS)}")
+    if arrivals not in ARRIVALS:
+        raise ValidationError(f"arrivals: one of {', '.join(ARRIVALS)}; got {arrivals!r}")
     with read_connection(tp.engine) as conn:
         _version, config = current_config(conn)
     zone = _zone(config)
     with open_sources(tp.settings) as sources:
         history = read_history(sources)
+        recent = forecast.contact_history(sources.interactions, until=datetime.now(UTC))
     weekday = weekday or busiest_weekday(history, zone)
     last = history.contacts.occurred_at.max() if not history.contacts.empty else None
     after = last.date() if last is not None else datetime.now(UTC).date()
     day_start = datetime.combine(next_date(weekday, after), clock(0), tzinfo=zone)
     thresholds = {queue: seconds for queue, (_share, seconds) in config.targets.items()}
+    demand = fit_demand(
+        history, config, weekday=weekday, interval_s=interval_s, zone=zone, day_start=day_start
+    )
+    if arrivals == "forecast":
+        demand = _forecast_rates(demand, recent, config, day_start, interval_s)
     model = ModelInput(
         config=config,
-        demand=fit_demand(
-            history, config, weekday=weekday, interval_s=interval_s, zone=zone, day_start=day_start
-        ),
+        demand=demand,
         shifts=shifts_from_calendars(config, day_start),
         day_start=day_start,
         churn=churn_relation(history, thresholds),
         thresholds=thresholds,
     )
     return model, history, weekday
+
+
+def _forecast_rates(
+    demand: dict[str, QueueDemand],
+    recent: Any,
+    config: CenterConfig,
+    day_start: datetime,
+    interval_s: float,
+) -> dict[str, QueueDemand]:
+    """The demand with its arrival rates from the forecast of the simulated day (the seam
+    `ArrivalRates` names): each forecast interval lands in the simulated day's interval that
+    holds its start."""
+    table = forecast.forecast_arrivals(
+        recent,
+        start=day_start.date(),
+        days=1,
+        interval_min=int(interval_s // 60),
+        calendars=config.calendars,
+        queues=list(demand),
+    )
+    rates = {queue: [0.0] * len(d.rates) for queue, d in demand.items()}
+    for row in table.to_pylist():
+        at = row["interval_start"]
+        at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+        index = int((at - day_start).total_seconds() // interval_s)
+        if 0 <= index < len(rates[row["queue"]]):
+            rates[row["queue"]][index] += float(row["expected"])
+    return {q: replace(d, rates=tuple(rates[q])) for q, d in demand.items()}
 
 
 def _zone(config: CenterConfig) -> ZoneInfo:
@@ -180,6 +222,7 @@ def simulate(
     seed: int = 1,
     weekday: str | None = None,
     interval_s: float = 1800.0,
+    arrivals: str = "history",
     max_contacts: float | None = None,
     progress: Progress | None = None,
 ) -> SimulationResult:
@@ -188,7 +231,7 @@ def simulate(
     if not 1 <= replications <= MAX_REPLICATIONS:
         raise ValidationError(f"replications: 1 to {MAX_REPLICATIONS}")
     started = time.perf_counter()
-    base, history, weekday = prepare(tp, weekday=weekday, interval_s=interval_s)
+    base, history, weekday = prepare(tp, weekday=weekday, interval_s=interval_s, arrivals=arrivals)
     runs = [BASELINE, *scenarios]
     check_against(list(scenarios), base)
     models = [scenario.apply(base) for scenario in runs]
