@@ -33,9 +33,7 @@ def register(_app: typer.Typer) -> None:
 def simulate(
     scenario: Annotated[
         Path | None,
-        typer.Option(
-            help="A TOML file of what-ifs ([[scenario]] tables), each beside the baseline"
-        ),
+        typer.Option(help="A TOML file of what-ifs, one scenario table each, beside the baseline"),
     ] = None,
     volume: Annotated[float | None, typer.Option(help="What-if: contacts × this, e.g. 1.2")] = None,
     aht_delta: Annotated[
