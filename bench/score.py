@@ -62,7 +62,7 @@ def customers(n: int, seed: int = 13) -> tuple[pd.DataFrame, np.ndarray]:
 CPU: dict[str, float] = {}
 
 
-def timed(run: Callable[[], Any], name: str = "") -> tuple[Any, float]:
+def timed(run: Callable[[], Any], name: str) -> tuple[Any, float]:
     """run()'s result and wall seconds; its CPU seconds go to CPU[name]."""
     start, cpu = time.perf_counter(), time.process_time()
     out = run()
@@ -89,10 +89,12 @@ def run() -> None:
     x = frame[features].to_numpy()
     train, test = slice(0, args.train), slice(args.train, args.train + args.test)
 
-    model, fit_s = timed(lambda: ml.gradient_boosting().fit(x[train], label[train]))
-    base, base_fit_s = timed(lambda: ml.logistic().fit(frame[rfm].to_numpy()[train], label[train]))
-    p, score_s = timed(lambda: model.predict_proba(x)[:, 1])
-    q, base_score_s = timed(lambda: base.predict_proba(frame[rfm].to_numpy())[:, 1])
+    model, fit_s = timed(lambda: ml.gradient_boosting().fit(x[train], label[train]), "fit")
+    base, base_fit_s = timed(
+        lambda: ml.logistic().fit(frame[rfm].to_numpy()[train], label[train]), "base_fit"
+    )
+    p, score_s = timed(lambda: model.predict_proba(x)[:, 1], "score")
+    q, base_score_s = timed(lambda: base.predict_proba(frame[rfm].to_numpy())[:, 1], "base_score")
     trained = ml.TrainedModel(
         target=terms.CHURN,
         horizon_days=90,

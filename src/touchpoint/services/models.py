@@ -14,6 +14,7 @@ from typing import Any
 
 import ibis
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from touchpoint.analytics import features as feats
 from touchpoint.analytics import models as ml
@@ -189,8 +190,9 @@ def _score_rows(
 ) -> list[dict[str, Any]]:
     if frame.empty:
         return []
-    probability = trained.predict(frame)
-    reasons = ml.top_reasons(ml.contributions(trained, frame))
+    with threadpool_limits(limits=None if len(frame) >= ml.THREADED_ROWS else 1):
+        probability = trained.predict(frame)
+        reasons = ml.top_reasons(ml.contributions(trained, frame))
     return [
         {
             "customer_id": str(cid),
