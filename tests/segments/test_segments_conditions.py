@@ -48,6 +48,8 @@ CASES = {
     "consent email": {"bob"},
     "consent sms": {"cat"},
     'consent email "newsletter"': set(),
+    "unsubscribed email": {"ann"},
+    "not unsubscribed email": {"bob", "cat", "dan"},
     "not consent email and opened no email in 60 days": {"ann", "dan"},
     # nesting
     "(purchased or called support) and not (consent email or consent sms)": {"ann"},

@@ -26,6 +26,8 @@ OPERATORS: Final = (">=", "<=", "!=", "=", ">", "<", "in")
 COUNT_OPERATORS: Final = (">=", "<=", "!=", "=", ">", "<")
 PERIODS: Final = ("day", "week", "month", "year")
 DEFAULT_PURPOSE: Final = "marketing"  # as domain.consent: the purpose a change without one has
+GRANTED: Final = "granted"  # domain.consent's statuses (domain imports nothing of itself)
+WITHDRAWN: Final = "withdrawn"
 MAX_NAME_LENGTH: Final = 100
 MAX_RULE_LENGTH: Final = 10_000
 MAX_DEPTH: Final = 32
@@ -64,10 +66,12 @@ class Stage:
 
 @dataclass(frozen=True, slots=True)
 class Consent:
-    """The consent in force for (channel, purpose) is granted (no change recorded: not granted)."""
+    """The consent in force for (channel, purpose) has `status`: granted (no change recorded:
+    not granted — opt-in) or withdrawn (no change recorded: not withdrawn)."""
 
     channel: str
     purpose: str = DEFAULT_PURPOSE
+    status: str = GRANTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,6 +366,10 @@ class _Build(Transformer[Token, Rule]):
     def consent(self, channel: Token, purpose: Token | None = None) -> Consent:
         return Consent(str(channel).lower(), _unquote(purpose) if purpose else DEFAULT_PURPOSE)
 
+    def unsubscribed(self, channel: Token, purpose: Token | None = None) -> Consent:
+        chosen = _unquote(purpose) if purpose else DEFAULT_PURPOSE
+        return Consent(str(channel).lower(), chosen, WITHDRAWN)
+
     def score(self, model: Token, op: Token, value: Token) -> Score:
         return Score(str(model), str(op), float(value))
 
@@ -516,7 +524,7 @@ def rule_to_json(rule: Rule) -> dict[str, Any]:
     if isinstance(rule, Stage):
         return {"stage": list(rule.stages)}
     if isinstance(rule, Consent):
-        return {"consent": rule.channel, "purpose": rule.purpose}
+        return {"consent": rule.channel, "purpose": rule.purpose, "status": rule.status}
     if isinstance(rule, Score):
         return {"score": rule.model, "op": rule.op, "value": rule.value}
     event = {k: v for k, v in _event_fields(rule.event).items() if v is not None}
@@ -578,7 +586,9 @@ def _from_json(doc: Any, path: str, depth: int) -> Rule:
         return Stage(tuple(_text(s, f"{path}.stage") for s in _list(stages, f"{path}.stage")))
     if "consent" in doc:
         purpose = doc.get("purpose", DEFAULT_PURPOSE)
-        return Consent(_text(doc["consent"], f"{path}.consent"), _text(purpose, f"{path}.purpose"))
+        status = _op(doc.get("status", GRANTED), f"{path}.status", (GRANTED, WITHDRAWN))
+        channel = _text(doc["consent"], f"{path}.consent")
+        return Consent(channel, _text(purpose, f"{path}.purpose"), status)
     if "score" in doc:
         op = _op(doc.get("op"), f"{path}.op", COUNT_OPERATORS)
         return Score(

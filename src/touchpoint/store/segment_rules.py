@@ -113,7 +113,7 @@ def _condition(rule: Rule, sources: SegmentSources, now: datetime) -> ColumnElem
         stages = sources.stages
         return exists().where(stages.c.customer_id == person, stages.c.stage.in_(rule.stages))
     if isinstance(rule, Consent):
-        return _consent(rule, sources.consent, person) == "granted"
+        return _consent(rule, sources.consent, person) == rule.status
     if isinstance(rule, Score):
         return _score(rule, sources.scores, person)
     if isinstance(rule, Behaviour):
@@ -140,7 +140,7 @@ def _grouped(
             select(consent.c.customer_id)
             .where(consent.c.channel == rule.channel, consent.c.purpose == rule.purpose)
             .group_by(consent.c.customer_id)
-            .having(latest == "granted")
+            .having(latest == rule.status)
         )
         return person.in_(granted)
     if isinstance(rule, Score):
