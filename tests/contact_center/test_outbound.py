@@ -101,15 +101,19 @@ def test_a_cart_list_takes_carts_of_the_last_day_not_followed_by_a_purchase(
 
 
 def test_a_csv_list_skips_bad_lines_naming_them(center: Touchpoint) -> None:
-    text = "phone,name\n+12125550101,Ann\nnot a number,Bo\n,Cy\n(212) 555-0101,Ann again\n"
+    text = "phone,name\n+12125550101,Ann\nnot a number,Bo\n\n,Cy\n(212) 555-0101,Ann again\n"
     created = service.create_campaign(
         center, name="csv", queue="sales", settings={}, csv_text=text, actor="t", now=NOW
     )
     assert created.added == 1  # the fourth line is Ann's number again
     assert [(s.line, s.reason.split(":")[0]) for s in created.skipped] == [
         (3, "phone"),
-        (4, "phone"),
+        (5, "phone"),  # line 4 is blank
     ]
+    with pytest.raises(ValidationError, match="NUL"):
+        service.create_campaign(
+            center, name="z", queue="sales", settings={}, csv_text="phone\n\x00\n", actor="t"
+        )
     with pytest.raises(ValidationError, match="header needs a phone column"):
         service.create_campaign(
             center, name="x", queue="sales", settings={}, csv_text="tel\n1\n", actor="t"

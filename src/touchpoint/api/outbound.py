@@ -28,8 +28,10 @@ router = APIRouter(
 )
 
 CampaignRef = Annotated[
-    str, Path(min_length=1, max_length=200, description="A campaign's id (cmp_…) or name")
+    str,
+    Path(pattern=r"^[^\x00-\x1f]{1,200}$", description="A campaign's id (cmp_…) or name"),
 ]
+CustomerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
 AttemptId = Annotated[str, Path(pattern=r"^att_[0-9a-f]{16}$", description="An attempt's id")]
 
 
@@ -40,15 +42,17 @@ class AudienceIn(BaseModel):
         description="Customers in a lifecycle stage, those who abandoned a cart in the last "
         "`hours` without buying since, or customers by id"
     )
-    stage: str | None = Field(None, max_length=40, description="For kind=stage, e.g. at_risk")
+    stage: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{1,40}$", description="For kind=stage, e.g. at_risk"
+    )
     hours: float | None = Field(None, gt=0, le=24 * 90, description="For abandoned_carts (24)")
-    customer_ids: list[str] | None = Field(None, max_length=100_000)
+    customer_ids: list[CustomerId] | None = Field(None, max_length=100_000)
 
 
 class CampaignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(pattern=r"^[^\x00-\x1f]{1,200}$", description="Unique")
     queue: str = Field(max_length=40, description="The queue whose agents make the calls")
     audience: AudienceIn | None = Field(None, description="Where the list comes from …")
     csv: str | None = Field(

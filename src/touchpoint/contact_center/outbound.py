@@ -103,13 +103,16 @@ def audience_records(
 
 
 def csv_records(
-    conn: Connection, now: datetime, rows: Iterable[Mapping[str, str]], default_region: str
+    conn: Connection,
+    now: datetime,
+    rows: Iterable[tuple[int, Mapping[str, str]]],
+    default_region: str,
 ) -> tuple[list[dict[str, Any]], list[Skipped]]:
-    """Records from CSV rows (a `phone` column; `name`, `customer_id` optional), line 2 onward;
-    a row whose phone is missing or not a number is skipped with its line."""
+    """Records from CSV rows, each with its line (a `phone` column; `name`, `customer_id`
+    optional); a row whose phone is missing or not a number is skipped with its line."""
     found: list[dict[str, Any]] = []
     skipped: list[Skipped] = []
-    for line, row in enumerate(rows, start=2):
+    for line, row in rows:
         raw = (row.get("phone") or "").strip()
         if not raw:
             skipped.append(Skipped(line, "phone: missing"))

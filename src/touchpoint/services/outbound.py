@@ -97,8 +97,8 @@ def create_campaign(
     {"kind": "abandoned_carts", "hours": 24}, {"kind": "customers", "customer_ids": […]}) or from
     CSV text (a `phone` column). Rows and customers without a usable phone are skipped and said."""
     name = name.strip()
-    if not name or len(name) > 200:
-        raise ValidationError("name: 1 to 200 characters")
+    if not name or len(name) > 200 or not name.isprintable():
+        raise ValidationError("name: 1 to 200 printable characters")
     try:
         parsed = rules.campaign_settings(settings)
     except ValueError as exc:
@@ -131,7 +131,17 @@ def create_campaign(
     return Created(view, added, skipped)
 
 
-def _csv_rows(text: str) -> list[dict[str, str]]:
+def _csv_rows(text: str) -> list[tuple[int, dict[str, str]]]:
+    if "\x00" in text:
+        raise ValidationError("CSV: the text holds a NUL character; is it a CSV file?")
+    try:
+        return _read_csv(text)
+    except csv.Error as exc:
+        raise ValidationError(f"CSV: {exc}") from None
+
+
+def _read_csv(text: str) -> list[tuple[int, dict[str, str]]]:
+    """(the line a row ends on, the row), blank lines skipped."""
     reader = csv.DictReader(io.StringIO(text))
     if reader.fieldnames is None or "phone" not in [f.strip() for f in reader.fieldnames]:
         raise ValidationError("CSV line 1: the header needs a phone column")
@@ -139,7 +149,8 @@ def _csv_rows(text: str) -> list[dict[str, str]]:
     for row in reader:
         if len(rows) >= MAX_CSV_ROWS:
             raise ValidationError(f"CSV: more than {MAX_CSV_ROWS} rows; split the file")
-        rows.append({(k or "").strip(): (v or "") for k, v in row.items() if isinstance(v, str)})
+        values = {(k or "").strip(): (v or "") for k, v in row.items() if isinstance(v, str)}
+        rows.append((reader.line_num, values))
     return rows
 
 
