@@ -188,11 +188,13 @@ def agent_time(events: Sequence[AgentEvent], start: datetime, end: datetime) -> 
             holding.discard(event.contact)
         elif event.kind == LOGGED_OUT:
             inside, wrap_end = False, None
-        elif event.kind in LOGGED_IN_STATES:
+        elif event.kind == WRAP_UP:
+            # a second contact ended during a wrap-up: the longer of the two after-works
             inside = True
-            wrap_end = None
-            if event.kind == WRAP_UP and event.wrap_s:
-                wrap_end = event.at + timedelta(seconds=event.wrap_s)
+            ends = event.at + timedelta(seconds=event.wrap_s or 0.0)
+            wrap_end = ends if wrap_end is None or wrap_end <= event.at else max(wrap_end, ends)
+        elif event.kind in LOGGED_IN_STATES:
+            inside, wrap_end = True, None
     _count(totals, moment, end, start, inside, bool(holding), wrap_end)
     return totals[0], totals[1]
 
