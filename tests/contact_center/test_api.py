@@ -109,3 +109,22 @@ def test_bad_requests_are_clear_4xx(client: TestClient, admin_key: str, manager_
         (client.post("/v1/cc/agents/zed/state", json={"state": "ready"}, headers=pbx), 404),
     ]
     assert [r.status_code for r, _ in cases] == [c for _, c in cases], [r.text for r, _ in cases]
+
+
+def test_complete_takes_the_hold_a_front_end_reports(
+    tp: Touchpoint, client: TestClient, admin_key: str, manager_key: str
+) -> None:
+    pbx = bearer(manager_key)
+    assert client.put("/v1/cc/config", json=CONFIG, headers=bearer(admin_key)).status_code == 200
+    for state in ("login", "ready"):
+        client.post("/v1/cc/agents/ana/state", json={"state": state}, headers=pbx)
+    call = {"queue": "support", "channel": "phone", "customer": {"phone": "+1 415 555 0101"}}
+    contact_id = client.post("/v1/cc/contacts", json=call, headers=pbx).json()["id"]
+    client.post(f"/v1/cc/contacts/{contact_id}/accept", json={"agent": "ana"}, headers=pbx)
+    path = f"/v1/cc/contacts/{contact_id}/complete"
+    refused = client.post(path, json={"agent": "ana", "hold_s": -1}, headers=pbx)
+    assert refused.status_code == 422 and "hold_s" in refused.text
+    too_long = client.post(path, json={"agent": "ana", "hold_s": 3600}, headers=pbx)
+    assert too_long.status_code == 422 and "hold_s: 3600 s is not between 0" in too_long.text
+    done = client.post(path, json={"agent": "ana", "hold_s": 0}, headers=pbx)
+    assert done.status_code == 200 and done.json()["status"] == "completed"
