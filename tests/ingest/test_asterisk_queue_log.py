@@ -262,3 +262,26 @@ def test_a_rotated_gzipped_queue_log_is_known_by_its_name(tmp_path: Path) -> Non
     with file_rows(path, kind, SegmentEventMap()) as rows:
         read = [r for _, r in rows]
     assert sum(isinstance(r, dict) for r in read) == 10
+
+
+def test_a_withdrawal_is_abandoned_and_an_old_transfer_is_a_blind_one() -> None:
+    """WITHDRAW (position|origposition|waittime|info) calls record_abandoned(); Asterisk 11's
+    TRANSFER is extension|context|holdtime|calltime|origposition."""
+    rows, _ = read(
+        f"{T0 + 9}|3.1|support|NONE|WITHDRAW|2|3|9|moved to sales\n"
+        f"{T0 + 70}|3.2|support|SIP/ann|TRANSFER|300|from-internal|10|60|1\n"
+    )
+    (_, withdrawn), (_, moved) = rows
+    assert (withdrawn["outcome"], withdrawn["properties"]["queue_exit"]) == (
+        "abandoned",
+        "withdraw",
+    )
+    assert withdrawn["properties"]["wait_s"] == 9.0
+    assert withdrawn["occurred_at"] == "2026-03-02T10:00:00+00:00"
+    assert (moved["agent"], moved["duration_s"], moved["properties"]["wait_s"]) == (
+        "SIP/ann",
+        60.0,
+        10.0,
+    )
+    assert moved["properties"]["transfer_to"] == "300@from-internal"
+    assert moved["occurred_at"] == "2026-03-02T10:00:00+00:00"
