@@ -13,6 +13,7 @@ from touchpoint.errors import Conflict, ValidationError
 from touchpoint.ingest.batch_body import NDJSON_TYPES, BatchBody, read_batch_body
 from touchpoint.ingest.report import IngestReport, ItemResult
 from touchpoint.ingest.schema import InteractionIn
+from touchpoint.services import recording
 
 router = APIRouter(
     prefix="/v1/interactions",
@@ -75,7 +76,7 @@ def post_interaction(
     interaction dated in the future (past the server's clock by more than 5 minutes) is refused.
     """
     raw = interaction.model_dump(mode="json", exclude_unset=True)
-    report = tp.ingestor.ingest([(0, raw)])
+    report = recording.record(tp, [(0, raw)], actor=who.actor)
     result = report.results[0]
     if result.status == "rejected":
         raise ValidationError(result.reason or "rejected")
@@ -170,5 +171,5 @@ def post_batch(
     limit = tp.settings.max_batch_items
     if len(body.items) > limit:
         raise ValidationError(f"batch has {len(body.items)} interactions; at most {limit} allowed")
-    report = tp.ingestor.ingest(enumerate(body.items))
+    report = recording.record(tp, enumerate(body.items), actor=who.actor)
     return batch_out(report, body.lines, reveal=who.sees_contact_details)

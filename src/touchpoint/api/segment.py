@@ -33,7 +33,7 @@ from touchpoint.ingest.segment import (
 )
 from touchpoint.ingest.values import json_value_error, loads
 from touchpoint.runtime import Touchpoint
-from touchpoint.services import keys
+from touchpoint.services import keys, recording
 from touchpoint.services.access import Credentials, Principal, authenticate
 from touchpoint.settings import Settings
 from touchpoint.store.engine import read_connection
@@ -157,9 +157,9 @@ _WHO = {"userId": "u-1", "messageId": "m-1", "timestamp": "2026-01-01T12:00:00Z"
     summary="Segment identify: who the user is, and their traits",
     openapi_extra=_doc({**_WHO, "traits": {"email": "ann@example.com", "firstName": "Ann"}}),
 )
-def identify(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
+def identify(tp: TouchpointDep, key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
     """Who the user is: `userId`/`anonymousId` and identity traits (email, phone) resolve to one customer profile, and the other traits update it (the newest value of each trait wins). Stored as an `identify` interaction."""
-    return _ingest_one(tp, "identify", body)
+    return _ingest_one(tp, key, "identify", body)
 
 
 @router.post("/t", response_model=SegmentResultOut, include_in_schema=False)
@@ -171,9 +171,9 @@ def identify(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentR
         {**_WHO, "event": "Order Completed", "properties": {"revenue": 42.5, "currency": "EUR"}}
     ),
 )
-def track(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
+def track(tp: TouchpointDep, key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
     """An action the user took. Semantic events map to interaction types through the editable table (`Order Completed` → purchase with revenue, `Signed Up` → signup, …); other events are stored as custom interactions with their name. `context.campaign` (UTM) fills the attribution fields."""
-    return _ingest_one(tp, "track", body)
+    return _ingest_one(tp, key, "track", body)
 
 
 @router.post("/p", response_model=SegmentResultOut, include_in_schema=False)
@@ -183,9 +183,9 @@ def track(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResu
     summary="Segment page: a web page view",
     openapi_extra=_doc({**_WHO, "name": "Pricing", "properties": {"path": "/pricing"}}),
 )
-def page(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
+def page(tp: TouchpointDep, key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
     """A web page view, stored as a page_view interaction (`context.campaign` fills attribution)."""
-    return _ingest_one(tp, "page", body)
+    return _ingest_one(tp, key, "page", body)
 
 
 @router.post("/s", response_model=SegmentResultOut, include_in_schema=False)
@@ -195,9 +195,9 @@ def page(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResul
     summary="Segment screen: a mobile app screen view",
     openapi_extra=_doc({**_WHO, "name": "Home"}),
 )
-def screen(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
+def screen(tp: TouchpointDep, key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
     """A mobile app screen view, stored as a page_view interaction on the mobile_app channel."""
-    return _ingest_one(tp, "screen", body)
+    return _ingest_one(tp, key, "screen", body)
 
 
 @router.post("/a", response_model=SegmentResultOut, include_in_schema=False)
@@ -207,9 +207,9 @@ def screen(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentRes
     summary="Segment alias: previousId and userId are the same person",
     openapi_extra=_doc({**_WHO, "previousId": "anon-7"}),
 )
-def alias(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
+def alias(tp: TouchpointDep, key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
     """`previousId` and `userId` are the same person: their profiles merge (the older survives)."""
-    return _ingest_one(tp, "alias", body)
+    return _ingest_one(tp, key, "alias", body)
 
 
 @router.post("/g", response_model=SegmentResultOut, include_in_schema=False)
@@ -219,9 +219,9 @@ def alias(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResu
     summary="Segment group: the user belongs to an account (stored as a custom interaction)",
     openapi_extra=_doc({**_WHO, "groupId": "acct-1", "traits": {"name": "Initech"}}),
 )
-def group(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
+def group(tp: TouchpointDep, key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
     """The user belongs to an account; stored as a custom interaction with the group's traits."""
-    return _ingest_one(tp, "group", body)
+    return _ingest_one(tp, key, "group", body)
 
 
 @router.post("/b", response_model=SegmentResultOut, include_in_schema=False)
@@ -237,7 +237,7 @@ def group(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResu
         }
     ),
 )
-def batch(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
+def batch(tp: TouchpointDep, key: SegmentKey, body: SegmentBody) -> SegmentResultOut:
     """Many Segment calls at once, as server-side SDKs send them; each message is stored or rejected on its own (`messageId` is the idempotency key)."""
     messages = body.get("batch")
     if not isinstance(messages, list):
@@ -251,16 +251,18 @@ def batch(tp: TouchpointDep, _key: SegmentKey, body: SegmentBody) -> SegmentResu
     if why:
         raise SegmentPayloadError(f"context: {why}")
     rows = _translated(messages, body, event_map(tp.settings), datetime.now(UTC))
-    return _result(tp.ingestor.ingest(rows, keep_results=False))
+    return _result(recording.record(tp, rows, actor=key.actor, keep_results=False))
 
 
-def _ingest_one(tp: Touchpoint, kind: str, body: dict[str, Any]) -> SegmentResultOut:
+def _ingest_one(
+    tp: Touchpoint, key: Principal, kind: str, body: dict[str, Any]
+) -> SegmentResultOut:
     message = {**body, "type": kind}  # the endpoint names the call; Segment ignores `type` here
     try:
         raw = segment_to_interaction(message, event_map(tp.settings), received_at=datetime.now(UTC))
     except ValidationError as exc:
         raise SegmentPayloadError(f"{kind}: {exc}") from None
-    report = tp.ingestor.ingest([(0, raw)], keep_results=False)
+    report = recording.record(tp, [(0, raw)], actor=key.actor, keep_results=False)
     refused = report.rejected or report.conflicts  # a conflict: its messageId has other content
     if refused:
         raise SegmentPayloadError(f"{kind}: {refused[0].reason}")

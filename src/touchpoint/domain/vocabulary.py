@@ -100,6 +100,7 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "user.password",
     "user.disable",
     "cc.config",
+    "consent.change",  # a caller's interaction changed a customer's consent (services/recording)
     "ticket.change",
     "scores.config",  # a score file applied (services/scores.py)
 )
