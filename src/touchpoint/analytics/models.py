@@ -48,7 +48,7 @@ Progress = Callable[[str], None]
 
 def gradient_boosting() -> HistGradientBoostingClassifier:
     return HistGradientBoostingClassifier(
-        learning_rate=0.05,
+        learning_rate=0.1,  # as good as 0.05 on the demo's validation cut-off, half the trees to score
         max_iter=300,
         max_leaf_nodes=15,
         min_samples_leaf=20,
