@@ -14,7 +14,7 @@ def test_the_lag_of_a_deferred_batch_shows_until_the_catch_up(
     headers = {"Authorization": f"Bearer {read_key}"}
     tp.ingestor.ingest([(0, interaction(id="a", type="signup", email="a@example.com"))])
     tp.ingestor.ingest([(0, interaction(id="b", type="signup", email="b@example.com"))], bulk=True)
-    status, consent, _scores = client.get("/v1/projections", headers=headers).json()
+    status, consent, _scores, _segments = client.get("/v1/projections", headers=headers).json()
     assert consent["name"] == "consent" and consent["lag"] == 1  # behind alike
     assert (status["name"], status["checkpoint"], status["log_position"], status["lag"]) == (
         "lifecycle",
@@ -24,7 +24,7 @@ def test_the_lag_of_a_deferred_batch_shows_until_the_catch_up(
     )
     assert status["needs_replay"] is False
     tp.projections.catch_up()
-    status, _consent, _scores = client.get("/v1/projections", headers=headers).json()
+    status, _consent, _scores, _segments = client.get("/v1/projections", headers=headers).json()
     assert (status["checkpoint"], status["lag"]) == (2, 0)
 
 

@@ -34,6 +34,7 @@ def test_one_run_catches_up_then_lets_time_pass(tp: Touchpoint, tmp_path: Path) 
         ("lifecycle", 2),
         ("consent", 2),
         ("scores", 2),
+        ("segments", 2),
     ]
     assert run.ticked[0].moved == {"at_risk": 1}
     assert stage_of(tp, "a@example.com") == "at_risk"

@@ -47,8 +47,8 @@ def test_a_database_behind_head_is_migrated(tmp_path: Path) -> None:
     try:
         assert current_revision(tp.engine) == head_revision()
         with tp.engine.connect() as conn:
-            # every projection was built on opening: the lifecycle, consent and scores
-            assert conn.execute(text("SELECT count(*) FROM checkpoints")).scalar() == 3
+            # every projection was built on opening: the lifecycle, consent, scores, segments
+            assert conn.execute(text("SELECT count(*) FROM checkpoints")).scalar() == 4
     finally:
         tp.close()
 

@@ -139,6 +139,7 @@ def show_model(
     "/v1/scores",
     response_model=ApplyOut,
     summary="Apply a score file: validate it, then rescore all history",
+    responses=error_responses(400),
 )
 def apply_models(
     tp: TouchpointDep,
