@@ -57,21 +57,23 @@ scores = Table(
 )
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS seg_people (id VARCHAR, age DOUBLE, gender VARCHAR,
+CREATE TABLE IF NOT EXISTS seg_people (id {key}, age DOUBLE, gender VARCHAR,
     income_band VARCHAR, occupation VARCHAR, country VARCHAR, language VARCHAR);
-CREATE TABLE IF NOT EXISTS seg_events (customer_id VARCHAR, occurred_at TIMESTAMP, type VARCHAR,
+CREATE TABLE IF NOT EXISTS seg_events (customer_id {key}, occurred_at TIMESTAMP, type VARCHAR,
     direction VARCHAR, queue VARCHAR, category VARCHAR, wait_s DOUBLE);
-CREATE TABLE IF NOT EXISTS seg_stages (customer_id VARCHAR, stage VARCHAR);
-CREATE TABLE IF NOT EXISTS seg_consent (customer_id VARCHAR, channel VARCHAR, purpose VARCHAR,
+CREATE TABLE IF NOT EXISTS seg_stages (customer_id {key}, stage VARCHAR);
+CREATE TABLE IF NOT EXISTS seg_consent (customer_id {key}, channel VARCHAR, purpose VARCHAR,
     status VARCHAR, occurred_at TIMESTAMP, recorded_at TIMESTAMP, source VARCHAR);
-CREATE TABLE IF NOT EXISTS seg_scores (customer_id VARCHAR, model VARCHAR, score DOUBLE);
+CREATE TABLE IF NOT EXISTS seg_scores (customer_id {key}, model VARCHAR, score DOUBLE);
 """
 
 _DIALECT = PGDialect(paramstyle="qmark")
 
 
-def create_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(SCHEMA)
+def create_tables(con: duckdb.DuckDBPyConnection, *, key: str = "VARCHAR") -> None:
+    """The five source tables; customers keyed by text ids, or by integers (`key="BIGINT"`, as
+    the columnar copy keys them: joins and results over a million customers cost less)."""
+    con.execute(SCHEMA.format(key=key))
 
 
 def sources() -> SegmentSources:
@@ -131,7 +133,7 @@ def scope(con: duckdb.DuckDBPyConnection, customer_ids: Collection[str]) -> None
     semi-join each), so the segments re-evaluated for a batch read only their rows."""
     import pyarrow as pa
 
-    ids = pa.table({"id": pa.array(sorted(customer_ids), pa.string())})
+    ids = pa.table({"id": pa.array(sorted(customer_ids))})
     con.register("seg_scope_in", ids)
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE seg_scope AS SELECT id FROM seg_scope_in")
