@@ -52,7 +52,9 @@ def test_a_bad_moment_or_projection_is_one_line(tmp_path: Path) -> None:
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert "--now" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
     assert touchpoint("init", data_dir=tmp_path / "data").returncode == 0
-    unknown = touchpoint("projections", "catch-up", "--name", "nonesuch", data_dir=tmp_path / "data")
+    unknown = touchpoint(
+        "projections", "catch-up", "--name", "nonesuch", data_dir=tmp_path / "data"
+    )
     assert unknown.returncode == 1 and "no projection 'nonesuch'" in unknown.stderr
 
 
