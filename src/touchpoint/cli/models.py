@@ -12,7 +12,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from touchpoint import console as show
-from touchpoint.cli.options import At, DataDir, opened
+from touchpoint.cli.options import At, DataDir, cli_actor, opened
 
 if TYPE_CHECKING:
     from touchpoint.analytics.model_metrics import Evaluation
@@ -62,7 +62,9 @@ def train(
     from touchpoint.services.models import train as train_model
 
     with opened(data_dir) as tp, _progress(f"training {name}") as step:
-        detail = train_model(tp, name, at=at, horizon=horizon, progress=step)  # type: ignore[arg-type]
+        detail = train_model(  # type: ignore[arg-type]
+            tp, name, at=at, horizon=horizon, progress=step, actor=cli_actor()
+        )
     _print(detail)
 
 

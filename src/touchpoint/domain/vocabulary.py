@@ -103,4 +103,5 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "consent.change",  # a caller's interaction changed a customer's consent (services/recording)
     "ticket.change",
     "scores.config",  # a score file applied (services/scores.py)
+    "model.train",  # a predictive model trained and saved as a version (services/models.py)
 )

@@ -23,6 +23,7 @@ from touchpoint.analytics.sources import open_sources
 from touchpoint.domain import predictions as terms
 from touchpoint.errors import NotFound, ValidationError
 from touchpoint.runtime import Touchpoint
+from touchpoint.services import audit
 from touchpoint.services.customers import current_id
 from touchpoint.store import models as store
 from touchpoint.store.engine import read_connection, write_transaction
@@ -103,9 +104,11 @@ def train(
     at: datetime | None = None,
     horizon: str | int = terms.DEFAULT_HORIZON_DAYS,
     progress: Progress = lambda step: None,
+    actor: str = "system",
 ) -> ModelDetail:
     """Train `name` (conversion or churn) as of `at` (default now), test it on the cut-off one
-    horizon before `at`, save it as the next version and score every customer it is meant for."""
+    horizon before `at`, save it as the next version and score every customer it is meant for;
+    the training is in the audit trail with `actor`, the version and its test ROC AUC."""
     _target(name)
     days, now = _horizon(horizon), _now(at)
     cuts = terms.cutoffs(now, days)
@@ -148,6 +151,9 @@ def train(
             sha256=digest,
         )
         store.replace_scores(conn, name, _score_rows(trained, current, number, now))
+        audit.record(
+            conn, actor, "model.train", f"{name}-v{number}", at=now.isoformat(), horizon_days=days
+        )
     return show(tp, name, number)
 
 
