@@ -302,7 +302,9 @@ def system_sources(dialect: Dialect, now: datetime | None = None) -> SegmentSour
             json_number(traits, "age", dialect).label("age"),
             *(json_text(traits, t, dialect).label(t) for t in rules.TRAITS if t != "age"),
         )
-        .where(customers.c.merged_into.is_(None))
+        # not `merged_into IS NULL`: SQLite would walk that index (every live customer) rather
+        # than look up a batch's few customers by id
+        .where(func.coalesce(customers.c.merged_into, "") == "")
         .subquery("people")
     )
     props = interactions.c.properties
