@@ -154,9 +154,9 @@ def test_a_csv_with_only_a_header_says_so(tp: Touchpoint, tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("name", "data"),
     [
-        ("calls.csv.gz", gzip.compress(b"")),
+        ("calls.csv.gz", gzip.compress(b"", mtime=0)),
         ("calls.jsonl", b"\n\n  \n"),
-        ("calls.jsonl.gz", gzip.compress(b"\n")),
+        ("calls.jsonl.gz", gzip.compress(b"\n", mtime=0)),
     ],
 )
 def test_a_file_with_nothing_to_import_says_so(
