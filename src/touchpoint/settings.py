@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     segment_events_file: Path | None = Field(
         default=None, description="TOML table mapping Segment event names to interaction types"
     )
+    reach_channels_file: Path | None = Field(
+        default=None,
+        description="TOML table of referrers and click ids over the shipped reach_channels.toml",
+    )
     max_body_bytes: int = Field(default=5 * 1024 * 1024, description="Largest request body")
     max_batch_items: int = Field(default=10_000, description="Most interactions in one batch")
     lifecycle_model: str = Field(
@@ -80,6 +84,28 @@ class Settings(BaseSettings):
     )
     pool_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Longest wait for a database connection, then 503"
+    )
+
+    # Automation's email (automation/email.py): without a host, messages go to a Maildir in the
+    # data directory. README "Playbooks" explains each.
+    smtp_host: str | None = Field(default=None, description="SMTP server; unset: a local Maildir")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port")
+    smtp_security: str = Field(
+        default="starttls", pattern="^(starttls|tls|none)$", description="starttls, tls or none"
+    )
+    smtp_user: str | None = Field(default=None, description="SMTP user name (with a password)")
+    smtp_password: str | None = Field(default=None, description="SMTP password")
+    smtp_from: str = Field(default="touchpoint@localhost", description="The From address")
+    public_url: str = Field(
+        default="https://localhost:8000",
+        description="The server's address as customers reach it (unsubscribe links)",
+    )
+    automation_secret: str | None = Field(
+        default=None,
+        description="Signs unsubscribe links; unset: a random one kept in the data directory",
+    )
+    automation_lease_seconds: float = Field(
+        default=300.0, gt=0, description="How long a claimed playbook step is a worker's"
     )
 
     event_earliest: datetime = Field(

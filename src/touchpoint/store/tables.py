@@ -652,3 +652,59 @@ outbound_do_not_call = Table(
     Column("added_at", UTCDateTime, nullable=False),
     Column("source", String(200), nullable=False),  # the attempt that said so, or who added it
 )
+
+# --- Automation: playbook runs and their steps (automation/runs.py, store/automation.py) ---
+
+# One run per (playbook, customer, occurrence): `key` is that triple, so a trigger seen twice
+# (a refold re-emitting a stage change, a catch-up read again) starts one run.
+playbook_runs = Table(
+    "playbook_runs",
+    metadata,
+    Column("id", String(40), primary_key=True),  # run_<16 hex of the key>
+    Column("key", String(400), nullable=False, unique=True),
+    Column("playbook", String(60), nullable=False),
+    Column("customer_id", String(40), nullable=False),
+    Column("occurrence", String(300), nullable=False),
+    Column("trigger_id", String(300), nullable=False),  # the interaction, or the event's key
+    Column("trigger_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("status", String(20), nullable=False),  # active, done, stopped, cancelled, failed
+    Column("reason", Text),
+    Index("ix_playbook_runs_customer", "playbook", "customer_id"),
+)
+
+# One row per step a run reached: `key` is (run, step) so it is created and acted on once; a
+# worker claims a due row with a lease (`claimed_until`), and a row whose lease passed is
+# claimed again. `log_item` is the interaction the step writes to the log (sent, suppressed),
+# stored with the outcome in the same transaction and flushed once (`logged_at`).
+playbook_steps = Table(
+    "playbook_steps",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("key", String(420), nullable=False, unique=True),
+    Column("run_id", String(40), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("status", String(20), nullable=False),  # pending, claimed, done, stopped, failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("claimed_until", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Column("outcome", JSON),  # what the step did: sent, suppressed (with its reason), why it stopped
+    Column("log_item", JSON),
+    Column("logged_at", UTCDateTime),
+    Index("ix_playbook_steps_due", "status", "due_at"),
+    Index("ix_playbook_steps_run", "run_id", "step"),
+    sqlite_autoincrement=True,
+)
+
+# Which playbooks run: a row says active or paused (a shipped playbook without one is paused,
+# a file in the data directory's playbooks/ without one is active).
+playbook_states = Table(
+    "playbook_states",
+    metadata,
+    Column("name", String(60), primary_key=True),
+    Column("state", String(10), nullable=False),  # active, paused
+    Column("changed_at", UTCDateTime, nullable=False),
+    Column("changed_by", Text),
+)
