@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     segment_events_file: Path | None = Field(
         default=None, description="TOML table mapping Segment event names to interaction types"
     )
+    reach_channels_file: Path | None = Field(
+        default=None,
+        description="TOML table of referrers and click ids over the shipped reach_channels.toml",
+    )
     max_body_bytes: int = Field(default=5 * 1024 * 1024, description="Largest request body")
     max_batch_items: int = Field(default=10_000, description="Most interactions in one batch")
     lifecycle_model: str = Field(

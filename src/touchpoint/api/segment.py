@@ -23,7 +23,9 @@ from starlette.concurrency import run_in_threadpool
 from touchpoint.api.cors import note_origin
 from touchpoint.api.deps import TouchpointDep, count_request, presented
 from touchpoint.api.schemas import Echoed, error_responses
+from touchpoint.domain.reach import ReachTable
 from touchpoint.errors import Forbidden, ValidationError
+from touchpoint.ingest.reach import load_reach_table
 from touchpoint.ingest.report import IngestReport, ItemResult
 from touchpoint.ingest.segment import (
     SegmentEventMap,
@@ -250,7 +252,8 @@ def batch(tp: TouchpointDep, key: SegmentKey, body: SegmentBody) -> SegmentResul
     why = json_value_error(shared) if isinstance(shared, dict) else None
     if why:
         raise SegmentPayloadError(f"context: {why}")
-    rows = _translated(messages, body, event_map(tp.settings), datetime.now(UTC))
+    reach = load_reach_table(tp.settings.reach_channels_file)
+    rows = _translated(messages, body, event_map(tp.settings), datetime.now(UTC), reach)
     return _result(recording.record(tp, rows, actor=key.actor, keep_results=False))
 
 
@@ -259,7 +262,12 @@ def _ingest_one(
 ) -> SegmentResultOut:
     message = {**body, "type": kind}  # the endpoint names the call; Segment ignores `type` here
     try:
-        raw = segment_to_interaction(message, event_map(tp.settings), received_at=datetime.now(UTC))
+        raw = segment_to_interaction(
+            message,
+            event_map(tp.settings),
+            received_at=datetime.now(UTC),
+            reach=load_reach_table(tp.settings.reach_channels_file),
+        )
     except ValidationError as exc:
         raise SegmentPayloadError(f"{kind}: {exc}") from None
     report = recording.record(tp, [(0, raw)], actor=key.actor, keep_results=False)
@@ -270,7 +278,11 @@ def _ingest_one(
 
 
 def _translated(
-    messages: list[Any], body: dict[str, Any], events: SegmentEventMap, received_at: datetime
+    messages: list[Any],
+    body: dict[str, Any],
+    events: SegmentEventMap,
+    received_at: datetime,
+    reach: ReachTable | None = None,
 ) -> Iterator[tuple[int, dict[str, Any] | ItemResult]]:
     """Each message in the interaction shape, or its rejection in its place."""
     for index, message in enumerate(messages):
@@ -281,7 +293,10 @@ def _translated(
             message, context=body.get("context"), sent_at=body.get("sentAt")
         )
         try:
-            yield index, segment_to_interaction(message, events, received_at=received_at)
+            yield (
+                index,
+                segment_to_interaction(message, events, received_at=received_at, reach=reach),
+            )
         except ValidationError as exc:
             message_id = message.get("messageId")
             message_id = message_id if isinstance(message_id, str) else None

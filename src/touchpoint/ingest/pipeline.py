@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine
 
 from touchpoint.domain.identity import ALIAS_KIND, JunkIdentifiers, alias_partners, kind_of
 from touchpoint.domain.moments import EventWindow, utc_text
+from touchpoint.domain.reach import ReachTable
 from touchpoint.domain.resolution import (
     Resolution,
     customers_to_check,
@@ -28,6 +29,7 @@ from touchpoint.domain.resolution import (
 from touchpoint.errors import ValidationError
 from touchpoint.ingest.conflicts import CONTENT_COLUMNS, conflict_reason, content_of, differences
 from touchpoint.ingest.prepare import ROW_COLUMNS, Prepared, prepare
+from touchpoint.ingest.reach import load_reach_table
 from touchpoint.ingest.report import IngestReport, ItemResult
 from touchpoint.ingest.suppression import split_suppressed
 from touchpoint.perf import without_cycle_collection
@@ -142,6 +144,7 @@ class Ingestor:
         region = self.settings.default_region
         window = self.settings.event_window()
         junk = self.settings.junk()
+        reach = load_reach_table(self.settings.reach_channels_file)
 
         def flush() -> None:
             written = self.write(batch, conn, inline=inline)
@@ -175,6 +178,7 @@ class Ingestor:
                     default_region=region,
                     window=window,
                     junk=junk,
+                    reach=reach,
                 )
             if isinstance(raw, Prepared):  # prepared here, or already (in a file's reader process)
                 append(raw)
@@ -228,6 +232,7 @@ def prepare_item(
     default_region: str,
     window: EventWindow,
     junk: JunkIdentifiers,
+    reach: ReachTable | None = None,
 ) -> Prepared | ItemResult:
     """A raw interaction validated and prepared for the log, or its rejection with the reason."""
     try:
@@ -238,6 +243,7 @@ def prepare_item(
             default_region=default_region,
             window=window,
             junk=junk,
+            reach=reach,
         )
     except ValidationError as exc:
         return ItemResult(position, "rejected", _raw_id(raw), reason=str(exc))

@@ -16,8 +16,10 @@ from touchpoint.domain.identity import (
     usable_keys,
 )
 from touchpoint.domain.moments import EventWindow
+from touchpoint.domain.reach import ReachTable
 from touchpoint.errors import ValidationError
-from touchpoint.ingest.schema import InteractionIn, content_id
+from touchpoint.ingest.reach import load_reach_table, reach_attribution
+from touchpoint.ingest.schema import Attribution, InteractionIn, content_id
 from touchpoint.ingest.values import id_error, printable
 
 # The `interactions` columns a prepared row holds, in order; the customer id is added once resolved.
@@ -82,6 +84,7 @@ def prepare(
     default_region: str,
     window: EventWindow = DEFAULT_WINDOW,
     junk: JunkIdentifiers = DEFAULT_JUNK,
+    reach: ReachTable | None = None,
 ) -> Prepared:
     try:
         item = _validate(raw)
@@ -94,6 +97,7 @@ def prepare(
         default_region=default_region,
         window=window,
         junk=junk,
+        reach=reach,
     )
 
 
@@ -105,6 +109,7 @@ def prepare_model(
     default_region: str,
     window: EventWindow = DEFAULT_WINDOW,
     junk: JunkIdentifiers = DEFAULT_JUNK,
+    reach: ReachTable | None = None,
 ) -> Prepared:
     implausible = window.error(item.occurred_at, received_at, "occurred_at")
     if implausible:
@@ -133,7 +138,9 @@ def prepare_model(
     if warnings and not keys:
         warnings.append(NO_OTHER_IDENTITY)
     source = item.attribution
-    attribution = NO_ATTRIBUTION
+    if source is None and item.channel._value_ == "web":
+        source = _reach(item.properties, reach)
+    attribution: tuple[str | None, ...] = NO_ATTRIBUTION
     if source is not None:
         attribution = (
             source.source,
@@ -163,6 +170,20 @@ def prepare_model(
         keys,
     )
     return Prepared(position, iid, item.occurred_at, row, keys, item.traits, tuple(warnings))
+
+
+def _reach(properties: dict[str, Any], table: ReachTable | None) -> Attribution | None:
+    """An untagged web visit's attribution from its `referrer` and `url` properties (the reach
+    table: domain/reach.py); None for direct, or when what it found is no valid attribution."""
+    if "referrer" not in properties and "url" not in properties:
+        return None
+    found = reach_attribution(
+        properties.get("referrer"), properties.get("url"), table or load_reach_table()
+    )
+    try:
+        return Attribution(**found) if found else None
+    except pydantic.ValidationError:
+        return None
 
 
 def placeholder_warning(field: str, value: str) -> str:

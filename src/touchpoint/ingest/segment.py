@@ -23,8 +23,10 @@ from touchpoint.domain.moments import (
     is_number_text,
     number_moment_error,
 )
+from touchpoint.domain.reach import ReachTable
 from touchpoint.domain.vocabulary import Channel, Direction, InteractionType
 from touchpoint.errors import ConfigError, ValidationError
+from touchpoint.ingest.reach import load_reach_table, reach_attribution
 from touchpoint.ingest.values import json_value_error
 
 MESSAGE_TYPES = ("identify", "track", "page", "screen", "alias", "group")
@@ -196,10 +198,13 @@ def segment_to_interaction(
     events: SegmentEventMap,
     *,
     received_at: datetime | None = None,
+    reach: ReachTable | None = None,
 ) -> dict[str, Any]:
     """One Segment message in the `InteractionIn` JSON shape; ValidationError naming the field.
 
     `received_at` is the time of last resort, when the message carries no timestamp at all.
+    A web message with no context.campaign gets its attribution from context.page's referrer and
+    url by the reach table (`reach`, else the shipped one).
     """
     kind = message.get("type")
     if kind not in MESSAGE_TYPES:
@@ -221,6 +226,8 @@ def segment_to_interaction(
     if message_id:
         interaction["id"] = message_id
     attribution = _attribution(context)
+    if not attribution and interaction["channel"] == Channel.WEB.value:
+        attribution = _reach(context, interaction.get("properties"), reach)
     if attribution:
         interaction["attribution"] = attribution
     return interaction
@@ -352,6 +359,19 @@ def _attribution(context: dict[str, Any]) -> dict[str, str]:
         for theirs, ours in _CAMPAIGN.items()
     }
     return {k: v for k, v in found.items() if v}
+
+
+def _reach(context: dict[str, Any], properties: Any, table: ReachTable | None) -> dict[str, str]:
+    """context.page's referrer and url (else the page call's properties): analytics.js sends
+    both with every call, so a track on the landing page is attributed as its page view is."""
+    page = context.get("page")
+    page = page if isinstance(page, dict) else {}
+    props = properties if isinstance(properties, dict) else {}
+    referrer = page.get("referrer") or props.get("referrer")
+    url = page.get("url") or props.get("url")
+    if not referrer and not url:
+        return {}
+    return reach_attribution(referrer, url, table or load_reach_table())
 
 
 def _default_channel(kind: str, context: dict[str, Any]) -> str:
