@@ -46,6 +46,8 @@ from touchpoint.runtime import Touchpoint
 from touchpoint.services import scheduler
 from touchpoint.services.keys import allowed_by_some_browser_key
 from touchpoint.store.engine import is_busy
+from touchpoint.web.app import PREFIX as WEB_PREFIX
+from touchpoint.web.app import create_web_app
 
 RETRY_AFTER_DATABASE = 1  # seconds: a pool wait or a lock timed out; the next try may not
 
@@ -166,6 +168,7 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(workforce.router)
     app.include_router(simulation.router)
     app.include_router(privacy.router)
+    app.mount(WEB_PREFIX, create_web_app(tp))  # the web app's pages, on the same services
     app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _request_invalid)  # type: ignore[arg-type]

@@ -1,0 +1,65 @@
+"""The web app as a sub-application the API's app mounts at /app: its pages, its static files
+(htmx vendored in the package, Plotly's JavaScript from the installed `plotly` package) and its
+errors as pages — a refused sign-in asks the browser for a user name and password."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from touchpoint.errors import TouchpointError
+from touchpoint.runtime import Touchpoint
+from touchpoint.web import pages
+from touchpoint.web.auth import REALM, asks_to_sign_in
+from touchpoint.web.render import STATIC, page
+
+PREFIX = "/app"
+CACHE = "public, max-age=86400"
+
+
+def create_web_app(tp: Touchpoint) -> FastAPI:
+    """The pages over an open Touchpoint, to mount at PREFIX (no OpenAPI: they are not an API)."""
+    web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    web.state.touchpoint = tp
+    web.include_router(pages.router)
+    web.add_api_route("/static/plotly.min.js", plotly_js, methods=["GET"])
+    web.mount("/static", StaticFiles(directory=STATIC), name="static")
+    web.add_exception_handler(TouchpointError, _error_page)  # type: ignore[arg-type]
+    return web
+
+
+@functools.cache
+def _plotly() -> tuple[bytes, str]:
+    from plotly.offline import get_plotlyjs
+
+    body = get_plotlyjs().encode()
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def plotly_js(request: Request) -> Response:
+    """Plotly's bundle as the installed package ships it; a browser that has it is told so."""
+    body, etag = _plotly()
+    headers = {"ETag": etag, "Cache-Control": CACHE}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="text/javascript", headers=headers)
+
+
+async def _error_page(request: Request, exc: TouchpointError) -> HTMLResponse:
+    headers = None
+    if asks_to_sign_in(exc):
+        headers = {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'}
+    who = getattr(request.state, "principal", None)
+    return page(
+        request,
+        "error.html",
+        who,
+        status_code=exc.status_code,
+        headers=headers,
+        status=exc.status_code,
+        message=str(exc),
+    )

@@ -1,0 +1,186 @@
+"""The pages: each reads through a service (the same calls as the API's) and renders a template;
+the htmx fragments (a period's KPI table, the wallboard's live picture) are routes of their own."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from touchpoint.analytics import plots
+from touchpoint.analytics.reports import ReportResult
+from touchpoint.analytics.service import make_request, report_spec, run_report
+from touchpoint.domain.access import CONTACT_DETAILS
+from touchpoint.errors import Conflict, NotFound, ValidationError
+from touchpoint.services import audit
+from touchpoint.services import contact_center as cc
+from touchpoint.services import customers as customer_service
+from touchpoint.services import lifecycle as lifecycle_service
+from touchpoint.services.access import Principal
+from touchpoint.store.engine import read_connection
+from touchpoint.web.auth import signed_in, touchpoint_of
+from touchpoint.web.render import PERIOD_LABELS, chart, page, period_start
+
+router = APIRouter()
+
+Period = Annotated[str, Query(description="7d, 30d, 90d, 365d or all")]
+LIST_SIZE = 50
+TIMELINE_SIZE = 100
+
+
+@router.get("/", include_in_schema=False)
+def home(_who: Annotated[Principal, signed_in("lifecycle.read")]) -> RedirectResponse:
+    return RedirectResponse("/app/lifecycle", status_code=303)
+
+
+def _report(request: Request, name: str, period: str, by: str | None = None) -> ReportResult:
+    tp = touchpoint_of(request)
+    spec = report_spec(name)
+    return run_report(tp.settings, name, make_request(spec, start=period_start(period), by=by))
+
+
+@router.get("/lifecycle", response_class=HTMLResponse)
+def lifecycle(
+    request: Request,
+    who: Annotated[Principal, signed_in("lifecycle.read")],
+    period: Period = "all",
+) -> HTMLResponse:
+    """Customers per stage now; for a role that reads analytics, the lifecycle map (the
+    transitions of the period as a Sankey) and the funnel with its drop-offs."""
+    period_start(period)  # an unknown period is refused before any work
+    with read_connection(touchpoint_of(request).engine) as conn:
+        summary = lifecycle_service.summary(conn)
+    values: dict[str, Any] = {"summary": summary, "period": period, "periods": PERIOD_LABELS}
+    values["sankey"] = values["funnel"] = values["funnel_rows"] = None
+    if who.may("analytics.read"):
+        moves = _report(request, "transitions", period)
+        funnel = _report(request, "funnel", period)
+        values["sankey"] = chart(plots.sankey(moves), "lifecycle-map")
+        values["moves"] = moves.table.to_pylist()
+        values["funnel"] = chart(plots.funnel(funnel), "funnel")
+        values["funnel_rows"] = funnel.table.to_pylist()
+    return page(request, "lifecycle.html", who, **values)
+
+
+def _kpi_values(request: Request, period: str) -> dict[str, Any]:
+    result = _report(request, "contact-center", period, by="queue")
+    return {
+        "rows": result.table.to_pylist(),
+        "notes": result.notes,
+        "period": period,
+        "periods": PERIOD_LABELS,
+        "figure": chart(report_spec("contact-center").plot(result), "kpi-chart"),
+    }
+
+
+@router.get("/kpis", response_class=HTMLResponse)
+def kpis(
+    request: Request,
+    who: Annotated[Principal, signed_in("analytics.read")],
+    period: Period = "30d",
+) -> HTMLResponse:
+    """The contact-center report per queue: service level (SL, SL2), ASA, AHT, abandonment."""
+    return page(request, "kpis.html", who, **_kpi_values(request, period))
+
+
+@router.get("/kpis/table", response_class=HTMLResponse)
+def kpi_table(
+    request: Request,
+    who: Annotated[Principal, signed_in("analytics.read")],
+    period: Period = "30d",
+) -> HTMLResponse:
+    """The KPI table of a period, the fragment the period picker swaps in; the page's address
+    then names the period, so it can be shared."""
+    pushed = {"HX-Push-Url": f"/app/kpis?period={period}"}
+    return page(request, "_kpi_table.html", who, headers=pushed, **_kpi_values(request, period))
+
+
+@router.get("/customers", response_class=HTMLResponse, response_model=None)
+def customers(
+    request: Request,
+    who: Annotated[Principal, signed_in("customers.list")],
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    stage: Annotated[str | None, Query(max_length=100)] = None,
+) -> HTMLResponse | RedirectResponse:
+    """Search a customer by email, phone, name or id and open their 360; below, the latest
+    customers (pseudonymised for a role without contact details)."""
+    tp = touchpoint_of(request)
+    problem = found = None
+    query = (q or "").strip()
+    may_search = who.sees_contact_details and who.may("customers.read")
+    with read_connection(tp.engine) as conn:
+        if query and may_search:
+            try:
+                found = customer_service.find_one(
+                    conn, query, default_region=tp.settings.default_region
+                )
+            except (NotFound, ValidationError) as exc:
+                problem = str(exc)
+        if stage:
+            customer_service.check_stage(conn, stage)
+        total, items = customer_service.find_customers(conn, [], stage=stage, limit=LIST_SIZE)
+    if query and may_search:  # a search for a person is audited, found or not
+        audit.record_read(tp.engine, who.actor, "customer.search", None, by=["web"], found=found)
+    if found is not None:
+        return RedirectResponse(f"/app/customers/{found}", status_code=303)
+    if not who.sees_contact_details:
+        items = [customer_service.pseudonymised(item) for item in items]
+    return page(
+        request,
+        "customers.html",
+        who,
+        q=query,
+        stage=stage or "",
+        problem=problem,
+        total=total,
+        items=items,
+        may_search=may_search,
+        may_open=who.may("customers.read"),
+    )
+
+
+@router.get("/customers/{customer_id}", response_class=HTMLResponse)
+def customer(
+    request: Request,
+    customer_id: str,
+    who: Annotated[Principal, signed_in("customers.read")],
+) -> HTMLResponse:
+    """The customer 360: profile, identities, merges, stage and its history, the timeline
+    (newest first) and the tickets in it."""
+    tp = touchpoint_of(request)
+    with read_connection(tp.engine) as conn:
+        view = customer_service.customer_view(conn, customer_id, limit=TIMELINE_SIZE)
+    audit.record_read(tp.engine, who.actor, "customer.view", view.id)
+    tickets = [e for e in view.timeline if e.type.startswith("ticket_")]
+    shown = view if who.sees_contact_details else customer_service.pseudonymised(view)
+    return page(
+        request,
+        "customer.html",
+        who,
+        c=shown,
+        view=view,
+        tickets=tickets,
+        details=who.may(CONTACT_DETAILS),
+    )
+
+
+def _wallboard_values(request: Request) -> dict[str, Any]:
+    try:
+        return {"board": cc.wallboard(touchpoint_of(request)), "problem": None}
+    except Conflict as exc:  # no configuration yet
+        return {"board": None, "problem": str(exc)}
+
+
+@router.get("/wallboard", response_class=HTMLResponse)
+def wallboard(request: Request, who: Annotated[Principal, signed_in("cc.read")]) -> HTMLResponse:
+    """Queues (waiting, longest wait, agents by state, today's SL) and agents, refreshed by htmx
+    every two seconds."""
+    return page(request, "wallboard.html", who, **_wallboard_values(request))
+
+
+@router.get("/wallboard/live", response_class=HTMLResponse)
+def wallboard_live(
+    request: Request, who: Annotated[Principal, signed_in("cc.read")]
+) -> HTMLResponse:
+    return page(request, "_wallboard.html", who, **_wallboard_values(request))
