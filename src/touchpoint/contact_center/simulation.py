@@ -18,10 +18,9 @@ take a waiting contact, so nothing else can change hands.
 
 from __future__ import annotations
 
-import heapq
 import math
 import random
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -37,8 +36,10 @@ from touchpoint.domain.routing import (
     QueueSpec,
     apply_rules,
     assignments,
+    choose,
     could_ever_serve,
     eligible,
+    taking,
 )
 
 
@@ -91,7 +92,6 @@ _ORDERS: dict[str, Callable[[AgentView, QueueSpec], tuple[Any, ...]]] = {
     "linear": lambda a, q: (a.order,),
     "most-skilled": lambda a, q: (-_skill(a, q), a.idle_since, a.order),
 }
-_FIRST_ASKED = 1  # how many of the first in the order `assignments` is given
 
 
 class _Contact:
@@ -148,13 +148,13 @@ class CenterModel:
         self.free: dict[str, dict[str, AgentView]] = {q: {} for q in self.queues}
         self.rank: dict[str, dict[str, tuple[Any, ...]]] = {q: {} for q in self.queues}
         self.waiting: dict[str, int] = dict.fromkeys(self.queues, 0)
-        # What `eligible` answered for an agent and a contact just arrived, per kind of contact
-        # (queue, channel, language, team held for and how long): at the moment of arrival it
-        # depends on nothing else, so the answer holds as long as the agent's view is the same
-        # object (every change makes a new one).
+        # Who `eligible` accepts for a contact just arrived, per kind of contact (queue, channel,
+        # language, team held for and how long): at the moment of arrival it depends on nothing
+        # else but the agent being ready with room, which `roomy` says — so each agent is asked
+        # once per kind (the agents asked, those accepted).
         self.known: dict[
             tuple[str, str, str | None, str | None, timedelta | None],
-            dict[str, tuple[AgentView, bool]],
+            tuple[set[str], set[str]],
         ] = {}
         # free agents with room for a channel, per queue and channel (has_room's answer)
         self.roomy: dict[tuple[str, str], dict[str, None]] = {
@@ -288,37 +288,46 @@ class CenterModel:
     def _offer_contact(self, contact: _Contact) -> None:
         """Offer one contact to the free agents of its queue. Where the queue's strategy picks
         the least of an order (longest idle, least occupied, …), only the first in that order
-        among those `eligible` says may take it is handed to `assignments`: the one it would
-        choose among all of them (a test and the bench check the days come out the same),
-        without building every free agent's candidacy in a large center."""
+        among those `eligible` says may take it is asked about — `choose` with that one agent,
+        as `assignments` would ask it: the one it would choose among all of them (a test and
+        the bench check the days come out the same), without building every free agent's
+        candidacy in a large center."""
         free = self.free[contact.queue]
         if contact.state not in ("waiting", "callback") or not free:
             return
-        line = {contact.queue: (contact.view,)}
         queue = self.queues[contact.queue]
         key = _ORDERS.get(queue.strategy)
         if not self.narrow or key is None or contact.view.preferred_agent is not None:
-            self._dispatch(line, free)
+            self._dispatch({contact.queue: (contact.view,)}, free)
             return
         now, view = self.now(), contact.view
         roomy = self.roomy[(contact.queue, view.channel)]
         if self.env.now == contact.joined:  # a new contact: what `eligible` said holds
             hold = None if view.team_until is None else view.team_until - view.joined_at
             kind = (view.queue, view.channel, view.language, view.team, hold)
-            known = self.known.setdefault(kind, {})
-            able = []
-            for a in roomy:
-                agent = free[a]
-                seen = known.get(a)
-                if seen is None or seen[0] is not agent:
-                    seen = known[a] = (agent, eligible(agent, view, queue, now))
-                if seen[1]:
-                    able.append(a)
+            asked, accepted = self.known.setdefault(kind, (set(), set()))
+            for a in roomy.keys() - asked:
+                asked.add(a)
+                if eligible(free[a], view, queue, now):
+                    accepted.add(a)
+            able: Iterable[str] = roomy.keys() & accepted
         else:
             able = [a for a in roomy if eligible(free[a], view, queue, now)]
         if able:
-            first = heapq.nsmallest(_FIRST_ASKED, able, key=self.rank[contact.queue].__getitem__)
-            self._dispatch(line, {a: free[a] for a in first})
+            first = free[min(able, key=self.rank[contact.queue].__getitem__)]
+            # what `assignments` does with one contact and one agent: ask `choose`, and the
+            # agent takes it
+            decision = choose(
+                view,
+                queue,
+                (first,),
+                now,
+                last_chosen=self.last_chosen.get(queue.id),
+                rng=self.route_rng,
+            )
+            if decision.agent is not None:
+                self.last_chosen[queue.id] = decision.agent
+                self._start(contact, taking(first, view.channel))
 
     def _offer_agent(self, agent_id: str) -> None:
         view = self.views[agent_id]
@@ -361,13 +370,13 @@ class CenterModel:
         view = self.views[agent_id]
         load = dict(view.load)
         load[contact.channel] -= 1
-        self._set_view(
-            replace(view, load=load, idle_since=self.now(), handled_today=view.handled_today + 1)
-        )
         wrap = self.queues[contact.queue].wrapup_s
         if wrap > 0:
             self.wrapping.add(agent_id)
-            self._set_view(self.views[agent_id])
+        self._set_view(
+            replace(view, load=load, idle_since=self.now(), handled_today=view.handled_today + 1)
+        )
+        if wrap > 0:
             self.at(wrap, self._wrapped, agent_id)
         else:
             self._offer_agent(agent_id)

@@ -365,10 +365,7 @@ def assignments(
         if pool:
             decision = choose(contact, queue, pool, now, last_chosen=memory.get(queue.id), rng=rng)
             if decision.agent is not None:
-                chosen = free[decision.agent]
-                load = dict(chosen.load)
-                load[contact.channel] = load.get(contact.channel, 0) + 1
-                taken = replace(chosen, load=load)
+                taken = taking(free[decision.agent], contact.channel)
                 memory[queue.id] = taken.id
                 for queue_id in taken.queues:
                     if taken.id in serving.get(queue_id, {}):
@@ -386,6 +383,13 @@ def assignments(
                 heapq.heappush(
                     heap, (service_order(following, queues[following.queue]), n, following, line)
                 )
+
+
+def taking(agent: AgentView, channel: str) -> AgentView:
+    """The agent after taking one more contact on `channel` (its room shrinks)."""
+    load = dict(agent.load)
+    load[channel] = load.get(channel, 0) + 1
+    return replace(agent, load=load)
 
 
 def could_ever_serve(agent: AgentView, queue: QueueSpec) -> bool:
