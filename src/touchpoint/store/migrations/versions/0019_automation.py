@@ -1,7 +1,7 @@
 """automation: playbook runs, their steps (idempotency key, due time, lease) and paused states
 
 Revision ID: 0019
-Revises: 0018
+Revises: 0015
 Create Date: 2026-12-02 16:10:00.000000
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from touchpoint.store.types import UTCDateTime
 
 revision = "0019"
-down_revision = "0018"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
