@@ -118,9 +118,22 @@ class ScoreModel:
     thresholds: tuple[float, ...] = ()
     activity: str = "inbound"
     description: str = ""
+    # type -> the rules an interaction of that type may match, filled as the folds ask
+    by_type: dict[str, tuple[ScoreRule, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def is_activity(self, event: ScoreEvent) -> bool:
         return self.activity == "any" or event.direction == "inbound"
+
+    def rules_for(self, type_: str) -> tuple[ScoreRule, ...]:
+        """The rules an interaction of this type may match, in file order (a fold asks once per
+        event: only these are checked)."""
+        found = self.by_type.get(type_)
+        if found is None:
+            found = tuple(r for r in self.rules if not r.types or type_ in r.types)
+            self.by_type[type_] = found
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +233,7 @@ class _Fold:
         self.windows: dict[str, deque[tuple[float, float]]] = {}
         self.last_activity: float | None = None
         self.fired: set[str] = set()
+        self.shortest_quiet = min((r.after_s for r in model.inactivity), default=math.inf)
 
     def decay_until(self, t: float, *, inclusive: bool) -> None:
         """Record the crossings decay makes before `t` (or at it, if inclusive)."""
@@ -256,7 +270,7 @@ class _Fold:
         return max(magnitude, 0.0)
 
     def score_event(self, event: ScoreEvent) -> None:
-        for rule in self.model.rules:
+        for rule in self.model.rules_for(event.type):
             if not rule.matches(event):
                 continue
             magnitude = self.capped(rule, event.at)
@@ -276,6 +290,8 @@ class _Fold:
 
     def pass_time(self, t: float, *, inclusive: bool) -> None:
         """Apply the inactivity rules that fall due before `t` (or at it, if inclusive)."""
+        if self.last_activity is None or self.last_activity + self.shortest_quiet > t:
+            return  # nothing can be due yet (the common case: the customer was active lately)
         for at, rule in self.inactivity_due():
             if at < t or (inclusive and at <= t):
                 self.fired.add(rule.name)
