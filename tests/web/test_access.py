@@ -1,0 +1,66 @@
+"""Who may open which page, over HTTP (no browser): a sign-in is asked for with a Basic
+challenge, an API key is not a sign-in, a role without a page's permission is refused naming
+who may, and a bad period is a 422 naming the field."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.http import bearer
+from tests.conftest import new_key
+from tests.web.conftest import PASSWORDS
+from touchpoint.api.app import create_app
+from touchpoint.runtime import Touchpoint
+
+
+@pytest.fixture
+def web(seeded: Touchpoint) -> TestClient:
+    return TestClient(create_app(seeded))
+
+
+def as_(role: str) -> tuple[str, str]:
+    return (f"web-{role}", PASSWORDS[role])
+
+
+def test_a_page_without_sign_in_asks_for_one(web: TestClient) -> None:
+    answer = web.get("/app/lifecycle")
+    assert answer.status_code == 401
+    assert answer.headers["www-authenticate"].startswith('Basic realm="Touchpoint"')
+    assert "text/html" in answer.headers["content-type"]
+    wrong = web.get("/app/lifecycle", auth=("web-admin", "not-the-password"))
+    assert wrong.status_code == 401 and "www-authenticate" in wrong.headers
+
+
+def test_an_api_key_does_not_sign_in_to_the_pages(web: TestClient, seeded: Touchpoint) -> None:
+    answer = web.get("/app/lifecycle", headers=bearer(new_key(seeded, "admin")))
+    assert answer.status_code == 401
+
+
+def test_an_agent_is_refused_the_kpis_and_the_lifecycle_analytics(web: TestClient) -> None:
+    refused = web.get("/app/kpis", auth=as_("agent"))
+    assert refused.status_code == 403 and "analyst" in refused.text
+    lifecycle = web.get("/app/lifecycle", auth=as_("agent"))
+    assert lifecycle.status_code == 200 and 'id="lifecycle-map"' not in lifecycle.text
+    assert "/app/kpis" not in lifecycle.text  # not in the navigation either
+
+
+def test_an_analyst_is_refused_a_customer_360(web: TestClient) -> None:
+    listed = web.get("/app/customers", auth=as_("admin")).text
+    customer_id = listed.split('href="/app/customers/', 1)[1].split('"', 1)[0]
+    assert web.get(f"/app/customers/{customer_id}", auth=as_("admin")).status_code == 200
+    assert web.get(f"/app/customers/{customer_id}", auth=as_("analyst")).status_code == 403
+
+
+def test_an_unknown_period_is_refused_naming_it(web: TestClient) -> None:
+    answer = web.get("/app/kpis?period=fortnight", auth=as_("admin"))
+    assert answer.status_code == 422 and "period: unknown period" in answer.text
+
+
+def test_the_scripts_are_served_by_the_server(web: TestClient) -> None:
+    htmx = web.get("/app/static/htmx.min.js")
+    assert htmx.status_code == 200 and "htmx" in htmx.text[:300]
+    plotly = web.get("/app/static/plotly.min.js")
+    assert plotly.status_code == 200 and len(plotly.content) > 1_000_000
+    again = web.get("/app/static/plotly.min.js", headers={"If-None-Match": plotly.headers["etag"]})
+    assert again.status_code == 304
