@@ -10,6 +10,7 @@ import pytest
 
 from tests.analytics.conftest import Lab
 from tests.builders import interaction
+from touchpoint.analytics.reports import load_report
 from touchpoint.analytics.rfm import GROUPS, rfm_group, rfm_groups, rfm_summary
 from touchpoint.analytics.sources import open_sources
 
@@ -112,7 +113,10 @@ def test_the_report_and_the_per_customer_group_on_every_engine(lab: Lab) -> None
         ]
         + [interaction(type="signup", at=END - timedelta(days=3), external_id="never")]
     )
-    rows = {r["group"]: r for r in lab.rows("rfm", at=END)}
+    result = lab.run("rfm", at=END)
+    rows = {r["group"]: r for r in result.table.to_pylist()}
+    figure = load_report("rfm").plot(result)
+    assert list(figure.data[0].x) == list(GROUPS) and figure.layout.title.text == "RFM groups"
     assert list(rows) == list(GROUPS)
     counts = {g: r["customers"] for g, r in rows.items() if r["customers"]}
     assert counts == {
