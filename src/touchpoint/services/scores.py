@@ -230,7 +230,10 @@ def check_file(path: Path) -> str:
     otherwise)."""
     if not path.is_file():
         raise ValidationError(f"{path}: no such score file")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"{path}: cannot be read as UTF-8 text ({exc})") from None
     parse_models(text, str(path))
     return text
 
