@@ -44,6 +44,9 @@ class Settings(BaseSettings):
         default=None,
         description="TOML table of referrers and click ids over the shipped reach_channels.toml",
     )
+    decision_rules_file: Path | None = Field(
+        default=None, description="TOML rules for GET /v1/decide (replaces the shipped ones)"
+    )
     max_body_bytes: int = Field(default=5 * 1024 * 1024, description="Largest request body")
     max_batch_items: int = Field(default=10_000, description="Most interactions in one batch")
     lifecycle_model: str = Field(

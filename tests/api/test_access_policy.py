@@ -43,6 +43,7 @@ PAGE = "https://shop.example.com"  # the browser key's origin: its requests come
 # public write key, ingest only.
 EXPECTED = {
     "interactions.write": {"ingest", "browser", "admin", "manager", "agent"},
+    "decisions.read": {"browser", "ingest", "read", "admin", "manager", "agent"},
     "customers.read": {"read", "admin", "manager", "agent"},
     "customers.list": {"read", "admin", "manager", "agent", "analyst"},
     "lifecycle.read": {"read", "admin", "manager", "agent", "analyst"},

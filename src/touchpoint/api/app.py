@@ -19,6 +19,7 @@ from touchpoint.api import (
     audit,
     contact_center,
     customers,
+    decide,
     docs,
     identity,
     interactions,
@@ -104,6 +105,7 @@ TAGS = [
 ROUTERS = (
     interactions.router,
     customers.router,
+    decide.router,
     segment.router,
     lifecycle.router,
     analytics.router,
@@ -148,6 +150,7 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.state.touchpoint = tp
     app.include_router(interactions.router)
     app.include_router(customers.router)
+    app.include_router(decide.router)
     # Segment's key check is its own (it also takes the body's writeKey): declare its schemes here.
     app.include_router(
         segment.router, dependencies=[Security(api_key_bearer), Security(segment_basic)]
@@ -182,7 +185,7 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     # Outside the body limit, so a page can read its 413 too; only Segment's paths get CORS.
     app.add_middleware(
         IngestCors,
-        method_for=segment.cors_method,
+        method_for=decide.cors_method,
         origin_known=partial(allowed_by_some_browser_key, tp.engine),
     )
     app.add_middleware(AccessLog)  # added last, so outermost: it sees every answer

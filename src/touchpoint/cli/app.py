@@ -36,6 +36,7 @@ GROUPS = (
     "spend",  # spend import
     "audit",  # audit
     "privacy",  # privacy export | erase
+    "decide",  # decide
 )
 
 app = typer.Typer(

@@ -33,6 +33,9 @@ _READERS = ("admin", "manager", "read")
 PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
     # Recording interactions (the API's ingest endpoints and Segment's).
     "interactions.write": ("ingest", "browser", "admin", "manager", "agent"),
+    # Next best action (GET /v1/decide): a page's browser key and an ingest key may ask about
+    # the visitor by anonymous id only and get no personal answer (api/decide.py).
+    "decisions.read": ("browser", "ingest", *_READERS, "agent"),
     # One person's data: a profile with contact details, its timeline, a lookup by identity.
     "customers.read": (*_READERS, "agent"),
     # The customer list: agents and readers see profiles, analysts pseudonymised rows.

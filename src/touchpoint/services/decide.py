@@ -1,0 +1,225 @@
+"""Next best action for one visitor, now: gathers the facts the rules need by indexed reads only
+(the identity, the profile, the stage, the last page views inside the rules' window, the
+queues' state), lets `domain.decisions` choose, and records a decision shown as an interaction
+(type custom, name `decision_shown`) so its effect can be measured rule by rule."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from touchpoint.domain import decisions as rules_terms
+from touchpoint.domain.decisions import (
+    DECISION_SHOWN,
+    NO_ACTION,
+    DecisionRules,
+    DecisionRulesError,
+    PageView,
+    QueueNow,
+    Visitor,
+    page_path,
+    parse_rules,
+)
+from touchpoint.domain.routing import WAITING_STATES, estimated_wait_s
+from touchpoint.errors import ConfigError, Conflict, ValidationError
+from touchpoint.runtime import Touchpoint
+from touchpoint.services import recording
+from touchpoint.services.contact_center import current_config
+from touchpoint.services.customers import lookup_keys
+from touchpoint.store import contact_center as cc_store
+from touchpoint.store import customers as customer_store
+from touchpoint.store import lifecycle as lifecycle_store
+from touchpoint.store.decisions import recent_page_views
+from touchpoint.store.engine import read_connection
+
+SHIPPED_RULES = "decide_rules.toml"
+IDENTITY_FIELDS = ("anonymous_id", "external_id", "email", "phone")
+
+
+@dataclass(frozen=True)
+class DecideResult:
+    action: str
+    rule: str | None
+    message: str
+    reasons: tuple[str, ...]
+    customer_id: str | None  # None for a visitor not yet seen, or to a caller not told
+    recorded: str | None  # the id of the decision_shown interaction written, if any
+
+
+def load_rules(path: Path | None = None) -> DecisionRules:
+    """The user's rules file (it replaces the shipped one), re-read only when it changes."""
+    return _cached_rules(path, _stamp(path))
+
+
+@lru_cache(maxsize=8)
+def _cached_rules(path: Path | None, _stamp: tuple[int, int] | None) -> DecisionRules:
+    if path is None:
+        text = resources.files("touchpoint.services").joinpath(SHIPPED_RULES)
+        where, body = f"shipped {SHIPPED_RULES}", text.read_text(encoding="utf-8")
+    else:
+        where, body = str(path), _read(path)
+    try:
+        return parse_rules(body, where)
+    except DecisionRulesError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file (settings decision_rules_file)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the decision rules: {exc}") from None
+
+
+def _stamp(path: Path | None) -> tuple[int, int] | None:
+    try:
+        stat = path.stat() if path else None
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size) if stat else None
+
+
+def decide(
+    tp: Touchpoint,
+    identity: dict[str, str],
+    *,
+    page: str | None = None,
+    personal: bool = True,
+    record: bool = True,
+    actor: str = "cli",
+    now: datetime | None = None,
+) -> DecideResult:
+    """The action for the visitor named by exactly one identity (anonymous_id, external_id,
+    email or phone) on `page`. `personal=False` never answers a rule that would name them."""
+    given = {k: v for k, v in identity.items() if v}
+    if len(given) != 1 or next(iter(given)) not in IDENTITY_FIELDS:
+        raise ValidationError(f"name the visitor by exactly one of {', '.join(IDENTITY_FIELDS)}")
+    if page is not None and (len(page) > 2000 or not page.isprintable()):
+        raise ValidationError("page: at most 2,000 printable characters")
+    now = now or datetime.now(UTC)
+    rules = load_rules(tp.settings.decision_rules_file)
+    keys = lookup_keys(
+        default_region=tp.settings.default_region,
+        anonymous_id=given.get("anonymous_id"),
+        external_id=given.get("external_id"),
+        email=given.get("email"),
+        phone=given.get("phone"),
+    )
+    with read_connection(tp.engine) as conn:
+        visitor = _visitor(conn, rules, keys[0], page, now)
+    decision = rules_terms.decide(rules, visitor, personal=personal)
+    recorded = None
+    if record and decision.action != NO_ACTION and decision.rule is not None:
+        recorded = _record(tp, given, decision.rule, decision.action, page, now, actor)
+    return DecideResult(
+        decision.action,
+        decision.rule,
+        decision.message,
+        decision.reasons,
+        visitor.customer_id if personal else None,
+        recorded,
+    )
+
+
+def _visitor(
+    conn: Connection, rules: DecisionRules, key: str, page: str | None, now: datetime
+) -> Visitor:
+    queues = _queues(conn, rules.queues, now) if rules.queues else {}
+    customer_id = customer_store.find_by_key(conn, key)
+    if customer_id is None:
+        return Visitor(now=now, page=page, queues=queues)
+    profile = customer_store.get(conn, customer_id) or {}
+    traits = profile.get("traits") or {}
+    first_name = traits.get("first_name") if isinstance(traits, dict) else None
+    stage = (lifecycle_store.current_stage(conn, customer_id) or {}).get("stage")
+    views = [
+        PageView(path, at)
+        for at, props in recent_page_views(conn, customer_id, now - rules.history_window)
+        if (path := _path_of(props)) is not None
+    ]
+    return Visitor(
+        now=now,
+        page=page,
+        customer_id=customer_id,
+        first_name=first_name if isinstance(first_name, str) else None,
+        stage=stage,
+        views=views,
+        queues=queues,
+    )
+
+
+def _path_of(properties: dict[str, Any]) -> str | None:
+    path = properties.get("path")
+    if isinstance(path, str) and path:
+        return page_path(path)
+    url = properties.get("url")
+    return page_path(url) if isinstance(url, str) else None
+
+
+def _queues(conn: Connection, wanted: tuple[str, ...], now: datetime) -> dict[str, QueueNow]:
+    """Each queue the rules name: open by its calendar, and the wait a new contact would have
+    (the contacts waiting, each a mean handle time, over the agents logged in to serve it)."""
+    try:
+        _version, config = current_config(conn)
+    except Conflict:  # no contact center configured: no queue answers
+        return {}
+    waiting = cc_store.contacts_in(conn, WAITING_STATES)
+    states = cc_store.agent_states(conn)
+    found = {}
+    for queue in wanted:
+        if queue not in config.queues:
+            continue
+        calendar = config.calendars.get(queue)
+        serving = sum(
+            1
+            for agent_id, spec in config.agents.items()
+            if queue in spec.queues and states.get(agent_id, "logged_out") != "logged_out"
+        )
+        ahead = sum(1 for c in waiting if c["queue"] == queue)
+        handle = cc_store.mean_handle_s(conn, queue) or config.default_handle_s
+        found[queue] = QueueNow(
+            open=(calendar is None or calendar.is_open(now)) and serving > 0,
+            estimated_wait_s=estimated_wait_s(ahead + 1, serving, handle),
+        )
+    return found
+
+
+def _record(
+    tp: Touchpoint,
+    identity: dict[str, str],
+    rule: str,
+    action: str,
+    page: str | None,
+    now: datetime,
+    actor: str,
+) -> str:
+    """The decision shown, as an interaction; one per visitor, rule and minute (a widget asking
+    again within the minute shows the same decision, not a new one)."""
+    ((kind, value),) = identity.items()
+    minute = now.replace(second=0, microsecond=0)
+    who = hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()[:20]  # no email in an id
+    iid = f"decision:{who}:{rule}:{minute:%Y%m%dT%H%M}"
+    properties: dict[str, Any] = {"rule": rule, "action": action}
+    if page:
+        properties["page"] = page
+    raw = {
+        "id": iid,
+        "type": "custom",
+        "name": DECISION_SHOWN,
+        "channel": "web",
+        "direction": "outbound",
+        "occurred_at": minute.isoformat(),
+        "customer": {kind: value},
+        "properties": properties,
+    }
+    recording.record(tp, [(0, raw)], actor=actor, keep_results=False)
+    return iid
