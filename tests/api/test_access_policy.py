@@ -32,6 +32,7 @@ PUBLIC = {
     "/redoc",
     "/docs/oauth2-redirect",
     "/v1/projects/{write_key}/settings",
+    "/v1/unsubscribe/{token}",  # RFC 8058 one-click: the signed link is the credential
 }
 SCOPES = ("ingest", "read", "browser", "admin", "manager", "agent", "analyst")
 PAGE = "https://shop.example.com"  # the browser key's origin: its requests come from there
@@ -64,6 +65,8 @@ EXPECTED = {
     "tickets.write": {"admin", "manager", "agent"},
     "campaigns.write": {"admin", "manager"},
     "segments.write": {"admin", "manager"},
+    "playbooks.read": {"read", "admin", "manager"},
+    "playbooks.write": {"admin", "manager"},
 }
 
 

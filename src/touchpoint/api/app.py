@@ -27,6 +27,7 @@ from touchpoint.api import (
     lifecycle,
     models,
     outbound,
+    playbooks,
     privacy,
     projections,
     scores,
@@ -94,6 +95,11 @@ TAGS = [
         "description": "Merge protection's conflicts and merge records (read key); merging and "
         "unmerging customers by hand (admin key).",
     },
+    {
+        "name": "playbooks",
+        "description": "Automation: playbooks, their runs, dry runs, pause and resume; the "
+        "one-click unsubscribe their emails link to (public: the signed link is the credential).",
+    },
     {"name": "analytics", "description": "Funnel, cohorts, churn, CLV, attribution… (read key)."},
     {
         "name": "meta",
@@ -123,6 +129,8 @@ ROUTERS = (
     workforce.router,
     models.router,
     simulation.router,
+    playbooks.router,
+    playbooks.unsubscribe_router,
 )
 for _router in ROUTERS:  # once, at import: each operation's description names who may call it
     describe_permissions(_router.routes)
@@ -171,6 +179,8 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(workforce.router)
     app.include_router(simulation.router)
     app.include_router(privacy.router)
+    app.include_router(playbooks.router)
+    app.include_router(playbooks.unsubscribe_router)  # public: the signed link is the credential
     app.mount(WEB_PREFIX, create_web_app(tp))  # the web app's pages, on the same services
     app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]

@@ -198,7 +198,7 @@ def execute_due(auto: Automation, now: datetime, *, limit: int = 100) -> dict[st
                     counts.get(outcome.record.get("outcome", outcome.status), 0) + 1
                 )
         flush_log(auto)
-        if len(claimed) < limit:
+        if not claimed:  # a step done makes the next one due at once: claim again till none
             return counts
 
 
@@ -296,19 +296,31 @@ def customer_context(
     }
 
 
-def facts(conn: Connection, customer_id: str, trigger_at: datetime, now: datetime) -> rules.Facts:
-    """What a condition reads, as of `now` (counts of types: up to the trigger)."""
+def facts(
+    conn: Connection,
+    customer_id: str,
+    trigger_at: datetime,
+    now: datetime,
+    *,
+    as_of: datetime | None = None,
+) -> rules.Facts:
+    """What a condition reads at `now` (counts of types: up to the trigger). Consent is every
+    change recorded so far — a withdrawal dated later still holds — unless `as_of` (a dry run
+    at a past moment) limits it to the changes that had occurred by then."""
     found = store.customer(conn, customer_id)
     since = store.type_counts(conn, customer_id, upto=now, after=trigger_at)
     return rules.Facts(
         stage=store.stage_of(conn, customer_id),
         traits=dict(found["traits"] or {}) if found else {},
-        consent=current_consent(
-            c for c in consent_store.history(conn, customer_id) if c.occurred_at <= now
-        ),
+        consent=_consent(conn, customer_id, as_of),
         types_since_trigger=frozenset(since),
         type_counts=store.type_counts(conn, customer_id, upto=trigger_at),
     )
+
+
+def _consent(conn: Connection, customer_id: str, as_of: datetime | None) -> Any:
+    changes = consent_store.history(conn, customer_id)
+    return current_consent(c for c in changes if as_of is None or c.occurred_at <= as_of)
 
 
 def email_decision(
@@ -317,16 +329,16 @@ def email_decision(
     step: Step,
     customer_id: str,
     address: str | None,
-    now: datetime,
+    *,
+    as_of: datetime | None = None,
 ) -> str | None:
-    """Why this email may not go now (None: it may) — checked right before the send."""
+    """Why this email may not go (None: it may) — checked right before the send, over every
+    consent change recorded (or those occurred by `as_of`, for a dry run)."""
     if not address:
         return rules.NO_ADDRESS
     if step.action.get("transactional"):
         return None
-    in_force = current_consent(
-        c for c in consent_store.history(conn, customer_id) if c.occurred_at <= now
-    )
+    in_force = _consent(conn, customer_id, as_of)
     purpose = str(step.action.get("purpose") or DEFAULT_PURPOSE)
     return rules.consent_refusal(in_force, "email", purpose, playbook.consent)
 
@@ -341,7 +353,7 @@ def _send_email(
 ) -> Outcome:
     customer = context["customer"]
     with read_connection(auto.engine) as conn:
-        refused = email_decision(conn, playbook, step, row["customer_id"], customer["email"], now)
+        refused = email_decision(conn, playbook, step, row["customer_id"], customer["email"])
     if refused:
         item = _log_item(row, playbook, customer, now, suppressed=refused)
         return Outcome(store.DONE, {"outcome": "suppressed", "reason": refused}, item, next_due=now)

@@ -63,6 +63,10 @@ PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
     # Saving and deleting segments (saved rules over customers): they feed playbooks and
     # campaigns, so a manager's decision; reading them is customers.list, counts analytics.read.
     "segments.write": ("admin", "manager"),
+    # Playbooks (automation): reading them, their runs and dry runs (which show customers'
+    # addresses); pausing and resuming them — what the business sends, a manager's decision.
+    "playbooks.read": _READERS,
+    "playbooks.write": ("admin", "manager"),
     # Administration.
     "cc.config": ("admin",),
     # Applying a score file: it rescores every customer (reading scores is customers.read).

@@ -1,5 +1,6 @@
-"""The one scheduler: catch every projection up to the log, then let time pass in each (and, later,
-run automation). The server runs it in the background; `touchpoint tick` runs it once, for cron.
+"""The one scheduler: catch every projection up to the log, then let time pass in each, then run
+the playbooks (new triggers, due steps). The server runs it in the background; `touchpoint tick`
+runs it once, for cron.
 
 Between runs the server sleeps until the earliest of: the next regular tick, the earliest moment a
 projection said something falls due, and the next look for a lag (an import in another process
@@ -15,11 +16,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from touchpoint.automation.runs import RunReport
 from touchpoint.domain.moments import future_clock_error
 from touchpoint.errors import ValidationError
 from touchpoint.projections.contract import CatchUpResult, Progress, TickResult
 from touchpoint.runtime import Touchpoint
-from touchpoint.services import contact_center, tickets
+from touchpoint.services import contact_center, playbooks, tickets
 
 log = logging.getLogger("touchpoint.scheduler")
 
@@ -32,6 +34,7 @@ class SchedulerRun:
     now: datetime
     caught_up: list[CatchUpResult] = field(default_factory=list)
     ticked: list[TickResult] = field(default_factory=list)
+    automation: RunReport | None = None  # playbook runs started and steps executed
 
 
 def run_once(
@@ -49,13 +52,19 @@ def run_once(
     if refused:
         raise ValidationError(refused)
     caught = tp.projections.catch_up(progress) if tp.projections.lagging() else []
-    return SchedulerRun(moment, caught, tp.projections.tick(moment))
+    ticked = tp.projections.tick(moment)
+    return SchedulerRun(moment, caught, ticked, playbooks.run(tp, moment))
 
 
 def seconds_to_sleep(tp: Touchpoint, now: datetime, next_tick: datetime) -> float:
     """Until the next regular tick, the earliest due time, or the next look for a lag."""
     wake = min(next_tick, now + timedelta(seconds=LAG_POLL_SECONDS))
-    dues = (tp.projections.next_due(), contact_center.next_deadline(tp), tickets.next_deadline(tp))
+    dues = (
+        tp.projections.next_due(),
+        contact_center.next_deadline(tp),
+        tickets.next_deadline(tp),
+        playbooks.next_due(tp),  # the next playbook step (or a lease that passes)
+    )
     for due in dues:
         if due is not None:
             wake = min(wake, due)
@@ -82,6 +91,9 @@ def wake(tp: Touchpoint, now: datetime, next_tick: datetime) -> tuple[datetime, 
         fired = tickets.tick(tp, now)  # SLA warnings and breaches that fell due
         if fired:
             log.info("tickets: %s SLA warnings and breaches", fired)
+    automated = playbooks.run(tp, now)  # new triggers in the log, then the steps due
+    if automated.started or automated.executed:
+        log.info("playbooks: %s runs started, steps %s", automated.started, automated.executed)
     return next_tick, seconds_to_sleep(tp, datetime.now(UTC), next_tick)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, null, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from touchpoint.store.tables import (
@@ -189,7 +189,11 @@ def finish_step(
             playbook_steps.c.attempts == attempt,
         )
         .values(
-            status=status, outcome=outcome, log_item=log_item, finished_at=now, claimed_until=None
+            status=status,
+            outcome=outcome,
+            log_item=null() if log_item is None else log_item,  # SQL NULL, not JSON null
+            finished_at=now,
+            claimed_until=None,
         )
     )
     return bool(result.rowcount)
