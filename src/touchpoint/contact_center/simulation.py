@@ -151,11 +151,10 @@ class CenterModel:
         # Who `eligible` accepts for a contact just arrived, per kind of contact (queue, channel,
         # language, team held for and how long): at the moment of arrival it depends on nothing
         # else but the agent being ready with room, which `roomy` says — so each agent is asked
-        # once per kind (the agents asked, those accepted).
-        self.known: dict[
-            tuple[str, str, str | None, str | None, timedelta | None],
-            tuple[set[str], set[str]],
-        ] = {}
+        # once per kind, as they are when ready and idle (`ready`).
+        self.known: dict[tuple[str, str, str | None, str | None, timedelta | None], set[str]] = {}
+        self.ready: dict[str, AgentView] = {}
+        self.facts: dict[str | None, CustomerFacts] = {}  # the customer's facts per stage
         # free agents with room for a channel, per queue and channel (has_room's answer)
         self.roomy: dict[tuple[str, str], dict[str, None]] = {
             (q, c): {} for q, spec in self.queues.items() for c in spec.channels
@@ -166,10 +165,18 @@ class CenterModel:
         self.busy_s = 0.0
         self.staffed_s = 0.0
         self.serial = 0
+        self._now_s, self._now = 0.0, model.day_start
+        # per agent, each queue they serve with its strategy's order and the free-with-room
+        # sets of its channels (what _set_view keeps up to date)
+        self.places: dict[str, list[Any]] = {}
 
     # --- the clock ---------------------------------------------------------------------------
     def now(self) -> Any:
-        return self.m.day_start + timedelta(seconds=self.env.now)
+        """The simulated moment as a datetime (made once per moment: many decisions ask)."""
+        if self.env.now != self._now_s:
+            self._now_s = self.env.now
+            self._now = self.m.day_start + timedelta(seconds=self._now_s)
+        return self._now
 
     def at(self, delay: float, action: Any, *args: Any) -> None:
         self.events += 1
@@ -195,6 +202,7 @@ class CenterModel:
                 idle_since=self.m.day_start,
                 handled_today=0,
             )
+            self.ready[shift.agent] = replace(self.views[shift.agent], state="ready")
             self.serves[shift.agent] = tuple(
                 q
                 for q in self.config.agents[shift.agent].queues
@@ -233,7 +241,9 @@ class CenterModel:
         patience = demand.patience[channel].sample(rng)
         wants_callback = channel == "phone" and rng.random() < demand.callback_share
         now = self.now()
-        facts = CustomerFacts(stage=stage)
+        facts = self.facts.get(stage)
+        if facts is None:
+            facts = self.facts[stage] = CustomerFacts(stage=stage)
         outcome = apply_rules(self.config.rules, facts, demand.queue, now)
         contact.view = ContactView(
             id=contact.id,
@@ -250,11 +260,13 @@ class CenterModel:
             self.counted.append(contact)
         self.lines[demand.queue].setdefault(-outcome.priority, {})[contact.id] = contact
         self.waiting[demand.queue] += 1
+        self._offer_contact(contact)
+        if contact.state != "waiting":  # taken at once: its patience and holds never matter
+            return
         if math.isfinite(patience):
             self.at(patience, self._give_up, contact, wants_callback)
         for moment in self._eligibility_changes(contact):
             self.at(moment, self._offer_contact, contact)
-        self._offer_contact(contact)
 
     def _eligibility_changes(self, contact: _Contact) -> list[float]:
         """Delays after which the contact may be taken by agents who may not take it now."""
@@ -305,11 +317,13 @@ class CenterModel:
         if self.env.now == contact.joined:  # a new contact: what `eligible` said holds
             hold = None if view.team_until is None else view.team_until - view.joined_at
             kind = (view.queue, view.channel, view.language, view.team, hold)
-            asked, accepted = self.known.setdefault(kind, (set(), set()))
-            for a in roomy.keys() - asked:
-                asked.add(a)
-                if eligible(free[a], view, queue, now):
-                    accepted.add(a)
+            accepted = self.known.get(kind)
+            if accepted is None:
+                accepted = self.known[kind] = {
+                    a
+                    for a, ready in self.ready.items()
+                    if view.queue in self.serves[a] and eligible(ready, view, queue, now)
+                }
             able: Iterable[str] = roomy.keys() & accepted
         else:
             able = [a for a in roomy if eligible(free[a], view, queue, now)]
@@ -329,12 +343,14 @@ class CenterModel:
                 self.last_chosen[queue.id] = decision.agent
                 self._start(contact, taking(first, view.channel))
 
-    def _offer_agent(self, agent_id: str) -> None:
+    def _offer_agent(self, agent_id: str) -> int:
+        """Offer a free agent the lines of their queues; how many contacts they took."""
         view = self.views[agent_id]
         if agent_id in self.on_duty and agent_id not in self.wrapping and view.has_room_for_any():
             lines = {q: self._line(q) for q in self.serves[agent_id] if self.waiting[q]}
             if lines:
-                self._dispatch(lines, {agent_id: view})
+                return self._dispatch(lines, {agent_id: view})
+        return 0
 
     def _dispatch(self, lines: Mapping[str, Any], agents: Mapping[str, AgentView]) -> int:
         now = self.now()
@@ -383,8 +399,8 @@ class CenterModel:
 
     def _wrapped(self, agent_id: str) -> None:
         self.wrapping.discard(agent_id)
-        self._set_view(self.views[agent_id])
-        self._offer_agent(agent_id)
+        if not self._offer_agent(agent_id):  # what they took has set their view already
+            self._set_view(self.views[agent_id])
 
     # --- agents ------------------------------------------------------------------------------
     def _log_in(self, agent_id: str) -> None:
@@ -398,22 +414,37 @@ class CenterModel:
 
     def _set_view(self, view: AgentView) -> None:
         """Keep the agent's view and the free agents of each queue they serve up to date."""
-        self.views[view.id] = view
-        free = view.id in self.on_duty and view.id not in self.wrapping and view.has_room_for_any()
-        for queue in self.serves[view.id]:
-            spec = self.queues[queue]
+        agent_id = view.id
+        self.views[agent_id] = view
+        places = self.places.get(agent_id)
+        if places is None:
+            places = self.places[agent_id] = [
+                (
+                    self.free[q],
+                    self.rank[q],
+                    _ORDERS.get(self.queues[q].strategy),
+                    self.queues[q],
+                    [(c, self.roomy[(q, c)]) for c in self.queues[q].channels],
+                )
+                for q in self.serves[agent_id]
+            ]
+        free = (
+            agent_id in self.on_duty and agent_id not in self.wrapping and view.has_room_for_any()
+        )
+        for free_agents, rank, key, spec, roomy in places:
             if free:
-                self.free[queue][view.id] = view
-                key = _ORDERS.get(spec.strategy)
+                free_agents[agent_id] = view
                 if key is not None:
-                    self.rank[queue][view.id] = key(view, spec)
+                    rank[agent_id] = key(view, spec)
+                for channel, agents in roomy:
+                    if view.has_room(channel):
+                        agents[agent_id] = None
+                    else:
+                        agents.pop(agent_id, None)
             else:
-                self.free[queue].pop(view.id, None)
-            for channel in spec.channels:
-                if free and view.has_room(channel):
-                    self.roomy[(queue, channel)][view.id] = None
-                else:
-                    self.roomy[(queue, channel)].pop(view.id, None)
+                free_agents.pop(agent_id, None)
+                for _channel, agents in roomy:
+                    agents.pop(agent_id, None)
 
     # --- figures -----------------------------------------------------------------------------
     def _figures(self) -> DayFigures:

@@ -348,8 +348,12 @@ def assignments(
     }
     serving: dict[str, dict[str, AgentView]] = {}
     for agent in free.values():
-        for queue_id in agent.queues:
-            if queue_id in queues and could_ever_serve(agent, queues[queue_id]):
+        for queue_id in agent.queues:  # only queues with a line can change hands
+            if (
+                queue_id in lines
+                and queue_id in queues
+                and could_ever_serve(agent, queues[queue_id])
+            ):
                 serving.setdefault(queue_id, {})[agent.id] = agent
     heap: list[tuple[tuple[int, datetime, str], int, ContactView, Iterator[ContactView]]] = []
     for n, queue_id in enumerate(sorted(serving)):
