@@ -81,4 +81,4 @@ def test_a_refold_gives_the_same_change_the_same_key(tp: Touchpoint) -> None:
 
 def test_an_unknown_stream_is_refused_by_name(tp: Touchpoint) -> None:
     with read_connection(tp.engine) as conn, pytest.raises(ValidationError, match="lifecycle"):
-        read_events(conn, "tickets", after=0)
+        read_events(conn, "nonesuch", after=0)
