@@ -64,3 +64,12 @@ def test_the_scripts_are_served_by_the_server(web: TestClient) -> None:
     assert plotly.status_code == 200 and len(plotly.content) > 1_000_000
     again = web.get("/app/static/plotly.min.js", headers={"If-None-Match": plotly.headers["etag"]})
     assert again.status_code == 304
+
+
+def test_the_customer_list_keeps_a_stage(web: TestClient) -> None:
+    listed = web.get("/app/customers?stage=acquisition", auth=as_("analyst"))
+    assert listed.status_code == 200
+    assert listed.text.count('href="/app/customers/') == 0  # an analyst opens no 360
+    assert "In stage acquisition: 2" in listed.text  # Bo and Cy
+    unknown = web.get("/app/customers?stage=nope", auth=as_("analyst"))
+    assert unknown.status_code == 422 and "unknown stage &#39;nope&#39;" in unknown.text

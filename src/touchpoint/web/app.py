@@ -5,6 +5,7 @@ errors as pages — a refused sign-in asks the browser for a user name and passw
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
 
 from fastapi import FastAPI, Request
@@ -33,19 +34,24 @@ def create_web_app(tp: Touchpoint) -> FastAPI:
 
 
 @functools.cache
-def _plotly() -> tuple[bytes, str]:
+def _plotly() -> tuple[bytes, bytes, str]:
     from plotly.offline import get_plotlyjs
 
     body = get_plotlyjs().encode()
-    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    # Compressed once (4.8 MB to about 1.4): every page with a chart loads it.
+    return body, gzip.compress(body, 6), '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
 def plotly_js(request: Request) -> Response:
-    """Plotly's bundle as the installed package ships it; a browser that has it is told so."""
-    body, etag = _plotly()
-    headers = {"ETag": etag, "Cache-Control": CACHE}
+    """Plotly's bundle as the installed package ships it (gzipped for a browser that takes
+    it); a browser that has it is told so."""
+    body, packed, etag = _plotly()
+    headers = {"ETag": etag, "Cache-Control": CACHE, "Vary": "Accept-Encoding"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        headers["Content-Encoding"] = "gzip"
+        body = packed
     return Response(body, media_type="text/javascript", headers=headers)
 
 

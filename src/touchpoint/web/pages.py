@@ -19,6 +19,7 @@ from touchpoint.services import customers as customer_service
 from touchpoint.services import lifecycle as lifecycle_service
 from touchpoint.services.access import Principal
 from touchpoint.store.engine import read_connection
+from touchpoint.web import charts
 from touchpoint.web.auth import signed_in, touchpoint_of
 from touchpoint.web.render import PERIOD_LABELS, chart, page, period_start
 
@@ -65,12 +66,13 @@ def lifecycle(
 
 def _kpi_values(request: Request, period: str) -> dict[str, Any]:
     result = _report(request, "contact-center", period, by="queue")
+    rows = result.table.to_pylist()
     return {
-        "rows": result.table.to_pylist(),
+        "rows": rows,
         "notes": result.notes,
         "period": period,
         "periods": PERIOD_LABELS,
-        "figure": chart(report_spec("contact-center").plot(result), "kpi-chart"),
+        "figure": chart(charts.queue_service_levels(rows), "kpi-chart"),
     }
 
 
@@ -120,6 +122,7 @@ def customers(
         if stage:
             customer_service.check_stage(conn, stage)
         total, items = customer_service.find_customers(conn, [], stage=stage, limit=LIST_SIZE)
+        stages = list(lifecycle_service.model_in_force(conn).all_stages)
     if query and may_search:  # a search for a person is audited, found or not
         audit.record_read(tp.engine, who.actor, "customer.search", None, by=["web"], found=found)
     if found is not None:
@@ -132,6 +135,7 @@ def customers(
         who,
         q=query,
         stage=stage or "",
+        stages=stages,
         problem=problem,
         total=total,
         items=items,
@@ -165,11 +169,24 @@ def customer(
     )
 
 
+# The order agents are listed in: those taking contacts first, those logged out last.
+STATE_ORDER = ("busy", "ready", "wrap_up", "not_ready", "logged_out")
+
+
 def _wallboard_values(request: Request) -> dict[str, Any]:
     try:
-        return {"board": cc.wallboard(touchpoint_of(request)), "problem": None}
+        board = cc.wallboard(touchpoint_of(request))
     except Conflict as exc:  # no configuration yet
-        return {"board": None, "problem": str(exc)}
+        return {"board": None, "problem": str(exc), "agents": [], "states": []}
+
+    def rank(state: str) -> int:
+        return STATE_ORDER.index(state) if state in STATE_ORDER else len(STATE_ORDER)
+
+    agents = sorted(board["agents"], key=lambda a: (rank(a["state"]), a["agent"]))
+    counts: dict[str, int] = {}
+    for agent in agents:
+        counts[agent["state"]] = counts.get(agent["state"], 0) + 1
+    return {"board": board, "problem": None, "agents": agents, "states": list(counts.items())}
 
 
 @router.get("/wallboard", response_class=HTMLResponse)
