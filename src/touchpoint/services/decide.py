@@ -6,6 +6,8 @@ queues' state), lets `domain.decisions` choose, and records a decision shown as 
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -40,6 +42,11 @@ from touchpoint.store.decisions import recent_page_views
 from touchpoint.store.engine import read_connection
 
 SHIPPED_RULES = "decide_rules.toml"
+# The queues' state is the same for every visitor: worked out at most this often per process
+# (it reads the waiting contacts and recent handle times; a wait 2 s stale is still a good guess).
+QUEUES_TTL_S = 2.0
+_queue_cache: dict[tuple[str, tuple[str, ...]], tuple[float, dict[str, QueueNow]]] = {}
+_queue_lock = threading.Lock()
 IDENTITY_FIELDS = ("anonymous_id", "external_id", "email", "phone")
 
 
@@ -133,7 +140,7 @@ def decide(
 def _visitor(
     conn: Connection, rules: DecisionRules, key: str, page: str | None, now: datetime
 ) -> Visitor:
-    queues = _queues(conn, rules.queues, now) if rules.queues else {}
+    queues = _queues_now(conn, rules.queues, now) if rules.queues else {}
     customer_id = customer_store.find_by_key(conn, key)
     if customer_id is None:
         return Visitor(now=now, page=page, queues=queues)
@@ -163,6 +170,20 @@ def _path_of(properties: dict[str, Any]) -> str | None:
         return page_path(path)
     url = properties.get("url")
     return page_path(url) if isinstance(url, str) else None
+
+
+def _queues_now(conn: Connection, wanted: tuple[str, ...], now: datetime) -> dict[str, QueueNow]:
+    """`_queues`, reused for QUEUES_TTL_S (by database and queues asked)."""
+    key = (str(conn.engine.url), wanted)
+    clock = time.monotonic()
+    with _queue_lock:
+        found = _queue_cache.get(key)
+    if found is not None and clock - found[0] < QUEUES_TTL_S:
+        return found[1]
+    fresh = _queues(conn, wanted, now)
+    with _queue_lock:
+        _queue_cache[key] = (clock, fresh)
+    return fresh
 
 
 def _queues(conn: Connection, wanted: tuple[str, ...], now: datetime) -> dict[str, QueueNow]:

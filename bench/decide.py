@@ -1,0 +1,231 @@
+"""Claim (issue 16): `GET /v1/decide` answers in milliseconds — p50/p99 under 8 concurrent clients
+with 100,000 customers, goal p99 < 20 ms — beside the customer lookup (`GET /v1/customers?email=`)
+measured the same way in the same run, as the baseline of an indexed read over HTTP.
+
+    uv run python bench/decide.py [--customers 100000] [--clients 8] [--seconds 15]
+
+A real server: `touchpoint init`, a read key from `touchpoint keys create`, the customers made
+through the bulk import path (`touchpoint import` of a JSONL file: each customer an identify
+with email, anonymous id and first name; one in ten with three /pricing page views in the last
+ten minutes), `touchpoint serve` on a loopback port in its own process. Each client (a thread
+with a keep-alive connection) asks back to back for a random customer by anonymous id on
+/pricing, with the shipped rules: those with the views get a callback offer (no contact center
+is configured, so the sales queue is unavailable) and it is written to the log as
+decision_shown — the widget's real path, a write included; the others get `none`. Then the same
+clients look customers up by email for as long.
+
+The clients share the 2-core machine with the server: the figures are a floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx2 as httpx  # the dev group's httpx (Starlette's test client wants httpx2)
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+TOUCHPOINT = str(Path(sys.executable).with_name("touchpoint"))
+GOAL_P99_MS = 20.0
+VIEWERS = 10  # one customer in this many viewed /pricing three times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    console = Console()
+    root = Path(tempfile.mkdtemp(prefix="decide-"))
+    data_dir = root / "touchpoint-data"
+    run_cli("init", "--data-dir", str(data_dir))
+    key = make_key(data_dir)
+    started = time.perf_counter()
+    source = write_customers(root / "customers.jsonl", args.customers)
+    run_cli("import", str(source), "--data-dir", str(data_dir))
+    console.print(f"{args.customers:,} customers imported in {time.perf_counter() - started:.1f} s")
+    port = free_port()
+    with (root / "server.log").open("wb") as log:
+        server = subprocess.Popen(
+            [TOUCHPOINT, "serve", "--data-dir", str(data_dir), "--port", str(port)],
+            stdout=log,
+            stderr=log,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base, server)
+        rng = random.Random(args.seed)
+        decide = run(base, key, args, lambda: decide_path(rng.randrange(args.customers)))
+        lookup = run(base, key, args, lambda: lookup_path(rng.randrange(args.customers)))
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    table = Table(
+        title=f"{args.clients} clients, {args.customers:,} customers, {args.seconds:g} s each"
+    )
+    for column in ("request", "answered", "errors", "req/s", "p50 ms", "p99 ms", "goal"):
+        table.add_column(column, justify="right" if column != "request" else "left")
+    for name, (latencies, errors), goal in (
+        ("GET /v1/decide (anonymous id, /pricing)", decide, f"p99 < {GOAL_P99_MS:g} ms"),
+        ("GET /v1/customers?email= (baseline)", lookup, "-"),
+    ):
+        table.add_row(
+            name,
+            f"{len(latencies):,}",
+            str(errors),
+            f"{len(latencies) / args.seconds:,.0f}",
+            f"{percentile(latencies, 50) * 1000:.1f}",
+            f"{percentile(latencies, 99) * 1000:.1f}",
+            goal,
+        )
+    console.print(table)
+    import shutil
+
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def write_customers(path: Path, customers: int) -> Path:
+    now = datetime.now(UTC)
+    identified = (now - timedelta(days=30)).isoformat()
+    with path.open("wb") as out:
+        for n in range(customers):
+            who = {"anonymous_id": f"anon-{n}", "email": f"user{n}@example.com"}
+            out.write(
+                orjson.dumps(
+                    {
+                        "id": f"id-{n}",
+                        "type": "identify",
+                        "channel": "web",
+                        "occurred_at": identified,
+                        "customer": who,
+                        "traits": {"first_name": f"User{n}"},
+                    }
+                )
+                + b"\n"
+            )
+            if n % VIEWERS == 0:
+                for minutes in (9, 5, 1):
+                    at = (now - timedelta(minutes=minutes)).isoformat()
+                    view = {
+                        "id": f"pv-{n}-{minutes}",
+                        "type": "page_view",
+                        "channel": "web",
+                        "occurred_at": at,
+                        "customer": {"anonymous_id": f"anon-{n}"},
+                        "properties": {"path": "/pricing"},
+                    }
+                    out.write(orjson.dumps(view) + b"\n")
+    return path
+
+
+def decide_path(n: int) -> str:
+    return f"/v1/decide?anonymous_id=anon-{n}&page=/pricing"
+
+
+def lookup_path(n: int) -> str:
+    return f"/v1/customers?email=user{n}@example.com"
+
+
+def run(
+    base: str, key: str, args: argparse.Namespace, next_path: Callable[[], str]
+) -> tuple[list[float], int]:
+    """`args.clients` threads asking back to back for `args.seconds`: latencies (s), errors."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop = time.perf_counter() + args.seconds
+
+    def client() -> None:
+        mine: list[float] = []
+        failed = 0
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as http:
+            while time.perf_counter() < stop:
+                with lock:
+                    path = next_path()
+                began = time.perf_counter()
+                answer = http.get(path, timeout=30)
+                took = time.perf_counter() - began
+                if answer.status_code == 200:
+                    mine.append(took)
+                else:
+                    failed += 1
+        with lock:
+            latencies.extend(mine)
+            errors[0] += failed
+
+    threads = [threading.Thread(target=client) for _ in range(args.clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, errors[0]
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest rank."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * p // 100))
+    return ordered[int(rank) - 1]
+
+
+def run_cli(*argv: str) -> str:
+    done = subprocess.run(
+        [TOUCHPOINT, *argv], capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"}
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"touchpoint {' '.join(argv)} failed: {done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def make_key(data_dir: Path) -> str:
+    out = run_cli("keys", "create", "--scope", "read", "--data-dir", str(data_dir))
+    found = re.search(r"\btp_[A-Za-z0-9_-]+", out)
+    if found is None:
+        raise SystemExit(f"no key in the output of keys create: {out}")
+    return found.group(0)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"touchpoint serve exited with {server.returncode}")
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("touchpoint serve did not answer /health within 60 s")
+
+
+if __name__ == "__main__":
+    main()
