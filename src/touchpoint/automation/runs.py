@@ -44,6 +44,7 @@ MAX_ATTEMPTS = 5  # an action failing this often fails its run
 RETRY_BASE = timedelta(minutes=1)  # then 2, 4, 8 minutes
 SUPPRESSED_NAME = "message_suppressed"  # the `custom` interaction a suppression is logged as
 BATCH = 1_000
+STALE_TRIGGER = timedelta(days=1)  # an older trigger starts no run (docs/decisions.md)
 
 LogWriter = Callable[[list[tuple[int, dict[str, Any]]]], Any]  # Ingestor.ingest
 
@@ -86,27 +87,35 @@ def follow_triggers(auto: Automation, now: datetime) -> int:
 
 
 def _follow_log(engine: Engine, playbooks: list[Playbook], now: datetime) -> int:
-    with read_connection(engine) as conn:
-        mark = checkpoints.read_checkpoint(conn, LOG_CONSUMER)
-        if last_seq(conn) <= (mark.position if mark else 0):
-            return 0
-    started = 0
-    with write_transaction(engine) as conn:
-        mark = checkpoints.read_checkpoint(conn, LOG_CONSUMER)
-        after, upto = (mark.position if mark else 0), last_seq(conn)
-        types = {p.trigger.subject for p in playbooks}
-        rows = store.log_after(conn, after, upto, types, BATCH) if types else []
-        for row in rows:
-            for playbook in playbooks:
-                if rules.matches(playbook.trigger, row):
-                    started += start_run(
-                        conn, playbook, row["customer_id"], row["id"], row["occurred_at"], now
-                    )
-        position = rows[-1]["seq"] if len(rows) == BATCH else upto
-        checkpoints.write_checkpoint(
-            conn, LOG_CONSUMER, source="log", position=position, version=1, now=now
-        )
+    started, more = 0, True
+    while more:  # one transaction per batch, each with its checkpoint
+        with read_connection(engine) as conn:
+            mark = checkpoints.read_checkpoint(conn, LOG_CONSUMER)
+            if last_seq(conn) <= (mark.position if mark else 0):
+                return started
+        with write_transaction(engine) as conn:
+            mark = checkpoints.read_checkpoint(conn, LOG_CONSUMER)
+            after, upto = (mark.position if mark else 0), last_seq(conn)
+            types = {p.trigger.subject for p in playbooks}
+            rows = store.log_after(conn, after, upto, types, BATCH) if types else []
+            for row in rows:
+                for playbook in playbooks:
+                    if rules.matches(playbook.trigger, row) and _fresh(row["occurred_at"], now):
+                        started += start_run(
+                            conn, playbook, row["customer_id"], row["id"], row["occurred_at"], now
+                        )
+            more = len(rows) == BATCH
+            position = rows[-1]["seq"] if more else upto
+            checkpoints.write_checkpoint(
+                conn, LOG_CONSUMER, source="log", position=position, version=1, now=now
+            )
     return started
+
+
+def _fresh(at: datetime, now: datetime) -> bool:
+    """A trigger older than STALE_TRIGGER starts no run: history imported, or a playbook
+    resumed over an old log, must not flood customers with messages about long-past events."""
+    return now - at <= STALE_TRIGGER
 
 
 def _follow_stages(engine: Engine, playbooks: list[Playbook], now: datetime) -> int:
@@ -122,9 +131,12 @@ def _follow_stages(engine: Engine, playbooks: list[Playbook], now: datetime) -> 
     def act(conn: Connection, event: Any) -> None:
         for playbook in playbooks:
             if event.kind == "stage_entered" and event.subject == playbook.trigger.subject:
-                started[0] += start_run(conn, playbook, event.customer_id, event.key, event.at, now)
+                if _fresh(event.at, now):
+                    started[0] += start_run(
+                        conn, playbook, event.customer_id, event.key, event.at, now
+                    )
 
-    while consumer.consume(engine, act, BATCH) == BATCH:
+    while consumer.consume(engine, act, BATCH) >= BATCH:  # a batch of rows: maybe more
         pass
     return started[0]
 

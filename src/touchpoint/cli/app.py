@@ -29,6 +29,7 @@ GROUPS = (
     "tickets",  # tickets list | show | open | reply | status | assign | fcr
     "scores",  # score list | show | apply
     "segments",  # segment create | preview | list | show | members | export | delete
+    "playbooks",  # playbook list | show | validate | test | runs | pause | resume
     "lifecycle",  # lifecycle summary | replay | tick | models
     "projections",  # projections status | catch-up, and tick
     "report",  # report NAME

@@ -65,6 +65,14 @@ class Conditions:
     none_since_trigger: tuple[str, ...] = ()
     at_most: Mapping[str, int] = field(default_factory=dict)  # type -> most interactions
 
+    def describe(self) -> str:
+        parts = [f"stage in {', '.join(self.stages)}"] if self.stages else []
+        parts += [f"{name} = {value!r}" for name, value in self.traits.items()]
+        parts += [f"{self.consent} marketing consent"] if self.consent else []
+        parts += [f"no {name} since the trigger" for name in self.none_since_trigger]
+        parts += [f"at most {n} {name} up to the trigger" for name, n in self.at_most.items()]
+        return " and ".join(parts) or "always"
+
 
 @dataclass(frozen=True, slots=True)
 class Step:
@@ -79,8 +87,8 @@ class Step:
             return f"wait {duration_text(self.wait)}"
         if self.kind == "wait_until" and self.until is not None:
             return f"wait until {self.until.strftime('%H:%M')} in the customer's time zone"
-        if self.kind == "if":
-            return "if conditions hold (else stop)"
+        if self.kind == "if" and self.conditions is not None:
+            return f"if {self.conditions.describe()} (else stop)"
         return f"{self.kind} {self.action.get('template') or self.action.get('url') or ''}".strip()
 
 
