@@ -40,6 +40,7 @@ from touchpoint.domain.routing import (
     could_ever_serve,
     eligible,
     taking,
+    updated,
 )
 
 
@@ -217,14 +218,14 @@ class CenterModel:
 
     def _arrivals(self, demand: QueueDemand) -> Generator[simpy.Event, Any, None]:
         rng = random.Random(f"{self.seed}:{demand.queue}")
-        env = self.env
-        while env.now < self.m.horizon_s:
-            rate = demand.rate_at(env.now)
-            boundary = min((env.now // demand.interval_s + 1) * demand.interval_s, self.m.horizon_s)
+        env, horizon = self.env, self.m.horizon_s
+        while (now := env.now) < horizon:
+            rate = demand.rate_at(now)
+            boundary = min((now // demand.interval_s + 1) * demand.interval_s, horizon)
             gap = rng.expovariate(rate) if rate > 0 else math.inf
-            if env.now + gap >= boundary:  # memoryless: start again at the next interval
+            if now + gap >= boundary:  # memoryless: start again at the next interval
                 self.events += 1
-                yield env.timeout(boundary - env.now)
+                yield env.timeout(boundary - now)
                 continue
             self.events += 1
             yield env.timeout(gap)
@@ -390,7 +391,7 @@ class CenterModel:
         if wrap > 0:
             self.wrapping.add(agent_id)
         self._set_view(
-            replace(view, load=load, idle_since=self.now(), handled_today=view.handled_today + 1)
+            updated(view, load=load, idle_since=self.now(), handled_today=view.handled_today + 1)
         )
         if wrap > 0:
             self.at(wrap, self._wrapped, agent_id)
