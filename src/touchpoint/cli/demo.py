@@ -305,6 +305,11 @@ def _next_steps(result: DemoResult, api_url: str | None, data_dir: str) -> Panel
         steps.add_row("The API docs", f"{api_url}/docs (served below; Ctrl+C stops it)")
     else:
         steps.add_row("The API", f"uv run touchpoint serve{data_dir}, docs at /docs")
+    steps.add_row(
+        "The web app",
+        f"{api_url + '/app/' if api_url else '/app/ on the server'}, signed in as a user "
+        f"(uv run touchpoint users create NAME --role manager{data_dir})",
+    )
     return Panel(steps, title="Next steps", title_align="left", expand=False)
 
 
