@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=120)
     root = Path(tempfile.mkdtemp(prefix="decide-"))
     data_dir = root / "touchpoint-data"
     run_cli("init", "--data-dir", str(data_dir))
