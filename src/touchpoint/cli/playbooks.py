@@ -67,6 +67,7 @@ def show_playbook(name: Name, data_dir: DataDir = None) -> None:
 @group.command("validate")
 def validate(
     file: Annotated[Path, typer.Argument(help="A playbook file (.toml)", dir_okay=False)],
+    data_dir: DataDir = None,  # accepted like every command's; a file is checked on its own
 ) -> None:
     """Check a playbook file as a whole; each problem is named with its line."""
     from touchpoint.services.playbooks import validate as check
