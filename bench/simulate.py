@@ -14,12 +14,19 @@ levels 1-10, English and some Spanish, capacity 1 call or 3 chats; phone and cha
 customers at risk, 10% loyal. Wall time and CPU time of this process are both shown: the machine
 may be shared.
 
+The day must not change when the model gets faster: each contact's outcome (arrival, outcome,
+wait, callback, the agent who took it) is hashed, and with the default arguments compared with
+the hash the model gave before it was made fast (commit 9791c57, whose CPU times on this bench
+are printed beside today's). Events counts the SimPy events scheduled: since then a contact
+taken on arrival schedules no give-up or hold-end events (they could only find it taken).
+
     uv run python bench/simulate.py [--agents 500] [--hours 12] [--occupancy 0.9] [--seed 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import random
 import time
 from dataclasses import replace
@@ -29,7 +36,7 @@ from rich.console import Console
 from rich.table import Table
 
 from touchpoint.contact_center.config import validate
-from touchpoint.contact_center.simulation import DayFigures, simulate_day
+from touchpoint.contact_center.simulation import CenterModel, DayFigures
 from touchpoint.contact_center.simulation_inputs import (
     ChurnRelation,
     Distribution,
@@ -115,10 +122,33 @@ def model(agents: int, hours: float, occupancy: float, seed: int) -> ModelInput:
     )
 
 
-def timed(day: ModelInput, seed: int, *, narrow: bool = True) -> tuple[DayFigures, float, float]:
+# Before the model was made fast (commit 9791c57), with the default arguments: the hash of each
+# contact's outcome (as `digest` makes it; the outcomes recorded from that commit's model) and
+# the CPU seconds docs/decisions.md gives for each run.
+BEFORE_DIGEST = "b58641b312a0be06bd2b58792515dec1909dc08288ef0ba4c9b8ce7f7d65364a"
+BEFORE_CPU_S = {
+    "the model": 11.4,
+    "naive dispatch (every free agent asked)": 18.4,
+    "lifecycle rules off": 9.8,
+}
+DEFAULTS = {"agents": 500, "hours": 12.0, "occupancy": 0.9, "seed": 1}
+
+
+def digest(outcomes: list[tuple[object, ...]]) -> str:
+    h = hashlib.sha256()
+    for outcome in outcomes:
+        h.update(repr(outcome).encode())
+    return h.hexdigest()
+
+
+def timed(
+    day: ModelInput, seed: int, *, narrow: bool = True
+) -> tuple[DayFigures, float, float, str]:
     wall, cpu = time.perf_counter(), time.process_time()
-    figures = simulate_day(day, seed, narrow=narrow)
-    return figures, time.perf_counter() - wall, time.process_time() - cpu
+    model = CenterModel(day, seed, narrow=narrow)
+    figures = model.run()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return figures, wall, cpu, digest(model.outcomes())
 
 
 def main() -> None:
@@ -135,6 +165,7 @@ def main() -> None:
         ("naive dispatch (every free agent asked)", *timed(day, args.seed, narrow=False)),
         ("lifecycle rules off", *timed(no_rules, args.seed)),
     ]
+    defaults = vars(args) == DEFAULTS
     console = Console()
     console.print(
         f"One simulated day: {args.agents} agents, {args.hours:g} h open, "
@@ -147,6 +178,7 @@ def main() -> None:
         "events",
         "wall s",
         "CPU s",
+        "CPU s before (9791c57)",
         "events/s (CPU)",
         "SL",
         "abandoned",
@@ -154,13 +186,15 @@ def main() -> None:
         "at-risk over target",
     ):
         table.add_column(column, justify="left" if column == "run" else "right")
-    for name, figures, wall, cpu in runs:
+    for name, figures, wall, cpu, _digest in runs:
+        before = BEFORE_CPU_S[name] if defaults else None
         table.add_row(
             name,
             f"{figures.offered:,}",
             f"{figures.events:,}",
             f"{wall:.2f}",
             f"{cpu:.2f}",
+            "" if before is None else f"{before:.1f}",
             f"{figures.events / cpu:,.0f}",
             f"{figures.service_level or 0:.1%}",
             f"{figures.abandon_rate or 0:.1%}",
@@ -168,8 +202,18 @@ def main() -> None:
             f"{figures.at_risk_over_target:,}",
         )
     console.print(table)
-    same = runs[0][1] == runs[1][1]
-    console.print(f"naive dispatch gives the same day: {'yes' if same else 'NO'}")
+    same = runs[0][1] == runs[1][1] and runs[0][4] == runs[1][4]
+    console.print(
+        f"naive dispatch gives the same day, contact by contact: {'yes' if same else 'NO'}"
+    )
+    console.print(f"the model's day: sha256 {runs[0][4][:16]}…")
+    if defaults:
+        unchanged = runs[0][4] == BEFORE_DIGEST
+        console.print(
+            f"the same day as before the speed-up (9791c57): {'yes' if unchanged else 'NO'}"
+        )
+    else:
+        console.print("the day before the speed-up is recorded for the default arguments only")
 
 
 if __name__ == "__main__":

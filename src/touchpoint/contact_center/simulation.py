@@ -107,6 +107,7 @@ class _Contact:
         "state",
         "wait",
         "callback",
+        "agent",
     )
 
     def __init__(self, id_: str, queue: str, channel: str, stage: str | None, joined: float):
@@ -116,6 +117,7 @@ class _Contact:
         self.state = "waiting"  # waiting | callback | assigned | abandoned
         self.wait: float | None = None
         self.callback = False  # asked to be called back: neither answered nor abandoned
+        self.agent: str | None = None  # who took it
 
 
 def _draw(shares: Mapping[str, float], rng: random.Random) -> str | None:
@@ -375,6 +377,7 @@ class CenterModel:
         if contact.state == "waiting":
             contact.wait = self.env.now - contact.joined
         contact.state = "assigned"
+        contact.agent = agent.id
         self._leave_line(contact)
         self._set_view(agent)
         share = 1 / agent.capacity[contact.channel]
@@ -448,6 +451,15 @@ class CenterModel:
                     agents.pop(agent_id, None)
 
     # --- figures -----------------------------------------------------------------------------
+    def outcomes(self) -> list[tuple[Any, ...]]:
+        """Each counted contact's day after `run`, in arrival order: id, queue, channel, stage,
+        arrival (s), outcome, wait (s), whether it asked a callback, the agent who took it —
+        what two runs must agree on to be the same day."""
+        return [
+            (c.id, c.queue, c.channel, c.stage, c.joined, c.state, c.wait, c.callback, c.agent)
+            for c in self.counted
+        ]
+
     def _figures(self) -> DayFigures:
         answered = within = abandoned = callbacks = unresolved = at_risk = over = 0
         wait_sum = 0.0
