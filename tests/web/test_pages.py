@@ -9,6 +9,7 @@ import re
 
 import httpx2
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from tests.api.http import bearer
@@ -26,7 +27,7 @@ PAGES = {
 }
 
 
-def test_every_page_loads_offline_without_errors_and_is_labelled(as_admin: Watched) -> None:
+def test_every_page_loads_offline_without_errors_and_passes_axe(as_admin: Watched) -> None:
     for path, heading in PAGES.items():
         page = as_admin.open(path)
         expect(page.locator("h1")).to_have_text(heading)
@@ -37,6 +38,8 @@ def test_every_page_loads_offline_without_errors_and_is_labelled(as_admin: Watch
         )
         assert unlabelled == [], (path, unlabelled)
         assert page.locator("nav a[aria-current=page]").count() == 1
+        found = Axe().run(page)  # axe-core: contrast, labels, landmarks, names, structure
+        assert found.violations_count == 0, (path, found.generate_report())
     page = as_admin.open("/app/lifecycle")  # the charts are drawn, by the local Plotly
     expect(page.locator("#lifecycle-map .main-svg").first).to_be_visible()
     expect(page.locator("#funnel .main-svg").first).to_be_visible()
