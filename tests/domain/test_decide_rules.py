@@ -194,3 +194,27 @@ def test_a_bad_rules_file_names_the_line(text: str, message: str) -> None:
     with pytest.raises(DecisionRulesError) as caught:
         parse_rules(text, "r.toml")
     assert str(caught.value).startswith(message)
+
+
+def test_rule_effects_count_each_customer_once_per_rule_and_compare_with_those_not_shown() -> None:
+    from touchpoint.domain.decisions import NOT_SHOWN, RuleEffect, rule_effects
+
+    day = timedelta(days=1)
+    shown = [
+        ("ann", "pricing_chat", NOW),
+        ("ann", "pricing_chat", NOW + day),  # shown again: counted once, from the first
+        ("bob", "pricing_chat", NOW),
+        ("cat", "retention", NOW),
+    ]
+    visited = {"ann": NOW - day, "bob": NOW, "cat": NOW, "dan": NOW, "eve": NOW}
+    purchases = {
+        "ann": [NOW + 2 * day],  # within 7 days of the first showing: converted
+        "bob": [NOW - day, NOW + 8 * day],  # before, and too late: not converted
+        "cat": [NOW + 7 * day],  # exactly 7 days: converted
+        "dan": [NOW + day],  # shown nothing, bought
+    }
+    assert rule_effects(shown, visited, purchases, 7 * day) == [
+        RuleEffect("pricing_chat", 2, 1),
+        RuleEffect("retention", 1, 1),
+        RuleEffect(NOT_SHOWN, 2, 1),  # dan and eve
+    ]

@@ -8,11 +8,12 @@ from typing import Annotated
 import typer
 
 from touchpoint import console as show
-from touchpoint.cli.options import At, DataDir, cli_actor, opened
+from touchpoint.cli.options import At, DataDir, From, To, cli_actor, opened
 
 
 def register(app: typer.Typer) -> None:
     app.command("decide")(decide)
+    app.command("decide-report")(decide_report)
 
 
 def decide(
@@ -59,3 +60,33 @@ def decide(
         out.print(f"customer: {show.plain(found.customer_id)}")
     if found.recorded:
         out.print(f"recorded: {show.plain(found.recorded)}")
+
+
+def decide_report(
+    from_: From = None,
+    to: To = None,
+    within_days: Annotated[
+        float, typer.Option(help="A purchase this many days after the first showing converts")
+    ] = 7.0,
+    data_dir: DataDir = None,
+) -> None:
+    """Conversion by rule: of the customers each rule was shown to (decision_shown) in the period,
+    how many purchased within --within-days; beside it, visitors of the period shown no decision.
+    Default period: the last 30 days."""
+    from datetime import UTC, datetime, timedelta
+
+    from rich.table import Table
+
+    from touchpoint.services import decide as service
+
+    until = to or datetime.now(UTC)
+    since = from_ or until - timedelta(days=30)
+    with opened(data_dir) as tp:
+        rows = service.effects(tp, since=since, until=until, within_days=within_days)
+    table = Table(title=f"Decisions shown {since:%Y-%m-%d} to {until:%Y-%m-%d}")
+    for column in ("rule", "customers", "converted", "rate"):
+        table.add_column(column, justify="left" if column == "rule" else "right")
+    for row in rows:
+        rate = "-" if row.rate is None else f"{row.rate:.1%}"
+        table.add_row(show.plain(row.rule), f"{row.customers:,}", f"{row.converted:,}", rate)
+    show.console.print(table)

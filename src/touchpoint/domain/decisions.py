@@ -314,3 +314,54 @@ def _queue_state(entry: dict[str, Any], problem: Any) -> str | None:
     if state is not None and not entry.get("queue"):
         raise problem("`queue_state` needs the `queue` it speaks of")
     return state
+
+
+# --- measuring them ---------------------------------------------------------------------------
+
+NOT_SHOWN: Final = "(not shown)"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleEffect:
+    """Of the customers a rule was shown to (or, for NOT_SHOWN, visitors shown none), how many
+    purchased within the window after it (after their first page view, for NOT_SHOWN)."""
+
+    rule: str
+    customers: int
+    converted: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.converted / self.customers if self.customers else None
+
+
+def rule_effects(
+    shown: Sequence[tuple[str, str, datetime]],
+    visited: Mapping[str, datetime],
+    purchases: Mapping[str, Sequence[datetime]],
+    within: timedelta,
+) -> list[RuleEffect]:
+    """Conversion by rule: `shown` is (customer, rule, when); each customer counts once per rule,
+    from their first showing. `visited` (customer → first page view) gives the NOT_SHOWN row:
+    visitors shown no decision at all, from their first view — the comparison the rules beat or
+    not."""
+    first: dict[tuple[str, str], datetime] = {}
+    for customer, rule, at in shown:
+        key = (rule, customer)
+        if key not in first or at < first[key]:
+            first[key] = at
+    by_rule: dict[str, list[bool]] = {}
+    for (rule, customer), at in sorted(first.items()):
+        by_rule.setdefault(rule, []).append(_bought(purchases.get(customer, ()), at, within))
+    someone_shown = {customer for _rule, customer in first}
+    others = [
+        _bought(purchases.get(c, ()), at, within)
+        for c, at in visited.items()
+        if c not in someone_shown
+    ]
+    rows = [RuleEffect(rule, len(flags), sum(flags)) for rule, flags in sorted(by_rule.items())]
+    return [*rows, RuleEffect(NOT_SHOWN, len(others), sum(others))]
+
+
+def _bought(moments: Sequence[datetime], after: datetime, within: timedelta) -> bool:
+    return any(after <= m <= after + within for m in moments)

@@ -9,7 +9,7 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -25,9 +25,11 @@ from touchpoint.domain.decisions import (
     DecisionRulesError,
     PageView,
     QueueNow,
+    RuleEffect,
     Visitor,
     page_path,
     parse_rules,
+    rule_effects,
 )
 from touchpoint.domain.routing import WAITING_STATES, estimated_wait_s
 from touchpoint.errors import ConfigError, Conflict, ValidationError
@@ -38,7 +40,12 @@ from touchpoint.services.customers import lookup_keys
 from touchpoint.store import contact_center as cc_store
 from touchpoint.store import customers as customer_store
 from touchpoint.store import lifecycle as lifecycle_store
-from touchpoint.store.decisions import recent_page_views
+from touchpoint.store.decisions import (
+    decisions_shown,
+    first_of_type,
+    recent_page_views,
+    times_of_type,
+)
 from touchpoint.store.engine import read_connection
 
 SHIPPED_RULES = "decide_rules.toml"
@@ -244,3 +251,23 @@ def _record(
     }
     recording.record(tp, [(0, raw)], actor=actor, keep_results=False)
     return iid
+
+
+def effects(
+    tp: Touchpoint, *, since: datetime, until: datetime, within_days: float = 7.0
+) -> list[RuleEffect]:
+    """Conversion (a purchase within `within_days`) of the customers each rule was shown to in
+    [since, until), beside visitors of the period shown no decision."""
+    if until <= since:
+        raise ValidationError("--to must be after --from")
+    if not 0 < within_days <= 366:
+        raise ValidationError("within_days: from more than 0 to 366 days")
+    within = timedelta(days=within_days)
+    with read_connection(tp.engine) as conn:
+        shown = [
+            (customer, str(props.get("rule")), at)
+            for customer, at, props in decisions_shown(conn, since, until)
+        ]
+        visited = first_of_type(conn, "page_view", since, until)
+        purchases = times_of_type(conn, "purchase", since, until + within)
+    return rule_effects(shown, visited, purchases, within)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from touchpoint.store.tables import interactions
 
@@ -23,3 +23,44 @@ def recent_page_views(
         .limit(limit)
     )
     return [(row[0], row[1] or {}) for row in conn.execute(query)]
+
+
+def decisions_shown(
+    conn: Connection, since: datetime, until: datetime
+) -> list[tuple[str, datetime, dict[str, Any]]]:
+    """(customer_id, occurred_at, properties) of the decisions shown in [since, until)."""
+    t = interactions.c
+    query = select(t.customer_id, t.occurred_at, t.properties).where(
+        t.type == "custom",
+        t.name == "decision_shown",
+        t.occurred_at >= since,
+        t.occurred_at < until,
+    )
+    return [(row[0], row[1], row[2] or {}) for row in conn.execute(query)]
+
+
+def first_of_type(
+    conn: Connection, kind: str, since: datetime, until: datetime
+) -> dict[str, datetime]:
+    """customer_id → their first interaction of type `kind` in [since, until)."""
+    t = interactions.c
+    query = (
+        select(t.customer_id, func.min(t.occurred_at))
+        .where(t.type == kind, t.occurred_at >= since, t.occurred_at < until)
+        .group_by(t.customer_id)
+    )
+    return {row[0]: row[1] for row in conn.execute(query)}
+
+
+def times_of_type(
+    conn: Connection, kind: str, since: datetime, until: datetime
+) -> dict[str, list[datetime]]:
+    """customer_id → the moments of their interactions of type `kind` in [since, until)."""
+    t = interactions.c
+    query = select(t.customer_id, t.occurred_at).where(
+        t.type == kind, t.occurred_at >= since, t.occurred_at < until
+    )
+    found: dict[str, list[datetime]] = {}
+    for customer_id, at in conn.execute(query):
+        found.setdefault(customer_id, []).append(at)
+    return found
