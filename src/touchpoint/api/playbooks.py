@@ -137,7 +137,10 @@ _PAGE = """<!doctype html>
 
 
 @unsubscribe_router.get(
-    "/{token}", summary="The unsubscribe page (it never unsubscribes)", response_class=HTMLResponse
+    "/{token}",
+    summary="The unsubscribe page (it never unsubscribes)",
+    response_class=HTMLResponse,
+    responses=error_responses(404),
 )
 def unsubscribe_page(tp: TouchpointDep, token: Token) -> HTMLResponse:
     target = service.unsubscribe_target(tp, token)
