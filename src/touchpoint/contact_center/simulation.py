@@ -349,11 +349,18 @@ class CenterModel:
     def _offer_agent(self, agent_id: str) -> int:
         """Offer a free agent the lines of their queues; how many contacts they took."""
         view = self.views[agent_id]
-        if agent_id in self.on_duty and agent_id not in self.wrapping and view.has_room_for_any():
-            lines = {q: self._line(q) for q in self.serves[agent_id] if self.waiting[q]}
-            if lines:
-                return self._dispatch(lines, {agent_id: view})
-        return 0
+        if agent_id not in self.on_duty or agent_id in self.wrapping:
+            return 0
+        if not view.has_room_for_any():
+            return 0
+        queues = [q for q in self.serves[agent_id] if self.waiting[q]]
+        # `assignments` offers a contact to the agent only if `eligible` accepts them for it:
+        # when it accepts them for none of those waiting (most often, a line of contacts held
+        # for another team or speaking another language), nothing can change hands
+        now = self.now()
+        if not any(eligible(view, c, self.queues[q], now) for q in queues for c in self._line(q)):
+            return 0
+        return self._dispatch({q: self._line(q) for q in queues}, {agent_id: view})
 
     def _dispatch(self, lines: Mapping[str, Any], agents: Mapping[str, AgentView]) -> int:
         now = self.now()
