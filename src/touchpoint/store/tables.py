@@ -690,7 +690,7 @@ playbook_steps = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("claimed_until", UTCDateTime),
     Column("finished_at", UTCDateTime),
-    Column("outcome", JSON),  # what the step did: sent, suppressed (with its reason), why it stopped
+    Column("outcome", JSON),  # what it did: sent, suppressed (and why), why it stopped
     Column("log_item", JSON),
     Column("logged_at", UTCDateTime),
     Index("ix_playbook_steps_due", "status", "due_at"),
