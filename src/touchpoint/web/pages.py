@@ -13,7 +13,7 @@ from touchpoint.analytics.reports import ReportResult
 from touchpoint.analytics.service import make_request, report_spec, run_report
 from touchpoint.domain.access import CONTACT_DETAILS
 from touchpoint.errors import Conflict, NotFound, ValidationError
-from touchpoint.services import audit
+from touchpoint.services import audit, scores
 from touchpoint.services import contact_center as cc
 from touchpoint.services import customers as customer_service
 from touchpoint.services import lifecycle as lifecycle_service
@@ -150,11 +150,12 @@ def customer(
     customer_id: str,
     who: Annotated[Principal, signed_in("customers.read")],
 ) -> HTMLResponse:
-    """The customer 360: profile, identities, merges, stage and its history, the timeline
-    (newest first) and the tickets in it."""
+    """The customer 360: profile, identities, merges, stage and its history, each score model's
+    score now with its rules, the timeline (newest first) and the tickets in it."""
     tp = touchpoint_of(request)
     with read_connection(tp.engine) as conn:
         view = customer_service.customer_view(conn, customer_id, limit=TIMELINE_SIZE)
+        scored = scores.scores_of(conn, tp, view.id)
     audit.record_read(tp.engine, who.actor, "customer.view", view.id)
     tickets = [e for e in view.timeline if e.type.startswith("ticket_")]
     shown = view if who.sees_contact_details else customer_service.pseudonymised(view)
@@ -165,6 +166,7 @@ def customer(
         c=shown,
         view=view,
         tickets=tickets,
+        scores=scored,
         details=who.may(CONTACT_DETAILS),
     )
 
