@@ -73,3 +73,14 @@ def test_the_customer_list_keeps_a_stage(web: TestClient) -> None:
     assert "In stage acquisition: 2" in listed.text  # Bo and Cy
     unknown = web.get("/app/customers?stage=nope", auth=as_("analyst"))
     assert unknown.status_code == 422 and "unknown stage &#39;nope&#39;" in unknown.text
+
+
+def test_a_table_downloads_as_csv(web: TestClient) -> None:
+    answer = web.get("/app/data/contact-center.csv?period=90d", auth=as_("analyst"))
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    assert 'filename="touchpoint-contact-center-90d.csv"' in answer.headers["content-disposition"]
+    header, *rows = [line.split(",") for line in answer.text.splitlines()]
+    support = dict(zip(header, next(r for r in rows if r[0] == "support"), strict=True))
+    assert support["offered"] == "2" and support["answered"] == "2"  # Bo's call and Cy's
+    assert web.get("/app/data/kpis.csv", auth=as_("analyst")).status_code == 404
+    assert web.get("/app/data/funnel.csv", auth=as_("agent")).status_code == 403

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from touchpoint.analytics import plots
+from touchpoint.analytics.output import to_csv
 from touchpoint.analytics.reports import ReportResult
 from touchpoint.analytics.service import make_request, report_spec, run_report
 from touchpoint.domain.access import CONTACT_DETAILS
@@ -96,6 +97,29 @@ def kpi_table(
     then names the period, so it can be shared."""
     pushed = {"HX-Push-Url": f"/app/kpis?period={period}"}
     return page(request, "_kpi_table.html", who, headers=pushed, **_kpi_values(request, period))
+
+
+# The tables a page downloads as CSV: the report behind it, and its breakdown.
+DOWNLOADS = {"transitions": None, "funnel": None, "contact-center": "queue"}
+
+
+@router.get("/data/{report}.csv", response_class=Response)
+def download(
+    request: Request,
+    report: str,
+    _who: Annotated[Principal, signed_in("analytics.read")],
+    period: Period = "all",
+) -> Response:
+    """A page's table as CSV, the same rows as `touchpoint report NAME --format csv`."""
+    if report not in DOWNLOADS:
+        raise NotFound(f"no table {report!r} to download; there are: {', '.join(DOWNLOADS)}")
+    result = _report(request, report, period, by=DOWNLOADS[report])
+    name = f"touchpoint-{report}-{period}.csv"
+    return Response(
+        to_csv(result),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.get("/customers", response_class=HTMLResponse, response_model=None)
