@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -151,11 +151,12 @@ class CenterModel:
         self.free: dict[str, dict[str, AgentView]] = {q: {} for q in self.queues}
         self.rank: dict[str, dict[str, tuple[Any, ...]]] = {q: {} for q in self.queues}
         self.waiting: dict[str, int] = dict.fromkeys(self.queues, 0)
-        # Who `eligible` accepts for a contact just arrived, per kind of contact (queue, channel,
-        # language, team held for and how long): at the moment of arrival it depends on nothing
-        # else but the agent being ready with room, which `roomy` says — so each agent is asked
-        # once per kind, as they are when ready and idle (`ready`).
-        self.known: dict[tuple[str, str, str | None, str | None, timedelta | None], set[str]] = {}
+        # Who `eligible` accepts for a contact, per kind of contact (queue, channel, language,
+        # team held for and how long) and how long it has waited: it depends on nothing else
+        # but the agent being ready with room, which `roomy` says — so each agent is asked once
+        # per kind and wait (0 on arrival, then a relaxation's or a hold's end), as they are
+        # when ready and idle (`ready`).
+        self.known: dict[tuple[Any, ...], set[str]] = {}
         self.ready: dict[str, AgentView] = {}
         self.facts: dict[str | None, CustomerFacts] = {}  # the customer's facts per stage
         # free agents with room for a channel, per queue and channel (has_room's answer)
@@ -317,19 +318,16 @@ class CenterModel:
             return
         now, view = self.now(), contact.view
         roomy = self.roomy[(contact.queue, view.channel)]
-        if self.env.now == contact.joined:  # a new contact: what `eligible` said holds
-            hold = None if view.team_until is None else view.team_until - view.joined_at
-            kind = (view.queue, view.channel, view.language, view.team, hold)
-            accepted = self.known.get(kind)
-            if accepted is None:
-                accepted = self.known[kind] = {
-                    a
-                    for a, ready in self.ready.items()
-                    if view.queue in self.serves[a] and eligible(ready, view, queue, now)
-                }
-            able: Iterable[str] = roomy.keys() & accepted
-        else:
-            able = [a for a in roomy if eligible(free[a], view, queue, now)]
+        hold = None if view.team_until is None else view.team_until - view.joined_at
+        kind = (view.queue, view.channel, view.language, view.team, hold, now - view.joined_at)
+        accepted = self.known.get(kind)
+        if accepted is None:
+            accepted = self.known[kind] = {
+                a
+                for a, ready in self.ready.items()
+                if view.queue in self.serves[a] and eligible(ready, view, queue, now)
+            }
+        able = roomy.keys() & accepted
         if able:
             first = free[min(able, key=self.rank[contact.queue].__getitem__)]
             # what `assignments` does with one contact and one agent: ask `choose`, and the
