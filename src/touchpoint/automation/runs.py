@@ -13,6 +13,7 @@ happen); the resend carries the same Message-ID (docs/decisions.md)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,9 @@ SUPPRESSED_NAME = "message_suppressed"  # the `custom` interaction a suppression
 BATCH = 1_000
 STALE_TRIGGER = timedelta(days=1)  # an older trigger starts no run (docs/decisions.md)
 
+# One Jinja2 environment per templates folder: it caches compiled templates (and reloads a file
+# that changed), where building one per send compiled every template again.
+_templates = functools.lru_cache(maxsize=8)(template_environment)
 LogWriter = Callable[[list[tuple[int, dict[str, Any]]]], Any]  # Ingestor.ingest
 
 
@@ -375,7 +379,7 @@ def _send_email(
     link = unsubscribe_url(auto.settings, token)
     try:
         rendered = render_email(
-            template_environment(auto.settings.data_dir),
+            _templates(auto.settings.data_dir),
             dict(step.action),
             {**context, "unsubscribe_url": link, "playbook": playbook.name},
         )
