@@ -28,7 +28,7 @@ def record(
     changes = {
         position: raw
         for position, raw in batch
-        if isinstance(raw, dict) and raw.get("type") in CONSENT_TYPES
+        if isinstance(raw, dict) and _is_consent_type(raw.get("type"))
     }
     report = tp.ingestor.ingest(batch, keep_results=keep_results or bool(changes))
     accepted = [
@@ -54,3 +54,8 @@ def record(
     if changes and not keep_results:
         report.results = []  # the caller asked for the counts only
     return report
+
+
+def _is_consent_type(value: Any) -> bool:
+    """A type any caller may send (a list, an object: validation refuses it later)."""
+    return isinstance(value, str) and value in CONSENT_TYPES
