@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from typer.testing import CliRunner
 
+from touchpoint import console as show
 from touchpoint.cli import app
 from touchpoint.runtime import Touchpoint, open_touchpoint
 from touchpoint.services import contact_center as service
@@ -50,7 +51,12 @@ def monitor(tp: Touchpoint, *args: str) -> str:
 WIDE = {"COLUMNS": "160"}
 
 
-def test_one_frame_shows_the_queues_and_agents(center: Touchpoint) -> None:
+def test_one_frame_shows_the_queues_and_agents(
+    center: Touchpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The CLI's console was made when first imported (its width read then, 80 without a
+    # terminal): a frame as wide as WIDE says, whatever test imported it first.
+    monkeypatch.setattr(show.console, "width", int(WIDE["COLUMNS"]))
     for n in range(2):
         service.offer(
             center, queue="support", channel="phone", identity={"phone": f"+1 415 555 010{n}"}

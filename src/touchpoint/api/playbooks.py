@@ -143,6 +143,9 @@ _PAGE = """<!doctype html>
     responses=error_responses(404),
 )
 def unsubscribe_page(tp: TouchpointDep, token: Token) -> HTMLResponse:
+    """The page an email's unsubscribe link opens: what it would stop and a button that posts.
+    No key: the signed token in the link is the proof (404 for one that is not ours). A GET
+    never unsubscribes, so a mail scanner prefetching the link changes nothing."""
     target = service.unsubscribe_target(tp, token)
     body = (
         f"<p>Stop {html.escape(target.purpose)} messages by {html.escape(target.channel)}?</p>"
@@ -160,6 +163,9 @@ def unsubscribe_page(tp: TouchpointDep, token: Token) -> HTMLResponse:
     responses=error_responses(404),
 )
 def unsubscribe(tp: TouchpointDep, token: Token) -> HTMLResponse:
+    """Unsubscribe the person the signed token names from what it names (RFC 8058's
+    List-Unsubscribe-Post one-click, or the page's button): an `unsubscribe` interaction in the
+    log, once however often the link is posted. No key: the token is the proof."""
     done = service.unsubscribe(tp, token)
     body = (
         f"<p>You will get no more {html.escape(done.purpose)} messages by "
