@@ -9,8 +9,9 @@ a rolling window moves past — no I/O (the grammar file is read once, like a co
 from __future__ import annotations
 
 import json
+import operator
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -162,21 +163,27 @@ def holds_for_zero(op: str, count: int) -> bool:
     return compare(0, op, count)
 
 
+# The rule language's comparisons, once: numbers here, SQL expressions in store.segment_rules.
+COMPARISONS: Final[Mapping[str, Callable[[Any, Any], Any]]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+    "=": operator.eq,
+    "!=": operator.ne,
+}
+
+
+def comparison(op: str) -> Callable[[Any, Any], Any]:
+    """The comparison `op` names; ValueError for one the language does not have."""
+    found = COMPARISONS.get(op)
+    if found is None:
+        raise ValueError(f"unknown operator {op!r}")
+    return found
+
+
 def compare(left: float, op: str, right: float) -> bool:
-    match op:
-        case ">=":
-            return left >= right
-        case "<=":
-            return left <= right
-        case ">":
-            return left > right
-        case "<":
-            return left < right
-        case "=":
-            return left == right
-        case "!=":
-            return left != right
-    raise ValueError(f"unknown operator {op!r}")
+    return bool(comparison(op)(left, right))
 
 
 # --- time ---------------------------------------------------------------------------------------

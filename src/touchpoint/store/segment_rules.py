@@ -172,20 +172,7 @@ def _trait(rule: Trait, column: ColumnElement[Any]) -> ColumnElement[bool]:
 
 
 def _compare(left: Any, op: str, right: Any) -> Any:
-    match op:
-        case ">=":
-            return left >= right
-        case "<=":
-            return left <= right
-        case ">":
-            return left > right
-        case "<":
-            return left < right
-        case "=":
-            return left == right
-        case "!=":
-            return left != right
-    raise ValueError(f"unknown operator {op!r}")
+    return rules.comparison(op)(left, right)
 
 
 def event_filter(behaviour: Behaviour, events: FromClause) -> list[ColumnElement[bool]]:
