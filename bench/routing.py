@@ -250,7 +250,7 @@ def main() -> None:
     parser.add_argument("--decisions", type=int, default=2000)
     parser.add_argument("--calls", type=int, default=200)
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=120)
     ours, baseline, agreed = decisions_bench(args.agents, args.waiting, args.decisions)
     console.print(
         f"[dim]the router and the scan-all chose the same contact in {agreed} of {len(baseline)} samples[/]"

@@ -29,6 +29,7 @@ from touchpoint.domain.routing import (
     apply_rules,
     assignments,
     estimated_wait_s,
+    room_for_any,
 )
 from touchpoint.errors import Conflict, NotFound, ValidationError
 from touchpoint.store import contact_center as store
@@ -110,6 +111,35 @@ def agent_views(conn: Connection, config: CenterConfig, now: datetime) -> dict[s
     return views
 
 
+def _free_agent_views(
+    conn: Connection, config: CenterConfig, now: datetime
+) -> dict[str, AgentView]:
+    """agent_views() of only the agents who could take a contact now (ready, out of wrap-up,
+    room on some channel): dispatch looks at no one else, and a busy center has few."""
+    rows = store.agents(conn)
+    loads = store.loads(conn, OPEN_CONTACT_STATES)
+    today = now.date().isoformat()
+    views: dict[str, AgentView] = {}
+    for agent_id, spec in config.agents.items():
+        row = rows.get(agent_id)
+        if row is None or row["state"] != "ready":
+            continue
+        if row["wrap_until"] is not None and row["wrap_until"] > now:
+            continue
+        load = loads.get(agent_id, {})
+        if not room_for_any(spec.capacity, load):
+            continue
+        views[agent_id] = config.agent_view(
+            agent_id,
+            state=row["state"],
+            load=load,
+            idle_since=row["idle_since"],
+            handled_today=row["handled_today"] if row["handled_day"] == today else 0,
+            wrap_until=row["wrap_until"],
+        )
+    return views
+
+
 def contact_view(row: RowMapping) -> ContactView:
     return ContactView(
         id=row["id"],
@@ -133,8 +163,8 @@ def dispatch(
     """Offer waiting contacts, in service order across queues, to the agents routing picks
     (domain.routing.assignments: it reads a queue's line only while an agent serving it has
     room); the (contact, agent) reservations made."""
-    views = agent_views(conn, config, now)
-    if not any(a.ready_at(now) for a in views.values()):
+    views = _free_agent_views(conn, config, now)
+    if not views:
         return []
     lines = {queue: _line(conn, config, queue, now) for queue in config.queues}
     memory = store.last_chosen(conn)

@@ -118,13 +118,13 @@ class AgentView:
     # worked out once per view (every question about room reads them; a view never changes)
     _occupancy: float = field(init=False, repr=False, compare=False)
     _smallest_unit: float = field(init=False, repr=False, compare=False)
+    _roomy: bool = field(init=False, repr=False, compare=False)  # has_room_for_any()
 
     def __post_init__(self) -> None:
-        capacity = self.capacity
-        occupancy = sum(n / capacity[c] for c, n in self.load.items() if capacity.get(c))
-        smallest = min((1 / cap for cap in capacity.values() if cap > 0), default=2.0)
+        occupancy, smallest = _occupancy_and_unit(self.capacity, self.load)
         object.__setattr__(self, "_occupancy", occupancy)
         object.__setattr__(self, "_smallest_unit", smallest)
+        object.__setattr__(self, "_roomy", occupancy + smallest <= 1 + 1e-9)
 
     def occupancy(self) -> float:
         """Share of the agent taken: each open contact takes 1/capacity of its channel."""
@@ -136,13 +136,29 @@ class AgentView:
 
     def has_room_for_any(self) -> bool:
         """Room for one more contact on some channel (the one whose contacts take least)."""
-        return self._occupancy + self._smallest_unit <= 1 + 1e-9
+        return self._roomy
 
     def ready_at(self, now: datetime) -> bool:
         return self.state == "ready" and (self.wrap_until is None or self.wrap_until <= now)
 
 
 _AGENT_FIELDS: Final = frozenset(f.name for f in fields(AgentView) if f.init)
+
+
+def _occupancy_and_unit(
+    capacity: Mapping[str, int], load: Mapping[str, int]
+) -> tuple[float, float]:
+    """The share of an agent their open contacts take, and the least share one more takes."""
+    occupancy = sum(n / capacity[c] for c, n in load.items() if capacity.get(c))
+    smallest = min((1 / cap for cap in capacity.values() if cap > 0), default=2.0)
+    return occupancy, smallest
+
+
+def room_for_any(capacity: Mapping[str, int], load: Mapping[str, int]) -> bool:
+    """AgentView.has_room_for_any() before there is a view: a caller holding many agents'
+    capacities and loads makes views only of those who could take something."""
+    occupancy, smallest = _occupancy_and_unit(capacity, load)
+    return occupancy + smallest <= 1 + 1e-9
 
 
 @dataclass(frozen=True)
@@ -359,8 +375,12 @@ def assignments(
     serving it has room, and only as far as needed — a center with 10,000 waiting and one free
     agent reads a few contacts, not 10,000."""
     memory = dict(last_chosen or {})
+    # The one pass over every agent, so it is written out: room first (a busy center's agents
+    # mostly have none), then ready_at(now).
     free: dict[str, AgentView] = {
-        a.id: a for a in agents.values() if a.ready_at(now) and _room_for_any(a)
+        a.id: a
+        for a in agents.values()
+        if a._roomy and a.state == "ready" and (a.wrap_until is None or a.wrap_until <= now)
     }
     serving: dict[str, dict[str, AgentView]] = {}
     for agent in free.values():
@@ -381,7 +401,12 @@ def assignments(
     while heap and free:
         _key, n, contact, line = heapq.heappop(heap)
         queue = queues[contact.queue]
-        pool = [a for a in serving.get(contact.queue, {}).values() if a.has_room(contact.channel)]
+        # choose() offers only to an eligible agent: with none, it would answer "wait" anyway
+        pool = [
+            a
+            for a in serving.get(contact.queue, {}).values()
+            if a.has_room(contact.channel) and eligible(a, contact, queue, now)
+        ]
         if pool:
             decision = choose(contact, queue, pool, now, last_chosen=memory.get(queue.id), rng=rng)
             if decision.agent is not None:

@@ -56,18 +56,17 @@ _configs_lock = threading.Lock()
 
 def current_config(conn: Connection) -> tuple[int, CenterConfig]:
     """The configuration in force (parsed once per version and process)."""
-    latest = store.latest_config(conn)
-    if latest is None:
+    version = store.latest_config_version(conn)
+    if version is None:
         raise Conflict(
             "the contact center has no configuration yet: touchpoint cc config apply FILE "
             "(or PUT /v1/cc/config)"
         )
-    version, document = latest
     key = (str(conn.engine.url), version)
     with _configs_lock:
         found = _configs.get(key)
-    if found is None:
-        found = validate(document)
+    if found is None:  # a version is never changed once applied: its document is read once
+        found = validate(store.config_document(conn, version))
         with _configs_lock:
             _configs[key] = found
     return version, found

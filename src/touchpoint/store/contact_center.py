@@ -34,6 +34,19 @@ def center_transaction(engine: Engine) -> Iterator[Connection]:
 # --- configuration ----------------------------------------------------------------------------
 
 
+def latest_config_version(conn: Connection) -> int | None:
+    """The version in force, without reading its document (a cache keyed on it is current)."""
+    found = conn.execute(select(func.max(cc_config.c.version))).scalar()
+    return None if found is None else int(found)
+
+
+def config_document(conn: Connection, version: int) -> dict[str, Any]:
+    row = conn.execute(select(cc_config.c.document).where(cc_config.c.version == version)).first()
+    if row is None:
+        raise LookupError(f"no configuration version {version}")
+    return dict(row[0])
+
+
 def latest_config(conn: Connection) -> tuple[int, dict[str, Any]] | None:
     row = conn.execute(
         select(cc_config.c.version, cc_config.c.document)
