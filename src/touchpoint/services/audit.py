@@ -1,6 +1,6 @@
 """The audit trail: who read or changed what, and when — one append-only row per event, written
-in the transaction of the change it records (a change and its record land together), or in a
-transaction of its own for a read. Faces say who the actor is: `cli:<os user>` or an API key id."""
+in the transaction of the change it records (a change and its record land together); a read's
+entry rides on the next write transaction to commit, and the read answers once it has. Faces say who the actor is: `cli:<os user>` or an API key id."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine
 from touchpoint.domain.vocabulary import AUDIT_ACTIONS
 from touchpoint.errors import ValidationError
 from touchpoint.store import audit as store
-from touchpoint.store.engine import write_transaction
+from touchpoint.store.engine import ride
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,18 @@ def record(
 def record_read(
     engine: Engine, actor: str, action: str, subject: str | None = None, **detail: Any
 ) -> None:
-    """Append an entry for a read, in a write transaction of its own."""
-    with write_transaction(engine) as conn:
-        record(conn, actor, action, subject, **detail)
+    """Append an entry for a read; it returns once the entry is committed. It rides on the next
+    write transaction to commit (store.engine.ride): a read waits for the write in progress, not
+    for a turn behind every ingest batch queued before it."""
+    if action not in AUDIT_ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    at = datetime.now(UTC)  # when it was read, not when the entry boarded
+    ride(
+        engine,
+        lambda conn: store.append(
+            conn, at=at, actor=actor, action=action, subject=subject, detail=detail or None
+        ),
+    )
 
 
 def entries(

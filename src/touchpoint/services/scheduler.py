@@ -22,6 +22,7 @@ from touchpoint.errors import ValidationError
 from touchpoint.projections.contract import CatchUpResult, Progress, TickResult
 from touchpoint.runtime import Touchpoint
 from touchpoint.services import contact_center, playbooks, tickets
+from touchpoint.store.engine import checkpointing
 
 log = logging.getLogger("touchpoint.scheduler")
 
@@ -114,17 +115,18 @@ async def run_forever(tp: Touchpoint) -> None:
 async def running(tp: Touchpoint) -> AsyncIterator[None]:
     """Run the scheduler while the block runs: once before it starts (so a server starts caught
     up and ticked), then in the background until the block ends."""
-    try:
-        _log(await asyncio.to_thread(run_once, tp))
-    except Exception:
-        log.exception("scheduler run failed")
-    task = asyncio.create_task(run_forever(tp))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    with checkpointing(tp.engine):  # a server's checkpoints run beside its writers, not in them
+        try:
+            _log(await asyncio.to_thread(run_once, tp))
+        except Exception:
+            log.exception("scheduler run failed")
+        task = asyncio.create_task(run_forever(tp))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def _log(run: SchedulerRun) -> None:
