@@ -381,6 +381,31 @@ def test_a_message_id_resent_with_other_content_is_refused_and_the_first_kept(
     assert customer(client, read_key, external_id="u-9")["revenue"] == 10
 
 
+def test_a_message_with_no_time_of_its_own_sent_again_later_is_a_duplicate(
+    client: TestClient, ingest_key: str, read_key: str
+) -> None:
+    """With no timestamp, originalTimestamp or sentAt, its moment is when it arrived: the
+    resend arrives later and is still the same message; other content is still a conflict."""
+    order = {
+        "type": "track",
+        "messageId": "untimed-1",
+        "userId": "u-untimed",
+        "event": "Order Completed",
+        "properties": {"revenue": 10},
+    }
+    first = client.post("/v1/batch", json={"batch": [order]}, headers=basic(ingest_key))
+    assert (first.json()["accepted"], first.json()["duplicates"]) == (1, 0)
+    again = client.post("/v1/batch", json={"batch": [order]}, headers=basic(ingest_key))
+    assert (again.json()["accepted"], again.json()["duplicates"]) == (0, 1)
+    assert again.json()["rejected"] == []
+    assert client.post("/v1/track", json=order, headers=basic(ingest_key)).status_code == 200
+    changed = {**order, "properties": {"revenue": 99}}
+    refused = client.post("/v1/batch", json={"batch": [changed]}, headers=basic(ingest_key))
+    assert [r["messageId"] for r in refused.json()["rejected"]] == ["untimed-1"]
+    assert "occurred_at" not in refused.json()["rejected"][0]["reason"]
+    assert customer(client, read_key, external_id="u-untimed")["revenue"] == 10
+
+
 def test_a_message_dated_in_the_future_is_refused_by_index(
     client: TestClient, ingest_key: str
 ) -> None:

@@ -277,6 +277,8 @@ def _split_duplicates(
             fresh.append(item)
             continue
         fields = differences(content_of(item.row), earlier)
+        if item.time_from_receipt:  # its moment is ours, not the sender's: not its content
+            fields = tuple(f for f in fields if f != "occurred_at")
         if fields:
             conflicts.append((item, fields))
         else:

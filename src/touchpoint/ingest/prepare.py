@@ -52,6 +52,10 @@ NO_OTHER_IDENTITY = (
     "with no other identity, it is recorded under a new customer of its own (never merged)"
 )
 MAX_ID_LENGTH = 200  # as `customer.external_id` and `anonymous_id` (schema.IdText)
+# Set (to True) by a translator whose message carried no time of its own, so `occurred_at` is
+# when it was received: a resend then arrives at another moment and is still the same message
+# (see ingest.conflicts). Not a field of the interaction: prepare() takes it off.
+RECEIPT_TIME = "_occurred_at_from_receipt"
 # The model's validator itself: `InteractionIn.model_validate` less one Python call per item.
 _validate = InteractionIn.__pydantic_validator__.validate_python
 
@@ -65,6 +69,7 @@ class Prepared:
     keys: list[str]  # identity keys, normalised
     traits: dict[str, Any]
     warnings: tuple[str, ...] = ()  # what was left out of it, stored all the same
+    time_from_receipt: bool = False  # occurred_at is when it arrived (see RECEIPT_TIME)
 
 
 def describe_errors(exc: pydantic.ValidationError) -> str:
@@ -86,11 +91,15 @@ def prepare(
     junk: JunkIdentifiers = DEFAULT_JUNK,
     reach: ReachTable | None = None,
 ) -> Prepared:
+    from_receipt = False
+    if RECEIPT_TIME in raw:
+        from_receipt = raw[RECEIPT_TIME] is True
+        raw = {k: v for k, v in raw.items() if k != RECEIPT_TIME}
     try:
         item = _validate(raw)
     except pydantic.ValidationError as exc:
         raise ValidationError(describe_errors(exc)) from None
-    return prepare_model(
+    prepared = prepare_model(
         item,
         position,
         received_at=received_at,
@@ -99,6 +108,9 @@ def prepare(
         junk=junk,
         reach=reach,
     )
+    if from_receipt:
+        prepared.time_from_receipt = True
+    return prepared
 
 
 def prepare_model(

@@ -26,6 +26,7 @@ from touchpoint.domain.moments import (
 from touchpoint.domain.reach import ReachTable
 from touchpoint.domain.vocabulary import Channel, Direction, InteractionType
 from touchpoint.errors import ConfigError, ValidationError
+from touchpoint.ingest.prepare import RECEIPT_TIME
 from touchpoint.ingest.reach import load_reach_table, reach_attribution
 from touchpoint.ingest.values import json_value_error
 
@@ -222,6 +223,8 @@ def segment_to_interaction(
         "customer": _customer(message, kind, context),
         **body,
     }
+    if not any(message.get(key) not in (None, "") for key in _TIME_FIELDS):
+        interaction[RECEIPT_TIME] = True  # a resend, received later, is the same message
     message_id = _id(message, "messageId")
     if message_id:
         interaction["id"] = message_id
