@@ -20,12 +20,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 import pandas as pd
 from sqlalchemy import create_engine
 
@@ -198,19 +198,19 @@ def build_system_of_record(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 def system_incremental(
     path: Path, parsed: dict[str, Rule], touched: set[int]
-) -> tuple[float, dict[str, int]]:
+) -> tuple[Timing, dict[str, int]]:
     """Re-evaluating the batch's customers on the system of record, as the projection's apply
-    does inside the ingest transaction: one indexed query per segment."""
+    does inside the ingest transaction: one indexed query for every segment."""
     engine = create_engine(f"sqlite:///{path}")
     ids = {f"c{cid}" for cid in touched}
+    names = list(parsed)
     try:
         with engine.connect() as conn:
             store.evaluate(conn, parse_rule("purchased"), NOW, ids)  # warm the page cache
-            started = time.perf_counter()
-            held = {
-                name: len(store.evaluate(conn, rule, NOW, ids)) for name, rule in parsed.items()
-            }
-            return time.perf_counter() - started, held
+            timing, found = timed(
+                lambda: store.evaluate_many(conn, list(parsed.values()), NOW, ids)
+            )
+            return timing, {name: len(held) for name, held in zip(names, found, strict=True)}
     finally:
         engine.dispose()
 
@@ -293,15 +293,24 @@ def _pandas_compare(left: pd.Series, op: str, right: Any) -> pd.Series:
 # --- the run ------------------------------------------------------------------------------------
 
 
-def timed(work: Callable[[], Any]) -> tuple[float, Any]:
-    started = time.perf_counter()
+@dataclass
+class Timing:
+    wall: float = 0.0
+    cpu: float = 0.0  # this process's CPU time, all threads (the machine is shared: wall lies)
+
+    def __iadd__(self, other: Timing) -> Timing:
+        self.wall += other.wall
+        self.cpu += other.cpu
+        return self
+
+    def __str__(self) -> str:
+        return f"{self.wall:.3f} s wall, {self.cpu:.3f} s CPU"
+
+
+def timed(work: Callable[[], Any]) -> tuple[Timing, Any]:
+    wall, cpu = time.perf_counter(), time.process_time()
     result = work()
-    return time.perf_counter() - started, result
-
-
-def duck_members(con: duckdb.DuckDBPyConnection, rule: Rule, scoped: bool) -> np.ndarray:
-    sql, params = duck.member_sql(rule, NOW, scoped=scoped)
-    return con.execute(sql, params).fetchnumpy()["id"]
+    return Timing(time.perf_counter() - wall, time.process_time() - cpu), result
 
 
 def main() -> int:
@@ -311,16 +320,14 @@ def main() -> int:
     args = parser.parse_args()
     con = duckdb.connect()
     seconds, events = timed(lambda: generate(con, args.customers, args.events_per_customer))
-    print(f"generated {args.customers:,} customers, {events:,} events in {seconds:.1f} s")
+    print(f"generated {args.customers:,} customers, {events:,} events ({seconds})")
     parsed = {name: parse_rule(text, name=name) for name, text in SEGMENTS.items()}
     baseline = PandasSegments(con)
 
-    duck_full, duck_counts = 0.0, {}
-    for name, rule in parsed.items():
-        seconds, ids = timed(lambda rule=rule: duck_members(con, rule, scoped=False))
-        duck_full += seconds
-        duck_counts[name] = len(ids)
-    pandas_full, pandas_counts = 0.0, {}
+    # Every segment in one query: one grouped scan of the events counts every behaviour.
+    duck_full, found = timed(lambda: duck.evaluate_many(con, parsed, NOW))
+    duck_counts = {name: len(ids) for name, ids in found.items()}
+    pandas_full, pandas_counts = Timing(), {}
     for name, rule in parsed.items():
         seconds, held = timed(lambda rule=rule: baseline.evaluate(rule, NOW))
         pandas_full += seconds
@@ -329,23 +336,15 @@ def main() -> int:
     touched = add_batch(con, args.customers, seed=100)
     baseline.events = con.execute("SELECT * FROM seg_events").df()
     scope = pd.Index(sorted(touched))
-    duck_incremental, duck_scoped = 0.0, {}
-    gathering, _ = timed(lambda: duck.scope(con, touched))  # a scan of each table: all threads
-    duck_incremental += gathering
-    # A batch's few thousand customers are a small query: one thread answers it sooner than
-    # several (on a busy machine, far sooner) — as the system of record's one connection does.
-    con.execute("SET threads = 1")
-    for name, rule in parsed.items():
-        seconds, ids = timed(lambda rule=rule: duck_members(con, rule, scoped=True))
-        duck_incremental += seconds
-        duck_scoped[name] = len(ids)
-    con.execute("RESET threads")
+    # Only the batch's customers: every source is read through a semi-join on them.
+    duck_incremental, found = timed(lambda: duck.evaluate_many(con, parsed, NOW, touched))
+    duck_scoped = {name: len(ids) for name, ids in found.items()}
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "touchpoint.db"
         seconds, _ = timed(lambda: build_system_of_record(con, path))
-        print(f"system of record (SQLite) written in {seconds:.1f} s")
+        print(f"system of record (SQLite) written ({seconds})")
         sor_incremental, sor_scoped = system_incremental(path, parsed, touched)
-    pandas_incremental, pandas_scoped = 0.0, {}
+    pandas_incremental, pandas_scoped = Timing(), {}
     for name, rule in parsed.items():
         seconds, held = timed(lambda rule=rule: baseline.evaluate(rule, NOW, scope))
         pandas_incremental += seconds
@@ -357,24 +356,23 @@ def main() -> int:
             f"{name:<24}{duck_counts[name]:>10,}{pandas_counts[name]:>10,}"
             f"{duck_scoped[name]:>11,}{pandas_scoped[name]:>9,}"
         )
-    print(f"\n{'':<34}{'DuckDB':>10}{'pandas':>10}{'speed-up':>10}{'goal':>16}")
     print(
-        f"{'full evaluation (10 segments)':<34}{duck_full:>9.2f}s{pandas_full:>9.2f}s"
-        f"{pandas_full / duck_full:>9.1f}x{'< 5 s, >= 10x':>16}"
+        f"\n{'':<36}{'DuckDB wall':>12}{'CPU':>8}{'pandas wall':>12}{'CPU':>8}"
+        f"{'speed-up':>10}{'goal':>16}"
     )
+    rows = [
+        ("full evaluation (10 segments)", duck_full, pandas_full, "< 5 s, >= 10x"),
+        ("incremental, 10,000-event batch", duck_incremental, pandas_incremental, "< 200 ms"),
+        ("incremental on the system of record", sor_incremental, pandas_incremental, "< 200 ms"),
+    ]
+    for label, ours, theirs, goal in rows:
+        print(
+            f"{label:<36}{ours.wall:>11.3f}s{ours.cpu:>7.2f}s{theirs.wall:>11.3f}s"
+            f"{theirs.cpu:>7.2f}s{theirs.wall / ours.wall:>9.1f}x{goal:>16}"
+        )
     print(
-        f"{'incremental, 10,000-event batch':<34}{duck_incremental * 1000:>8.0f}ms"
-        f"{pandas_incremental * 1000:>8.0f}ms{pandas_incremental / duck_incremental:>9.1f}x"
-        f"{'< 200 ms':>16}"
-    )
-    print(
-        f"{'incremental on the system of record':<34}{sor_incremental * 1000:>8.0f}ms"
-        f"{pandas_incremental * 1000:>8.0f}ms{pandas_incremental / sor_incremental:>9.1f}x"
-        f"{'< 200 ms':>16}   (SQLite, the projection's path)"
-    )
-    print(
-        f"({len(touched):,} customers touched by the batch; gathering their rows took "
-        f"{gathering * 1000:.0f} ms of DuckDB's time)"
+        f"({len(touched):,} customers touched by the batch; the last row is SQLite, the "
+        "projection's path inside the ingest transaction)"
     )
     agree = duck_counts == pandas_counts and duck_scoped == pandas_scoped == sor_scoped
     print(

@@ -9,16 +9,17 @@ tables' TIMESTAMP columns.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import numpy as np
 from sqlalchemy import Column, DateTime, Float, MetaData, Select, String, Table
 from sqlalchemy.dialects.postgresql.base import PGDialect
 
 from touchpoint.domain.segments import Rule
-from touchpoint.store.segment_rules import SegmentSources, member_query
+from touchpoint.store.segment_rules import SegmentSources, member_query, members_query
 
 _META = MetaData()
 people = Table(
@@ -128,9 +129,63 @@ _SCOPED = SegmentSources(
 )
 
 
-def scope(con: duckdb.DuckDBPyConnection, customer_ids: Collection[str]) -> None:
-    """Gather the rows of these customers from every source into temporary tables, once (one
-    semi-join each), so the segments re-evaluated for a batch read only their rows."""
+def scope(con: duckdb.DuckDBPyConnection, customer_ids: Collection[Any]) -> None:
+    """Gather the rows of these customers from every source into temporary tables (see
+    `set_scope`), so the segments re-evaluated for a batch read only their rows."""
+    set_scope(con, customer_ids)
+
+
+# --- every segment at once ------------------------------------------------------------------
+
+
+def members_sql(
+    rule_list: list[Rule], now: datetime, *, scoped: bool = False
+) -> tuple[str, list[Any]]:
+    """One query for all these rules: each person's id and one 0/1 column per rule."""
+    return compiled(members_query(rule_list, _SCOPED if scoped else sources(), now))
+
+
+def evaluate_many(
+    con: duckdb.DuckDBPyConnection,
+    rule_map: Mapping[str, Rule],
+    now: datetime,
+    customer_ids: Collection[Any] | None = None,
+) -> dict[str, np.ndarray]:
+    """The members of every rule at `now` (everyone, or among `customer_ids`), by name, from one
+    scan of each source: the rules' behaviours are all counted in the same pass."""
+    if customer_ids is not None:
+        set_scope(con, customer_ids)
+    names = list(rule_map)
+    found: dict[str, np.ndarray] = {}
+    for start in range(0, len(names), _PER_QUERY):
+        part = names[start : start + _PER_QUERY]
+        found.update(_members_of(con, part, [rule_map[n] for n in part], now, customer_ids))
+    return found
+
+
+_PER_QUERY = 62  # rules per query: their 0/1 columns travel as the bits of one BIGINT
+
+
+def _members_of(
+    con: duckdb.DuckDBPyConnection,
+    names: list[str],
+    rule_list: list[Rule],
+    now: datetime,
+    scoped: Collection[Any] | None,
+) -> dict[str, np.ndarray]:
+    sql, params = members_sql(rule_list, now, scoped=scoped is not None)
+    mask = " + ".join(f"(CAST(s{i} AS BIGINT) << {i})" for i in range(len(names)))
+    found = con.execute(f"SELECT id, {mask} AS held FROM ({sql}) WHERE held <> 0", params)
+    columns = found.fetchnumpy()
+    ids, held = columns["id"], np.asarray(columns["held"], dtype=np.int64)
+    return {name: ids[(held >> i) & 1 == 1] for i, name in enumerate(names)}
+
+
+def set_scope(con: duckdb.DuckDBPyConnection, customer_ids: Collection[Any]) -> None:
+    """`seg_scope`: the customers a scoped evaluation reads (a batch's, a tick's), and a
+    temporary copy of their rows of each source (`scoped_…`), each made by a join with them.
+    Copied, not a subquery: DuckDB would push the rules' filters into the scan of the whole
+    table and test millions of rows before the join keeps the few thousand it needs."""
     import pyarrow as pa
 
     ids = pa.table({"id": pa.array(sorted(customer_ids))})
@@ -142,6 +197,6 @@ def scope(con: duckdb.DuckDBPyConnection, customer_ids: Collection[str]) -> None
     for table in (people, events, stages, consent, scores):
         key = "id" if table is people else "customer_id"
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE scoped_{table.name} AS SELECT * FROM {table.name} "
-            f"WHERE {key} IN (SELECT id FROM seg_scope)"
+            f"CREATE OR REPLACE TEMP TABLE scoped_{table.name} AS SELECT t.* FROM {table.name} t "
+            f"JOIN seg_scope s ON t.{key} = s.id"
         )

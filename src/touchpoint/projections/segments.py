@@ -70,9 +70,8 @@ class SegmentsProjection:
             return
         touched = {row["customer_id"] for row in batch.rows}
         touched |= set(batch.survivor_of) | set(batch.survivor_of.values())
-        for segment in store.all_segments(conn):
-            now = self.moment(segment)
-            update(conn, segment, touched, now, "ingest")
+        listed = store.all_segments(conn)
+        for segment, now in update_all(conn, listed, touched, self.moment, "ingest"):
             due = _due_from_rows(segment.rule, batch.rows, now)
             if due is not None and (segment.next_due is None or due < segment.next_due):
                 store.set_clock(conn, segment.id, next_due=due)
@@ -82,12 +81,12 @@ class SegmentsProjection:
     ) -> CatchUpResult:
         touched = positions.customers_after(conn, after, upto) | store.members_merged_away(conn)
         whole = len(touched) > WHOLE_SHARE_CUSTOMERS
-        for segment in store.all_segments(conn):
-            now = self.moment(segment)
-            if whole:
-                evaluate_all(conn, segment, now, "replay")
-            else:
-                update(conn, segment, touched, now, "ingest")
+        listed = store.all_segments(conn)
+        if whole:
+            for segment in listed:
+                evaluate_all(conn, segment, self.moment(segment), "replay")
+        else:
+            for segment, now in update_all(conn, listed, touched, self.moment, "ingest"):
                 store.set_clock(conn, segment.id, next_due=next_due(conn, segment.rule, now))
         events = positions.events_between(conn, after, upto)
         progress.advance(events)
@@ -106,8 +105,7 @@ class SegmentsProjection:
         self, conn: Connection, customer_ids: Collection[str], removed: Collection[str]
     ) -> None:
         everyone = set(customer_ids) | set(removed)
-        for segment in store.all_segments(conn):
-            update(conn, segment, everyone, self.moment(segment), "refold")
+        update_all(conn, store.all_segments(conn), everyone, self.moment, "refold")
 
     # --- time -------------------------------------------------------------------------------
     def tick(self, conn: Connection, now: datetime) -> TickResult:
@@ -138,6 +136,31 @@ def update(
     held = store.evaluate(conn, segment.rule, now, customer_ids)
     were = store.members(conn, segment.id, customer_ids)
     return _record(conn, segment, held - were, were - held, now, cause)
+
+
+def update_all(
+    conn: Connection,
+    listed: Sequence[SegmentRow],
+    customer_ids: Collection[str],
+    moment: Callable[[SegmentRow], datetime],
+    cause: str,
+) -> list[tuple[SegmentRow, datetime]]:
+    """Re-evaluate these customers in every segment: the segments evaluated at the same moment
+    share one query (their behaviours counted in one pass over the customers' interactions).
+    Returns each segment with the moment it was evaluated at."""
+    at = [(segment, moment(segment)) for segment in listed]
+    if not customer_ids:
+        return at
+    by_moment: dict[datetime, list[SegmentRow]] = {}
+    for segment, now in at:
+        by_moment.setdefault(now, []).append(segment)
+    for now, group in by_moment.items():
+        found = store.evaluate_many(conn, [s.rule for s in group], now, customer_ids)
+        were = store.members_of(conn, [s.id for s in group], customer_ids)
+        for segment, held in zip(group, found, strict=True):
+            old = were.get(segment.id, set())
+            _record(conn, segment, held - old, old - held, now, cause)
+    return at
 
 
 def evaluate_all(conn: Connection, segment: SegmentRow, now: datetime, cause: str) -> int:

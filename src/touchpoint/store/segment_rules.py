@@ -14,7 +14,7 @@ condition is coalesced to false, so the rule's logic is two-valued like the lang
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,6 +45,7 @@ from touchpoint.domain.segments import (
     AnyOf,
     Behaviour,
     Consent,
+    EventFilter,
     Not,
     Rule,
     Score,
@@ -64,6 +65,8 @@ CATEGORY_PROPERTY = "category"  # the product category a purchase names (bought 
 
 # (people id column) -> a condition limiting the evaluation to some customers
 Scope = Callable[[ColumnElement[Any]], ColumnElement[bool]]
+# What a behaviour counts, its comparison aside: behaviours that share it share one count.
+Counted = tuple[EventFilter, rules.Window]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +96,122 @@ def member_query(
     return select(people.c.id).where(where)
 
 
-def _compile(rule: Rule, sources: SegmentSources, now: datetime) -> ColumnElement[bool]:
+def members_query(
+    rule_list: Sequence[Rule], sources: SegmentSources, now: datetime, scope: Scope | None = None
+) -> Select[Any]:
+    """Several rules in one query: each person (that `scope` admits) with one 0/1 column per
+    rule (`s0`, `s1`, …). Every behaviour of every rule is counted in one grouped pass over the
+    events (one sum per distinct (filter, window), the types they name pushed down) joined to
+    the people once, instead of one pass per condition; in the grouped shape (DuckDB) the stage,
+    each (channel, purpose)'s consent in force and each model's score are joined once too."""
+    people = sources.people
+    joined: FromClause = people
+    features: dict[Any, ColumnElement[Any]] = {}
+    found = [c for rule in rule_list for c in rules.conditions(rule)]
+    counted = list(dict.fromkeys((c.event, c.window) for c in found if isinstance(c, Behaviour)))
+    if counted:
+        table = _counts(counted, sources.events, now, scope)
+        joined = joined.outerjoin(table, table.c.customer_id == people.c.id)
+        features.update({key: table.c[f"b{i}"] for i, key in enumerate(counted)})
+    if sources.grouped:
+        joined = _join_grouped(found, sources, joined, features)
+    where = [] if scope is None else [scope(people.c.id)]
+    held = [
+        case((_compile(rule, sources, now, features), 1), else_=0).label(f"s{i}")
+        for i, rule in enumerate(rule_list)
+    ]
+    return select(people.c.id, *held).select_from(joined).where(*where)
+
+
+def _counts(
+    counted: list[Counted], events: FromClause, now: datetime, scope: Scope | None
+) -> FromClause:
+    """Per customer, how many of their interactions each (filter, window) counts (`b0`, …)."""
+    tests = [and_(*_counted_tests(key, events, now)) for key in counted]
+    sums = [func.sum(case((test, 1), else_=0)).label(f"b{i}") for i, test in enumerate(tests)]
+    types = sorted({key[0].type for key in counted})
+    grouped = select(events.c.customer_id, *sums).where(events.c.type.in_(types), or_(*tests))
+    if scope is not None:
+        grouped = grouped.where(scope(events.c.customer_id))
+    return grouped.group_by(events.c.customer_id).subquery("counted")
+
+
+def _join_grouped(
+    found: list[Any], sources: SegmentSources, joined: FromClause, features: dict[Any, Any]
+) -> FromClause:
+    person = sources.people.c.id
+    if any(isinstance(c, Stage) for c in found):
+        stages = sources.stages
+        joined = joined.outerjoin(stages, stages.c.customer_id == person)
+        features["stage"] = stages.c.stage
+    purposes = dict.fromkeys((c.channel, c.purpose) for c in found if isinstance(c, Consent))
+    for i, (channel, purpose) in enumerate(purposes):
+        table = _latest_consent(sources.consent, channel, purpose, f"consent{i}")
+        joined = joined.outerjoin(table, table.c.customer_id == person)
+        features[("consent", channel, purpose)] = table.c.status
+    models = dict.fromkeys(c.model for c in found if isinstance(c, Score))
+    if sources.scores is not None:
+        for i, model in enumerate(models):
+            scores = sources.scores
+            table = (
+                select(scores.c.customer_id, scores.c.score)
+                .where(scores.c.model == model)
+                .subquery(f"score{i}")
+            )
+            joined = joined.outerjoin(table, table.c.customer_id == person)
+            features[("score", model)] = table.c.score
+    return joined
+
+
+def _latest_consent(consent: FromClause, channel: str, purpose: str, name: str) -> FromClause:
+    """Per customer, the status of the change in force for (channel, purpose): DuckDB's arg_max,
+    the latest by (occurred_at, recorded_at, source)."""
+    latest = func.arg_max(
+        consent.c.status, func.row(consent.c.occurred_at, consent.c.recorded_at, consent.c.source)
+    )
+    return (
+        select(consent.c.customer_id, latest.label("status"))
+        .where(consent.c.channel == channel, consent.c.purpose == purpose)
+        .group_by(consent.c.customer_id)
+        .subquery(name)
+    )
+
+
+def _counted_tests(key: Counted, events: FromClause, now: datetime) -> list[ColumnElement[bool]]:
+    """The type and the window first: the index holds them, so a row they refuse is never read
+    from the table (a property such as the category is read only for the rows that need it)."""
+    behaviour = Behaviour(key[0], window=key[1])
+    kind, *rest = event_filter(behaviour, events)
+    return [kind, *in_window(behaviour, events, now), *rest]
+
+
+def _feature(rule: Rule, features: Mapping[Any, Any]) -> ColumnElement[bool] | None:
+    """The condition as a test of a joined column (None: it has none; compiled as usual)."""
+    if isinstance(rule, Behaviour) and (rule.event, rule.window) in features:
+        held = func.coalesce(features[(rule.event, rule.window)], 0)
+        return _compare(held, rule.op, rule.count)  # type: ignore[no-any-return]
+    if isinstance(rule, Stage) and "stage" in features:
+        return features["stage"].in_(rule.stages)  # type: ignore[no-any-return]
+    if isinstance(rule, Consent) and ("consent", rule.channel, rule.purpose) in features:
+        return features[("consent", rule.channel, rule.purpose)] == rule.status  # type: ignore[no-any-return]
+    if isinstance(rule, Score) and ("score", rule.model) in features:
+        return _compare(features[("score", rule.model)], rule.op, rule.value)  # type: ignore[no-any-return]
+    return None
+
+
+def _compile(
+    rule: Rule, sources: SegmentSources, now: datetime, features: Mapping[Any, Any] | None = None
+) -> ColumnElement[bool]:
     if isinstance(rule, AllOf):
-        return and_(*(_compile(item, sources, now) for item in rule.items))
+        return and_(*(_compile(item, sources, now, features) for item in rule.items))
     if isinstance(rule, AnyOf):
-        return or_(*(_compile(item, sources, now) for item in rule.items))
+        return or_(*(_compile(item, sources, now, features) for item in rule.items))
     if isinstance(rule, Not):
-        return not_(_compile(rule.item, sources, now))
-    return func.coalesce(_condition(rule, sources, now), false())
+        return not_(_compile(rule.item, sources, now, features))
+    test = _feature(rule, features) if features else None
+    if test is None:
+        test = _condition(rule, sources, now)
+    return func.coalesce(test, false())
 
 
 def _condition(rule: Rule, sources: SegmentSources, now: datetime) -> ColumnElement[bool]:

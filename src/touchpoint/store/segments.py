@@ -4,7 +4,7 @@ domain-event stream); evaluation through store.segment_rules' one query per segm
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,7 @@ from touchpoint.store.segment_rules import (
     event_filter,
     in_window,
     member_query,
+    members_query,
     system_sources,
 )
 from touchpoint.store.tables import (
@@ -142,6 +143,23 @@ def evaluate(
     return set(conn.execute(query, set_param(set(customer_ids), conn.dialect)).scalars())
 
 
+def evaluate_many(
+    conn: Connection, rule_list: Sequence[Rule], now: datetime, customer_ids: Collection[str]
+) -> list[set[str]]:
+    """Who each rule holds for at `now` among `customer_ids`, in one query: the customers'
+    interactions are read once (through their index) for every behaviour of every rule."""
+    if not customer_ids or not rule_list:
+        return [set() for _ in rule_list]
+    sources = sources_for(conn, now)
+    query = members_query(rule_list, sources, now, lambda column: in_set(column, conn.dialect))
+    held: list[set[str]] = [set() for _ in rule_list]
+    for row in conn.execute(query, set_param(set(customer_ids), conn.dialect)):
+        for i, flag in enumerate(row[1:]):
+            if flag:
+                held[i].add(row[0])
+    return held
+
+
 def count(conn: Connection, rule: Rule, now: datetime) -> int:
     """How many customers the rule holds for at `now` (a preview: nothing is saved)."""
     query = select(func.count()).select_from(
@@ -226,6 +244,22 @@ def members(
         return set()
     query = query.where(in_set(segment_members.c.customer_id, conn.dialect))
     return set(conn.execute(query, set_param(set(customer_ids), conn.dialect)).scalars())
+
+
+def members_of(
+    conn: Connection, segment_ids: Collection[str], customer_ids: Collection[str]
+) -> dict[str, set[str]]:
+    """{segment id: its members among `customer_ids`} for these segments, in one query."""
+    if not customer_ids or not segment_ids:
+        return {}
+    query = select(segment_members.c.segment_id, segment_members.c.customer_id).where(
+        segment_members.c.segment_id.in_(list(segment_ids)),
+        in_set(segment_members.c.customer_id, conn.dialect),
+    )
+    found: dict[str, set[str]] = {}
+    for sid, cid in conn.execute(query, set_param(set(customer_ids), conn.dialect)):
+        found.setdefault(sid, set()).add(cid)
+    return found
 
 
 def _entries(conn: Connection, segment_id: str, customer_ids: Collection[str]) -> dict[str, int]:
