@@ -150,7 +150,7 @@ def get_segment(tp: TouchpointDep, who: Lister, segment: SegmentKey) -> SegmentO
 @router.delete("/{segment}", response_model=SegmentOut, summary="Delete a segment")
 def delete_segment(tp: TouchpointDep, who: Writer, segment: SegmentKey) -> SegmentOut:
     """Forget the segment, its members and its history."""
-    return SegmentOut.model_validate(service.delete_segment(tp, segment))
+    return SegmentOut.model_validate(service.delete_segment(tp, segment, actor=who.actor))
 
 
 @router.get("/{segment}/members", response_model=MemberPageOut, summary="A segment's members")

@@ -209,7 +209,7 @@ def delete(
     if not yes:
         typer.confirm(f"Delete segment {segment!r} and its history?", abort=True)
     with opened(data_dir) as tp:
-        view = delete_segment(tp, segment)
+        view = delete_segment(tp, segment, actor=cli_actor())
     show.console.print(f"Deleted {show.plain(view.name)} ({view.members:,} members).")
 
 

@@ -104,4 +104,6 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "ticket.change",
     "scores.config",  # a score file applied (services/scores.py)
     "model.train",  # a predictive model trained and saved as a version (services/models.py)
+    "segment.create",  # a segment saved (services/segments.py)
+    "segment.delete",  # a segment, its members and history forgotten (services/segments.py)
 )

@@ -122,7 +122,8 @@ def preview(tp: Touchpoint, *, rule: str | Mapping[str, Any], name: str = "previ
 def create_segment(
     tp: Touchpoint, *, name: str, rule: str | Mapping[str, Any], actor: str | None = None
 ) -> SegmentView:
-    """Save a segment and evaluate its members (each one's entry is a `segment_entered`)."""
+    """Save a segment and evaluate its members (each one's entry is a `segment_entered`); the
+    creation is in the audit trail (`segment.create`, with `actor`: `system` if none)."""
     with write_transaction(tp.engine) as conn:
         definition = define(tp, conn, name, rule)
         if store.find_segment(conn, definition.name) is not None:
@@ -134,16 +135,36 @@ def create_segment(
         segment = _must_find(conn, segment_id)
         projection = tp.projections.get("segments")
         evaluate_all(conn, segment, projection.moment(segment), "created")  # type: ignore[attr-defined]
-        return _view(conn, _must_find(conn, segment_id))
+        view = _view(conn, _must_find(conn, segment_id))
+        audit.record(
+            conn,
+            actor or "system",
+            "segment.create",
+            segment_id,
+            name=view.name,
+            rule=view.rule_json,
+            members=view.members,
+        )
+        return view
 
 
-def delete_segment(tp: Touchpoint, key: str) -> SegmentView:
+def delete_segment(tp: Touchpoint, key: str, *, actor: str | None = None) -> SegmentView:
     """Forget a segment, its members and its history (the stream's consumers keep what they
-    read)."""
+    read); the deletion is in the audit trail (`segment.delete`, with `actor`), with the rule
+    and member count it had."""
     with write_transaction(tp.engine) as conn:
         segment = _must_find(conn, key)
         view = _view(conn, segment)
         store.delete_segment(conn, segment.id)
+        audit.record(
+            conn,
+            actor or "system",
+            "segment.delete",
+            segment.id,
+            name=view.name,
+            rule=view.rule_json,
+            members=view.members,
+        )
     return view
 
 
