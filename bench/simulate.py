@@ -18,7 +18,9 @@ The day must not change when the model gets faster: each contact's outcome (arri
 wait, callback, the agent who took it) is hashed, and with the default arguments compared with
 the hash the model gave before it was made fast (commit 9791c57, whose CPU times on this bench
 are printed beside today's). Events counts the SimPy events scheduled: since then a contact
-taken on arrival schedules no give-up or hold-end events (they could only find it taken).
+taken on arrival schedules no give-up or hold-end events (they could only find it taken), and
+the end of a contact that took all of an idle agent and the end of its wrap-up are one event
+(nobody can offer the agent anything in between), so events/s fell with the work per day.
 
     uv run python bench/simulate.py [--agents 500] [--hours 12] [--occupancy 0.9] [--seed 1]
 """

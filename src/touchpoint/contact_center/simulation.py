@@ -14,14 +14,21 @@ the free agents of its queue; an agent who becomes free against the lines of the
 contact whose eligibility changes with its wait (a relaxation, the end of a team's or a
 preferred agent's hold) against the free agents again. Between those moments no free agent may
 take a waiting contact, so nothing else can change hands.
+
+For speed the model asks the policy's functions only what can differ: who `eligible` accepts
+per kind of contact and phase of its wait, the first free agent in the strategy's order for an
+arrival, one freed agent against the merged lines of their queues; `narrow=False` hands every
+such moment to `assignments` instead, and tests and bench/simulate.py check the days are equal.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
-from collections.abc import Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass, replace
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from typing import Any
 
@@ -39,8 +46,7 @@ from touchpoint.domain.routing import (
     choose,
     could_ever_serve,
     eligible,
-    taking,
-    updated,
+    service_order,
 )
 
 
@@ -108,6 +114,7 @@ class _Contact:
         "wait",
         "callback",
         "agent",
+        "kind",
     )
 
     def __init__(self, id_: str, queue: str, channel: str, stage: str | None, joined: float):
@@ -118,6 +125,32 @@ class _Contact:
         self.wait: float | None = None
         self.callback = False  # asked to be called back: neither answered nor abandoned
         self.agent: str | None = None  # who took it
+        # what `eligible` reads of it besides its wait: queue, channel, language, the team it
+        # is held for and how long
+        self.kind: tuple[Any, ...] = ()
+
+
+class _Call(simpy.Event):
+    """A moment at which the model does something: what `env.timeout(delay)` with a callback
+    would be (an event already triggered, scheduled `delay` ahead, in the same place of SimPy's
+    queue), without a timeout's checks and a closure per call."""
+
+    def __init__(self, env: simpy.Environment, action: Callable[..., None], args: tuple[Any, ...]):
+        self.env = env
+        self.callbacks = [_fire]
+        self._value = None
+        self._ok = True
+        self.action, self.args = action, args
+
+
+def _fire(event: Any) -> None:
+    event.action(*event.args)
+
+
+# What an agent's view works out from its other fields when made (AgentView's fields that are
+# not arguments): the model keeps them per agent, state and load — all they depend on — so a
+# view changed only in when the agent became idle or how many they handled reuses them.
+_WORKED_OUT: tuple[str, ...] = tuple(f.name for f in fields(AgentView) if not f.init)
 
 
 def _draw(shares: Mapping[str, float], rng: random.Random) -> str | None:
@@ -151,11 +184,16 @@ class CenterModel:
         self.free: dict[str, dict[str, AgentView]] = {q: {} for q in self.queues}
         self.rank: dict[str, dict[str, tuple[Any, ...]]] = {q: {} for q in self.queues}
         self.waiting: dict[str, int] = dict.fromkeys(self.queues, 0)
+        # the contacts in each queue's line by kind, each kind's in arrival order (the first
+        # has waited longest)
+        self.kinds: dict[str, dict[tuple[Any, ...], dict[str, _Contact]]] = {
+            q: {} for q in self.queues
+        }
         # Who `eligible` accepts for a contact, per kind of contact (queue, channel, language,
-        # team held for and how long) and how long it has waited: it depends on nothing else
-        # but the agent being ready with room, which `roomy` says — so each agent is asked once
-        # per kind and wait (0 on arrival, then a relaxation's or a hold's end), as they are
-        # when ready and idle (`ready`).
+        # team held for and how long) and phase of its wait (how many of the queue's
+        # relaxations it has reached, whether its team hold has ended): it depends on nothing
+        # else but the agent being ready with room, which `roomy` says — so each agent is
+        # asked once per kind and phase, as they are when ready and idle (`ready`).
         self.known: dict[tuple[Any, ...], set[str]] = {}
         self.ready: dict[str, AgentView] = {}
         self.facts: dict[str | None, CustomerFacts] = {}  # the customer's facts per stage
@@ -173,6 +211,19 @@ class CenterModel:
         # per agent, each queue they serve with its strategy's order and the free-with-room
         # sets of its channels (what _set_view keeps up to date)
         self.places: dict[str, list[Any]] = {}
+        self.relaxed_after = {
+            q: sorted(r.after_s for r in spec.relaxations) for q, spec in self.queues.items()
+        }
+        self.logins: dict[str, list[float]] = {}  # each agent's log-in moments, in order
+        self.worked_out: dict[tuple[Any, ...], dict[str, Any]] = {}  # see `changed`
+        # each queue's handle-time and patience draws per channel
+        self.draws = {
+            q: (
+                {c: d.sampler() for c, d in demand.handle.items()},
+                {c: d.sampler() for c, d in demand.patience.items()},
+            )
+            for q, demand in model.demand.items()
+        }
 
     # --- the clock ---------------------------------------------------------------------------
     def now(self) -> Any:
@@ -182,10 +233,33 @@ class CenterModel:
             self._now = self.m.day_start + timedelta(seconds=self._now_s)
         return self._now
 
-    def at(self, delay: float, action: Any, *args: Any) -> None:
+    def at(self, delay: float, action: Callable[..., None], *args: Any) -> None:
         self.events += 1
-        event = self.env.timeout(max(0.0, delay))
-        event.callbacks.append(lambda _e: action(*args))
+        self.env.schedule(_Call(self.env, action, args), simpy.core.NORMAL, max(0.0, delay))
+
+    def changed(self, view: AgentView, **changes: Any) -> AgentView:
+        """`domain.routing.updated(view, **changes)` (a test checks it is), with what the view
+        works out from its load reused when the agent has been in that state and load before.
+        Only idle_since, handled_today and load may change."""
+        made = object.__new__(AgentView)
+        fields_ = made.__dict__
+        fields_.update(view.__dict__)
+        fields_.update(changes)
+        load = fields_["load"]
+        key = (view.id, fields_["state"], *load.items())
+        worked_out = self.worked_out.get(key)
+        if worked_out is None:
+            made.__post_init__()
+            self.worked_out[key] = {name: fields_[name] for name in _WORKED_OUT}
+        else:
+            fields_.update(worked_out)
+        return made
+
+    def taking(self, view: AgentView, channel: str) -> AgentView:
+        """`domain.routing.taking`: the agent with one more contact on `channel`."""
+        load = dict(view.load)
+        load[channel] = load.get(channel, 0) + 1
+        return self.changed(view, load=load)
 
     # --- running -----------------------------------------------------------------------------
     def run(self) -> DayFigures:
@@ -193,7 +267,10 @@ class CenterModel:
             self._add_shift(shift)
         for demand in self.m.demand.values():
             if demand.queue in self.queues and demand.expected() > 0:
-                self.env.process(self._arrivals(demand))
+                rng = random.Random(f"{self.seed}:{demand.queue}")
+                # first thing at time 0, as a SimPy process starts
+                call = _Call(self.env, self._next_arrival, (demand, rng))
+                self.env.schedule(call, simpy.core.URGENT)
         self.env.run(until=self.m.horizon_s + 6 * 3600)  # time to drain what arrived late
         return self._figures()
 
@@ -217,22 +294,25 @@ class CenterModel:
             counted = min(end, self.m.horizon_s) - max(start, self.m.warmup_s)
             self.staffed_s += max(0.0, counted)
             self.at(start, self._log_in, shift.agent)
+            insort(self.logins.setdefault(shift.agent, []), start)
             self.at(end, self._log_out, shift.agent)
 
-    def _arrivals(self, demand: QueueDemand) -> Generator[simpy.Event, Any, None]:
-        rng = random.Random(f"{self.seed}:{demand.queue}")
-        env, horizon = self.env, self.m.horizon_s
-        while (now := env.now) < horizon:
-            rate = demand.rate_at(now)
-            boundary = min((now // demand.interval_s + 1) * demand.interval_s, horizon)
-            gap = rng.expovariate(rate) if rate > 0 else math.inf
-            if now + gap >= boundary:  # memoryless: start again at the next interval
-                self.events += 1
-                yield env.timeout(boundary - now)
-                continue
-            self.events += 1
-            yield env.timeout(gap)
-            self._arrive(demand, rng)
+    def _next_arrival(self, demand: QueueDemand, rng: random.Random) -> None:
+        """Schedule the queue's next arrival: Poisson at the rate of the interval it falls in."""
+        now = self.env.now
+        if now >= self.m.horizon_s:
+            return
+        rate = demand.rate_at(now)
+        boundary = min((now // demand.interval_s + 1) * demand.interval_s, self.m.horizon_s)
+        gap = rng.expovariate(rate) if rate > 0 else math.inf
+        if now + gap >= boundary:  # memoryless: start again at the next interval
+            self.at(boundary - now, self._next_arrival, demand, rng)
+        else:
+            self.at(gap, self._arrival, demand, rng)
+
+    def _arrival(self, demand: QueueDemand, rng: random.Random) -> None:
+        self._arrive(demand, rng)
+        self._next_arrival(demand, rng)
 
     # --- contacts ----------------------------------------------------------------------------
     def _arrive(self, demand: QueueDemand, rng: random.Random) -> None:
@@ -241,8 +321,9 @@ class CenterModel:
         language = _draw(demand.languages, rng)
         self.serial += 1
         contact = _Contact(f"s{self.serial:08d}", demand.queue, channel, stage, self.env.now)
-        contact.handle_s = demand.handle[channel].sample(rng)
-        patience = demand.patience[channel].sample(rng)
+        handle, patience_of = self.draws[demand.queue]
+        contact.handle_s = handle[channel](rng)
+        patience = patience_of[channel](rng)
         wants_callback = channel == "phone" and rng.random() < demand.callback_share
         now = self.now()
         facts = self.facts.get(stage)
@@ -262,7 +343,10 @@ class CenterModel:
         self.contacts[contact.id] = contact
         if contact.joined >= self.m.warmup_s:
             self.counted.append(contact)
+        hold = None if outcome.team_until is None else outcome.team_until - now
+        contact.kind = (demand.queue, channel, language, outcome.team, hold)
         self.lines[demand.queue].setdefault(-outcome.priority, {})[contact.id] = contact
+        self.kinds[demand.queue].setdefault(contact.kind, {})[contact.id] = contact
         self.waiting[demand.queue] += 1
         self._offer_contact(contact)
         if contact.state != "waiting":  # taken at once: its patience and holds never matter
@@ -292,6 +376,11 @@ class CenterModel:
 
     def _leave_line(self, contact: _Contact) -> None:
         del self.lines[contact.queue][-contact.view.priority][contact.id]
+        kinds = self.kinds[contact.queue]
+        alike = kinds[contact.kind]
+        del alike[contact.id]
+        if not alike:
+            del kinds[contact.kind]
         self.waiting[contact.queue] -= 1
         del self.contacts[contact.id]
 
@@ -318,31 +407,32 @@ class CenterModel:
             return
         now, view = self.now(), contact.view
         roomy = self.roomy[(contact.queue, view.channel)]
-        hold = None if view.team_until is None else view.team_until - view.joined_at
-        kind = (view.queue, view.channel, view.language, view.team, hold, now - view.joined_at)
-        accepted = self.known.get(kind)
+        able = roomy.keys() & self._accepted(contact, now)
+        if able:
+            # `choose` among these agents picks the least in the strategy's order (`_ORDERS`
+            # is `_pick`'s keys): with no preferred agent and no callback time, that is the
+            # first of them, and the agent takes it, as `assignments` would have it
+            first = free[min(able, key=self.rank[contact.queue].__getitem__)]
+            self.last_chosen[queue.id] = first.id
+            self._start(contact, self.taking(first, view.channel))
+
+    def _accepted(self, contact: _Contact, now: Any) -> set[str]:
+        """The agents `eligible` accepts for the contact now when ready with room: it reads the
+        wait only against the queue's relaxations (`required_level`: the rules reached) and the
+        team hold's end, so contacts of a kind in the same phase share one answer."""
+        view, queue = contact.view, self.queues[contact.queue]
+        waited = (now - view.joined_at).total_seconds()
+        reached = bisect_right(self.relaxed_after[contact.queue], waited)  # rules it reached
+        released = view.team_until is not None and now >= view.team_until
+        key = (contact.kind, reached, released)
+        accepted = self.known.get(key)
         if accepted is None:
-            accepted = self.known[kind] = {
+            accepted = self.known[key] = {
                 a
                 for a, ready in self.ready.items()
                 if view.queue in self.serves[a] and eligible(ready, view, queue, now)
             }
-        able = roomy.keys() & accepted
-        if able:
-            first = free[min(able, key=self.rank[contact.queue].__getitem__)]
-            # what `assignments` does with one contact and one agent: ask `choose`, and the
-            # agent takes it
-            decision = choose(
-                view,
-                queue,
-                (first,),
-                now,
-                last_chosen=self.last_chosen.get(queue.id),
-                rng=self.route_rng,
-            )
-            if decision.agent is not None:
-                self.last_chosen[queue.id] = decision.agent
-                self._start(contact, taking(first, view.channel))
+        return accepted
 
     def _offer_agent(self, agent_id: str) -> int:
         """Offer a free agent the lines of their queues; how many contacts they took."""
@@ -351,14 +441,62 @@ class CenterModel:
             return 0
         if not view.has_room_for_any():
             return 0
+        now = self.now()
+        if not view.ready_at(now):  # what `eligible` asks first, of every contact alike
+            return 0
         queues = [q for q in self.serves[agent_id] if self.waiting[q]]
         # `assignments` offers a contact to the agent only if `eligible` accepts them for it:
         # when it accepts them for none of those waiting (most often, a line of contacts held
-        # for another team or speaking another language), nothing can change hands
-        now = self.now()
-        if not any(eligible(view, c, self.queues[q], now) for q in queues for c in self._line(q)):
-            return 0
-        return self._dispatch({q: self._line(q) for q in queues}, {agent_id: view})
+        # for another team or speaking another language), nothing can change hands. A
+        # contact's wait only widens who may take it (relaxations lower the levels required, a
+        # team hold ends), so of each kind the one who has waited longest is asked.
+        for q in queues:
+            for kind, alike in self.kinds[q].items():
+                if view.has_room(kind[1]) and agent_id in self._accepted(
+                    next(iter(alike.values())), now
+                ):
+                    if not self.narrow:
+                        return self._dispatch({q: self._line(q) for q in queues}, {agent_id: view})
+                    return self._serve(view, queues, now)
+        return 0
+
+    def _serve(self, view: AgentView, queues: list[str], now: Any) -> int:
+        """What `assignments` does with one agent: the lines of their queues merged in service
+        order, each contact `eligible` accepts them for (the kind's answer, their room) put to
+        `choose` with that agent, taken while they have room — without a heap over every
+        queue and a pass over every agent. The baseline (`narrow=False`) asks `assignments`
+        itself, and a test and the bench check the two give the same day."""
+        lines = [self._line(q) for q in queues]
+        merged = lines[0] if len(lines) == 1 else heapq.merge(*lines, key=self._service_order)
+        taken: list[tuple[_Contact, AgentView]] = []
+        for contact_view in merged:
+            if not view.has_room(contact_view.channel):
+                continue
+            contact = self.contacts[contact_view.id]
+            if view.id not in self._accepted(contact, now):
+                continue
+            queue = self.queues[contact_view.queue]
+            decision = choose(
+                contact_view,
+                queue,
+                (view,),
+                now,
+                last_chosen=self.last_chosen.get(queue.id),
+                rng=self.route_rng,
+            )
+            if decision.agent is None:
+                continue
+            self.last_chosen[queue.id] = decision.agent
+            view = self.taking(view, contact_view.channel)
+            taken.append((contact, view))
+            if not view.has_room_for_any():
+                break
+        for contact, after in taken:  # once the lines are read: starting takes it out of line
+            self._start(contact, after)
+        return len(taken)
+
+    def _service_order(self, contact: ContactView) -> tuple[int, Any, str]:
+        return service_order(contact, self.queues[contact.queue])
 
     def _dispatch(self, lines: Mapping[str, Any], agents: Mapping[str, AgentView]) -> int:
         now = self.now()
@@ -387,9 +525,39 @@ class CenterModel:
         self._set_view(agent)
         share = 1 / agent.capacity[contact.channel]
         wrap = self.queues[contact.queue].wrapup_s
-        if self.env.now >= self.m.warmup_s:
+        now = self.env.now
+        if now >= self.m.warmup_s:
             self.busy_s += contact.handle_s * share + wrap
+        ended = now + contact.handle_s  # the moment SimPy gives the end
+        if wrap > 0 and share == 1 and self._alone_until(agent.id, ended + wrap):
+            # The contact takes all of an agent who held nothing: until their wrap-up ends
+            # they can take nothing, and nothing they hold can end, so the end and the end of
+            # the wrap-up are one event (when SimPy's clock reaches that moment exactly)
+            delay = ended + wrap - now
+            if now + delay == ended + wrap:
+                self.at(delay, self._end_and_wrap, contact, agent.id, ended)
+                return
         self.at(contact.handle_s, self._end, contact, agent.id)
+
+    def _alone_until(self, agent_id: str, until: float) -> bool:
+        """No log-in of the agent between now and `until` (one would make them ready then)."""
+        logins = self.logins.get(agent_id, ())
+        return bisect_left(logins, self.env.now) == bisect_right(logins, until)
+
+    def _end_and_wrap(self, contact: _Contact, agent_id: str, ended: float) -> None:
+        """`_end` at `ended` then `_wrapped` now, for an agent nobody could offer anything in
+        between (not free: no room, then in wrap-up)."""
+        view = self.views[agent_id]
+        load = dict(view.load)
+        load[contact.channel] -= 1
+        self.views[agent_id] = self.changed(
+            view,
+            load=load,
+            idle_since=self.m.day_start + timedelta(seconds=ended),
+            handled_today=view.handled_today + 1,
+        )
+        if not self._offer_agent(agent_id):
+            self._set_view(self.views[agent_id])
 
     def _end(self, contact: _Contact, agent_id: str) -> None:
         view = self.views[agent_id]
@@ -399,7 +567,9 @@ class CenterModel:
         if wrap > 0:
             self.wrapping.add(agent_id)
         self._set_view(
-            updated(view, load=load, idle_since=self.now(), handled_today=view.handled_today + 1)
+            self.changed(
+                view, load=load, idle_since=self.now(), handled_today=view.handled_today + 1
+            )
         )
         if wrap > 0:
             self.at(wrap, self._wrapped, agent_id)

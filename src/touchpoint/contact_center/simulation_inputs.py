@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
@@ -39,6 +39,20 @@ class Distribution:
             return rng.expovariate(1 / self.mean_s)
         mu = math.log(self.mean_s) - self.sigma**2 / 2  # so the lognormal's mean is mean_s
         return rng.lognormvariate(mu, self.sigma)
+
+    def sampler(self) -> Callable[[random.Random], float]:
+        """`sample` with what depends only on the distribution worked out once (the simulation
+        draws hundreds of thousands): the same numbers from the same stream."""
+        if self.kind == "infinite":
+            return lambda rng: math.inf
+        if self.kind == "fixed":
+            mean = self.mean_s
+            return lambda rng: mean
+        if self.kind == "exponential":
+            rate = 1 / self.mean_s
+            return lambda rng: rng.expovariate(rate)
+        mu, sigma = math.log(self.mean_s) - self.sigma**2 / 2, self.sigma
+        return lambda rng: rng.lognormvariate(mu, sigma)
 
     def shifted(self, delta_s: float) -> Distribution:
         """The same shape with its mean moved by `delta_s` (at least a second)."""
