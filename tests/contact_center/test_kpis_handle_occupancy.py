@@ -123,6 +123,41 @@ def test_handle_time_in_its_parts_and_csat(lab: Lab) -> None:  # noqa: F811
     assert support["occupancy"] is None and support["sla_first_response"] is None
 
 
+def test_a_csat_answer_naming_a_routed_contact_goes_to_its_agent_queue_and_channel(
+    lab: Lab,  # noqa: F811
+) -> None:
+    """A survey sent after a contact names the router's contact id (its interaction in the log
+    is `cc-<id>`) and no agent nor queue: it is credited to bo, sales and chat, the contact's;
+    one naming a contact the log does not hold stays with what it names itself (nothing)."""
+    apply_config(lab.tp, text=CONFIG, actor="test")
+
+    def answer(score: float, contact_id: str, hour: int) -> dict[str, Any]:
+        return interaction(
+            type="survey_response",
+            channel="email",
+            direction="inbound",
+            at=day(3, hour),
+            external_id="s",
+            properties={"csat": score, "contact_id": contact_id},
+        )
+
+    lab.ingest(
+        [
+            contact("s", "sales", 4, agent="bo", talk=60, channel="chat"),
+            answer(2, "s", 5),
+            answer(4, "not-a-contact", 6),
+        ]
+    )
+    queues = rows(lab, **MARCH)
+    assert (queues["sales"]["csat"], queues["sales"]["csat_answers"]) == (2, 1)
+    assert (queues["(none)"]["csat"], queues["(none)"]["csat_answers"]) == (4, 1)
+    agents = rows(lab, by="agent", **MARCH)
+    assert (agents["bo"]["csat"], agents["bo"]["csat_answers"]) == (2, 1)
+    channels = rows(lab, by="channel", **MARCH)
+    assert (channels["chat"]["csat"], channels["chat"]["csat_answers"]) == (2, 1)
+    assert (channels["email"]["csat"], channels["email"]["csat_answers"]) == (4, 1)
+
+
 def a_day_on_the_router(lab: Lab) -> None:
     sla = """
 [[sla]]

@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS interactions (
     direction VARCHAR, type VARCHAR, name VARCHAR, source VARCHAR, medium VARCHAR,
     campaign VARCHAR, keyword VARCHAR, creative VARCHAR, agent VARCHAR, queue VARCHAR,
     duration_s DOUBLE, outcome VARCHAR, revenue DOUBLE, currency VARCHAR,
-    csat DOUBLE, nps DOUBLE, heard_about VARCHAR, ticket_id VARCHAR,
+    csat DOUBLE, nps DOUBLE, heard_about VARCHAR, ticket_id VARCHAR, contact_id VARCHAR,
     first_contact_resolution DOUBLE, wait_s DOUBLE, transfers DOUBLE, hold_s DOUBLE,
     wrapup_s DOUBLE, properties VARCHAR
 );
@@ -101,6 +101,7 @@ INTERACTION_SELECT = f"""
     CAST(i.revenue AS DOUBLE) AS revenue, i.currency, {_score("csat")} AS csat,
     {_score("nps")} AS nps, {_HEARD} AS heard_about,
     json_extract_string({_P}, '$.ticket_id') AS ticket_id,
+    json_extract_string({_P}, '$.{cc.CONTACT_PROPERTY}') AS contact_id,
     CAST(TRY_CAST(json_extract_string({_P}, '$.{cc.FCR_PROPERTY}') AS BOOLEAN) AS DOUBLE)
         AS {cc.FCR_PROPERTY},
     TRY_CAST(json_extract_string({_P}, '$.{cc.WAIT_PROPERTY}') AS DOUBLE) AS {cc.WAIT_PROPERTY},
@@ -112,7 +113,7 @@ INTERACTION_SELECT = f"""
     {_P} AS properties
 """
 COPY_COLUMNS = {
-    "interactions": [*LOG_COLUMNS, "csat", "nps", "heard_about", "ticket_id"]
+    "interactions": [*LOG_COLUMNS, "csat", "nps", "heard_about", "ticket_id", "contact_id"]
     + [cc.FCR_PROPERTY, cc.WAIT_PROPERTY, cc.TRANSFERS_PROPERTY]
     + [cc.HOLD_PROPERTY, cc.WRAPUP_PROPERTY, "properties"],
     "transitions": [

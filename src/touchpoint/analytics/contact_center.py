@@ -121,7 +121,9 @@ NOTES = [
     "in --format csv and json",
     "csat = average CSAT score of the survey answers in the period: an answer naming a ticket "
     "goes to the agent who last handled it (as the agents report credits it) and that "
-    "interaction's queue and channel, else to the agent and queue the answer names",
+    "interaction's queue and channel; one naming a routed contact (properties.contact_id, the "
+    "router's contact id) to that contact's agent, queue and channel; else to the agent and "
+    "queue the answer names",
     "occupancy = busy / logged-in time of agents (per agent and team, and their total) from the "
     "router's trail: logged in from ready, not ready or wrap-up until logout; busy with a "
     "contact accepted and not yet ended or transferred, or in wrap-up; not-ready time counts "
@@ -221,7 +223,8 @@ def history_sums(history: CenterHistory, by: str) -> dict[str, dict[str, float]]
 def csat_answers(sources: Sources, request: ReportRequest) -> ir.Table:
     """The period's CSAT answers, each with the agent, queue and channel it is credited to: an
     answer naming a ticket, the ticket's last handled interaction before it (agent, queue,
-    channel); else the answer's own agent and queue."""
+    channel); else one naming a routed contact (properties.contact_id), that contact's; else
+    the answer's own agent and queue."""
     inter = sources.interactions
     answers = inter.filter(in_period(inter.occurred_at, request) & inter.csat.notnull())
     handled = inter.filter(
@@ -242,16 +245,23 @@ def csat_answers(sources: Sources, request: ReportRequest) -> ir.Table:
     )
     ranked = pairs.mutate(_r=ibis.row_number().over(latest))
     first = ranked.filter(ranked._r == 0)
-    linked = first.h_agent.notnull()
+    routed = inter.filter(inter.id.startswith(cc.CONTACT_ID_PREFIX)).select(
+        c_id=inter.id, c_agent=inter.agent, c_queue=inter.queue, c_channel=inter.channel
+    )
+    first = first.left_join(routed, (cc.CONTACT_ID_PREFIX + first.contact_id) == routed.c_id)
+    by_ticket = first.h_agent.notnull()
+    by_contact = ~by_ticket & first.c_id.notnull()
     return first.select(
         seq=first.seq,
         customer_id=first.customer_id,
         occurred_at=first.occurred_at,
         score=first.csat,
-        agent=linked.ifelse(first.h_agent, first.agent),
+        agent=by_ticket.ifelse(first.h_agent, by_contact.ifelse(first.c_agent, first.agent)),
         back_agent=ibis.null("string"),
-        queue=linked.ifelse(first.h_queue, first.queue),
-        channel=linked.ifelse(first.h_channel, first.channel),
+        queue=by_ticket.ifelse(first.h_queue, by_contact.ifelse(first.c_queue, first.queue)),
+        channel=by_ticket.ifelse(
+            first.h_channel, by_contact.ifelse(first.c_channel, first.channel)
+        ),
     )
 
 

@@ -48,7 +48,7 @@ class Sources:
     interactions: the log's columns (seq, id, customer_id, occurred_at, channel, direction, type,
         source, medium, campaign, keyword, creative, agent, queue, duration_s, outcome, revenue,
         currency, properties as JSON text) plus survey answers pulled out of properties: csat,
-        nps (numbers), heard_about, ticket_id (text) and
+        nps (numbers), heard_about, ticket_id, contact_id (text) and
         first_contact_resolution (1.0/0.0); customer_id already mapped to the surviving customer.
         Timestamps are naive UTC on every engine.
     transitions: seq, customer_id, from_stage, to_stage, at, interaction_id, reason.

@@ -194,6 +194,7 @@ def _interactions(backend: Any, json: Any) -> ir.Table:
             json.text(props, "heard_about"), heard.ifelse(json.text(props, "answer"), None)
         ),
         ticket_id=json.text(props, "ticket_id"),
+        contact_id=json.text(props, cc.CONTACT_PROPERTY),
         **{
             cc.FCR_PROPERTY: json.flag(props, cc.FCR_PROPERTY),
             cc.WAIT_PROPERTY: json.number(props, cc.WAIT_PROPERTY),

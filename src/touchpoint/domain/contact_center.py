@@ -70,6 +70,10 @@ TRANSFERS_PROPERTY: Final[str] = "transfers"
 HOLD_PROPERTY: Final[str] = "hold_s"  # seconds on hold, where the front end reported them
 WRAPUP_PROPERTY: Final[str] = "wrapup_s"  # seconds of wrap-up after the contact
 
+# A routed contact's interaction in the log is CONTACT_ID_PREFIX + the router's contact id; a
+# survey answer naming that contact (properties.contact_id) is credited to its agent and queue.
+CONTACT_ID_PREFIX: Final[str] = "cc-"
+CONTACT_PROPERTY: Final[str] = "contact_id"
 CALLBACK_REQUESTED: Final[str] = "callback_requested"  # the outcome of a contact turned callback
 CALLBACK_ID_SUFFIX: Final[str] = "-callback"  # the outbound call back's id: the contact's + this
 DEFAULT_THRESHOLD_S: Final[float] = 20.0  # a queue without a configured target: the classic 80/20

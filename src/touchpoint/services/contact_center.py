@@ -319,7 +319,7 @@ def interactions_of(row: Any) -> list[dict[str, Any]]:
     start = asked or (row["assigned_at"] if answered else row["ended_at"])
     wait = (start - row["created_at"]).total_seconds() if start else None
     inbound: dict[str, Any] = {
-        "id": f"cc-{row['id']}",
+        "id": f"{cc_terms.CONTACT_ID_PREFIX}{row['id']}",
         "type": LIVE_TYPE.get(row["channel"], "custom"),
         "channel": row["channel"],
         "direction": "inbound",
@@ -346,7 +346,7 @@ def interactions_of(row: Any) -> list[dict[str, Any]]:
     if not answered:
         return [inbound]
     back = {
-        "id": f"cc-{row['id']}-callback",
+        "id": f"{cc_terms.CONTACT_ID_PREFIX}{row['id']}{cc_terms.CALLBACK_ID_SUFFIX}",
         "type": "call",
         "channel": "phone",
         "direction": "outbound",
