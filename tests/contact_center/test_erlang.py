@@ -1,6 +1,8 @@
 """Erlang C and Erlang A (domain.erlang) against published values, an independent implementation
 (pyworkforce 0.5.1's ErlangC) and, for Erlang A, the M/M/n+M chain solved numerically here with
-NumPy and SciPy (a stationary distribution and a matrix exponential, not the closed forms)."""
+NumPy and SciPy (a stationary distribution and a matrix exponential, not the closed forms), and
+Erlang A against published figures: Mandelbaum & Zeltyn's Erlang-C/Erlang-A comparison and
+pyworkforce's ErlangA (a later version than installs here)."""
 
 from __future__ import annotations
 
@@ -212,3 +214,71 @@ def test_erlang_a_required_agents_are_the_fewest_meeting_the_target(traffic: flo
             found.agents - 1, traffic, aht_s=180, threshold_s=20, patience_s=120
         )
         assert below.service_level < 0.8
+
+
+def test_erlang_a_gives_mandelbaum_and_zeltyns_published_comparison() -> None:
+    """Mandelbaum & Zeltyn, "The Palm/Erlang-A Queue, with Applications to Call Centers"
+    (Technion tutorial note, 2005; Service Engineering course reference Erlang_A.pdf), §1
+    Introduction, the Erlang-C against Erlang-A comparison: 50 agents, 48 calls a minute, a
+    minute's mean service, 2 minutes' mean patience. Published: Erlang C — ASA about 20 s,
+    occupancy 96%; Erlang A — 3.1% abandon, average wait 3.7 s, occupancy 93%. Their average
+    wait is over every caller (abandons included), E(W) = P{Ab}/θ (§4.6, from GMR 2002's
+    θ·E(Q) = λ·P{Ab}); ours, `asa_s`, is over those answered, so the published figure is
+    compared through that relation."""
+    c = erlang.erlang_c_performance(50, 48.0, aht_s=60, threshold_s=20)
+    assert c.asa_s == pytest.approx(20, abs=1)
+    assert round(c.occupancy, 2) == 0.96
+    a = erlang.erlang_a_performance(50, 48.0, aht_s=60, threshold_s=20, patience_s=120)
+    assert a.abandon_rate is not None
+    assert round(a.abandon_rate, 3) == 0.031
+    assert round(a.abandon_rate * 120, 1) == 3.7  # E(W) over every caller, seconds
+    assert round(a.occupancy, 2) == 0.93
+
+
+@pytest.mark.parametrize(
+    ("agents", "published"),
+    [
+        # pyworkforce's test suite, pyworkforce/queuing/tests/test_abandonment.py,
+        # test_erlanga_regression_metrics (to its 5-6 decimals)
+        (
+            14,
+            {
+                "wait": 0.14526,
+                "abandon": 0.013984,
+                "occupancy": 0.704297,
+                "sl": 0.916792,
+                "asa_all_min": 0.069919,
+            },
+        ),
+        # pyworkforce's guide, "Erlang A (abandonment)", required_positions(service_level=0.8,
+        # max_occupancy=0.85, max_abandonment=0.05) -> 13 raw positions (to its 3 decimals)
+        (
+            13,
+            {"wait": 0.226, "abandon": 0.025, "occupancy": 0.750, "sl": 0.858, "asa_all_min": None},
+        ),
+    ],
+)
+def test_erlang_a_gives_pyworkforces_published_figures(
+    agents: int, published: dict[str, float | None]
+) -> None:
+    """pyworkforce's ErlangA (0.5.2 and later, Python >= 3.12, so not installable here) is an
+    independent implementation — the birth-death chain summed numerically, the service level by
+    uniformizing the tagged caller's absorbing chain — whose documentation and tests publish its
+    figures for 100 calls per 30 minutes, AHT 3 min, mean patience 5 min, 20 s: the same
+    definitions as ours (service level over offered calls, abandons as misses), except its ASA,
+    which is over every caller (queue length / arrival rate) where ours is over those answered."""
+    a = erlang.erlang_a_performance(agents, 10.0, aht_s=180, threshold_s=20, patience_s=300)
+    assert a.abandon_rate is not None
+    for ours, key in (
+        (a.wait_probability, "wait"),
+        (a.abandon_rate, "abandon"),
+        (a.occupancy, "occupancy"),
+        (a.service_level, "sl"),
+    ):
+        figure = published[key]
+        assert figure is not None
+        decimals = len(str(figure).split(".")[1])
+        assert round(ours, decimals) == figure, key
+    if published["asa_all_min"] is not None:
+        # over every caller: E(W) = P{Ab} x mean patience (GMR 2002, eq. 2)
+        assert round(a.abandon_rate * 300 / 60, 6) == published["asa_all_min"]
