@@ -2,8 +2,8 @@
 Segment batches from 8 concurrent clients at p99 < 500 ms with zero errors, with customer lookups
 alongside at p99 < 100 ms, and loses or doubles nothing it acknowledged.
 
-    uv run python bench/load.py [--ingest-clients 4] [--lookup-clients 4] [--seconds 30]
-                                [--lookup-rate 25] [--batch 100] [--people 20000]
+    uv run python bench/load.py [--ingest-clients 4] [--lookup-clients 4] [--routing-clients 2]
+                                [--seconds 30] [--lookup-rate 25] [--batch 100] [--people 20000]
 
 A real server: a fresh data directory made by `touchpoint init`, one API key per client made by
 `touchpoint keys create`, `touchpoint serve` on a free loopback port in its own process. Each
@@ -12,7 +12,11 @@ Segment messages back to back: identify and track calls of its own share of `--p
 (it is their SDK), each message a new messageId, dated up to 10 s before it is sent as an SDK's
 queue holds it, each user's in the order they happened but 1% up to a day late. Each lookup
 client asks `GET /v1/customers?email=` for a user already identified, `--lookup-rate` times a
-second (0: back to back). All stop after `--seconds`. Then the server is stopped and the log is
+second (0: back to back). Each routing client is a telephony front end with one agent of its
+own queue (the configuration applied by `touchpoint cc config apply`): it offers a call from a
+known customer (`POST /v1/cc/contacts`), the router reserves it for its agent, who accepts and
+completes it — three requests a contact, back to back, each in the router's one transaction and
+the ended contact written to the log. All stop after `--seconds`. Then the server is stopped and the log is
 read: every messageId the server acknowledged (accepted or duplicate in a 200) must be stored
 exactly once.
 
@@ -74,6 +78,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ingest-clients", type=int, default=4)
     parser.add_argument("--lookup-clients", type=int, default=4)
+    parser.add_argument(
+        "--routing-clients", type=int, default=2, help="front ends offering calls to the router"
+    )
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument(
         "--lookup-rate",
@@ -86,12 +93,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=120)
     root = Path(tempfile.mkdtemp(prefix="load-"))
     data_dir = root / "touchpoint-data"
     run_cli("init", "--data-dir", str(data_dir))
     ingest_keys = [make_key(data_dir, "ingest") for _ in range(args.ingest_clients)]
     read_keys = [make_key(data_dir, "read") for _ in range(args.lookup_clients)]
+    routing_keys = [make_key(data_dir, "manager") for _ in range(args.routing_clients)]
+    if args.routing_clients:
+        center = root / "center.toml"
+        center.write_text(center_config(args.routing_clients))
+        run_cli("cc", "config", "apply", str(center), "--data-dir", str(data_dir))
     port = free_port()
     server_log = root / "server.log"
     with server_log.open("wb") as log:
@@ -107,10 +119,12 @@ def main() -> None:
         identified = seed_people(base, ingest_keys[0], args.people)
         console.print(
             f"server on {base}, data in {data_dir}; {identified:,} users identified up front; "
-            f"running {args.ingest_clients} ingest + {args.lookup_clients} lookup clients "
-            f"for {args.seconds:g} s…"
+            f"running {args.ingest_clients} ingest + {args.lookup_clients} lookup + "
+            f"{args.routing_clients} routing clients for {args.seconds:g} s…"
         )
-        ingest, lookup, elapsed = run_clients(base, ingest_keys, read_keys, args)
+        ingest, lookup, routing, elapsed = run_clients(
+            base, ingest_keys, read_keys, routing_keys, args
+        )
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -118,7 +132,7 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             server.kill()
     lost, doubled, stored = check_log(data_dir / "touchpoint.db", ingest)
-    print_results(console, args, ingest, lookup, elapsed, lost, doubled, stored)
+    print_results(console, args, ingest, lookup, routing, elapsed, lost, doubled, stored)
     if args.keep:
         console.print(f"data and server log kept in {root}")
     else:
@@ -211,25 +225,91 @@ def _track(message_id: str, person: int, at: datetime, rng: random.Random) -> di
     }
 
 
+def center_config(agents: int) -> str:
+    """One queue per routing client, served by one agent of its own (no wrap-up)."""
+    parts = ["[center]\nlease_s = 60\n"]
+    for n in range(agents):
+        parts.append(f'[queues.q{n}]\nchannels = ["phone"]\n')
+        parts.append(
+            f'[agents.a{n}]\nteam = "support"\nqueues = ["q{n}"]\nlanguages = ["en"]\n'
+            "capacity = { phone = 1 }\n"
+        )
+    return "".join(parts)
+
+
 def run_clients(
-    base: str, ingest_keys: list[str], read_keys: list[str], args: argparse.Namespace
-) -> tuple[list[Tally], list[Tally], float]:
+    base: str,
+    ingest_keys: list[str],
+    read_keys: list[str],
+    routing_keys: list[str],
+    args: argparse.Namespace,
+) -> tuple[list[Tally], list[Tally], list[Tally], float]:
     ingest = [Tally() for _ in ingest_keys]
     lookup = [Tally() for _ in read_keys]
+    routing = [Tally() for _ in routing_keys]
     started = time.monotonic()
     deadline = started + args.seconds
-    threads = [
-        threading.Thread(target=ingest_client, args=(base, key, i, tally, deadline, args))
-        for i, (key, tally) in enumerate(zip(ingest_keys, ingest, strict=True))
-    ] + [
-        threading.Thread(target=lookup_client, args=(base, key, i, tally, deadline, args))
-        for i, (key, tally) in enumerate(zip(read_keys, lookup, strict=True))
-    ]
+    threads = (
+        [
+            threading.Thread(target=ingest_client, args=(base, key, i, tally, deadline, args))
+            for i, (key, tally) in enumerate(zip(ingest_keys, ingest, strict=True))
+        ]
+        + [
+            threading.Thread(target=lookup_client, args=(base, key, i, tally, deadline, args))
+            for i, (key, tally) in enumerate(zip(read_keys, lookup, strict=True))
+        ]
+        + [
+            threading.Thread(target=routing_client, args=(base, key, i, tally, deadline, args))
+            for i, (key, tally) in enumerate(zip(routing_keys, routing, strict=True))
+        ]
+    )
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return ingest, lookup, time.monotonic() - started
+    return ingest, lookup, routing, time.monotonic() - started
+
+
+def routing_client(
+    base: str, key: str, index: int, tally: Tally, deadline: float, args: argparse.Namespace
+) -> None:
+    """Offer, accept, complete, again: `events` counts contacts routed to the end; each
+    request's latency is kept."""
+    rng = random.Random(args.seed * 3000 + index)
+    agent = f"a{index}"
+    with httpx.Client(base_url=base, headers=_auth(key), timeout=60) as client:
+        for command in ("login", "ready"):
+            client.post(f"/v1/cc/agents/{agent}/state", json={"state": command}).raise_for_status()
+
+        def step(path: str, body: dict[str, Any]) -> dict[str, Any] | None:
+            began = time.perf_counter()
+            try:
+                answer = client.post(path, json=body)
+            except httpx.HTTPError as exc:
+                tally.error(type(exc).__name__)
+                return None
+            if answer.status_code not in (200, 201):
+                tally.error(str(answer.status_code))
+                return None
+            tally.latencies.append(time.perf_counter() - began)
+            return dict(answer.json())
+
+        while time.monotonic() < deadline:
+            person = rng.randrange(args.people)
+            offered = step(
+                "/v1/cc/contacts",
+                {"queue": f"q{index}", "channel": "phone", "customer": {"email": email(person)}},
+            )
+            if offered is None:
+                continue
+            if offered["status"] != "reserved" or offered["agent"] != agent:
+                tally.error(f"not offered to its agent ({offered['status']})")
+                continue
+            contact = offered["id"]
+            if step(f"/v1/cc/contacts/{contact}/accept", {"agent": agent}) is None:
+                continue
+            if step(f"/v1/cc/contacts/{contact}/complete", {"agent": agent}) is not None:
+                tally.events += 1
 
 
 def ingest_client(
@@ -339,6 +419,7 @@ def print_results(
     args: argparse.Namespace,
     ingest: list[Tally],
     lookup: list[Tally],
+    routing: list[Tally],
     elapsed: float,
     lost: int,
     doubled: int,
@@ -346,7 +427,8 @@ def print_results(
 ) -> None:
     table = Table(
         title=f"touchpoint serve under load: {args.ingest_clients} ingest + "
-        f"{args.lookup_clients} lookup clients ({args.lookup_rate:g}/s each), {elapsed:.0f} s, "
+        f"{args.lookup_clients} lookup clients ({args.lookup_rate:g}/s each) + "
+        f"{args.routing_clients} routing clients, {elapsed:.0f} s, "
         f"{args.batch} events a batch "
         f"(SQLite {sqlite3.sqlite_version})"
     )
@@ -354,7 +436,9 @@ def print_results(
         table.add_column(name, justify="left" if name in ("kind", "errors") else "right")
     measured: dict[str, str] = {}
     total_errors = 0
-    for kind, tallies in (("ingest", ingest), ("lookup", lookup)):
+    for kind, tallies in (("ingest", ingest), ("lookup", lookup), ("routing", routing)):
+        if not tallies:
+            continue
         latencies = [x for t in tallies for x in t.latencies]
         events = sum(t.events for t in tallies)
         errors: dict[str, int] = {}
@@ -363,7 +447,8 @@ def print_results(
                 errors[what] = errors.get(what, 0) + n
         total_errors += sum(errors.values())
         p99 = f"{percentile(latencies, 0.99) * 1000:,.0f}"
-        rate = f"{events / elapsed:,.0f} " + ("events" if kind == "ingest" else "lookups")
+        unit = {"ingest": "events", "lookup": "lookups", "routing": "contacts"}[kind]
+        rate = f"{events / elapsed:,.0f} {unit}"
         table.add_row(
             kind,
             f"{len(latencies):,}",
@@ -381,7 +466,7 @@ def print_results(
     for name in ("figure", "measured", "baseline", "goal"):
         against.add_column(name)
     for figure, (baseline, goal) in AGAINST.items():
-        against.add_row(figure, measured[figure], baseline, goal)
+        against.add_row(figure, measured.get(figure, "-"), baseline, goal)
     console.print(against)
     acked = sum(len(t.acked) for t in ingest)
     verdict = "OK" if lost == doubled == 0 else "FAILED"
