@@ -4,10 +4,12 @@ to it, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
@@ -64,3 +66,25 @@ def mtp(mail_settings: Settings) -> Iterator[Touchpoint]:
     touchpoint = open_touchpoint(mail_settings)
     yield touchpoint
     touchpoint.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[list[dict[str, Any]], str]]:
+    got: list[dict[str, Any]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            got.append({"body": body, "signature": self.headers["Touchpoint-Signature"]})
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield got, f"http://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+    server.server_close()

@@ -8,10 +8,7 @@ import hashlib
 import hmac
 import json
 import mailbox
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
@@ -23,28 +20,6 @@ from touchpoint.services import playbooks
 from touchpoint.services.scheduler import run_once
 
 SECRET = "hook-secret"
-
-
-@pytest.fixture
-def receiver() -> Iterator[tuple[list[dict[str, Any]], str]]:
-    got: list[dict[str, Any]] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            got.append({"body": body, "signature": self.headers["Touchpoint-Signature"]})
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            return None
-
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield got, f"http://127.0.0.1:{server.server_port}/hook"
-    server.shutdown()
-    server.server_close()
 
 
 def test_a_stage_entered_playbook_calls_its_signed_webhook_once(

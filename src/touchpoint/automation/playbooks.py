@@ -12,11 +12,13 @@ from typing import Any
 
 import jinja2
 
+from touchpoint.domain.playbook_policy import DEFAULT_POLICY, Policy, parse_policy
 from touchpoint.domain.playbooks import Playbook, PlaybookError, parse_playbook
 from touchpoint.errors import ValidationError
 
 SHIPPED_DIR = Path(__file__).parent / "playbooks"
 TEMPLATES = "templates"
+POLICY_FILE = "policy.toml"  # quiet hours, caps, send-by window (not a playbook)
 _HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\"-]+)\s*\]\]?")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
 _PATH = re.compile(r"^(\w+)(?:\[(\d+)\])?(?:\.(\w+))?")
@@ -99,9 +101,31 @@ def load_playbooks(data_dir: Path, *, stages: tuple[str, ...] = ()) -> dict[str,
         if not folder.is_dir():
             continue
         for path in sorted(folder.glob("*.toml")):
+            if path.name == POLICY_FILE:
+                continue
             playbook = read_playbook(path, stages=stages)
             found[playbook.name] = PlaybookFile(playbook, path, shipped)
     return found
+
+
+def load_policy(data_dir: Path) -> Policy:
+    """The data directory's playbooks/policy.toml (quiet hours, caps, send-by), else the
+    defaults; a file with problems is refused as a whole, each problem by line."""
+    path = playbooks_dir(data_dir) / POLICY_FILE
+    if not path.is_file():
+        return DEFAULT_POLICY
+    source = path.read_text(encoding="utf-8")
+    try:
+        raw = tomllib.loads(source)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError(f"{path.name}: not valid TOML: {exc}") from None
+    policy, problems = parse_policy(raw)
+    if problems:
+        lines = source.splitlines()
+        raise ValidationError(
+            "; ".join(f"{path.name}:{line_of(lines, w)}: {w}: {m}" for w, m in problems)
+        )
+    return policy
 
 
 def template_environment(data_dir: Path) -> jinja2.Environment:

@@ -16,6 +16,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from touchpoint.domain import playbook_schedules as schedules
 from touchpoint.domain.consent import DEFAULT_PURPOSE, GRANTED, WITHDRAWN, ConsentChange
 from touchpoint.domain.moments import duration_text, parse_span
 from touchpoint.domain.vocabulary import CHANNELS, INTERACTION_TYPES
@@ -28,8 +29,28 @@ OPT_IN: Final = "opt_in"  # marketing goes only to customers whose consent is gr
 OPT_OUT: Final = "opt_out"  # marketing goes unless consent was withdrawn
 CONSENT_RULES: Final = (OPT_IN, OPT_OUT)
 ACTION_KINDS: Final = ("send_email", "webhook")  # later: callback, ticket, survey, loyalty
-STEP_KINDS: Final = ("wait", "wait_until", "if", *ACTION_KINDS)
-TRIGGER_KINDS: Final = ("interaction", "stage_entered")
+STEP_KINDS: Final = ("wait", "wait_until", "wait_for", "if", "stop", *ACTION_KINDS)
+# A domain event's trigger kind -> the stream (projections/events.py) that carries it.
+EVENT_TRIGGERS: Final[Mapping[str, str]] = {
+    "stage_entered": "lifecycle",
+    "stage_left": "lifecycle",
+    "segment_entered": "segments",
+    "segment_left": "segments",
+    "score_rose_above": "scores",
+    "score_fell_below": "scores",
+    "ticket_breached": "tickets",
+    "ticket_solved": "tickets",
+}
+TRIGGER_KINDS: Final = ("interaction", *EVENT_TRIGGERS, *schedules.SCHEDULE_KINDS)
+ANY: Final = "any"  # ticket_breached = "any": whichever clock
+_TRIGGER_KEYS: Final[Mapping[str, tuple[str, ...]]] = {
+    "interaction": ("channel", "where"),
+    schedules.ANNIVERSARY: ("at", "feb29"),
+    schedules.DAYS_AFTER_FIRST: ("days", "at"),
+    schedules.INACTIVE_DAYS: ("at",),
+    schedules.MONTHLY: ("at",),
+}
+_SCORE_SUBJECT = re.compile(r"^([a-z][a-z0-9_]*):(-?\d+(?:\.\d+)?)$")
 TIME_ZONE_TRAITS: Final = ("timezone", "time_zone", "tz")
 # What a suppressed message records as its reason.
 NO_CONSENT: Final = "no_consent"
@@ -48,10 +69,43 @@ class PlaybookError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Trigger:
-    kind: str  # "interaction" or "stage_entered"
-    subject: str  # the interaction type, or the stage entered
+    """What starts a run: an interaction (type, channel, properties), a domain event (its kind
+    and subject: the stage, the segment, `model:threshold`, the SLA clock), or a schedule (its
+    kind and subject: the date trait, the interaction type, the days, the day of the month)."""
+
+    kind: str  # one of TRIGGER_KINDS
+    subject: str
     channel: str | None = None
     where: Mapping[str, Any] = field(default_factory=dict)  # property -> the value it must have
+    days: int | None = None  # days_after_first, inactive_days
+    at: time | None = None  # a schedule's local time of day
+    feb29: str = schedules.FEB28
+
+    @property
+    def stream(self) -> str | None:
+        """The domain-event stream this trigger reads (None: the log, or a schedule)."""
+        return EVENT_TRIGGERS.get(self.kind)
+
+    @property
+    def scheduled(self) -> bool:
+        return self.kind in schedules.SCHEDULE_KINDS
+
+    def describe(self) -> str:
+        at = f" at {self.at.strftime('%H:%M')} local time" if self.at else ""
+        if self.kind == schedules.ANNIVERSARY:
+            return f"every year on the {self.subject} date{at} (29 Feb: {self.feb29})"
+        if self.kind == schedules.DAYS_AFTER_FIRST:
+            return f"{self.days} days after the first {self.subject}{at}"
+        if self.kind == schedules.INACTIVE_DAYS:
+            return f"no inbound activity for {self.days} days{at}"
+        if self.kind == schedules.MONTHLY:
+            return f"every month on day {self.subject}{at}"
+        text = f"{self.kind.replace('_', ' ')} {self.subject}"
+        if self.channel:
+            text += f" on {self.channel}"
+        if self.where:
+            text += " where " + ", ".join(f"{k} = {v!r}" for k, v in self.where.items())
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +118,14 @@ class Conditions:
     consent: str | None = None  # a channel whose marketing consent must be in force
     none_since_trigger: tuple[str, ...] = ()
     at_most: Mapping[str, int] = field(default_factory=dict)  # type -> most interactions
+    came: bool | None = None  # whether the event the last wait_for waited for came
 
     def describe(self) -> str:
         parts = [f"stage in {', '.join(self.stages)}"] if self.stages else []
+        if self.came is not None:
+            parts.append(
+                "the awaited event came" if self.came else "the awaited event did not come"
+            )
         parts += [f"{name} = {value!r}" for name, value in self.traits.items()]
         parts += [f"{self.consent} marketing consent"] if self.consent else []
         parts += [f"no {name} since the trigger" for name in self.none_since_trigger]
@@ -81,14 +140,20 @@ class Step:
     until: time | None = None  # wait_until: a local time of day
     conditions: Conditions | None = None
     action: Mapping[str, Any] = field(default_factory=dict)  # an action's settings
+    otherwise: int | None = None  # if: the step to go on at when unmet (None: stop the run)
 
     def describe(self) -> str:
         if self.kind == "wait" and self.wait is not None:
             return f"wait {duration_text(self.wait)}"
         if self.kind == "wait_until" and self.until is not None:
             return f"wait until {self.until.strftime('%H:%M')} in the customer's time zone"
+        if self.kind == "wait_for" and self.wait is not None:
+            return f"wait up to {duration_text(self.wait)} for a {self.action.get('type')}"
         if self.kind == "if" and self.conditions is not None:
-            return f"if {self.conditions.describe()} (else stop)"
+            otherwise = "stop" if self.otherwise is None else f"go to step {self.otherwise}"
+            return f"if {self.conditions.describe()} (else {otherwise})"
+        if self.kind == "stop":
+            return f"stop: {self.action.get('why')}"
         return f"{self.kind} {self.action.get('template') or self.action.get('url') or ''}".strip()
 
 
@@ -138,23 +203,29 @@ def parse_playbook(raw: Mapping[str, Any], *, stages: Sequence[str] = ()) -> Pla
 
 def _trigger(raw: Any, stages: Sequence[str], problems: list[tuple[str, str]]) -> Trigger | None:
     if not isinstance(raw, Mapping):
-        problems.append(("trigger", "missing: a [trigger] table with interaction or stage_entered"))
+        problems.append(("trigger", "missing: a [trigger] table (interaction, stage_entered…)"))
         return None
     kinds = [k for k in TRIGGER_KINDS if k in raw]
     if len(kinds) != 1:
         problems.append(("trigger", f"needs exactly one of {', '.join(TRIGGER_KINDS)}"))
         return None
     kind = kinds[0]
+    allowed = _TRIGGER_KEYS.get(kind, ())
     for key in raw:
-        if key not in (kind, "channel", "where"):
-            problems.append((f"trigger.{key}", "unknown key; expected channel or where"))
-    subject = raw[kind]
-    if kind == "interaction" and subject not in INTERACTION_TYPES:
+        if key != kind and key not in allowed:
+            expected = f"expected {', '.join(allowed)}" if allowed else f"{kind} takes no other"
+            problems.append((f"trigger.{key}", f"unknown key; {expected}"))
+    if kind == "interaction":
+        return _interaction_trigger(raw, problems)
+    if kind in EVENT_TRIGGERS:
+        return _event_trigger(kind, raw[kind], stages, problems)
+    return _schedule_trigger(kind, raw, problems)
+
+
+def _interaction_trigger(raw: Mapping[str, Any], problems: list[tuple[str, str]]) -> Trigger:
+    subject = raw["interaction"]
+    if subject not in INTERACTION_TYPES:
         problems.append(("trigger.interaction", f"unknown interaction type {subject!r}"))
-    if kind == "stage_entered" and (
-        not isinstance(subject, str) or (stages and subject not in stages)
-    ):
-        problems.append(("trigger.stage_entered", f"unknown stage {subject!r}"))
     channel = raw.get("channel")
     if channel is not None and channel not in CHANNELS:
         problems.append(("trigger.channel", f"unknown channel {channel!r}"))
@@ -162,7 +233,75 @@ def _trigger(raw: Any, stages: Sequence[str], problems: list[tuple[str, str]]) -
     if not isinstance(where, Mapping):
         problems.append(("trigger.where", "must be a table of property = value"))
         where = {}
-    return Trigger(kind, str(subject), channel, dict(where))
+    return Trigger("interaction", str(subject), channel, dict(where))
+
+
+def _event_trigger(
+    kind: str, subject: Any, stages: Sequence[str], problems: list[tuple[str, str]]
+) -> Trigger:
+    where = f"trigger.{kind}"
+    if kind == "ticket_solved" and subject is True:
+        subject = ANY
+    if not isinstance(subject, str) or not subject:
+        problems.append((where, "must be text (a name)"))
+        return Trigger(kind, "")
+    if kind.startswith("stage_") and stages and subject not in stages:
+        problems.append((where, f"unknown stage {subject!r}"))
+    if kind.startswith("segment_") and not NAME.match(subject):
+        problems.append((where, f"not a segment name: {subject!r}"))
+    if kind.startswith("score_"):
+        found = _SCORE_SUBJECT.match(subject)
+        if found is None:
+            problems.append((where, "must be model:threshold, such as 'lead:50'"))
+        else:
+            subject = f"{found[1]}:{float(found[2]):g}"  # as the scores' stream names it
+    if kind == "ticket_solved" and subject != ANY:
+        problems.append((where, "must be true (any ticket)"))
+    return Trigger(kind, subject)
+
+
+def _schedule_trigger(
+    kind: str, raw: Mapping[str, Any], problems: list[tuple[str, str]]
+) -> Trigger:
+    where = f"trigger.{kind}"
+    value = raw[kind]
+    at = _local_time(raw["at"], "trigger.at", problems) if "at" in raw else None
+    if kind in (schedules.ANNIVERSARY, schedules.MONTHLY) and at is None:
+        at = schedules.DEFAULT_AT
+    feb29 = raw.get("feb29", schedules.FEB28)
+    if feb29 not in schedules.FEB29_RULES:
+        problems.append(("trigger.feb29", f"must be one of {', '.join(schedules.FEB29_RULES)}"))
+    days: int | None = None
+    subject = str(value)
+    if kind == schedules.ANNIVERSARY and (not isinstance(value, str) or not value):
+        problems.append((where, "must name a date trait, such as 'birthday'"))
+    if kind == schedules.DAYS_AFTER_FIRST:
+        if value not in INTERACTION_TYPES:
+            problems.append((where, f"unknown interaction type {value!r}"))
+        days = _whole(raw.get("days"), "trigger.days", problems, low=0)
+    if kind == schedules.INACTIVE_DAYS:
+        days = _whole(value, where, problems, low=1)
+        subject = "inbound"
+    if kind == schedules.MONTHLY and _whole(value, where, problems, low=1, high=31) is None:
+        subject = "1"
+    return Trigger(kind, subject, days=days, at=at, feb29=str(feb29))
+
+
+def _whole(
+    value: Any, where: str, problems: list[tuple[str, str]], *, low: int, high: int = 36_500
+) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+        return value
+    problems.append((where, f"must be a whole number from {low} to {high}"))
+    return None
+
+
+def _local_time(value: Any, where: str, problems: list[tuple[str, str]]) -> time | None:
+    found = _LOCAL_TIME.match(value) if isinstance(value, str) else None
+    if found is None:
+        problems.append((where, "must be a local time of day HH:MM (09:00)"))
+        return None
+    return time(int(found[1]), int(found[2]))
 
 
 def _steps(raw: Any, stages: Sequence[str], problems: list[tuple[str, str]]) -> list[Step]:
@@ -179,14 +318,20 @@ def _steps(raw: Any, stages: Sequence[str], problems: list[tuple[str, str]]) -> 
         if len(kinds) != 1 or len(item) != 1:
             problems.append((where, f"needs exactly one of {', '.join(STEP_KINDS)}"))
             continue
-        step = _step(kinds[0], item[kinds[0]], f"{where}.{kinds[0]}", stages, problems)
+        place = (i, len(raw))
+        step = _step(kinds[0], item[kinds[0]], f"{where}.{kinds[0]}", stages, problems, place)
         if step is not None:
             steps.append(step)
     return steps
 
 
 def _step(
-    kind: str, value: Any, where: str, stages: Sequence[str], problems: list[tuple[str, str]]
+    kind: str,
+    value: Any,
+    where: str,
+    stages: Sequence[str],
+    problems: list[tuple[str, str]],
+    place: tuple[int, int],
 ) -> Step | None:
     if kind == "wait":
         span = parse_span(value) if isinstance(value, str) else None
@@ -195,14 +340,55 @@ def _step(
             return None
         return Step(kind, wait=span)
     if kind == "wait_until":
-        found = _LOCAL_TIME.match(value) if isinstance(value, str) else None
-        if found is None:
-            problems.append((where, "must be a local time of day HH:MM (09:00)"))
+        until = _local_time(value, where, problems)
+        return Step(kind, until=until) if until is not None else None
+    if kind == "wait_for":
+        return _wait_for(value, where, problems)
+    if kind == "stop":
+        if not isinstance(value, str) or not value:
+            problems.append((where, "must say why the run stops (text)"))
             return None
-        return Step(kind, until=time(int(found[1]), int(found[2])))
+        return Step(kind, action={"why": value})
     if kind == "if":
-        return Step(kind, conditions=_conditions(value, where, stages, problems))
+        otherwise = _otherwise(value, where, problems, place)
+        if isinstance(value, Mapping):
+            value = {k: v for k, v in value.items() if k != "else"}
+        return Step(
+            kind, conditions=_conditions(value, where, stages, problems), otherwise=otherwise
+        )
     return Step(kind, action=_action(kind, value, where, problems))
+
+
+def _wait_for(value: Any, where: str, problems: list[tuple[str, str]]) -> Step | None:
+    if not isinstance(value, Mapping):
+        problems.append((where, "must be a table: { type = 'purchase', timeout = '1h' }"))
+        return None
+    for key in value:
+        if key not in ("type", "timeout"):
+            problems.append((f"{where}.{key}", "unknown key; expected type, timeout"))
+    if value.get("type") not in INTERACTION_TYPES:
+        problems.append((f"{where}.type", f"unknown interaction type {value.get('type')!r}"))
+    timeout = value.get("timeout")
+    span = parse_span(timeout) if isinstance(timeout, str) else None
+    if span is None or span <= timedelta(0):
+        problems.append((f"{where}.timeout", "must be a span such as 30m, 1h, 2d"))
+        return None
+    return Step("wait_for", wait=span, action={"type": str(value.get("type"))})
+
+
+def _otherwise(
+    value: Any, where: str, problems: list[tuple[str, str]], place: tuple[int, int]
+) -> int | None:
+    if not isinstance(value, Mapping) or "else" not in value or value["else"] == "stop":
+        return None
+    target = value["else"]
+    index, total = place
+    if isinstance(target, int) and not isinstance(target, bool) and index < target < total:
+        return target
+    problems.append(
+        (f"{where}.else", f"must be 'stop' or a later step's number ({index + 1} to {total - 1})")
+    )
+    return None
 
 
 def _conditions(
@@ -211,7 +397,7 @@ def _conditions(
     if not isinstance(raw, Mapping) or not raw:
         problems.append((where, "must be a table of conditions"))
         return Conditions()
-    known = ("stage", "traits", "consent", "none_since_trigger", "at_most")
+    known = ("stage", "traits", "consent", "none_since_trigger", "at_most", "came")
     for key in raw:
         if key not in known:
             problems.append((f"{where}.{key}", f"unknown condition; expected {', '.join(known)}"))
@@ -236,7 +422,11 @@ def _conditions(
     consent = raw.get("consent")
     if consent is not None and consent not in CHANNELS:
         problems.append((f"{where}.consent", f"unknown channel {consent!r}"))
-    return Conditions(tuple(stage), dict(traits), consent, tuple(none_since), dict(at_most))
+    came = raw.get("came")
+    if came is not None and not isinstance(came, bool):
+        problems.append((f"{where}.came", "must be true or false"))
+        came = None
+    return Conditions(tuple(stage), dict(traits), consent, tuple(none_since), dict(at_most), came)
 
 
 def _names(value: Any) -> list[str]:
@@ -248,7 +438,9 @@ def _names(value: Any) -> list[str]:
 _ACTION_KEYS: Final[Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
     # (required keys, optional keys)
     "send_email": (("template", "subject"), ("html", "transactional", "purpose")),
-    "webhook": (("url",), ("secret_env",)),
+    # with a channel (sms, …) a webhook is a message to the customer: consent, quiet hours and
+    # caps apply unless it is transactional
+    "webhook": (("url",), ("secret_env", "channel", "transactional", "purpose")),
 }
 
 
@@ -273,7 +465,23 @@ def _action(kind: str, raw: Any, where: str, problems: list[tuple[str, str]]) ->
         problems.append((f"{where}.url", "must be an http(s) URL"))
     if "transactional" in raw and not isinstance(raw["transactional"], bool):
         problems.append((f"{where}.transactional", "must be true or false"))
+    if "channel" in raw and raw["channel"] not in CHANNELS:
+        problems.append((f"{where}.channel", f"unknown channel {raw['channel']!r}"))
     return dict(raw)
+
+
+def message_channel(step: Step) -> str | None:
+    """The channel an action messages the customer on (None: it sends them nothing)."""
+    if step.kind == "send_email":
+        return "email"
+    if step.kind == "webhook" and step.action.get("channel"):
+        return str(step.action["channel"])
+    return None
+
+
+def is_marketing(step: Step) -> bool:
+    """A message to the customer that is not transactional: consent, quiet hours, caps apply."""
+    return message_channel(step) is not None and not step.action.get("transactional")
 
 
 # --- the rules a run follows ---------------------------------------------------------------------
@@ -315,6 +523,7 @@ class Facts:
     consent: Mapping[tuple[str, str], ConsentChange]
     types_since_trigger: frozenset[str]  # interaction types after the trigger, up to now
     type_counts: Mapping[str, int]  # interactions of each type up to now
+    came: bool | None = None  # whether the last wait_for's event came (None: no wait_for yet)
 
 
 def unmet(conditions: Conditions, facts: Facts, rule: str = OPT_IN) -> str | None:
@@ -328,6 +537,8 @@ def unmet(conditions: Conditions, facts: Facts, rule: str = OPT_IN) -> str | Non
         refused = consent_refusal(facts.consent, conditions.consent, DEFAULT_PURPOSE, rule)
         if refused:
             return f"{conditions.consent} marketing: {refused}"
+    if conditions.came is not None and facts.came is not conditions.came:
+        return "the awaited event came" if facts.came else "the awaited event did not come"
     for type_name in conditions.none_since_trigger:
         if type_name in facts.types_since_trigger:
             return f"a {type_name} came after the trigger"
@@ -376,3 +587,15 @@ def matches(trigger: Trigger, row: Mapping[str, Any]) -> bool:
         return False
     properties = row.get("properties") or {}
     return all(properties.get(name) == value for name, value in trigger.where.items())
+
+
+def matches_event(trigger: Trigger, kind: str, subject: str, detail: Mapping[str, Any]) -> bool:
+    """Whether a domain event (its kind, subject, and a ticket change's detail) fires a trigger:
+    `ticket_solved` is a ticket's status change to solved; `ticket_breached = "any"` any clock."""
+    if trigger.kind == "ticket_solved":
+        return kind == "ticket_status" and detail.get("to") == "solved"
+    if trigger.kind != kind:
+        return False
+    return trigger.subject == subject or (
+        trigger.kind == "ticket_breached" and trigger.subject == ANY
+    )

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,12 @@ from touchpoint.automation.links import Unsubscribe, read_unsubscribe_token
 from touchpoint.automation.playbooks import (
     PlaybookFile,
     load_playbooks,
+    load_policy,
     read_playbook,
     render_email,
     template_environment,
 )
+from touchpoint.domain import playbook_policy as policy_rules
 from touchpoint.domain import playbooks as rules
 from touchpoint.domain.playbooks import Playbook
 from touchpoint.domain.vocabulary import InteractionType
@@ -93,7 +95,8 @@ def automation(tp: Touchpoint) -> engine_runs.Automation:
     with read_connection(tp.engine) as conn:
         states = store.states(conn)
     active = frozenset(n for n, f in files.items() if _state(f, states) == ACTIVE)
-    return engine_runs.Automation(tp.engine, tp.settings, files, active, tp.ingestor.ingest)
+    policy = load_policy(tp.settings.data_dir)
+    return engine_runs.Automation(tp.engine, tp.settings, files, active, tp.ingestor.ingest, policy)
 
 
 def run(tp: Touchpoint, now: datetime | None = None) -> engine_runs.RunReport:
@@ -129,12 +132,7 @@ def _view(
     file: PlaybookFile, states: dict[str, str], counts: dict[tuple[str, str], int]
 ) -> PlaybookView:
     playbook = file.playbook
-    trigger = playbook.trigger
-    text = f"{trigger.kind.replace('_', ' ')} {trigger.subject}"
-    if trigger.channel:
-        text += f" on {trigger.channel}"
-    if trigger.where:
-        text += " where " + ", ".join(f"{k} = {v!r}" for k, v in trigger.where.items())
+    text = playbook.trigger.describe()
     return PlaybookView(
         name=playbook.name,
         title=playbook.title,
@@ -213,41 +211,83 @@ def dry_run(tp: Touchpoint, name: str, customer_id: str, at: datetime) -> list[D
 def _dry_steps(
     tp: Touchpoint, conn: Any, playbook: Playbook, customer_id: str, context: Any, at: datetime
 ) -> Any:
+    """Each step as it would go: waits end at their time (a wait_for as if the event never
+    came, so its timeout branch shows), conditions read the data as of each step's moment."""
     moment = at
     zone = rules.time_zone(context["customer"]["traits"])
-    for i, step in enumerate(playbook.steps):
+    policy = load_policy(tp.settings.data_dir)
+    came: bool | None = None
+    i = 0
+    while i < len(playbook.steps):
+        step = playbook.steps[i]
         what = step.describe()
+        following = i + 1
         if step.kind in ("wait", "wait_until"):
             ends = rules.wait_ends(step, moment, zone)
             yield DryStep(i, moment, what, "wait", f"until {ends.isoformat()} ({zone.key})")
             moment = ends
+        elif step.kind == "wait_for":
+            ends = moment + (step.wait or timedelta(0))
+            seen = store.type_counts(conn, customer_id, upto=ends, after=moment)
+            came = bool(seen.get(str(step.action["type"])))
+            yield DryStep(
+                i, moment, what, "wait", "it came" if came else f"timed out at {ends.isoformat()}"
+            )
+            moment = moment if came else ends
+        elif step.kind == "stop":
+            yield DryStep(i, moment, what, "stop", str(step.action.get("why")))
+            return
         elif step.kind == "if":
+            found = engine_runs.facts(conn, customer_id, at, moment, as_of=moment)
             why = rules.unmet(
                 step.conditions or rules.Conditions(),
-                engine_runs.facts(conn, customer_id, at, moment, as_of=moment),
+                replace(found, came=came),
                 playbook.consent,
             )
-            yield DryStep(
-                i, moment, what, "stop" if why else "pass", why or "every condition holds"
-            )
-            if why:
+            if why and step.otherwise is None:
+                yield DryStep(i, moment, what, "stop", why)
                 return
-        elif step.kind == "send_email":
-            address = context["customer"]["email"]
-            refused = engine_runs.email_decision(
-                conn, playbook, step, customer_id, address, as_of=moment
-            )
-            if refused:
-                yield DryStep(i, moment, what, "suppress", refused)
-                continue
-            rendered = render_email(
-                template_environment(tp.settings.data_dir),
-                dict(step.action),
-                {**context, "unsubscribe_url": "(link)", "playbook": playbook.name},
-            )
-            yield DryStep(i, moment, what, "send", f"to {address}: {rendered.subject}")
+            if why:
+                yield DryStep(i, moment, what, "branch", f"{why}: go to step {step.otherwise}")
+                following = step.otherwise or following
+            else:
+                yield DryStep(i, moment, what, "pass", "every condition holds")
         else:
-            yield DryStep(i, moment, what, "call", str(step.action.get("url")))
+            yield _dry_action(
+                tp, conn, playbook, step, i, customer_id, context, moment, policy, zone
+            )
+        i = following
+
+
+def _dry_action(
+    tp: Touchpoint,
+    conn: Any,
+    playbook: Playbook,
+    step: Any,
+    i: int,
+    customer_id: str,
+    context: Any,
+    moment: datetime,
+    policy: Any,
+    zone: Any,
+) -> DryStep:
+    what = step.describe()
+    address = context["customer"]["email"]
+    refused = engine_runs.email_decision(conn, playbook, step, customer_id, address, as_of=moment)
+    if refused:
+        return DryStep(i, moment, what, "suppress", refused)
+    if rules.is_marketing(step):
+        ends = policy_rules.quiet_ends(policy, moment, zone)
+        if ends is not None:
+            return DryStep(i, moment, what, "defer", f"quiet hours until {ends.isoformat()}")
+    if step.kind == "send_email":
+        rendered = render_email(
+            template_environment(tp.settings.data_dir),
+            dict(step.action),
+            {**context, "unsubscribe_url": "(link)", "playbook": playbook.name},
+        )
+        return DryStep(i, moment, what, "send", f"to {address}: {rendered.subject}")
+    return DryStep(i, moment, what, "call", str(step.action.get("url")))
 
 
 # --- unsubscribing --------------------------------------------------------------------------------

@@ -19,9 +19,11 @@ from touchpoint.store.tables import (
     playbook_runs,
     playbook_states,
     playbook_steps,
+    ticket_events,
 )
 
 PENDING, CLAIMED, DONE, STOPPED, FAILED = "pending", "claimed", "done", "stopped", "failed"
+_CHUNK = 500  # values in one IN (…)
 _LOG_COLUMNS = (
     interactions.c.seq,
     interactions.c.id,
@@ -62,6 +64,41 @@ def run(conn: Connection, run_id: str) -> RowMapping | None:
 
 def add_run(conn: Connection, **values: Any) -> None:
     conn.execute(insert(playbook_runs).values(values))
+
+
+def existing_keys(conn: Connection, keys: Collection[str]) -> set[str]:
+    """Which of these run keys are taken."""
+    chosen, found = list(keys), set[str]()
+    for i in range(0, len(chosen), _CHUNK):
+        query = select(playbook_runs.c.key).where(playbook_runs.c.key.in_(chosen[i : i + _CHUNK]))
+        found.update(conn.execute(query).scalars())
+    return found
+
+
+def starts_of(
+    conn: Connection, playbook: str, customer_ids: Collection[str]
+) -> dict[str, list[datetime]]:
+    """{customer: the moments their runs of `playbook` started}."""
+    chosen = sorted(customer_ids)
+    found: dict[str, list[datetime]] = {}
+    for i in range(0, len(chosen), _CHUNK):
+        query = select(playbook_runs.c.customer_id, playbook_runs.c.started_at).where(
+            playbook_runs.c.playbook == playbook,
+            playbook_runs.c.customer_id.in_(chosen[i : i + _CHUNK]),
+        )
+        for customer_id, started in conn.execute(query):
+            found.setdefault(customer_id, []).append(started)
+    return found
+
+
+def add_runs(conn: Connection, runs_: list[dict[str, Any]], steps: list[dict[str, Any]]) -> None:
+    """Add new runs and their first steps, each list in one executemany."""
+    if runs_:
+        conn.execute(insert(playbook_runs), runs_)
+    if steps:
+        conn.execute(
+            insert(playbook_steps), [{**s, "status": PENDING, "attempts": 0} for s in steps]
+        )
 
 
 def set_run(conn: Connection, run_id: str, *, status: str, reason: str | None = None) -> None:
@@ -211,6 +248,117 @@ def retry_step(conn: Connection, seq: int, attempt: int, due_at: datetime) -> bo
         .values(status=PENDING, due_at=due_at, claimed_until=None)
     )
     return bool(result.rowcount)
+
+
+def postpone_step(
+    conn: Connection, seq: int, attempt: int, due_at: datetime, outcome: dict[str, Any]
+) -> bool:
+    """Give a claimed step back, due again at `due_at`, remembering `outcome` (a wait_for's
+    deadline, a deferral's reason) — if this worker's claim still holds it."""
+    result = conn.execute(
+        update(playbook_steps)
+        .where(
+            playbook_steps.c.seq == seq,
+            playbook_steps.c.status == CLAIMED,
+            playbook_steps.c.attempts == attempt,
+        )
+        .values(status=PENDING, due_at=due_at, claimed_until=None, outcome=outcome)
+    )
+    return bool(result.rowcount)
+
+
+def wake_waiting(conn: Connection, customer_ids: Collection[str], now: datetime) -> int:
+    """Make the pending wait_for steps of these customers due now (an event they may wait for
+    came; the step itself checks, and waits on to its deadline if it was not the one)."""
+    chosen, woken = sorted(customer_ids), 0
+    for i in range(0, len(chosen), _CHUNK):
+        of_customers = select(playbook_runs.c.id).where(
+            playbook_runs.c.customer_id.in_(chosen[i : i + _CHUNK]),
+            playbook_runs.c.status == "active",
+        )
+        result = conn.execute(
+            update(playbook_steps)
+            .where(
+                playbook_steps.c.status == PENDING,
+                playbook_steps.c.kind == "wait_for",
+                playbook_steps.c.due_at > now,
+                playbook_steps.c.run_id.in_(of_customers),
+            )
+            .values(due_at=now)
+        )
+        woken += result.rowcount
+    return woken
+
+
+def run_outcomes(conn: Connection, run_id: str) -> list[RowMapping]:
+    """A run's finished steps (kind, outcome), in step order."""
+    query = (
+        select(playbook_steps.c.step, playbook_steps.c.kind, playbook_steps.c.outcome)
+        .where(playbook_steps.c.run_id == run_id, playbook_steps.c.status == DONE)
+        .order_by(playbook_steps.c.step)
+    )
+    return list(conn.execute(query).mappings())
+
+
+def messages_sent(
+    conn: Connection, customer_id: str, playbooks: Collection[str], since: datetime
+) -> list[RowMapping]:
+    """The customer's message steps finished since `since` (finished_at, outcome): what a
+    frequency cap counts (the outcome says channel, whether it was sent, and marketing)."""
+    of_customer = select(playbook_runs.c.id).where(
+        playbook_runs.c.playbook.in_(list(playbooks)), playbook_runs.c.customer_id == customer_id
+    )
+    query = select(playbook_steps.c.finished_at, playbook_steps.c.outcome).where(
+        playbook_steps.c.run_id.in_(of_customer),
+        playbook_steps.c.status == DONE,
+        playbook_steps.c.finished_at > since,
+        playbook_steps.c.kind.in_(["send_email", "webhook"]),
+    )
+    return list(conn.execute(query).mappings())
+
+
+def ticket_change(conn: Connection, key: str) -> dict[str, Any]:
+    """A ticket change's detail ({"from": …, "to": …} for a status change), by its key."""
+    query = select(ticket_events.c.detail).where(ticket_events.c.key == key)
+    found = conn.execute(query).scalar()
+    return dict(found) if isinstance(found, dict) else {}
+
+
+# --- what a schedule reads -------------------------------------------------------------------------
+
+
+def traits_of_all(conn: Connection, trait: str | None = None) -> list[RowMapping]:
+    """(id, traits) of every customer not merged away — with `trait` set, if named."""
+    query = select(customers.c.id, customers.c.traits).where(customers.c.merged_into.is_(None))
+    if trait is not None:
+        query = query.where(customers.c.traits[trait].as_string().is_not(None))
+    return list(conn.execute(query).mappings())
+
+
+def first_of_type(
+    conn: Connection, type_: str, after: datetime, upto: datetime
+) -> list[tuple[str, datetime]]:
+    """(customer, their first interaction of `type_`) whose first one is in (after, upto]."""
+    first = func.min(interactions.c.occurred_at)
+    query = (
+        select(interactions.c.customer_id, first)
+        .where(interactions.c.type == type_)
+        .group_by(interactions.c.customer_id)
+        .having(first > after, first <= upto)
+    )
+    return [(str(c), at) for c, at in conn.execute(query)]
+
+
+def last_inbound(conn: Connection, after: datetime, upto: datetime) -> list[tuple[str, datetime]]:
+    """(customer, their last inbound interaction) whose last one is in (after, upto]."""
+    last = func.max(interactions.c.occurred_at)
+    query = (
+        select(interactions.c.customer_id, last)
+        .where(interactions.c.direction == "inbound")
+        .group_by(interactions.c.customer_id)
+        .having(last > after, last <= upto)
+    )
+    return [(str(c), at) for c, at in conn.execute(query)]
 
 
 def next_due(conn: Connection) -> datetime | None:
