@@ -76,7 +76,9 @@ def business() -> list[dict[str, Any]]:
     ]
 
 
-PASSWORDS = {role: f"{role}-password-for-tests" for role in ("admin", "analyst", "agent")}
+PASSWORDS = {
+    role: f"{role}-password-for-tests" for role in ("admin", "manager", "analyst", "agent")
+}
 
 
 @pytest.fixture
@@ -128,12 +130,19 @@ class Watched:
         assert self.foreign == [], self.foreign
 
 
+def sign_in(page: Page, base: str, role: str) -> None:
+    """Sign in as a person does: the login form, then the home page."""
+    page.goto(base + "/app/login")
+    page.get_by_label("User name").fill(f"web-{role}")
+    page.get_by_label("Password").fill(PASSWORDS[role])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/app/lifecycle")
+
+
 def watched(browser: Browser, base: str, role: str) -> Iterator[Watched]:
-    context = browser.new_context(
-        http_credentials={"username": f"web-{role}", "password": PASSWORDS[role]},
-        viewport={"width": 1280, "height": 900},
-    )
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
+    sign_in(page, base, role)
     seen = Watched(page, base)
     host = urlsplit(base).netloc
     page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
@@ -154,6 +163,11 @@ def watched(browser: Browser, base: str, role: str) -> Iterator[Watched]:
 @pytest.fixture
 def as_admin(browser: Browser, seeded: Touchpoint, live_server: str) -> Iterator[Watched]:
     yield from watched(browser, live_server, "admin")
+
+
+@pytest.fixture
+def as_agent(browser: Browser, seeded: Touchpoint, live_server: str) -> Iterator[Watched]:
+    yield from watched(browser, live_server, "agent")
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
-"""Who may open which page, over HTTP (no browser): a sign-in is asked for with a Basic
-challenge, an API key is not a sign-in, a role without a page's permission is refused naming
-who may, and a bad period is a 422 naming the field."""
+"""Who may open which page, over HTTP (no browser; scripts sign in with Basic auth): a browser
+without a session is sent to the login form, wrong Basic credentials get a Basic challenge, an
+API key is not a sign-in, a role without a page's permission is refused naming who may, and a
+bad period is a 422 naming the field."""
 
 from __future__ import annotations
 
@@ -23,18 +24,25 @@ def as_(role: str) -> tuple[str, str]:
     return (f"web-{role}", PASSWORDS[role])
 
 
-def test_a_page_without_sign_in_asks_for_one(web: TestClient) -> None:
-    answer = web.get("/app/lifecycle")
-    assert answer.status_code == 401
-    assert answer.headers["www-authenticate"].startswith('Basic realm="Touchpoint"')
-    assert "text/html" in answer.headers["content-type"]
+def test_a_page_without_sign_in_sends_a_browser_to_the_login_form(web: TestClient) -> None:
+    answer = web.get("/app/kpis?period=7d", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/app/login?next=%2Fapp%2Fkpis%3Fperiod%3D7d"
+    assert "www-authenticate" not in answer.headers  # no browser dialog over the form
+    htmx = web.get("/app/wallboard/live", headers={"HX-Request": "true"}, follow_redirects=False)
+    assert htmx.status_code == 401 and htmx.headers["hx-redirect"].startswith("/app/login?next=")
+
+
+def test_a_script_s_wrong_basic_credentials_get_a_basic_challenge(web: TestClient) -> None:
     wrong = web.get("/app/lifecycle", auth=("web-admin", "not-the-password"))
     assert wrong.status_code == 401 and "www-authenticate" in wrong.headers
 
 
 def test_an_api_key_does_not_sign_in_to_the_pages(web: TestClient, seeded: Touchpoint) -> None:
-    answer = web.get("/app/lifecycle", headers=bearer(new_key(seeded, "admin")))
-    assert answer.status_code == 401
+    answer = web.get(
+        "/app/lifecycle", headers=bearer(new_key(seeded, "admin")), follow_redirects=False
+    )
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/app/login")
 
 
 def test_an_agent_is_refused_the_kpis_and_the_lifecycle_analytics(web: TestClient) -> None:

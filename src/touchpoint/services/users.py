@@ -197,6 +197,20 @@ def verify(conn: Connection, name: str, password: str) -> UserInfo:
     return UserInfo(*stored)
 
 
+def session_user(conn: Connection, user_id: str, since: datetime) -> UserInfo:
+    """The active user a web session (begun at `since`) names; refused, as a wrong password is,
+    when the user is gone or disabled or their password changed after the session began."""
+    stored = store.get(conn, user_id)
+    if stored is None or stored.disabled_at is not None:
+        raise AuthError("your session has ended: sign in again")
+    changed = stored.password_changed_at
+    if changed.tzinfo is None:
+        changed = changed.replace(tzinfo=UTC)
+    if changed > since:
+        raise AuthError("your session has ended: sign in again")
+    return UserInfo(*stored)
+
+
 def _matches(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)

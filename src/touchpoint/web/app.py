@@ -1,21 +1,24 @@
 """The web app as a sub-application the API's app mounts at /app: its pages, its static files
 (htmx vendored in the package, Plotly's JavaScript from the installed `plotly` package) and its
-errors as pages — a refused sign-in asks the browser for a user name and password."""
+errors as pages — a browser with no session goes to the login form, a script's refused Basic
+credentials get a Basic challenge."""
 
 from __future__ import annotations
 
 import functools
 import gzip
 import hashlib
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from touchpoint.errors import TouchpointError
 from touchpoint.runtime import Touchpoint
-from touchpoint.web import pages
-from touchpoint.web.auth import REALM, asks_to_sign_in
+from touchpoint.web import login, pages
+from touchpoint.web import session as sessions
+from touchpoint.web.auth import REALM, SignInNeeded, asks_for_basic
 from touchpoint.web.render import STATIC, page
 
 PREFIX = "/app"
@@ -26,6 +29,9 @@ def create_web_app(tp: Touchpoint) -> FastAPI:
     """The pages over an open Touchpoint, to mount at PREFIX (no OpenAPI: they are not an API)."""
     web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     web.state.touchpoint = tp
+    web.state.sessions = sessions.serializer(tp.settings)
+    web.state.failed_sign_ins = sessions.FailedSignIns()
+    web.include_router(login.router)
     web.include_router(pages.router)
     web.add_api_route("/static/plotly.min.js", plotly_js, methods=["GET"])
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -55,9 +61,11 @@ def plotly_js(request: Request) -> Response:
     return Response(body, media_type="text/javascript", headers=headers)
 
 
-async def _error_page(request: Request, exc: TouchpointError) -> HTMLResponse:
+async def _error_page(request: Request, exc: TouchpointError) -> Response:
+    if isinstance(exc, SignInNeeded):
+        return _to_login(request)
     headers = None
-    if asks_to_sign_in(exc):
+    if asks_for_basic(exc):
         headers = {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'}
     who = getattr(request.state, "principal", None)
     return page(
@@ -69,3 +77,15 @@ async def _error_page(request: Request, exc: TouchpointError) -> HTMLResponse:
         status=exc.status_code,
         message=str(exc),
     )
+
+
+def _to_login(request: Request) -> Response:
+    """The login form, then back to the page asked for (htmx is told to load it whole)."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET" or request.headers.get("hx-request"):
+        target = request.headers.get("hx-current-url", "") or PREFIX + "/"
+        target = "/" + target.split("/", 3)[-1] if "://" in target else target
+    where = f"{PREFIX}/login?next={quote(target, safe='')}"
+    if request.headers.get("hx-request"):
+        return Response(status_code=401, headers={"HX-Redirect": where})
+    return RedirectResponse(where, status_code=303)

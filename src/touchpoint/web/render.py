@@ -67,6 +67,8 @@ def page(
 ) -> HTMLResponse:
     """A template rendered with the navigation the signed-in user may follow."""
     nav = [(path, title) for path, title, permission in PAGES if who and who.may(permission)]
+    session = getattr(request.state, "session", None)
+    values.setdefault("csrf", session.csrf if session and session.user_id else None)
     html = _env.get_template(template).render(
         request_path=request.url.path, nav=nav, who=who, **values
     )
