@@ -44,6 +44,9 @@ app = typer.Typer(
     help="Touchpoint: customer lifecycle management for omnichannel contact centers.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Markdown: a docstring's paragraphs are re-flowed to the terminal's width (its line breaks
+    # are the source's, not the reader's), `code` is shown as code.
+    rich_markup_mode="markdown",
 )
 for _group in GROUPS:
     import_module(f"touchpoint.cli.{_group}").register(app)
