@@ -20,6 +20,10 @@ from touchpoint.settings import Settings
 BATCH = 1_000
 STALE_TRIGGER = timedelta(days=1)  # an older trigger starts no run (docs/decisions.md)
 LogWriter = Callable[[list[tuple[int, dict[str, Any]]]], Any]  # Ingestor.ingest
+# An effect on another part of Touchpoint (open a ticket, queue a callback), given by services:
+# (the customer's identity, the action's settings, an idempotency reference, the playbook) -> a
+# record of what it did. Sent again with the same reference, it does nothing more.
+Effect = Callable[[dict[str, Any], dict[str, Any], str, str], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,7 @@ class Automation:
     active: frozenset[str]
     write_log: LogWriter
     policy: Policy = DEFAULT_POLICY
+    effects: Mapping[str, Effect] = field(default_factory=dict)  # open_ticket, callback
 
     def chosen(self) -> list[Playbook]:
         """The active playbooks, by name."""

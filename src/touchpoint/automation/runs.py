@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from touchpoint.automation import messages
+from touchpoint.automation import effects, messages
 from touchpoint.automation.base import Automation, RunReport, run_key
 from touchpoint.automation.messages import (
     Outcome,
@@ -131,10 +131,12 @@ def _perform(auto: Automation, row: Any, now: datetime) -> Outcome:
     if row["step"] >= len(playbook.steps):
         return Outcome(store.STOPPED, {"outcome": "stopped", "why": "the playbook has fewer steps"})
     step = playbook.steps[row["step"]]
-    with read_connection(auto.engine) as conn:
-        context = customer_context(conn, row["customer_id"], row["trigger_id"], row["trigger_at"])
     if step.kind in ("wait", "wait_until"):
-        zone = rules.time_zone(context["customer"]["traits"])
+        zone = rules.time_zone({})
+        if step.kind == "wait_until":  # only a local time needs the customer's zone
+            with read_connection(auto.engine) as conn:
+                found = store.customer(conn, row["customer_id"])
+            zone = rules.time_zone(dict(found["traits"] or {}) if found else {})
         ends = rules.wait_ends(step, row["due_at"], zone)
         return Outcome(store.DONE, {"outcome": "waited", "until": ends.isoformat()}, next_due=ends)
     if step.kind == "wait_for":
@@ -147,10 +149,16 @@ def _perform(auto: Automation, row: Any, now: datetime) -> Outcome:
         return Outcome(
             store.DONE, {"outcome": "stopped", "why": why}, run_status="done", reason=why
         )
+    with read_connection(auto.engine) as conn:
+        context = customer_context(conn, row["customer_id"], row["trigger_id"], row["trigger_at"])
     if step.kind == "send_email":
         return messages.send_email(auto, row, playbook, step, context, now)
     if step.kind == "webhook":
         return messages.call_webhook(auto, row, playbook, step, context, now)
+    if step.kind in ("set_trait", "add_tag"):
+        return effects.change_traits(row, playbook, step, context, now)
+    if step.kind in ("open_ticket", "callback"):
+        return effects.call_effect(auto, row, playbook, step, context, now)
     return Outcome(
         store.FAILED, {"outcome": "failed", "why": f"unknown step {step.kind}"}, run_status="failed"
     )

@@ -28,7 +28,8 @@ _EVERY = re.compile(r"^every (\d{1,4})d$")  # at most every N days
 OPT_IN: Final = "opt_in"  # marketing goes only to customers whose consent is granted
 OPT_OUT: Final = "opt_out"  # marketing goes unless consent was withdrawn
 CONSENT_RULES: Final = (OPT_IN, OPT_OUT)
-ACTION_KINDS: Final = ("send_email", "webhook")  # later: callback, ticket, survey, loyalty
+# later: survey, loyalty points and tiers
+ACTION_KINDS: Final = ("send_email", "webhook", "set_trait", "add_tag", "open_ticket", "callback")
 STEP_KINDS: Final = ("wait", "wait_until", "wait_for", "if", "stop", *ACTION_KINDS)
 # A domain event's trigger kind -> the stream (projections/events.py) that carries it.
 EVENT_TRIGGERS: Final[Mapping[str, str]] = {
@@ -154,6 +155,14 @@ class Step:
             return f"if {self.conditions.describe()} (else {otherwise})"
         if self.kind == "stop":
             return f"stop: {self.action.get('why')}"
+        if self.kind == "set_trait":
+            return f"set trait {self.action.get('name')} = {self.action.get('value')!r}"
+        if self.kind == "add_tag":
+            return f"add tag {self.action.get('tag')}"
+        if self.kind == "open_ticket":
+            return f"open a ticket in {self.action.get('queue')}: {self.action.get('subject')}"
+        if self.kind == "callback":
+            return f"ask {self.action.get('queue')} to call the customer back"
         return f"{self.kind} {self.action.get('template') or self.action.get('url') or ''}".strip()
 
 
@@ -441,6 +450,10 @@ _ACTION_KEYS: Final[Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
     # with a channel (sms, …) a webhook is a message to the customer: consent, quiet hours and
     # caps apply unless it is transactional
     "webhook": (("url",), ("secret_env", "channel", "transactional", "purpose")),
+    "set_trait": (("name",), ("value",)),  # no value: the trait is cleared (null)
+    "add_tag": (("tag",), ()),  # to the `tags` trait (a list)
+    "open_ticket": (("subject", "queue"), ("priority", "channel")),
+    "callback": (("queue",), ("channel", "language")),  # a contact waiting to be called
 }
 
 

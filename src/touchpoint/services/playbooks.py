@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from touchpoint.automation import runs as engine_runs
+from touchpoint.automation.base import Effect
 from touchpoint.automation.links import Unsubscribe, read_unsubscribe_token
 from touchpoint.automation.playbooks import (
     PlaybookFile,
@@ -23,12 +24,15 @@ from touchpoint.automation.playbooks import (
 )
 from touchpoint.domain import playbook_policy as policy_rules
 from touchpoint.domain import playbooks as rules
+from touchpoint.domain import tickets as ticket_terms
 from touchpoint.domain.playbooks import Playbook
 from touchpoint.domain.vocabulary import InteractionType
 from touchpoint.errors import NotFound, ValidationError
 from touchpoint.runtime import Touchpoint
+from touchpoint.services import contact_center, tickets
 from touchpoint.services.customers import current_id
 from touchpoint.store import automation as store
+from touchpoint.store import tickets as ticket_store
 from touchpoint.store.engine import read_connection, write_transaction
 
 log = logging.getLogger("touchpoint.playbooks")
@@ -96,7 +100,48 @@ def automation(tp: Touchpoint) -> engine_runs.Automation:
         states = store.states(conn)
     active = frozenset(n for n, f in files.items() if _state(f, states) == ACTIVE)
     policy = load_policy(tp.settings.data_dir)
-    return engine_runs.Automation(tp.engine, tp.settings, files, active, tp.ingestor.ingest, policy)
+    return engine_runs.Automation(
+        tp.engine, tp.settings, files, active, tp.ingestor.ingest, policy, _effects(tp)
+    )
+
+
+def _effects(tp: Touchpoint) -> dict[str, Effect]:
+    """What a playbook may do to the rest of Touchpoint: open a ticket, queue a callback — each
+    idempotent by the reference the run gives (the tickets' and contacts' external_ref)."""
+
+    def open_ticket(
+        identity: dict[str, Any], action: dict[str, Any], ref: str, playbook: str
+    ) -> dict[str, Any]:
+        with read_connection(tp.engine) as conn:
+            found = ticket_store.ticket_by_ref(conn, ref)
+        if found is not None:  # a retry after the ticket was opened
+            return {"ticket_id": found["id"], "external_ref": ref}
+        view = tickets.open_ticket(
+            tp,
+            subject=str(action["subject"]),
+            queue=str(action["queue"]),
+            channel=str(action.get("channel") or "email"),
+            identity=identity,
+            priority=str(action.get("priority") or ticket_terms.DEFAULT_PRIORITY),
+            external_ref=ref,
+            actor=f"playbook:{playbook}",
+        )
+        return {"ticket_id": view.id, "external_ref": ref}
+
+    def callback(
+        identity: dict[str, Any], action: dict[str, Any], ref: str, playbook: str
+    ) -> dict[str, Any]:
+        offered = contact_center.offer(  # the same reference again: the same contact
+            tp,
+            queue=str(action["queue"]),
+            channel=str(action.get("channel") or "phone"),
+            identity=identity,
+            language=action.get("language"),
+            external_ref=ref,
+        )
+        return {"contact_id": offered.id, "queue": offered.queue, "status": offered.status}
+
+    return {"open_ticket": open_ticket, "callback": callback}
 
 
 def run(tp: Touchpoint, now: datetime | None = None) -> engine_runs.RunReport:
@@ -272,6 +317,8 @@ def _dry_action(
     zone: Any,
 ) -> DryStep:
     what = step.describe()
+    if step.kind not in ("send_email", "webhook"):
+        return DryStep(i, moment, what, "act", what)
     address = context["customer"]["email"]
     refused = engine_runs.email_decision(conn, playbook, step, customer_id, address, as_of=moment)
     if refused:
