@@ -55,7 +55,8 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="decide-"))
     data_dir = root / "touchpoint-data"
     run_cli("init", "--data-dir", str(data_dir))
-    key = make_key(data_dir)
+    # a key per client, as each front end has its own (one key would meet its rate limit)
+    keys = [make_key(data_dir) for _ in range(args.clients)]
     started = time.perf_counter()
     source = write_customers(root / "customers.jsonl", args.customers)
     run_cli("import", str(source), "--data-dir", str(data_dir))
@@ -72,8 +73,8 @@ def main() -> None:
     try:
         wait_until_up(base, server)
         rng = random.Random(args.seed)
-        decide = run(base, key, args, lambda: decide_path(rng.randrange(args.customers)))
-        lookup = run(base, key, args, lambda: lookup_path(rng.randrange(args.customers)))
+        decide = run(base, keys, args, lambda: decide_path(rng.randrange(args.customers)))
+        lookup = run(base, keys, args, lambda: lookup_path(rng.randrange(args.customers)))
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -147,7 +148,7 @@ def lookup_path(n: int) -> str:
 
 
 def run(
-    base: str, key: str, args: argparse.Namespace, next_path: Callable[[], str]
+    base: str, keys: list[str], args: argparse.Namespace, next_path: Callable[[], str]
 ) -> tuple[list[float], int]:
     """`args.clients` threads asking back to back for `args.seconds`: latencies (s), errors."""
     latencies: list[float] = []
@@ -155,7 +156,7 @@ def run(
     lock = threading.Lock()
     stop = time.perf_counter() + args.seconds
 
-    def client() -> None:
+    def client(key: str) -> None:
         mine: list[float] = []
         failed = 0
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as http:
@@ -173,7 +174,7 @@ def run(
             latencies.extend(mine)
             errors[0] += failed
 
-    threads = [threading.Thread(target=client) for _ in range(args.clients)]
+    threads = [threading.Thread(target=client, args=(key,)) for key in keys]
     for thread in threads:
         thread.start()
     for thread in threads:

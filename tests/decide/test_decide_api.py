@@ -19,6 +19,7 @@ from touchpoint.api.app import create_app
 from touchpoint.domain.decisions import DECISION_SHOWN
 from touchpoint.runtime import Touchpoint, open_touchpoint
 from touchpoint.services.keys import create_key
+from touchpoint.services import decide as decide_service
 from touchpoint.settings import Settings
 from touchpoint.store.engine import read_connection, write_transaction
 from touchpoint.store.tables import interactions
@@ -88,6 +89,8 @@ def visit(tp: Touchpoint) -> None:
 
 
 def shown(tp: Touchpoint) -> list[dict]:
+    """The decisions shown in the log, once the API's writer thread has written them all."""
+    decide_service.flush_shown(tp)
     t = interactions.c
     with read_connection(tp.engine) as conn:
         rows = conn.execute(select(t.id, t.properties).where(t.name == DECISION_SHOWN)).all()
@@ -178,3 +181,25 @@ def test_an_unknown_visitor_gets_an_answer_too(api: TestClient, decide_tp: Touch
     key = new_key(decide_tp, "manager")
     found = api.get("/v1/decide?anonymous_id=never-seen&page=/", headers=bearer(key)).json()
     assert (found["action"], found["customer_id"]) == ("none", None)
+
+
+def test_decisions_shown_through_the_api_are_written_behind_once_each(
+    api: TestClient, decide_tp: Touchpoint
+) -> None:
+    """The widget's path hands each decision to the writer thread: six requests for three
+    visitors (each asking twice in the minute) are three decisions shown, all in the log once
+    the writer has written what it was given."""
+    visit(decide_tp)
+    key = new_key(decide_tp, "manager")
+    answers = [
+        api.get(f"/v1/decide?email={who}&page=https://shop.example.com/", headers=bearer(key))
+        for who in ("Ann@Example.com", "bob@example.com", "cy@example.com") * 2
+    ]
+    assert all(a.status_code == 200 for a in answers)
+    recorded = {a.json()["recorded"] for a in answers} - {None}
+    logged = shown(decide_tp)
+    assert len(logged) == len(recorded) >= 1
+    t = interactions.c
+    with read_connection(decide_tp.engine) as conn:
+        ids = set(conn.execute(select(t.id).where(t.name == DECISION_SHOWN)).scalars())
+    assert ids == recorded

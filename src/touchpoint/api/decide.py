@@ -79,7 +79,13 @@ def decide(
         "phone": phone or "",
     }
     found = service.decide(
-        tp, identity, page=page, personal=personal, record=record, actor=who.actor
+        tp,
+        identity,
+        page=page,
+        personal=personal,
+        record=record,
+        actor=who.actor,
+        write_behind=True,
     )
     return DecisionOut(
         action=found.action,

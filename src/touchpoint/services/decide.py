@@ -6,6 +6,7 @@ queues' state), lets `domain.decisions` choose, and records a decision shown as 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from queue import Empty, SimpleQueue
 from typing import Any
 
 from sqlalchemy import Connection
@@ -48,6 +50,7 @@ from touchpoint.store.decisions import (
 )
 from touchpoint.store.engine import read_connection
 
+log = logging.getLogger(__name__)
 SHIPPED_RULES = "decide_rules.toml"
 # The queues' state is the same for every visitor: worked out at most this often per process
 # (it reads the waiting contacts and recent handle times; a wait 2 s stale is still a good guess).
@@ -111,9 +114,13 @@ def decide(
     record: bool = True,
     actor: str = "cli",
     now: datetime | None = None,
+    write_behind: bool = False,
 ) -> DecideResult:
     """The action for the visitor named by exactly one identity (anonymous_id, external_id,
-    email or phone) on `page`. `personal=False` never answers a rule that would name them."""
+    email or phone) on `page`. `personal=False` never answers a rule that would name them.
+    `write_behind` (the API's widget path): the decision shown is handed to a writer thread
+    that logs the decisions of many requests in one batch, instead of this request waiting its
+    own turn to write (see ShownWriter)."""
     given = {k: v for k, v in identity.items() if v}
     if len(given) != 1 or next(iter(given)) not in IDENTITY_FIELDS:
         raise ValidationError(f"name the visitor by exactly one of {', '.join(IDENTITY_FIELDS)}")
@@ -133,7 +140,9 @@ def decide(
     decision = rules_terms.decide(rules, visitor, personal=personal)
     recorded = None
     if record and decision.action != NO_ACTION and decision.rule is not None:
-        recorded = _record(tp, given, decision.rule, decision.action, page, now, actor)
+        recorded = _record(
+            tp, given, decision.rule, decision.action, page, now, actor, write_behind
+        )
     return DecideResult(
         decision.action,
         decision.rule,
@@ -229,6 +238,7 @@ def _record(
     page: str | None,
     now: datetime,
     actor: str,
+    write_behind: bool = False,
 ) -> str:
     """The decision shown, as an interaction; one per visitor, rule and minute (a widget asking
     again within the minute shows the same decision, not a new one)."""
@@ -249,8 +259,98 @@ def _record(
         "customer": {kind: value},
         "properties": properties,
     }
-    recording.record(tp, [(0, raw)], actor=actor, keep_results=False)
+    if write_behind:
+        shown_writer(tp).put(raw, actor)
+    else:
+        recording.record(tp, [(0, raw)], actor=actor, keep_results=False)
     return iid
+
+
+# --- decisions shown, written behind -----------------------------------------------------------
+
+WRITE_BEHIND_S = 0.2  # the writer gathers what came in this long, then writes it as one batch
+WRITE_BEHIND_MAX = 1_000  # at most this many decisions a batch
+
+
+class ShownWriter:
+    """Writes the decisions a server shows to the log in batches, on a thread of its own: a
+    widget's request answers without waiting for a writer's turn (under 8 clients, each one's
+    single-row write queued behind the others' was most of its time). A decision shown is what
+    Touchpoint itself did, not data a caller sent, and its id is the same for the visitor, rule
+    and minute, so a batch written twice stores nothing twice; what a crash between answering
+    and writing loses is at most WRITE_BEHIND_S of impressions (the analytics SDKs' usual
+    trade for impression events). `close()` (at the server's shutdown) writes what is left."""
+
+    def __init__(self, tp: Touchpoint) -> None:
+        self._tp = tp
+        self._queue: SimpleQueue[tuple[dict[str, Any], str] | None] = SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="touchpoint-decisions", daemon=True)
+        self._thread.start()
+
+    def put(self, raw: dict[str, Any], actor: str) -> None:
+        self._queue.put((raw, actor))
+
+    def close(self, timeout: float = 30.0) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch, stop = [first], False
+            deadline = time.monotonic() + WRITE_BEHIND_S
+            while len(batch) < WRITE_BEHIND_MAX:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                try:
+                    item = self._queue.get(timeout=left)
+                except Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._write(batch)
+            if stop:
+                return
+
+    def _write(self, batch: list[tuple[dict[str, Any], str]]) -> None:
+        by_actor: dict[str, list[dict[str, Any]]] = {}
+        for raw, actor in batch:
+            by_actor.setdefault(actor, []).append(raw)
+        for actor, raws in by_actor.items():
+            for attempt in range(3):  # busy: try again; after that the impressions are lost
+                try:
+                    items = list(enumerate(raws))
+                    recording.record(self._tp, items, actor=actor, keep_results=False)
+                    break
+                except Exception:
+                    log.exception("writing %d decisions shown failed (try %d)", len(raws), attempt)
+                    time.sleep(0.5)
+
+
+_writers: dict[int, ShownWriter] = {}
+_writers_lock = threading.Lock()
+
+
+def shown_writer(tp: Touchpoint) -> ShownWriter:
+    with _writers_lock:
+        found = _writers.get(id(tp))
+        if found is None:
+            found = _writers[id(tp)] = ShownWriter(tp)
+        return found
+
+
+def flush_shown(tp: Touchpoint) -> None:
+    """Write every decision handed to the writer so far, and stop it (a new one starts on the
+    next decision written behind)."""
+    with _writers_lock:
+        found = _writers.pop(id(tp), None)
+    if found is not None:
+        found.close()
 
 
 def effects(

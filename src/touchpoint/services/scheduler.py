@@ -21,7 +21,7 @@ from touchpoint.domain.moments import future_clock_error
 from touchpoint.errors import ValidationError
 from touchpoint.projections.contract import CatchUpResult, Progress, TickResult
 from touchpoint.runtime import Touchpoint
-from touchpoint.services import contact_center, playbooks, tickets
+from touchpoint.services import contact_center, decide, playbooks, tickets
 from touchpoint.store.engine import checkpointing
 
 log = logging.getLogger("touchpoint.scheduler")
@@ -127,6 +127,7 @@ async def running(tp: Touchpoint) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            await asyncio.to_thread(decide.flush_shown, tp)  # the decisions shown, written behind
 
 
 def _log(run: SchedulerRun) -> None:
