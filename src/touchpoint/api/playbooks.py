@@ -82,7 +82,9 @@ class DryStepOut(BaseModel):
     step: int
     at: datetime
     action: str
-    outcome: str = Field(description="wait, pass, stop, send, suppress or call")
+    outcome: str = Field(
+        description="wait, pass, branch, stop, send, suppress, defer (quiet hours), call or act"
+    )
     why: str
 
 

@@ -64,6 +64,12 @@ def follow_triggers(auto: Automation, now: datetime) -> int:
 # --- steps ---------------------------------------------------------------------------------------
 
 
+# Steps that touch nothing outside the database: their outcomes are recorded a batch per
+# transaction. A step that sends or calls out is recorded alone, right after it acts, so the
+# at-least-once window (acted, not yet recorded) stays one step wide.
+_QUIET_KINDS = frozenset({"wait", "wait_until", "wait_for", "if", "stop", "set_trait", "add_tag"})
+
+
 def execute_due(auto: Automation, now: datetime, *, limit: int = 100) -> dict[str, int]:
     """Claim the due steps of active playbooks, act, record each; returns steps by outcome."""
     lease = _lease(auto)
@@ -75,56 +81,84 @@ def execute_due(auto: Automation, now: datetime, *, limit: int = 100) -> dict[st
                 for row in store.claim_due(conn, now, lease, limit, auto.active)
                 if row["playbook"] in auto.playbooks
             ]
+        quiet: list[tuple[Any, Outcome]] = []
+        with read_connection(auto.engine) as conn:
+            contexts = batch_contexts(conn, claimed)
         for row in claimed:
-            outcome = _perform(auto, row, now)
-            if _record(auto.engine, row, outcome, now, auto.playbooks[row["playbook"]].playbook):
-                name = outcome.record.get("outcome", outcome.status)
-                counts[name] = counts.get(name, 0) + 1
+            loud = row["kind"] not in _QUIET_KINDS
+            if loud and quiet:
+                _tally(counts, _record_all(auto, quiet, now))
+                quiet = []
+            outcome = _perform(auto, row, now, contexts[row["seq"]])
+            if loud:
+                _tally(counts, _record_all(auto, [(row, outcome)], now))
+            else:
+                quiet.append((row, outcome))
+        _tally(counts, _record_all(auto, quiet, now))
         flush_log(auto)
         if not claimed:  # a step done makes the next one due at once: claim again till none
             return counts
+
+
+def _tally(counts: dict[str, int], recorded: list[Outcome]) -> None:
+    for outcome in recorded:
+        name = outcome.record.get("outcome", outcome.status)
+        counts[name] = counts.get(name, 0) + 1
 
 
 def _lease(auto: Automation) -> timedelta:
     return timedelta(seconds=auto.settings.automation_lease_seconds)
 
 
-def _record(engine: Engine, row: Any, outcome: Outcome, now: datetime, playbook: Playbook) -> bool:
-    with write_transaction(engine) as conn:
-        if outcome.status == store.PENDING:  # a retry, a wait, a deferral: due again later
-            return store.postpone_step(
-                conn, row["seq"], row["attempts"], outcome.next_due or now, outcome.record
-            )
-        finished = store.finish_step(
-            conn,
-            row["seq"],
-            row["attempts"],
-            status=outcome.status,
-            outcome=outcome.record,
-            log_item=outcome.log_item,
-            now=now,
+def _record_all(auto: Automation, done: list[tuple[Any, Outcome]], now: datetime) -> list[Outcome]:
+    """Record these steps' outcomes in one transaction; returns those this worker still held."""
+    if not done:
+        return []
+    with write_transaction(auto.engine) as conn:
+        return [
+            outcome
+            for row, outcome in done
+            if _record(conn, row, outcome, now, auto.playbooks[row["playbook"]].playbook)
+        ]
+
+
+def _record(
+    conn: Connection, row: Any, outcome: Outcome, now: datetime, playbook: Playbook
+) -> bool:
+    if outcome.status == store.PENDING:  # a retry, a wait, a deferral: due again later
+        return store.postpone_step(
+            conn, row["seq"], row["attempts"], outcome.next_due or now, outcome.record
         )
-        if not finished:
-            return False  # another worker holds it now (this one's lease passed)
-        following = row["step"] + 1 if outcome.next_step is None else outcome.next_step
-        going_on = outcome.status == store.DONE and outcome.run_status is None
-        if going_on and following < len(playbook.steps):
-            run_key_ = store.run(conn, row["run_id"])["key"]  # type: ignore[index]
-            store.add_step(
-                conn,
-                key=f"{run_key_}|{following}",
-                run_id=row["run_id"],
-                step=following,
-                kind=playbook.steps[following].kind,
-                due_at=outcome.next_due or row["due_at"],
-            )
-        else:
-            status = outcome.run_status or ("done" if outcome.status == store.DONE else "stopped")
-            store.set_run(conn, row["run_id"], status=status, reason=outcome.reason)
-        return True
+    finished = store.finish_step(
+        conn,
+        row["seq"],
+        row["attempts"],
+        status=outcome.status,
+        outcome=outcome.record,
+        log_item=outcome.log_item,
+        now=now,
+    )
+    if not finished:
+        return False  # another worker holds it now (this one's lease passed)
+    following = row["step"] + 1 if outcome.next_step is None else outcome.next_step
+    going_on = outcome.status == store.DONE and outcome.run_status is None
+    if going_on and following < len(playbook.steps):
+        run_key_ = str(row["key"]).rsplit("|", 1)[0]  # a step's key is its run's key | step
+        store.add_step(
+            conn,
+            key=f"{run_key_}|{following}",
+            run_id=row["run_id"],
+            step=following,
+            kind=playbook.steps[following].kind,
+            due_at=outcome.next_due or row["due_at"],
+        )
+    else:
+        status = outcome.run_status or ("done" if outcome.status == store.DONE else "stopped")
+        store.set_run(conn, row["run_id"], status=status, reason=outcome.reason)
+    return True
 
 
-def _perform(auto: Automation, row: Any, now: datetime) -> Outcome:
+def _perform(auto: Automation, row: Any, now: datetime, context: dict[str, Any]) -> Outcome:
     playbook = auto.playbooks[row["playbook"]].playbook
     if row["run_status"] != "active":
         return Outcome(store.STOPPED, {"outcome": "cancelled", "why": f"run {row['run_status']}"})
@@ -132,11 +166,7 @@ def _perform(auto: Automation, row: Any, now: datetime) -> Outcome:
         return Outcome(store.STOPPED, {"outcome": "stopped", "why": "the playbook has fewer steps"})
     step = playbook.steps[row["step"]]
     if step.kind in ("wait", "wait_until"):
-        zone = rules.time_zone({})
-        if step.kind == "wait_until":  # only a local time needs the customer's zone
-            with read_connection(auto.engine) as conn:
-                found = store.customer(conn, row["customer_id"])
-            zone = rules.time_zone(dict(found["traits"] or {}) if found else {})
+        zone = rules.time_zone(context["customer"]["traits"])
         ends = rules.wait_ends(step, row["due_at"], zone)
         return Outcome(store.DONE, {"outcome": "waited", "until": ends.isoformat()}, next_due=ends)
     if step.kind == "wait_for":
@@ -149,8 +179,6 @@ def _perform(auto: Automation, row: Any, now: datetime) -> Outcome:
         return Outcome(
             store.DONE, {"outcome": "stopped", "why": why}, run_status="done", reason=why
         )
-    with read_connection(auto.engine) as conn:
-        context = customer_context(conn, row["customer_id"], row["trigger_id"], row["trigger_at"])
     if step.kind == "send_email":
         return messages.send_email(auto, row, playbook, step, context, now)
     if step.kind == "webhook":
@@ -203,21 +231,47 @@ def _branch(
     )
 
 
+def batch_contexts(conn: Connection, rows: list[Any]) -> dict[int, dict[str, Any]]:
+    """customer_context for each claimed step (by its seq), read for the whole batch at once."""
+    found = store.profiles(conn, [row["customer_id"] for row in rows])
+    triggers = store.interactions_by_id(conn, [row["trigger_id"] for row in rows])
+    return {
+        row["seq"]: _context(
+            row["customer_id"],
+            found[row["customer_id"]],
+            row["trigger_id"],
+            row["trigger_at"],
+            triggers.get(row["trigger_id"]),
+        )
+        for row in rows
+    }
+
+
 def customer_context(
     conn: Connection, customer_id: str, trigger_id: str, trigger_at: datetime
 ) -> dict[str, Any]:
     """What a template reads: the customer (id, traits, email, stage) and the trigger."""
-    found = store.customer(conn, customer_id)
-    traits = dict(found["traits"] or {}) if found else {}
-    keys = store.identity_keys(conn, customer_id)
+    profile = store.profiles(conn, [customer_id])[customer_id]
+    return _context(
+        customer_id, profile, trigger_id, trigger_at, store.interaction(conn, trigger_id)
+    )
+
+
+def _context(
+    customer_id: str,
+    profile: dict[str, Any],
+    trigger_id: str,
+    trigger_at: datetime,
+    trigger: Any,
+) -> dict[str, Any]:
+    keys = profile["identity_keys"]
     address = next((k.partition(":")[2] for k in keys if k.startswith("email:")), None)
-    trigger = store.interaction(conn, trigger_id)
     return {
         "customer": {
             "id": customer_id,
-            "traits": traits,
+            "traits": profile["traits"],
             "email": address,
-            "stage": store.stage_of(conn, customer_id),
+            "stage": profile["stage"],
             "identity_keys": keys,
         },
         "trigger": {

@@ -13,10 +13,13 @@ from touchpoint import console as show
 from touchpoint.cli.options import At, DataDir, cli_actor, opened
 
 group = typer.Typer(
-    help="Playbooks: a trigger (an interaction, a stage entered), then steps (wait, if, "
-    "send_email, webhook), run durably and once per customer and occurrence by the scheduler "
-    "(touchpoint tick, or the server). Shipped playbooks are paused until resumed; files in "
-    "<data dir>/playbooks/ run unless paused.",
+    help="Playbooks: a trigger (an interaction; a stage, segment, score or ticket event; a "
+    "schedule such as a birthday, N days after a first purchase, N days without activity, the 1st "
+    "of the month), then steps (wait, wait_until, wait_for, if/else, stop, send_email, webhook, "
+    "set_trait, add_tag, open_ticket, callback), run durably and once per customer and "
+    "occurrence by the scheduler (touchpoint tick, or the server); marketing obeys consent, quiet "
+    "hours and caps (<data dir>/playbooks/policy.toml). Shipped playbooks are paused until "
+    "resumed; files in <data dir>/playbooks/ run unless paused. See docs/playbooks.md.",
     no_args_is_help=True,
 )
 Name = Annotated[str, typer.Argument(help="The playbook's name (touchpoint playbook list)")]

@@ -396,6 +396,47 @@ def customer(conn: Connection, customer_id: str) -> RowMapping | None:
     return conn.execute(select(customers).where(customers.c.id == customer_id)).mappings().first()
 
 
+def profiles(conn: Connection, customer_ids: Collection[str]) -> dict[str, dict[str, Any]]:
+    """{customer: {"traits", "stage", "identity_keys"}} for many customers in a few queries."""
+    chosen = sorted(set(customer_ids))
+    found: dict[str, dict[str, Any]] = {
+        c: {"traits": {}, "stage": None, "identity_keys": []} for c in chosen
+    }
+    for i in range(0, len(chosen), _CHUNK):
+        part = chosen[i : i + _CHUNK]
+        query = select(customers.c.id, customers.c.traits).where(customers.c.id.in_(part))
+        for customer_id, traits in conn.execute(query):
+            found[customer_id]["traits"] = dict(traits or {})
+        query = select(customer_stages.c.customer_id, customer_stages.c.stage).where(
+            customer_stages.c.customer_id.in_(part)
+        )
+        for customer_id, stage in conn.execute(query):
+            found[customer_id]["stage"] = stage
+        query = select(identities.c.customer_id, identities.c.key).where(
+            identities.c.customer_id.in_(part)
+        )
+        for customer_id, key in conn.execute(query):
+            found[customer_id]["identity_keys"].append(key)
+    for profile in found.values():
+        profile["identity_keys"].sort()
+    return found
+
+
+def interactions_by_id(conn: Connection, ids: Collection[str]) -> dict[str, RowMapping]:
+    """{id: (type, properties, revenue, currency)} of these interactions (the ones that exist)."""
+    chosen, found = sorted(set(ids)), {}
+    for i in range(0, len(chosen), _CHUNK):
+        query = select(
+            interactions.c.id,
+            interactions.c.type,
+            interactions.c.properties,
+            interactions.c.revenue,
+            interactions.c.currency,
+        ).where(interactions.c.id.in_(chosen[i : i + _CHUNK]))
+        found.update({row["id"]: row for row in conn.execute(query).mappings()})
+    return found
+
+
 def interaction(conn: Connection, interaction_id: str) -> RowMapping | None:
     query = select(
         interactions.c.type,
