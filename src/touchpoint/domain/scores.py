@@ -304,8 +304,49 @@ def fold_score(
     """Fold one customer's events (in (at, id) order) with time passed up to the later of
     `clock` and the last event: awards with their caps, inactivity rules that fell due, and every
     threshold crossing (by an award, or by decay alone) up to then."""
-    state = _Fold(model)
-    last_at: float | None = None
+    return _run(_Fold(model), events, clock, None)
+
+
+@dataclass(frozen=True, slots=True)
+class FoldState:
+    """Where a customer's fold under a model stood, enough to go on from: the points at their
+    reference moment (the last award, which an interaction gave), the last activity, how much
+    each rule gave so far (for `cap`), each period-capped rule's awards of the last period, and
+    the inactivity rules fired since the last activity."""
+
+    points: float = 0.0
+    reference_at: float | None = None
+    last_activity_at: float | None = None
+    used: Mapping[str, float] = field(default_factory=dict)
+    windows: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
+    fired: frozenset[str] = frozenset()
+    last_at: float | None = None  # the last event folded (None: none yet)
+
+
+def resume_score(
+    model: ScoreModel,
+    state: FoldState,
+    events: Iterable[ScoreEvent],
+    *,
+    clock: float | None = None,
+) -> ScoreResult:
+    """Go on folding from `state` with events that all occurred after both the state's last event
+    and the clock it was folded to (the caller checks): the result is what `fold_score` over the
+    whole history gives, but its awards are only the new ones, and its crossings those found
+    from `state` on (a crossing the state had already recorded may be found again: same key)."""
+    fold = _Fold(model)
+    fold.points, fold.reference_at = state.points, state.reference_at
+    fold.last_activity = state.last_activity_at
+    fold.used = dict(state.used)
+    fold.windows = {name: deque(held) for name, held in state.windows.items()}
+    fold.fired = set(state.fired)
+    return _run(fold, events, clock, state.last_at)
+
+
+def _run(
+    state: _Fold, events: Iterable[ScoreEvent], clock: float | None, last_at: float | None
+) -> ScoreResult:
+    model = state.model
     for event in events:
         state.pass_time(event.at, inclusive=False)
         if model.is_activity(event):

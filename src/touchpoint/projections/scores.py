@@ -12,6 +12,7 @@ nothing until `touchpoint score apply FILE` replays with it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from touchpoint.domain.scores import (
     ScoreResult,
     fold_score,
     parse_score_models,
+    resume_score,
 )
 from touchpoint.errors import ValidationError
 from touchpoint.projections.contract import CatchUpResult, LogBatch, Progress, TickResult
@@ -85,8 +87,13 @@ class ScoreProjection:
 
     # --- the contract ---------------------------------------------------------------------------
     def apply(self, conn: Connection, batch: LogBatch) -> None:
+        """Fold the batch on: a customer whose new events all come after everything folded for
+        them (their history and the clock) goes on from the stored state; the others — a late
+        event, a merge, a state that cannot be carried on — are refolded whole."""
         touched = {row["customer_id"] for row in batch.rows} | set(batch.survivor_of.values())
-        self.refold(conn, touched, batch.survivor_of.keys())
+        merged = set(batch.survivor_of) | set(batch.survivor_of.values())
+        appended = self._append(conn, batch, touched - merged)
+        self.refold(conn, touched - appended, batch.survivor_of.keys())
 
     def catch_up(
         self, conn: Connection, engine: Engine, *, after: int, upto: int, progress: Progress
@@ -137,6 +144,30 @@ class ScoreProjection:
         return store.next_due_at(conn)
 
     # --- the fold -------------------------------------------------------------------------------
+    def _append(self, conn: Connection, batch: LogBatch, candidates: set[str]) -> set[str]:
+        """Fold the batch's events onto the stored state of the candidates it can be (see
+        `apply`); returns who was folded so."""
+        if not candidates or batch.last_seq <= batch.first_seq:
+            return set()
+        models, clock = self.models(conn), self.clock(conn)
+        fresh = store.events_between(conn, batch.first_seq, batch.last_seq)
+        before = store.last_event_before(conn, candidates, batch.first_seq)
+        floor = -math.inf if clock is None else clock
+        after = {
+            cid
+            for cid in candidates
+            if fresh.get(cid) and fresh[cid][0].at > max(floor, before.get(cid, -math.inf))
+        }
+        since = min((fresh[cid][0].at for cid in after), default=0.0)
+        states = store.fold_states(conn, after, models, before, since)
+        results = [
+            (cid, m.name, m.half_life_s, resume_score(m, held[m.name], fresh[cid], clock=clock))
+            for cid, held in states.items()
+            for m in models
+        ]
+        store.save_appended(conn, results, datetime.now(UTC))
+        return set(states)
+
     def _refold(
         self,
         conn: Connection,

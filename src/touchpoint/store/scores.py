@@ -6,14 +6,21 @@ score under a model as it stands at `now`, decay applied."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, and_, delete, func, or_, select
 
-from touchpoint.domain.scores import ScoreEvent, ScoreResult, decayed, from_epoch
+from touchpoint.domain.scores import (
+    FoldState,
+    ScoreEvent,
+    ScoreModel,
+    ScoreResult,
+    decayed,
+    from_epoch,
+)
 from touchpoint.store.bulk import in_set, insert_rows, set_param
 from touchpoint.store.tables import (
     customer_scores,
@@ -136,6 +143,143 @@ def events_of(conn: Connection, customer_ids: Collection[str]) -> dict[str, list
     return result
 
 
+def events_between(conn: Connection, after: int, upto: int) -> dict[str, list[ScoreEvent]]:
+    """The interactions at log positions (after, upto] (a batch's), by customer, each
+    customer's in (occurred_at, id) order."""
+    query = select(*_EVENT_COLUMNS).where(interactions.c.seq > after, interactions.c.seq <= upto)
+    result: dict[str, list[ScoreEvent]] = {}
+    for row in conn.execute(query).mappings():
+        result.setdefault(row["customer_id"], []).append(_event(row))
+    for events in result.values():
+        events.sort(key=_fold_order)
+    return result
+
+
+def last_event_before(
+    conn: Connection, customer_ids: Collection[str], upto: int
+) -> dict[str, float]:
+    """Each customer's latest interaction moment among log positions up to `upto` (epoch
+    seconds; customers with none are absent) — read from the (customer, occurred_at) index."""
+    if not customer_ids:
+        return {}
+    t = interactions.c
+    query = (
+        select(t.customer_id, func.max(t.occurred_at))
+        .where(in_set(t.customer_id, conn.dialect), t.seq <= upto)
+        .group_by(t.customer_id)
+    )
+    params = set_param(set(customer_ids), conn.dialect)
+    return {cid: at.timestamp() for cid, at in conn.execute(query, params) if at is not None}
+
+
+def fold_states(
+    conn: Connection,
+    customer_ids: Collection[str],
+    models: Sequence[ScoreModel],
+    last_at: Mapping[str, float],
+    since: float,
+) -> dict[str, dict[str, FoldState]]:
+    """Where each customer's fold under every model stands, from their stored score and the few
+    awards that carry state (those of capped rules, and inactivity awards), or an empty state
+    for a customer with no score and no interaction before; a customer whose
+    score's reference is an inactivity award (a moment computed, not an interaction's, which the
+    stored moment rounds) or who lacks a model's row is left out: it must be refolded. `since`:
+    the earliest new event to fold on (older awards of a period-capped rule are out of every
+    window it will look at)."""
+    if not customer_ids:
+        return {}
+    params = set_param(set(customer_ids), conn.dialect)
+    s, p = customer_scores.c, score_points.c
+    rows = conn.execute(
+        select(s.customer_id, s.model, s.points, s.reference_at, s.last_activity_at).where(
+            in_set(s.customer_id, conn.dialect)
+        ),
+        params,
+    ).all()
+    awards: dict[tuple[str, str], list[Any]] = {}
+    carried = _carried(models, rows, since)
+    if carried is not None:
+        query = (
+            select(p.customer_id, p.model, p.rule, p.interaction_id, p.at, p.points)
+            .where(in_set(p.customer_id, conn.dialect), carried)
+            .order_by(p.customer_id, p.model, p.at, p.seq)
+        )
+        for row in conn.execute(query, params):
+            awards.setdefault((row.customer_id, row.model), []).append(row)
+    by_customer: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        by_customer.setdefault(row.customer_id, {})[row.model] = row
+    found: dict[str, dict[str, FoldState]] = {
+        cid: {m.name: FoldState() for m in models}
+        for cid in customer_ids
+        if cid not in by_customer and cid not in last_at  # nothing folded yet: a new customer
+    }
+    for cid, held in by_customer.items():
+        if set(held) != {m.name for m in models}:
+            continue
+        states = {
+            m.name: _state(m, held[m.name], awards.get((cid, m.name), []), last_at.get(cid))
+            for m in models
+        }
+        if all(state is not None for state in states.values()):
+            found[cid] = {name: state for name, state in states.items() if state is not None}
+    return found
+
+
+def _carried(models: Sequence[ScoreModel], rows: Sequence[Any], since: float) -> Any:
+    """Which awards carry state: every award of a rule capped in all (how much it gave), those
+    of a period-capped rule inside the longest period before `since`, and the inactivity awards
+    since the earliest last activity or reference (fired since the activity; the reference)."""
+    p = score_points.c
+    rules = [r for m in models for r in m.rules]
+    capped = sorted({r.name for r in rules if r.cap is not None})
+    periods = {r.name: r.period_s for r in rules if r.period_s is not None and r.cap is None}
+    quiet = sorted({r.name for m in models for r in m.inactivity})
+    tests = []
+    if capped:
+        tests.append(p.rule.in_(capped))
+    if periods:
+        start = from_epoch(since - max(v for v in periods.values() if v is not None))
+        tests.append(and_(p.rule.in_(sorted(periods)), p.at > start))
+    moments = [m for r in rows for m in (r.last_activity_at, r.reference_at) if m is not None]
+    if quiet and moments:
+        tests.append(and_(p.rule.in_(quiet), p.at >= min(moments)))
+    return or_(*tests) if tests else None
+
+
+def _state(
+    model: ScoreModel, row: Any, awards: list[Any], last_at: float | None
+) -> FoldState | None:
+    reference = row.reference_at.timestamp() if row.reference_at is not None else None
+    activity = row.last_activity_at.timestamp() if row.last_activity_at is not None else None
+    quiet = {r.name for r in model.inactivity}
+    periods = {r.name: r.period_s for r in model.rules if r.period_s is not None}
+    used: dict[str, float] = {}
+    windows: dict[str, list[tuple[float, float]]] = {}
+    fired: set[str] = set()
+    for award in awards:
+        at = award.at.timestamp()
+        if award.rule in quiet:
+            if reference is not None and at >= reference:
+                return None  # the reference is this award's computed moment, rounded when stored
+            if activity is not None and at > activity:
+                fired.add(award.rule)
+            continue
+        magnitude = abs(award.points)
+        used[award.rule] = used.get(award.rule, 0.0) + magnitude
+        if award.rule in periods:
+            windows.setdefault(award.rule, []).append((at, magnitude))
+    return FoldState(
+        points=row.points,
+        reference_at=reference,
+        last_activity_at=activity,
+        used=used,
+        windows={name: tuple(held) for name, held in windows.items()},
+        fired=frozenset(fired),
+        last_at=last_at,
+    )
+
+
 def customers_with_events(conn: Connection) -> list[str]:
     query = select(interactions.c.customer_id).distinct()
     return sorted(conn.scalars(query))
@@ -174,6 +318,71 @@ def save(
     """Insert the scores and awards of customers whose old rows are gone (`forget`), and make
     their crossings (every customer's with `everyone`) exactly the results' own: a crossing found
     again keeps its row and position, a new one is appended, one no longer made is deleted."""
+    scores, points, crossings = _rows(results, now)
+    insert_rows(conn, customer_scores, _SCORE_COLUMNS, scores)
+    insert_rows(conn, score_points, _POINT_COLUMNS, points)
+    _replace_crossings(conn, crossings, None if everyone else customer_ids)
+
+
+def save_appended(
+    conn: Connection,
+    results: Iterable[tuple[str, str, float | None, ScoreResult]],
+    now: datetime,
+) -> None:
+    """Write what folding on from the stored state gave: each (customer, model)'s score row is
+    replaced, the new awards appended, and the crossings not recorded yet appended (one found
+    again keeps its row and stream position)."""
+    listed = list(results)
+    customer_ids = {cid for cid, *_ in listed}
+    if not customer_ids:
+        return
+    params = set_param(customer_ids, conn.dialect)
+    conn.execute(
+        delete(customer_scores).where(in_set(customer_scores.c.customer_id, conn.dialect)), params
+    )
+    held = set(
+        conn.scalars(
+            select(score_crossings.c.key).where(
+                in_set(score_crossings.c.customer_id, conn.dialect)
+            ),
+            params,
+        )
+    )
+    scores, points, crossings = _rows(listed, now)
+    insert_rows(conn, customer_scores, _SCORE_COLUMNS, scores)
+    insert_rows(conn, score_points, _POINT_COLUMNS, points)
+    new = sorted(
+        (row for key, row in crossings.items() if key not in held), key=lambda r: (r[4], r[6])
+    )
+    insert_rows(conn, score_crossings, _CROSSING_COLUMNS, new)
+
+
+def _replace_crossings(
+    conn: Connection, wanted: dict[str, tuple[Any, ...]], customer_ids: Collection[str] | None
+) -> None:
+    query = select(score_crossings.c.key)
+    params: dict[str, Any] = {}
+    if customer_ids is not None:
+        if not customer_ids:
+            return
+        query = query.where(in_set(score_crossings.c.customer_id, conn.dialect))
+        params = set_param(set(customer_ids), conn.dialect)
+    held = set(conn.scalars(query, params))
+    gone = sorted(held - set(wanted))
+    for start in range(0, len(gone), 500):
+        conn.execute(
+            delete(score_crossings).where(score_crossings.c.key.in_(gone[start : start + 500]))
+        )
+    new = sorted(
+        (row for key, row in wanted.items() if key not in held), key=lambda r: (r[4], r[6])
+    )
+    insert_rows(conn, score_crossings, _CROSSING_COLUMNS, new)
+
+
+def _rows(
+    results: Iterable[tuple[str, str, float | None, ScoreResult]], now: datetime
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], dict[str, tuple[Any, ...]]]:
+    """The score rows, award rows and crossings (by key) of fold results."""
     scores: list[tuple[Any, ...]] = []
     points: list[tuple[Any, ...]] = []
     crossings: dict[str, tuple[Any, ...]] = {}
@@ -206,31 +415,7 @@ def save(
                 key,
                 now,
             )
-    insert_rows(conn, customer_scores, _SCORE_COLUMNS, scores)
-    insert_rows(conn, score_points, _POINT_COLUMNS, points)
-    _replace_crossings(conn, crossings, None if everyone else customer_ids)
-
-
-def _replace_crossings(
-    conn: Connection, wanted: dict[str, tuple[Any, ...]], customer_ids: Collection[str] | None
-) -> None:
-    query = select(score_crossings.c.key)
-    params: dict[str, Any] = {}
-    if customer_ids is not None:
-        if not customer_ids:
-            return
-        query = query.where(in_set(score_crossings.c.customer_id, conn.dialect))
-        params = set_param(set(customer_ids), conn.dialect)
-    held = set(conn.scalars(query, params))
-    gone = sorted(held - set(wanted))
-    for start in range(0, len(gone), 500):
-        conn.execute(
-            delete(score_crossings).where(score_crossings.c.key.in_(gone[start : start + 500]))
-        )
-    new = sorted(
-        (row for key, row in wanted.items() if key not in held), key=lambda r: (r[4], r[6])
-    )
-    insert_rows(conn, score_crossings, _CROSSING_COLUMNS, new)
+    return scores, points, crossings
 
 
 def _moment(value: float | None) -> datetime | None:
