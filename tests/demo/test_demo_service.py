@@ -151,6 +151,21 @@ def test_a_second_run_stores_nothing_twice_and_reuses_the_keys(runs: Runs) -> No
     assert second.stages.clock == NOW + timedelta(days=3)  # time went on, the business did not
 
 
+def test_the_web_apps_demo_user_signs_in_and_is_kept_for_the_next_run(runs: Runs) -> None:
+    """The demo makes a manager for the web app, its password kept beside the keys (0600): the
+    password signs in, the second run reuses it, and one user exists."""
+    from touchpoint.services import users
+
+    first, second = runs.first.user, runs.second.user
+    assert first["name"] == "demo" and len(first["password"]) >= 12
+    assert second == first
+    assert first["password"] in runs.first.state_file.read_text()
+    with read_connection(runs.tp.engine) as conn:
+        user = users.verify(conn, first["name"], first["password"])
+        assert user.role == "manager"
+        assert [u.name for u in users.list_users(conn)] == ["demo"]
+
+
 def test_the_demo_configures_its_contact_center_once(runs: Runs) -> None:
     from touchpoint.services.contact_center import config_document
 

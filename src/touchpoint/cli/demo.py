@@ -277,8 +277,8 @@ def _print_keys(result: DemoResult, api_url: str | None) -> None:
         table.add_row(scope, secret)
     show.console.print(table)
     show.console.print(
-        f"Only their hashes are in the database; the secrets are kept for the next run in "
-        f"{result.state_file} (readable by you only)."
+        f"Only their hashes are in the database; the secrets (and the web app user's password) "
+        f"are kept for the next run in {result.state_file} (readable by you only)."
     )
     if api_url is not None:
         show.console.print(
@@ -305,11 +305,18 @@ def _next_steps(result: DemoResult, api_url: str | None, data_dir: str) -> Panel
         steps.add_row("The API docs", f"{api_url}/docs (served below; Ctrl+C stops it)")
     else:
         steps.add_row("The API", f"uv run touchpoint serve{data_dir}, docs at /docs")
-    steps.add_row(
-        "The web app",
-        f"{api_url + '/app/' if api_url else '/app/ on the server'}, signed in as a user "
-        f"(uv run touchpoint users create NAME --role manager{data_dir})",
-    )
+    where = api_url + "/app/" if api_url else "/app/ on the server"
+    if result.user:
+        steps.add_row(
+            "The web app",
+            f"{where}: sign in as {result.user['name']}, password {result.user['password']}",
+        )
+    else:
+        steps.add_row(
+            "The web app",
+            f"{where}, signed in as a user "
+            f"(uv run touchpoint users create NAME --role manager{data_dir})",
+        )
     return Panel(steps, title="Next steps", title_align="left", expand=False)
 
 

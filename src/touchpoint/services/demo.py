@@ -21,6 +21,7 @@ from touchpoint.demo.state import STATE_FILE, DemoState, read_state, write_state
 from touchpoint.errors import AuthError, Conflict, ValidationError
 from touchpoint.services import customers as customer_service
 from touchpoint.services import lifecycle as lifecycle_service
+from touchpoint.services import users
 from touchpoint.services.keys import authenticate, create_key
 from touchpoint.store import contact_center as cc_store
 from touchpoint.store import customers as customer_store
@@ -37,6 +38,7 @@ LIFECYCLE_MAP = "lifecycle-map.html"
 SPEND_FILE = "demo-campaign-spend.csv"  # the sample's spend moved to the demo's months
 MONTHS = 18  # of business, up to its end
 DEMO_KEY_SCOPES = ("ingest", "read", "admin")  # one key each, printed for trying the API
+DEMO_USER = "demo"  # the web app's user, a manager, printed with its password
 FIRST_ID = "demo-0-1"  # the first interaction of the first person: the log holds a demo
 
 DemoStep = Literal["ingest", "clock", "spend", "center", "switchboard", "summary", "analytics"]
@@ -46,6 +48,7 @@ DemoStep = Literal["ingest", "clock", "spend", "center", "switchboard", "summary
 class DemoResult:
     keys: Mapping[str, str]  # scope -> secret (only the hashes are in the database)
     keys_created: tuple[str, ...]  # the scopes whose key this run created; the rest were reused
+    user: Mapping[str, str]  # the web app's demo user: name, password (only its hash is stored)
     state_file: Path  # where the keys' secrets and the business's end are kept for the next run
     start: datetime  # the business's first moment: 18 months before its end
     end: datetime  # the business's 18 months end here: the moment of the first run
@@ -100,7 +103,9 @@ def run_demo(
     with write_transaction(tp.engine) as conn:
         end = _business_end(conn, earlier, seed=seed, now=now)
         keys, created = _demo_keys(conn, earlier)
-    write_state(state_file, DemoState(end=end, seed=seed, keys=keys))  # before a long ingest
+        user = _demo_user(conn, earlier)
+    # before a long ingest
+    write_state(state_file, DemoState(end=end, seed=seed, keys=keys, user=user))
     step("ingest")
     started = time.perf_counter()
     events = enumerate(generate_interactions(customers, seed=seed, end=end, months=MONTHS))
@@ -126,6 +131,7 @@ def run_demo(
     return DemoResult(
         keys=keys,
         keys_created=created,
+        user=user,
         state_file=state_file,
         start=months_before(end, MONTHS),
         end=end,
@@ -236,6 +242,26 @@ def _demo_keys(conn: Connection, state: DemoState | None) -> tuple[dict[str, str
             created.append(scope)
         keys[scope] = secret
     return keys, tuple(created)
+
+
+def _demo_user(conn: Connection, state: DemoState | None) -> dict[str, str]:
+    """The web app's demo user (a manager): an earlier run's if its password still works, else
+    one made now (or, if someone changed its password, given a new one)."""
+    kept = state.user if state else {}
+    name, password = kept.get("name", DEMO_USER), kept.get("password", "")
+    try:
+        users.verify(conn, name, password)
+        return {"name": name, "password": password}
+    except AuthError:
+        pass
+    try:
+        _user, password = users.create_user(conn, name=name, role="manager", created_by="demo")
+    except Conflict:  # the name is taken: a password changed since, or a user of the same name
+        try:
+            _user, password = users.set_password(conn, name, actor="demo")
+        except Conflict:  # disabled by an admin: the demo makes no other
+            return {}
+    return {"name": name, "password": password}
 
 
 def _works(conn: Connection, secret: str, scope: str) -> bool:
