@@ -76,8 +76,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=2_000)
     parser.add_argument("--no-send", action="store_true", help="stop after the waits")
+    parser.add_argument("--start-only", action="store_true", help="stop once runs are started")
     arguments = parser.parse_args()
-    n, skip_send = arguments.customers, arguments.no_send
+    n, skip_send, start_only = arguments.customers, arguments.no_send, arguments.start_only
     counter, port = Count(), _port()
     controller = Controller(counter, hostname="127.0.0.1", port=port)
     controller.start()
@@ -128,10 +129,11 @@ def main() -> None:
         auto = playbooks.automation(tp)
         started = runs.follow_triggers(auto, T0 + timedelta(minutes=1))
         trigger_s = clock.lap()
-        runs.execute_due(auto, T0 + timedelta(minutes=2))  # the waits: sends due at T0 + 1 h
+        if not start_only:
+            runs.execute_due(auto, T0 + timedelta(minutes=2))  # the waits: sends at T0 + 1 h
         wait_s = clock.lap()
         sent = 0
-        if not skip_send:
+        if not skip_send and not start_only:
             runs.execute_due(auto, T0 + timedelta(hours=2))
             sent = counter.n
         send_s = clock.lap()

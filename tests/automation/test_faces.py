@@ -69,3 +69,45 @@ def test_validate_names_each_line_in_one_line_and_help_explains(tmp_path: Path) 
     )
     helped = touchpoint("playbook", "test", "--help", data_dir=tmp_path)
     assert "Nothing is sent or recorded" in " ".join(helped.stdout.split())
+
+
+def test_a_dry_run_shows_the_wait_for_timing_out_and_the_branch_taken(tp: Touchpoint) -> None:
+    folder = tp.settings.data_dir / "playbooks"
+    folder.mkdir()
+    (folder / "cart_wait.toml").write_text(
+        'name = "cart_wait"\n[trigger]\ninteraction = "cart_abandoned"\n'
+        '[[steps]]\nwait_for = { type = "purchase", timeout = "1h" }\n'
+        "[[steps]]\nif = { came = true, else = 3 }\n"
+        '[[steps]]\nstop = "bought"\n'
+        '[[steps]]\nset_trait = { name = "cart_reminded", value = true }\n'
+    )
+    record(tp, granted(), cart())
+    reader = bearer(new_key(tp, "read"))
+    with TestClient(create_app(tp)) as client:
+        steps = client.post(
+            "/v1/playbooks/cart_wait/test",
+            json={"customer_id": _customer(tp), "at": T0.isoformat()},
+            headers=reader,
+        )
+        listed = client.get("/v1/playbooks/cart_wait", headers=reader).json()
+    assert steps.status_code == 200, steps.text
+    # no purchase in the hour after T0: timed out at 13:00, the else branch to step 3
+    assert [(s["step"], s["outcome"], s["at"][:16]) for s in steps.json()] == [
+        (0, "wait", "2026-01-01T12:00"),
+        (1, "branch", "2026-01-01T13:00"),
+        (3, "act", "2026-01-01T13:00"),
+    ]
+    assert steps.json()[0]["why"] == "timed out at 2026-01-01T13:00:00+00:00"
+    assert listed["steps"][0] == "wait up to 1 hour for a purchase"
+
+
+def test_validate_refuses_a_schedule_with_a_bad_time(tmp_path: Path) -> None:
+    bad = tmp_path / "bday.toml"
+    bad.write_text(
+        'name = "bday"\n[trigger]\nanniversary = "birthday"\nat = "9am"\n[[steps]]\nstop = "x"\n'
+    )
+    result = touchpoint("playbook", "validate", str(bad), data_dir=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: bday.toml:4: trigger.at: must be a local time of day HH:MM (09:00)"
+    )
