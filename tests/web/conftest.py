@@ -31,8 +31,16 @@ CENTER = """
 channels = ["phone", "chat"]
 target = "80/20"
 
+[queues.sales]
+channels = ["phone"]
+target = "80/20"
+
 [agents.ana]
+user = "web-agent"
 queues = ["support"]
+
+[agents.bob]
+queues = ["sales"]
 """
 # By hand, from the default stage model: a first touch is reach, a signup or an inbound call
 # acquisition, a purchase conversion.

@@ -3,6 +3,7 @@ page shows its table beside the chart)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -33,5 +34,112 @@ def queue_service_levels(rows: list[dict[str, Any]], by: str = "queue") -> go.Fi
         barmode="group",
         yaxis={"title": "%", "range": [0, 100]},
         height=380,
+    )
+    return fig
+
+
+def staffing_curve(
+    points: Sequence[tuple[int, float | None, float | None]],
+    target: float,
+    threshold_s: float,
+    answer: int,
+) -> go.Figure:
+    """Service level and occupancy for each staffing, the target as a line, the answer marked."""
+    import plotly.graph_objects as go
+
+    agents = [p[0] for p in points]
+    fig = go.Figure(
+        [
+            go.Scatter(
+                name=f"Service level ({threshold_s:.0f} s)",
+                x=agents,
+                y=[None if p[1] is None else 100 * p[1] for p in points],
+                mode="lines+markers",
+                hovertemplate="%{x} agents: %{y:.1f}%<extra>service level</extra>",
+            ),
+            go.Scatter(
+                name="Occupancy",
+                x=agents,
+                y=[None if p[2] is None else 100 * p[2] for p in points],
+                mode="lines",
+                line={"dash": "dot"},
+                hovertemplate="%{x} agents: %{y:.1f}%<extra>occupancy</extra>",
+            ),
+        ]
+    )
+    fig.add_hline(
+        y=100 * target,
+        line={"color": "#a4161a", "dash": "dash"},
+        annotation_text=f"target {target:.0%}",
+        annotation_position="bottom right",
+    )
+    fig.add_vline(x=answer, line={"color": "#1b1f24", "width": 1})
+    fig.update_layout(
+        title="Service level and occupancy by agents on the phones",
+        template="plotly_white",
+        xaxis={"title": "agents", "dtick": 1 if len(agents) <= 20 else None},
+        yaxis={"title": "%", "range": [0, 101]},
+        height=380,
+    )
+    return fig
+
+
+SCENARIO_BARS = (
+    ("service_level", "Service level", 100.0),
+    ("abandon_rate", "Abandonment", 100.0),
+    ("occupancy", "Occupancy", 100.0),
+)
+
+
+def scenario_bars(scenarios: list[Any]) -> go.Figure:
+    """Each scenario's service level, abandonment and occupancy (means, with their 95%
+    intervals as error bars), grouped by figure."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for s in scenarios:
+        means, plus, minus = [], [], []
+        for key, _label, scale in SCENARIO_BARS:
+            e = getattr(s, key)
+            mean = None if e.mean is None else scale * e.mean
+            means.append(mean)
+            plus.append(None if e.high is None or mean is None else scale * e.high - mean)
+            minus.append(None if e.low is None or mean is None else mean - scale * e.low)
+        fig.add_bar(
+            name=s.name,
+            x=[label for _k, label, _s in SCENARIO_BARS],
+            y=means,
+            error_y={"type": "data", "array": plus, "arrayminus": minus, "visible": True},
+            hovertemplate="%{x}: %{y:.1f}%<extra>" + s.name + "</extra>",
+        )
+    fig.update_layout(
+        title="The day's figures per scenario (mean, 95% interval)",
+        template="plotly_white",
+        barmode="group",
+        yaxis={"title": "%", "range": [0, 100]},
+        height=380,
+    )
+    return fig
+
+
+def segment_counts(points: list[Any]) -> go.Figure:
+    """A segment's members at the end of each day, with the day's entries and exits as bars."""
+    import plotly.graph_objects as go
+
+    days = [str(p.day) for p in points]
+    fig = go.Figure(
+        [
+            go.Scatter(name="Members", x=days, y=[p.members for p in points], mode="lines"),
+            go.Bar(name="Entered", x=days, y=[p.entered for p in points], marker_color="#2a7d2e"),
+            go.Bar(name="Left", x=days, y=[-p.left for p in points], marker_color="#a4161a"),
+        ]
+    )
+    fig.update_layout(
+        title="Members per day (entered up, left down)",
+        template="plotly_white",
+        barmode="relative",
+        xaxis={"type": "category", "title": "day (UTC)"},  # whole days, never clock ticks
+        yaxis={"title": "customers"},
+        height=340,
     )
     return fig

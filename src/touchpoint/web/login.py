@@ -108,9 +108,9 @@ async def login(request: Request) -> Response:
         return _form(request, next_=target, status_code=401, name=name, problem=FAILED)
     throttle.succeeded(address, name.lower())
     users.note_login(tp.engine, user)
-    answer = RedirectResponse(target, status_code=303)
-    sessions.write(request, answer, sessions.new(user.id))  # a new token: no session fixation
-    return answer
+    signed = RedirectResponse(target, status_code=303)
+    sessions.write(request, signed, sessions.new(user.id))  # a new token: no session fixation
+    return signed
 
 
 @router.post("/logout", response_model=None)

@@ -3,6 +3,7 @@ the htmx fragments (a period's KPI table, the wallboard's live picture) are rout
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -12,8 +13,9 @@ from touchpoint.analytics import plots
 from touchpoint.analytics.output import to_csv
 from touchpoint.analytics.reports import ReportResult
 from touchpoint.analytics.service import make_request, report_spec, run_report
+from touchpoint.contact_center.config import CenterConfig
 from touchpoint.domain.access import CONTACT_DETAILS
-from touchpoint.errors import Conflict, NotFound, ValidationError
+from touchpoint.errors import Conflict, Forbidden, NotFound, ValidationError
 from touchpoint.services import audit, scores
 from touchpoint.services import contact_center as cc
 from touchpoint.services import customers as customer_service
@@ -99,21 +101,42 @@ def kpi_table(
     return page(request, "_kpi_table.html", who, headers=pushed, **_kpi_values(request, period))
 
 
-# The tables a page downloads as CSV: the report behind it, and its breakdown.
-DOWNLOADS = {"transitions": None, "funnel": None, "contact-center": "queue"}
+# The tables a page downloads as CSV: the report behind it, and its default breakdown.
+DOWNLOADS = {
+    "transitions": None,
+    "funnel": None,
+    "contact-center": "queue",
+    "cohorts": None,
+    "composition": None,
+    "churn": None,
+    "at-risk": None,
+    "clv": None,
+    "attribution": "channel",
+}
 
 
 @router.get("/data/{report}.csv", response_class=Response)
 def download(
     request: Request,
     report: str,
-    _who: Annotated[Principal, signed_in("analytics.read")],
+    who: Annotated[Principal, signed_in("analytics.read")],
     period: Period = "all",
+    by: Annotated[str | None, Query(max_length=20)] = None,
+    interval: Annotated[str, Query(max_length=10)] = "month",
 ) -> Response:
-    """A page's table as CSV, the same rows as `touchpoint report NAME --format csv`."""
+    """A page's table as CSV, the same rows as `touchpoint report NAME --format csv` (without
+    names, emails and phones for a role that does not see contact details)."""
     if report not in DOWNLOADS:
         raise NotFound(f"no table {report!r} to download; there are: {', '.join(DOWNLOADS)}")
-    result = _report(request, report, period, by=DOWNLOADS[report])
+    tp = touchpoint_of(request)
+    spec = report_spec(report)
+    made = make_request(
+        spec, start=period_start(period), by=by or DOWNLOADS[report], interval=interval
+    )
+    result = run_report(tp.settings, report, made)
+    if not who.sees_contact_details:
+        hidden = [c for c in ("name", "email", "phone") if c in result.table.column_names]
+        result = dataclasses.replace(result, table=result.table.drop_columns(hidden))
     name = f"touchpoint-{report}-{period}.csv"
     return Response(
         to_csv(result),
@@ -197,13 +220,48 @@ def customer(
 
 # The order agents are listed in: those taking contacts first, those logged out last.
 STATE_ORDER = ("busy", "ready", "wrap_up", "not_ready", "logged_out")
+Queue = Annotated[str | None, Query(max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 
 
-def _wallboard_values(request: Request) -> dict[str, Any]:
+def _center(request: Request) -> CenterConfig | None:
+    with read_connection(touchpoint_of(request).engine) as conn:
+        try:
+            return cc.current_config(conn)[1]
+        except Conflict:  # no configuration yet
+            return None
+
+
+def queues_of(config: CenterConfig | None, who: Principal) -> set[str] | None:
+    """The queues a user may watch: an agent's own (those of the center's agent whose `user` is
+    their name; none if no agent is theirs), everyone else's all (None)."""
+    if who.role != "agent":
+        return None
+    if config is None:
+        return set()
+    return {q for spec in config.agents.values() if spec.user == who.name for q in spec.queues}
+
+
+def _wallboard_values(request: Request, who: Principal, queue: str | None) -> dict[str, Any]:
+    config = _center(request)
+    allowed = queues_of(config, who)
+    if queue is not None and allowed is not None and queue not in allowed:
+        mine = ", ".join(sorted(allowed)) or "none: no agent of the center is yours"
+        raise Forbidden(
+            f"{who.actor} is an agent and sees only their own queues ({mine}), not {queue!r}"
+        )
     try:
         board = cc.wallboard(touchpoint_of(request))
     except Conflict as exc:  # no configuration yet
-        return {"board": None, "problem": str(exc), "agents": [], "states": []}
+        return {"board": None, "problem": str(exc), "agents": [], "states": [], "queue": queue}
+    shown = {queue} if queue is not None else allowed
+    if shown is not None:
+        board = board | {"queues": [q for q in board["queues"] if q["queue"] in shown]}
+        serving = {
+            agent_id
+            for agent_id, spec in (config.agents if config else {}).items()
+            if shown & set(spec.queues)
+        }
+        board["agents"] = [a for a in board["agents"] if a["agent"] in serving]
 
     def rank(state: str) -> int:
         return STATE_ORDER.index(state) if state in STATE_ORDER else len(STATE_ORDER)
@@ -212,18 +270,27 @@ def _wallboard_values(request: Request) -> dict[str, Any]:
     counts: dict[str, int] = {}
     for agent in agents:
         counts[agent["state"]] = counts.get(agent["state"], 0) + 1
-    return {"board": board, "problem": None, "agents": agents, "states": list(counts.items())}
+    return {
+        "board": board,
+        "problem": None,
+        "agents": agents,
+        "states": list(counts.items()),
+        "queue": queue,
+        "scoped": allowed is not None,
+    }
 
 
 @router.get("/wallboard", response_class=HTMLResponse)
-def wallboard(request: Request, who: Annotated[Principal, signed_in("cc.read")]) -> HTMLResponse:
+def wallboard(
+    request: Request, who: Annotated[Principal, signed_in("cc.read")], queue: Queue = None
+) -> HTMLResponse:
     """Queues (waiting, longest wait, agents by state, today's SL) and agents, refreshed by htmx
-    every two seconds."""
-    return page(request, "wallboard.html", who, **_wallboard_values(request))
+    every two seconds; an agent sees their own queues only."""
+    return page(request, "wallboard.html", who, **_wallboard_values(request, who, queue))
 
 
 @router.get("/wallboard/live", response_class=HTMLResponse)
 def wallboard_live(
-    request: Request, who: Annotated[Principal, signed_in("cc.read")]
+    request: Request, who: Annotated[Principal, signed_in("cc.read")], queue: Queue = None
 ) -> HTMLResponse:
-    return page(request, "_wallboard.html", who, **_wallboard_values(request))
+    return page(request, "_wallboard.html", who, **_wallboard_values(request, who, queue))

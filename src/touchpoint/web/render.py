@@ -32,8 +32,16 @@ _env = jinja2.Environment(
 PAGES = (
     ("/app/lifecycle", "Lifecycle", "lifecycle.read"),
     ("/app/kpis", "Contact-center KPIs", "analytics.read"),
+    ("/app/cohorts", "Cohorts", "analytics.read"),
+    ("/app/churn", "Churn", "analytics.read"),
+    ("/app/clv", "CLV", "analytics.read"),
+    ("/app/attribution", "Attribution", "analytics.read"),
     ("/app/customers", "Customers", "customers.list"),
+    ("/app/segments", "Segments", "customers.list"),
+    ("/app/playbooks", "Playbooks", "playbooks.read"),
     ("/app/wallboard", "Wallboard", "cc.read"),
+    ("/app/staffing", "Staffing", "cc.read"),
+    ("/app/simulate", "What-ifs", "cc.read"),
 )
 
 # The periods a picker offers: a name, and how many days back from now (None: all history).
