@@ -176,3 +176,26 @@ def test_wait_up_to_an_hour_for_a_purchase_branches_on_whether_it_came(
         "called",
     ]
     assert hal.status == "done"
+
+
+def test_a_ticket_breached_and_then_solved_start_their_playbooks_once(tp: Touchpoint) -> None:
+    from tests.tickets.desk import Desk
+    from touchpoint.services import tickets
+
+    write(tp, "breach_alert", '[trigger]\nticket_breached = "first_response"\n' + STOP)
+    write(tp, "after_service", "[trigger]\nticket_solved = true\n" + STOP)
+    desk = Desk(tp)
+    now = datetime.now(UTC).replace(microsecond=0)
+    ticket = desk.open(now - timedelta(hours=2))  # sales: first response within 1 h, 24/7
+    run_once(tp)  # the streams' start
+    tickets.tick(tp, now)  # the first-response clock fell due an hour ago: a breach
+    run_once(tp)
+    (breach,) = playbooks.list_runs(tp, playbook="breach_alert")
+    assert breach.trigger_at == now - timedelta(hours=1) and breach.status == "done"
+    assert playbooks.list_runs(tp, playbook="after_service") == []
+    tickets.set_status(tp, ticket.id, "solved", actor="test")
+    run_once(tp)
+    run_once(tp)
+    (solved,) = playbooks.list_runs(tp, playbook="after_service")
+    assert solved.status == "done"
+    assert len(playbooks.list_runs(tp, playbook="breach_alert")) == 1
