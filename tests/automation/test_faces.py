@@ -27,7 +27,9 @@ def test_the_api_lists_pauses_resumes_and_dry_runs(tp: Touchpoint) -> None:
         listed = client.get("/v1/playbooks", headers=reader).json()
         assert [(p["name"], p["state"]) for p in listed] == [
             ("abandoned_cart", "paused"),
+            ("birthday", "paused"),
             ("first_purchase_thanks", "paused"),
+            ("win_back", "paused"),
         ]
         resumed = client.post("/v1/playbooks/abandoned_cart/resume", headers=manager)
         assert resumed.status_code == 200 and resumed.json()["state"] == "active"

@@ -97,3 +97,19 @@ def test_a_daily_cap_holds_across_playbooks_and_spares_transactional_mail(
     }
     (suppressed,) = [r for r in logged(mtp, "custom") if r["name"] == "message_suppressed"]
     assert suppressed["properties"]["playbook"] == "cart_b"
+
+
+def test_the_shipped_birthday_playbook_mails_at_nine_local_once(
+    mtp: Touchpoint, inbox: tuple[Inbox, int]
+) -> None:
+    box, _ = inbox
+    playbooks.set_state(mtp, "birthday", playbooks.ACTIVE, actor="test")
+    who = {"email": "jo@example.com", "traits": {"birthday": "1988-01-03", "tz": "Asia/Tokyo"}}
+    record(mtp, interaction(type="consent_granted", channel="email", **who))
+    # 3 January 2026 09:00 in Tokyo (UTC+9) is 2 January 24:00 UTC = 3 January 00:00 UTC
+    run_once(mtp, T0 + timedelta(hours=35, minutes=55))  # 2 January 23:55 UTC
+    assert box.messages == []
+    run_once(mtp, T0 + timedelta(hours=36))
+    run_once(mtp, T0 + timedelta(hours=36, minutes=10))
+    (mail,) = box.messages
+    assert mail["Subject"] == "Happy birthday!" and mail["To"] == "jo@example.com"
