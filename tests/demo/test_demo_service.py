@@ -177,6 +177,22 @@ def test_the_demo_configures_its_contact_center_once(runs: Runs) -> None:
     assert [r["team"] for r in center["rules"] if r["team"]] == ["retention"]
 
 
+def test_every_agent_in_the_demos_history_is_one_of_its_configured_agents(runs: Runs) -> None:
+    """The 18 months name agents by their configuration ids, as the router does: the per-team
+    and per-agent reports join history and configuration (no "(none)" team of names)."""
+    from touchpoint.services.contact_center import config_document
+
+    configured = set(config_document(runs.tp)["agents"])
+    with read_connection(runs.tp.engine) as conn:
+        named = set(
+            conn.execute(
+                select(interactions.c.agent).where(interactions.c.agent.is_not(None)).distinct()
+            ).scalars()
+        )
+    assert len(named) > 20
+    assert named <= configured
+
+
 def test_the_keys_are_kept_readable_by_their_owner_only(runs: Runs) -> None:
     state = runs.first.state_file
     assert stat.S_IMODE(state.stat().st_mode) == 0o600

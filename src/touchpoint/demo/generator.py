@@ -124,7 +124,7 @@ def center_config(seed: int = 7) -> dict[str, Any]:
     agents: dict[str, Any] = {}
     for team, members in teams.items():
         for agent in members:
-            agent_id = "-".join(agent.name.lower().replace(".", "").split())[:40]
+            agent_id = agent.id
             served = [team] if team != "support" else ["support"]
             if team == "retention":
                 served = ["retention", "support"]

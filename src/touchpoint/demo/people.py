@@ -65,6 +65,12 @@ class Agent:
     queue: str
     skill: float  # 0..1: drives first-contact resolution, handle time and how callers feel
 
+    @property
+    def id(self) -> str:
+        """The agent's id in the contact-center configuration and on every interaction they
+        handle ("Abigail Johnson" -> abigail-johnson), so reports join the two."""
+        return "-".join(self.name.lower().replace(".", "").split())[:40]
+
 
 def build_agents(pools: Pools, rng: Random) -> dict[str, list[Agent]]:
     """Sales and support teams; a few support agents are still learning the job."""

@@ -150,7 +150,7 @@ class Relationship(Timeline):
     # --- conversion ------------------------------------------------------------------------
     def buy(self, ts: float, *, first: bool = False) -> bool:
         rng = self.rng
-        agent = rng.choice(self.center.agents["sales"]).name
+        agent = rng.choice(self.center.agents["sales"]).id
         favour = self.favour if first else None
         basket = commerce.shop(self, ts, sales_agent=agent, favour=favour)
         if basket is None:

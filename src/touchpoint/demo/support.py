@@ -75,7 +75,7 @@ def support_case(
             "ticket_resolved",
             channel,
             who(tl, channel),
-            agent=contact.agent.name,
+            agent=contact.agent.id,
             queue="support",
             properties=resolved,
         )
