@@ -92,3 +92,68 @@ def test_a_table_downloads_as_csv(web: TestClient) -> None:
     assert support["offered"] == "2" and support["answered"] == "2"  # Bo's call and Cy's
     assert web.get("/app/data/kpis.csv", auth=as_("analyst")).status_code == 404
     assert web.get("/app/data/funnel.csv", auth=as_("agent")).status_code == 403
+
+
+def test_each_role_is_refused_the_pages_it_may_not_open(web: TestClient) -> None:
+    for path in ("/app/cohorts", "/app/churn", "/app/clv", "/app/attribution"):
+        refused = web.get(path, auth=as_("agent"))
+        assert refused.status_code == 403 and "analytics.read" in refused.text, path
+    assert web.get("/app/playbooks", auth=as_("analyst")).status_code == 403
+    assert web.get("/app/playbooks", auth=as_("agent")).status_code == 403
+    assert web.get("/app/segments", auth=as_("analyst")).status_code == 200
+
+
+def test_an_analyst_s_at_risk_list_and_segment_members_have_no_contact_details(
+    web: TestClient,
+) -> None:
+    churn = web.get("/app/churn", auth=as_("analyst"))
+    assert churn.status_code == 200
+    head = churn.text.split('id="at-risk-table"', 1)
+    assert len(head) == 1 or ">email<" not in head[1].split("</thead>", 1)[0]
+    for report in ("at-risk", "churn"):
+        csv = web.get(f"/app/data/{report}.csv", auth=as_("analyst"))
+        assert csv.status_code == 200
+        assert not {"name", "email", "phone"} & set(csv.text.splitlines()[0].split(","))
+
+
+def test_changes_need_a_session_its_token_and_the_role(web: TestClient) -> None:
+    basic = web.post(
+        "/app/segments",
+        data={"name": "x", "rule": "stage = reach", "csrf": "x"},
+        auth=as_("admin"),
+        follow_redirects=False,
+    )
+    assert basic.status_code == 303 and basic.headers["location"].startswith("/app/login")
+    form = web.get("/app/login").text
+    token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    signed = web.post(
+        "/app/login",
+        data={"user": "web-analyst", "password": PASSWORDS["analyst"], "csrf": token},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    page = web.get("/app/segments").text
+    session_token = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    no_token = web.post("/app/segments", data={"name": "x", "rule": "stage = reach"})
+    assert no_token.status_code == 403 and "reload the page" in no_token.text
+    analyst = web.post(
+        "/app/segments", data={"name": "x", "rule": "stage = reach", "csrf": session_token}
+    )
+    assert analyst.status_code == 403 and "segments.write" in analyst.text
+    paused = web.post(
+        "/app/playbooks/abandoned_cart/state", data={"state": "active", "csrf": session_token}
+    )
+    assert paused.status_code == 403 and "playbooks.write" in paused.text
+
+
+def test_planning_forms_refuse_bad_numbers_naming_the_field(web: TestClient) -> None:
+    answer = web.get("/app/staffing?volume=100&aht=0", auth=as_("manager"))
+    assert answer.status_code == 422 and "aht: average handle time" in answer.text
+    answer = web.get("/app/staffing?volume=lots&aht=180", auth=as_("manager"))
+    assert answer.status_code == 422 and "volume: a number, got &#39;lots&#39;" in answer.text
+    answer = web.get("/app/staffing?volume=100&aht=180&max_occupancy=0", auth=as_("manager"))
+    assert answer.status_code == 422 and "max_occupancy: a share" in answer.text
+    answer = web.get("/app/simulate?run=1&replications=0", auth=as_("manager"))
+    assert answer.status_code == 422 and "replications: 1 to 10" in answer.text
+    assert web.get("/app/cohorts?interval=year", auth=as_("manager")).status_code == 422
+    assert web.get("/app/churn?by=shoe", auth=as_("manager")).status_code == 422

@@ -44,6 +44,10 @@ def _number(name: str, text: str, *, integer: bool = False) -> float | None:
     return value
 
 
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
 def _curve(q: staffing_service.StaffingQuestion, found: staffing_service.Staffing) -> Any:
     """The service level for each staffing around the answer (where Erlang C is stable)."""
     low = max(1, math.floor(found.traffic_erlangs) + 1 if q.patience_s is None else 1)
@@ -88,12 +92,12 @@ def staffing(
     if volume.strip() or aht.strip():
         try:
             q = staffing_service.question(
-                volume=_number("volume", volume) or 0.0,
+                volume=_or(_number("volume", volume), 0.0),
                 interval=interval,
-                aht=_number("aht", aht) or 0.0,
+                aht=_or(_number("aht", aht), 0.0),
                 target=target,
-                shrinkage=_number("shrinkage", shrinkage) or 0.0,
-                max_occupancy=_number("max_occupancy", max_occupancy) or 1.0,
+                shrinkage=_or(_number("shrinkage", shrinkage), 0.0),
+                max_occupancy=_or(_number("max_occupancy", max_occupancy), 1.0),
                 patience=_number("patience", patience),
                 agents=None
                 if not agents.strip()
@@ -155,14 +159,14 @@ def simulate(
         try:
             found = [_what_if(i, values) for i in range(1, WHAT_IFS + 1)]
             scenarios = scenarios_from({"scenario": [s for s in found if s]}) if any(found) else []
-            reps = int(_number("replications", replications, integer=True) or 3)
+            reps = int(_or(_number("replications", replications, integer=True), 3))
             if not 1 <= reps <= MAX_REPLICATIONS:
                 raise ValidationError(f"replications: 1 to {MAX_REPLICATIONS}; got {reps}")
             result = simulation.simulate(
                 touchpoint_of(request),
                 scenarios=scenarios,
                 replications=reps,
-                seed=int(_number("seed", seed, integer=True) or 1),
+                seed=int(_or(_number("seed", seed, integer=True), 1)),
                 max_contacts=MAX_CONTACTS,
             )
             figure = chart(charts.scenario_bars(result.scenarios), "scenario-chart")
