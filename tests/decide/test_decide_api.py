@@ -18,8 +18,8 @@ from tests.conftest import new_key
 from touchpoint.api.app import create_app
 from touchpoint.domain.decisions import DECISION_SHOWN
 from touchpoint.runtime import Touchpoint, open_touchpoint
-from touchpoint.services.keys import create_key
 from touchpoint.services import decide as decide_service
+from touchpoint.services.keys import create_key
 from touchpoint.settings import Settings
 from touchpoint.store.engine import read_connection, write_transaction
 from touchpoint.store.tables import interactions
