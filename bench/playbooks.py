@@ -154,6 +154,10 @@ def main() -> None:
         ("wait steps executed", wait_s, n, "steps", "-"),
         (f"emails sent ({sent:,} arrived)", send_s, sent, "mails", "-"),
     ]
+    if start_only:
+        rows = rows[:2]
+    elif skip_send:
+        rows = rows[:3]
     for what, (wall, cpu), count, unit, goal in rows:
         rate = f"{count / wall:,.0f} {unit}" if wall > 0 else "-"
         table.add_row(what, f"{wall:.2f}", f"{cpu:.2f}", rate, goal)

@@ -54,7 +54,7 @@ def test_a_file_that_is_not_toml_names_its_line() -> None:
 
 def test_the_shipped_playbooks_are_valid() -> None:
     names = {read_playbook(p).name for p in sorted(SHIPPED_DIR.glob("*.toml"))}
-    assert names == {"abandoned_cart", "first_purchase_thanks"}
+    assert names == {"abandoned_cart", "birthday", "first_purchase_thanks", "win_back"}
 
 
 def _until(text: str) -> rules.Step:

@@ -111,51 +111,74 @@ def _lease(auto: Automation) -> timedelta:
 
 
 def _record_all(auto: Automation, done: list[tuple[Any, Outcome]], now: datetime) -> list[Outcome]:
-    """Record these steps' outcomes in one transaction; returns those this worker still held."""
+    """Record these steps' outcomes in one transaction; returns those this worker still held.
+    Finished steps (most) are written with one executemany per table; a step due again later
+    (a retry, a wait, a deferral) alone."""
     if not done:
         return []
     with write_transaction(auto.engine) as conn:
-        return [
+        recorded = [
             outcome
             for row, outcome in done
-            if _record(conn, row, outcome, now, auto.playbooks[row["playbook"]].playbook)
+            if outcome.status == store.PENDING and _postpone(conn, row, outcome, now)
         ]
+        ending = [(row, outcome) for row, outcome in done if outcome.status != store.PENDING]
+        if not ending:
+            return recorded
+        still = store.held(conn, [(row["seq"], row["attempts"]) for row, _ in ending])
+        finished: list[dict[str, Any]] = []
+        following: list[dict[str, Any]] = []
+        ended: list[dict[str, Any]] = []
+        for row, outcome in ending:
+            if row["seq"] not in still:
+                continue  # another worker holds it now (this one's lease passed)
+            finished.append(
+                {
+                    "seq": row["seq"],
+                    "status": outcome.status,
+                    "outcome": outcome.record,
+                    "log_item": outcome.log_item,
+                }
+            )
+            _next(row, outcome, auto.playbooks[row["playbook"]].playbook, following, ended)
+            recorded.append(outcome)
+        store.finish_steps(conn, finished, now)
+        store.add_steps(conn, following)
+        store.set_runs(conn, ended)
+    return recorded
 
 
-def _record(
-    conn: Connection, row: Any, outcome: Outcome, now: datetime, playbook: Playbook
-) -> bool:
-    if outcome.status == store.PENDING:  # a retry, a wait, a deferral: due again later
-        return store.postpone_step(
-            conn, row["seq"], row["attempts"], outcome.next_due or now, outcome.record
-        )
-    finished = store.finish_step(
-        conn,
-        row["seq"],
-        row["attempts"],
-        status=outcome.status,
-        outcome=outcome.record,
-        log_item=outcome.log_item,
-        now=now,
-    )
-    if not finished:
-        return False  # another worker holds it now (this one's lease passed)
-    following = row["step"] + 1 if outcome.next_step is None else outcome.next_step
+def _next(
+    row: Any,
+    outcome: Outcome,
+    playbook: Playbook,
+    following: list[dict[str, Any]],
+    ended: list[dict[str, Any]],
+) -> None:
+    """The run's next step (added to `following`), or its end (added to `ended`)."""
+    step = row["step"] + 1 if outcome.next_step is None else outcome.next_step
     going_on = outcome.status == store.DONE and outcome.run_status is None
-    if going_on and following < len(playbook.steps):
+    if going_on and step < len(playbook.steps):
         run_key_ = str(row["key"]).rsplit("|", 1)[0]  # a step's key is its run's key | step
-        store.add_step(
-            conn,
-            key=f"{run_key_}|{following}",
-            run_id=row["run_id"],
-            step=following,
-            kind=playbook.steps[following].kind,
-            due_at=outcome.next_due or row["due_at"],
+        following.append(
+            {
+                "key": f"{run_key_}|{step}",
+                "run_id": row["run_id"],
+                "step": step,
+                "kind": playbook.steps[step].kind,
+                "due_at": outcome.next_due or row["due_at"],
+            }
         )
     else:
         status = outcome.run_status or ("done" if outcome.status == store.DONE else "stopped")
-        store.set_run(conn, row["run_id"], status=status, reason=outcome.reason)
-    return True
+        ended.append({"id": row["run_id"], "status": status, "reason": outcome.reason})
+
+
+def _postpone(conn: Connection, row: Any, outcome: Outcome, now: datetime) -> bool:
+    """A step due again later (a retry, a wait, a deferral), if this worker still holds it."""
+    return store.postpone_step(
+        conn, row["seq"], row["attempts"], outcome.next_due or now, outcome.record
+    )
 
 
 def _perform(auto: Automation, row: Any, now: datetime, context: dict[str, Any]) -> Outcome:

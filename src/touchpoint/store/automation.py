@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, null, or_, select, update
+from sqlalchemy import JSON, Connection, and_, bindparam, func, insert, null, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from touchpoint.store.tables import (
@@ -234,6 +234,79 @@ def finish_step(
         )
     )
     return bool(result.rowcount)
+
+
+def held(conn: Connection, claims: Collection[tuple[int, int]]) -> set[int]:
+    """Which of these (seq, attempt) claims this worker still holds (claimed, same attempt)."""
+    wanted = dict(claims)
+    found: set[int] = set()
+    chosen = sorted(wanted)
+    for i in range(0, len(chosen), _CHUNK):
+        query = select(playbook_steps.c.seq, playbook_steps.c.attempts).where(
+            playbook_steps.c.seq.in_(chosen[i : i + _CHUNK]), playbook_steps.c.status == CLAIMED
+        )
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        found.update(seq for seq, attempts in conn.execute(query) if wanted[seq] == attempts)
+    return found
+
+
+def finish_steps(conn: Connection, finished: list[dict[str, Any]], now: datetime) -> None:
+    """Record many held steps' ends in one executemany: each {seq, status, outcome, log_item}
+    (call `held` first in the same transaction: this checks no claim)."""
+    if not finished:
+        return
+    statement = (
+        update(playbook_steps)
+        .where(playbook_steps.c.seq == bindparam("b_seq"))
+        .values(
+            status=bindparam("b_status"),
+            outcome=bindparam("b_outcome", type_=JSON(none_as_null=True)),
+            log_item=bindparam("b_log", type_=JSON(none_as_null=True)),
+            finished_at=now,
+            claimed_until=None,
+        )
+    )
+    conn.execute(
+        statement,
+        [
+            {
+                "b_seq": f["seq"],
+                "b_status": f["status"],
+                "b_outcome": f["outcome"],
+                "b_log": f["log_item"],
+            }
+            for f in finished
+        ],
+    )
+
+
+def set_runs(conn: Connection, ended: list[dict[str, Any]]) -> None:
+    """End many runs in one executemany: each {id, status, reason}."""
+    if ended:
+        statement = (
+            update(playbook_runs)
+            .where(playbook_runs.c.id == bindparam("b_id"))
+            .values(status=bindparam("b_status"), reason=bindparam("b_reason"))
+        )
+        conn.execute(
+            statement,
+            [{"b_id": e["id"], "b_status": e["status"], "b_reason": e["reason"]} for e in ended],
+        )
+
+
+def add_steps(conn: Connection, steps: list[dict[str, Any]]) -> None:
+    """Add many runs' next steps once each (a key already there is left as it is)."""
+    keys = [s["key"] for s in steps]
+    taken: set[str] = set()
+    for i in range(0, len(keys), _CHUNK):
+        query = select(playbook_steps.c.key).where(playbook_steps.c.key.in_(keys[i : i + _CHUNK]))
+        taken.update(conn.execute(query).scalars())
+    fresh = [s for s in steps if s["key"] not in taken]
+    if fresh:
+        conn.execute(
+            insert(playbook_steps), [{**s, "status": PENDING, "attempts": 0} for s in fresh]
+        )
 
 
 def retry_step(conn: Connection, seq: int, attempt: int, due_at: datetime) -> bool:
