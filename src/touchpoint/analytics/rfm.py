@@ -34,37 +34,10 @@ import pyarrow as pa
 from touchpoint.analytics.clv import purchases
 from touchpoint.analytics.common import in_period, naive, public_ids, to_arrow
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
+from touchpoint.domain.rfm import DAY_S, GROUPS, QUINTILES, rfm_group
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
-
-DAY_S = 86_400
-QUINTILES = {"q20": 0.2, "q40": 0.4, "q60": 0.6, "q80": 0.8}
-GROUPS = (
-    "champions",
-    "loyal",
-    "potential_loyalists",
-    "new",
-    "promising",
-    "need_attention",
-    "about_to_sleep",
-    "at_risk",
-    "cant_lose",
-    "hibernating",
-    "lost",
-)
-_GRID = {
-    5: ("new", "potential_loyalists", "potential_loyalists", "champions", "champions"),
-    4: ("promising", "potential_loyalists", "potential_loyalists", "loyal", "loyal"),
-    3: ("about_to_sleep", "about_to_sleep", "need_attention", "loyal", "loyal"),
-    2: ("hibernating", "hibernating", "at_risk", "at_risk", "cant_lose"),
-    1: ("lost", "hibernating", "at_risk", "at_risk", "cant_lose"),
-}
-
-
-def rfm_group(r: int, fm: int) -> str:
-    """The named group of an R score and an FM score (both 1-5)."""
-    return _GRID[r][fm - 1]
 
 
 def quintile_edges(table: ir.Table, value: str) -> ir.Table:

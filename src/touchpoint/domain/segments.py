@@ -21,6 +21,8 @@ from typing import Any, Final, Literal
 from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput, v_args
 from lark.exceptions import VisitError
 
+from touchpoint.domain.rfm import GROUPS as RFM_GROUPS
+
 TRAITS: Final = ("age", "gender", "income_band", "occupation", "country", "language")
 NUMERIC_TRAITS: Final = frozenset({"age"})
 OPERATORS: Final = (">=", "<=", "!=", "=", ">", "<", "in")
@@ -85,6 +87,14 @@ class Score:
 
 
 @dataclass(frozen=True, slots=True)
+class Rfm:
+    """The customer's RFM group (domain.rfm.GROUPS, as of the evaluation) is one of `groups`;
+    a customer who never purchased has none."""
+
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class EventFilter:
     """Which interactions a behaviour counts: a type, and optionally a direction, a queue, a
     product category (the `category` property) and a wait above some seconds (`wait_s`)."""
@@ -134,7 +144,7 @@ class Not:
     item: Rule
 
 
-Condition = Trait | Stage | Consent | Score | Behaviour
+Condition = Trait | Stage | Consent | Score | Rfm | Behaviour
 Rule = Condition | AllOf | AnyOf | Not
 
 
@@ -152,6 +162,10 @@ def conditions(rule: Rule) -> Iterator[Condition]:
 def rolling_behaviours(rule: Rule) -> list[Behaviour]:
     """The behaviours whose truth can change with time alone (a window that rolls)."""
     return [c for c in conditions(rule) if isinstance(c, Behaviour) and c.window.rolls]
+
+
+def reads_rfm(rule: Rule) -> bool:
+    return any(isinstance(c, Rfm) for c in conditions(rule))
 
 
 def score_models(rule: Rule) -> set[str]:
@@ -380,6 +394,12 @@ class _Build(Transformer[Token, Rule]):
     def score(self, model: Token, op: Token, value: Token) -> Score:
         return Score(str(model), str(op), float(value))
 
+    def rfm(self, group: Token) -> Rfm:
+        return Rfm((_unquote(group),))
+
+    def rfm_in(self, *groups: Token) -> Rfm:
+        return Rfm(tuple(_unquote(g) for g in groups))
+
     def behaviour(self, event: tuple[EventFilter, bool], *rest: Any) -> Behaviour:
         found, none = event
         count: tuple[str, int] = (">=", 1)
@@ -472,6 +492,10 @@ def _problems(rule: Rule, depth: int) -> Iterator[str]:
         yield from _trait_problems(rule)
     elif isinstance(rule, Stage | Score | Consent):
         yield from _name_problems(rule)
+    elif isinstance(rule, Rfm):
+        for group in rule.groups:
+            if group not in RFM_GROUPS:
+                yield f"no RFM group named {group!r} (there are: {', '.join(RFM_GROUPS)})"
     elif isinstance(rule, Behaviour):
         if rule.count < 0:
             yield "a count cannot be negative"
@@ -530,6 +554,8 @@ def rule_to_json(rule: Rule) -> dict[str, Any]:
         return {"trait": rule.trait, "op": rule.op, "value": value}
     if isinstance(rule, Stage):
         return {"stage": list(rule.stages)}
+    if isinstance(rule, Rfm):
+        return {"rfm": list(rule.groups)}
     if isinstance(rule, Consent):
         return {"consent": rule.channel, "purpose": rule.purpose, "status": rule.status}
     if isinstance(rule, Score):
@@ -601,9 +627,13 @@ def _from_json(doc: Any, path: str, depth: int) -> Rule:
         return Score(
             _text(doc["score"], f"{path}.score"), op, _number(doc.get("value"), f"{path}.value")
         )
+    if "rfm" in doc:
+        groups = doc["rfm"]
+        groups = [groups] if isinstance(groups, str) else groups
+        return Rfm(tuple(_text(g, f"{path}.rfm") for g in _list(groups, f"{path}.rfm")))
     if "event" in doc:
         return _behaviour_json(doc, path)
-    raise _BadJson(path, "expected one of: and, or, not, trait, stage, consent, score, event")
+    raise _BadJson(path, "expected one of: and, or, not, trait, stage, consent, score, rfm, event")
 
 
 def _trait_json(doc: Mapping[str, Any], path: str) -> Trait:

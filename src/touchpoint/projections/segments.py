@@ -185,8 +185,9 @@ def tick_segment(
     before = segment.evaluated_at
     if before is not None and now <= before:
         return None
-    if before is None or rules.score_models(segment.rule):
-        # Never evaluated, or scores decay continuously: everyone, now.
+    if before is None or rules.score_models(segment.rule) or rules.reads_rfm(segment.rule):
+        # Never evaluated, or scores decay continuously, or RFM groups (quintiles over everyone,
+        # recency growing) moved: everyone, now.
         held = evaluate_all(conn, segment, now, "tick")
         return held, {}
     scope: set[str] = set()

@@ -40,6 +40,7 @@ from sqlalchemy.engine import Dialect
 
 from touchpoint.domain import segments as rules
 from touchpoint.domain.contact_center import WAIT_PROPERTY
+from touchpoint.domain.rfm import QUINTILES, rfm_group
 from touchpoint.domain.segments import (
     AllOf,
     AnyOf,
@@ -47,6 +48,7 @@ from touchpoint.domain.segments import (
     Consent,
     EventFilter,
     Not,
+    Rfm,
     Rule,
     Score,
     Stage,
@@ -61,6 +63,7 @@ from touchpoint.store.tables import (
 )
 from touchpoint.store.types import UTCDateTime
 
+RFM_QUINTILES = tuple(QUINTILES.values())
 CATEGORY_PROPERTY = "category"  # the product category a purchase names (bought category "X")
 
 # (people id column) -> a condition limiting the evaluation to some customers
@@ -83,6 +86,7 @@ class SegmentSources:
     # answer them: the system of record), or one grouped subquery each that the customers are
     # looked up in (hash joins: DuckDB over many customers).
     grouped: bool = False
+    rfm: FromClause | None = None  # customer_id, rfm_group (as of the evaluation's moment)
 
 
 def member_query(
@@ -227,6 +231,11 @@ def _condition(rule: Rule, sources: SegmentSources, now: datetime) -> ColumnElem
         return _consent(rule, sources.consent, person) == rule.status
     if isinstance(rule, Score):
         return _score(rule, sources.scores, person)
+    if isinstance(rule, Rfm):
+        rfm = sources.rfm
+        if rfm is None:  # no RFM source (the DuckDB copy holds no revenue yet): nobody's group
+            return null()
+        return exists().where(rfm.c.customer_id == person, rfm.c.rfm_group.in_(rule.groups))
     if isinstance(rule, Behaviour):
         return _compare(_count(rule, sources.events, person, now), rule.op, rule.count)
     raise TypeError(f"not a segment rule: {rule!r}")
@@ -254,6 +263,11 @@ def _grouped(
             .having(latest == rule.status)
         )
         return person.in_(granted)
+    if isinstance(rule, Rfm):
+        rfm = sources.rfm
+        if rfm is None:
+            return null()
+        return person.in_(select(rfm.c.customer_id).where(rfm.c.rfm_group.in_(rule.groups)))
     if isinstance(rule, Score):
         scores = sources.scores
         if scores is None:
@@ -421,7 +435,68 @@ def system_sources(dialect: Dialect, now: datetime | None = None) -> SegmentSour
         stages=customer_stages,
         consent=consent_history,
         scores=None if now is None else decayed_scores(dialect, now),
+        rfm=None if now is None else rfm_groups(now),
     )
+
+
+def rfm_groups(now: datetime) -> FromClause:
+    """Every purchasing customer's RFM group as of `now` (analytics.rfm's definition, in SQL):
+    over the purchases with revenue before `now`, recency (the last purchase), frequency and
+    monetary value are scored 1-5 against their nearest-rank quintile edges (the largest value
+    among the first ceil(n x p) in order), R counted from the most recent, and the group is
+    the R x FM grid's (domain.rfm)."""
+    i = interactions.c
+    bought = (
+        select(
+            i.customer_id,
+            func.max(i.occurred_at).label("last_at"),
+            func.count().label("frequency"),
+            func.sum(i.revenue).label("monetary"),
+        )
+        .where(i.type == rules.PURCHASE, i.revenue > 0, i.occurred_at < moment(now))
+        .group_by(i.customer_id)
+        .subquery("bought")
+    )
+    b = bought.c
+    ranked = select(
+        bought,
+        # recency ascending is the last purchase descending: edges are moments, compared reversed
+        func.row_number().over(order_by=b.last_at.desc()).label("rr"),
+        func.row_number().over(order_by=b.frequency).label("rf"),
+        func.row_number().over(order_by=b.monetary).label("rm"),
+        func.count().over().label("n"),
+    ).subquery("ranked")
+    r = ranked.c
+
+    def edge(rank: Any, value: Any, q: float, agg: Any) -> Any:
+        return agg(case((rank <= func.ceil(r.n * literal(q, Float)), value)))
+
+    edges = select(
+        *(edge(r.rr, r.last_at, q, func.min).label(f"r{k}") for k, q in enumerate(RFM_QUINTILES)),
+        *(edge(r.rf, r.frequency, q, func.max).label(f"f{k}") for k, q in enumerate(RFM_QUINTILES)),
+        *(edge(r.rm, r.monetary, q, func.max).label(f"m{k}") for k, q in enumerate(RFM_QUINTILES)),
+    ).subquery("edges")
+    e = edges.c
+    quarters = range(len(RFM_QUINTILES))
+    older = sum((case((b.last_at < e[f"r{k}"], 1), else_=0) for k in quarters), literal(0))
+    f = 1 + sum((case((b.frequency > e[f"f{k}"], 1), else_=0) for k in quarters), literal(0))
+    m = 1 + sum((case((b.monetary > e[f"m{k}"], 1), else_=0) for k in quarters), literal(0))
+    scored = (
+        select(b.customer_id, (5 - older).label("r"), f.label("f"), m.label("m"))
+        .select_from(bought.join(edges, literal(True)))
+        .subquery("scored")
+    )
+    s = scored.c
+    fm = (s.f + s.m + 1) // 2  # FM: the mean of F and M rounded half up (domain.rfm.fm_score)
+    named = case(
+        *(
+            (and_(s.r == score_r, fm == score_fm), rfm_group(score_r, score_fm))
+            for score_r in range(1, 6)
+            for score_fm in range(1, 6)
+        ),
+        else_=literal("lost"),
+    )
+    return select(s.customer_id, named.label("rfm_group")).subquery("rfm")
 
 
 def moment(value: datetime) -> ColumnElement[Any]:
