@@ -42,6 +42,12 @@ team = "retention"
 team_for_s = 60           # then anyone in the queue
 priority = 10
 
+[[rules]]                 # a predictive score (touchpoint model train churn), once scored
+name = "likely to churn first"
+predicted = "churn"       # or "conversion"
+predicted_above = 0.6
+priority = 5
+
 [[sla]]                   # tickets' SLA targets, in the queue's business time (domain.sla)
 queue = "support"
 priority = ["high", "urgent"]   # omitted: every priority; one policy per queue and priority
@@ -64,6 +70,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from touchpoint.domain.calendar import BusinessCalendar, CalendarError, parse_calendar
 from touchpoint.domain.moments import parse_span
+from touchpoint.domain.predictions import TARGETS
 from touchpoint.domain.routing import (
     STRATEGIES,
     STRATEGY_ALIASES,
@@ -156,11 +163,20 @@ class RuleIn(_Strict):
     trait: str | None = None
     open_ticket: bool = False
     last_agent_within_days: Annotated[float, Field(gt=0, le=3650)] | None = None
+    predicted: str | None = None
+    predicted_above: Annotated[float, Field(ge=0, le=1)] = 0.5
     queues: list[str] = Field(default_factory=list)
     priority: Annotated[int, Field(ge=-100, le=100)] = 0
     team: str | None = None
     team_for_s: Seconds | None = None
     prefer_agent_s: Seconds | None = None
+
+    @field_validator("predicted")
+    @classmethod
+    def _known_model(cls, value: str | None) -> str | None:
+        if value is not None and value not in TARGETS:
+            raise ValueError(f"no predictive model {value!r}; one of {', '.join(TARGETS)}")
+        return value
 
 
 class SlaIn(_Strict):
@@ -397,6 +413,8 @@ def _built(config: CenterConfigIn, calendars: dict[str, BusinessCalendar]) -> Ce
             trait=r.trait,
             open_ticket=r.open_ticket,
             last_agent_within_days=r.last_agent_within_days,
+            predicted=r.predicted,
+            predicted_above=r.predicted_above,
             queues=tuple(r.queues),
             priority=r.priority,
             team=r.team,

@@ -23,7 +23,8 @@ functions, and writes the decision with the reasons they give.
   `top-down`: the configured order), `most-skilled`, `random`, `weighted-random` (Asterisk
   `wrandom`: weighted by skill level).
 - **Lifecycle-aware rules** are data: each names a condition on the customer (stage, VIP trait,
-  open ticket owner, last agent within N days, language) and what follows (a priority boost, a
+  open ticket owner, last agent within N days, a predicted churn or conversion probability at
+  least some value, when the customer has been scored) and what follows (a priority boost, a
   target team, a preferred agent held for some seconds). The first rule that sets a team wins;
   boosts add up. Every decision says which rules applied and who the candidates were.
 """
@@ -284,6 +285,7 @@ class CustomerFacts:
     last_agent: str | None = None
     last_agent_at: datetime | None = None
     ticket_owner: str | None = None
+    predicted: Mapping[str, float] = field(default_factory=dict)  # model -> probability now
 
 
 @dataclass(frozen=True)
@@ -293,6 +295,8 @@ class RoutingRule:
     trait: str | None = None  # a truthy trait, e.g. vip
     open_ticket: bool = False  # the customer has an open ticket with an owner
     last_agent_within_days: float | None = None  # sticky agent
+    predicted: str | None = None  # a predictive model (churn, conversion) whose score …
+    predicted_above: float = 0.5  # … is at least this (a customer not scored: no match)
     queues: tuple[str, ...] = ()  # only for these queues (empty: all)
     priority: int = 0
     team: str | None = None
@@ -308,6 +312,10 @@ class RoutingRule:
             return False
         if self.open_ticket and facts.ticket_owner is None:
             return False
+        if self.predicted is not None:
+            probability = facts.predicted.get(self.predicted)
+            if probability is None or probability < self.predicted_above:
+                return False
         if self.last_agent_within_days is not None:
             if facts.last_agent is None or facts.last_agent_at is None:
                 return False

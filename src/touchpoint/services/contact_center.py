@@ -27,6 +27,7 @@ from touchpoint.services import audit
 from touchpoint.services import customers as customer_service
 from touchpoint.services.access import Principal
 from touchpoint.store import contact_center as store
+from touchpoint.store import models as model_store
 from touchpoint.store import tickets as ticket_store
 from touchpoint.store.engine import read_connection
 
@@ -132,8 +133,9 @@ def _change(tp: Touchpoint, work: Callable[[Connection, CenterConfig, datetime],
 def facts_for(
     conn: Connection, identity: dict[str, Any], *, default_region: str
 ) -> tuple[str | None, CustomerFacts]:
-    """Who is on the line, if Touchpoint knows them: their stage, traits, last agent and the
-    owner of their open ticket (one not solved nor closed, the most recently changed)."""
+    """Who is on the line, if Touchpoint knows them: their stage, traits, last agent, the owner
+    of their open ticket (one not solved nor closed, the most recently changed) and their
+    predictive scores (the latest scoring of each model)."""
     keys = customer_service.lookup_keys(default_region=default_region, **identity)
     for key in keys:
         total, found = customer_service.find_customers(conn, [key], limit=1)
@@ -148,6 +150,10 @@ def facts_for(
                 ticket_owner=ticket_store.open_ticket_owner(
                     conn, person.id, ticket_terms.ACTIVE_STATUSES
                 ),
+                predicted={
+                    row["model"]: float(row["probability"])
+                    for row in model_store.scores_of(conn, person.id)
+                },
             )
     return None, CustomerFacts()
 
