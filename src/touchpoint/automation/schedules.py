@@ -14,7 +14,7 @@ A customer whose trait changes inside the horizon already scanned is seen at the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
@@ -69,7 +69,16 @@ def occurrences(
     kind, at = trigger.kind, trigger.at
     if kind in (schedules.ANNIVERSARY, schedules.MONTHLY):
         trait = trigger.subject if kind == schedules.ANNIVERSARY else None
-        for row in store.traits_of_all(conn, trait):
+        local_days = _local_days(start, end)
+        if kind == schedules.MONTHLY and not any(
+            d == schedules.monthly_date(int(trigger.subject), d.year, d.month) for d in local_days
+        ):
+            return  # the day of the month is in no time zone's window
+        month_days = {d.strftime("%m-%d") for d in local_days}
+        if month_days & {"02-28", "03-01"}:
+            month_days.add("02-29")  # a leap-day birthday in a common year
+        rows = store.traits_of_all(conn, trait, month_days if trait else ())
+        for row in rows:
             traits = dict(row["traits"] or {})
             zone = time_zone(traits)
             assert at is not None
@@ -102,6 +111,13 @@ def occurrences(
         due = schedules.after(moment, trigger.days or 0, key, zone, at=at)
         if start < due.at <= end:
             yield _entry(playbook, customer_id, due)
+
+
+def _local_days(start: datetime, end: datetime) -> list[date]:
+    """Every calendar day the window (start, end] touches in some time zone (UTC-12 to +14)."""
+    first = (start - timedelta(hours=12)).date()
+    last = (end + timedelta(hours=14)).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def _entry(playbook: Playbook, customer_id: str, found: schedules.Occurrence) -> Entry:

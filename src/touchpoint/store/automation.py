@@ -400,11 +400,18 @@ def ticket_change(conn: Connection, key: str) -> dict[str, Any]:
 # --- what a schedule reads -------------------------------------------------------------------------
 
 
-def traits_of_all(conn: Connection, trait: str | None = None) -> list[RowMapping]:
-    """(id, traits) of every customer not merged away — with `trait` set, if named."""
+def traits_of_all(
+    conn: Connection, trait: str | None = None, month_days: Collection[str] = ()
+) -> list[RowMapping]:
+    """(id, traits) of every customer not merged away — with `trait` set, if named, and then
+    only those whose trait (a date, `YYYY-MM-DD…`) falls on one of `month_days` (`MM-DD`), if
+    given: the database filters, so a birthday look reads the day's few, not every customer."""
     query = select(customers.c.id, customers.c.traits).where(customers.c.merged_into.is_(None))
     if trait is not None:
-        query = query.where(customers.c.traits[trait].as_string().is_not(None))
+        value = customers.c.traits[trait].as_string()
+        query = query.where(value.is_not(None))
+        if month_days:
+            query = query.where(or_(*(value.like(f"____-{day}%") for day in sorted(month_days))))
     return list(conn.execute(query).mappings())
 
 
