@@ -21,6 +21,8 @@ from touchpoint.store.tables import interactions
 
 NOW = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)  # 12:00 in New York
 ANN, BEN, CAL = "+12125550101", "+12125550102", "+12125550103"
+# an agent whose call ended at NOW is in the sales queue's wrap-up (30 s) until then
+AFTER_WRAPUP = NOW + timedelta(seconds=30)
 
 
 def log(tp: Touchpoint, items: list[dict[str, Any]]) -> None:
@@ -135,7 +137,7 @@ def test_consent_withdrawn_after_the_list_was_built_is_not_dialled(center: Touch
     assert [(r.phone, r.reason) for r in first.refused] == [(ANN, "no_consent")]
     assert [c.phone for c in first.calls] == [BEN]
     service.record_outcome(tp, first.calls[0].attempt_id, disposition="NI", agent="ana", now=NOW)
-    second = service.next_calls(tp, campaign, agent="ana", now=NOW)
+    second = service.next_calls(tp, campaign, agent="ana", now=AFTER_WRAPUP)
     assert [(r.phone, r.reason) for r in second.refused] == [(CAL, "no_consent")]
     assert second.calls == []
     view = service.campaign(tp, campaign).campaign
@@ -151,7 +153,7 @@ def test_a_dnc_disposition_keeps_the_number_out_of_every_campaign(center: Touchp
     call = service.next_calls(tp, first, agent="ana", now=NOW).calls[0]
     service.record_outcome(tp, call.attempt_id, disposition="DNC", agent="ana", now=NOW)
     second = csv_campaign(tp, ANN, name="two")
-    handed = service.next_calls(tp, second, agent="ana", now=NOW)
+    handed = service.next_calls(tp, second, agent="ana", now=AFTER_WRAPUP)
     assert (handed.calls, [r.reason for r in handed.refused]) == ([], ["do_not_call"])
 
 
@@ -176,7 +178,7 @@ def test_an_erased_person_leaves_the_lists_and_their_number_is_suppressed(
     assert [r.phone for r in service.campaign(tp, campaign).records] == [BEN]
     # A new list naming the erased number again: refused, as suppressed, never dialled.
     again = csv_campaign(tp, ANN, BEN, name="again", consent="opt_out")
-    handed = service.next_calls(tp, again, agent="ana", now=NOW)
+    handed = service.next_calls(tp, again, agent="ana", now=AFTER_WRAPUP)
     assert [(r.phone, r.reason) for r in handed.refused] == [(ANN, "suppressed")]
     assert [c.phone for c in handed.calls] == [BEN]
 

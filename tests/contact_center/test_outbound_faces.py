@@ -19,7 +19,7 @@ ALL_DAY = {"window": ["00:00", "24:00"]}  # the wall clock decides nothing here
 def test_a_preview_campaign_over_http(tp: Touchpoint, client: TestClient, manager_key: str) -> None:
     apply_config(tp, text=CONFIG, actor="test")
     granted(tp, ANN)
-    ready(tp, "ana")
+    ready(tp, "ana", "bo")
     headers = bearer(manager_key)
     body = {
         "name": "win back",
@@ -50,9 +50,14 @@ def test_a_preview_campaign_over_http(tp: Touchpoint, client: TestClient, manage
     assert (first.json()["repeated"], again.json()["repeated"]) == (False, True)
     assert first.json()["closed_reason"] == "sale"
     assert len(calls_in_log(tp)) == 1
+    # Ana is in wrap-up after her call, as after an inbound one: Bo asks for the next record
+    busy = client.post(
+        f"/v1/cc/campaigns/{campaign['id']}/next", json={"agent": "ana"}, headers=headers
+    )
+    assert busy.status_code == 409 and "not ready" in busy.text
     # Ben never granted consent for calls: refused with its reason, never dialled.
     later = client.post(
-        f"/v1/cc/campaigns/{campaign['id']}/next", json={"agent": "ana"}, headers=headers
+        f"/v1/cc/campaigns/{campaign['id']}/next", json={"agent": "bo"}, headers=headers
     )
     assert [(r["phone"], r["reason"]) for r in later.json()["refused"]] == [(BEN, "no_consent")]
     shown = client.get(f"/v1/cc/campaigns/{campaign['id']}", headers=headers).json()

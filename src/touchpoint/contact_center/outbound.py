@@ -261,6 +261,7 @@ def hand_out(
     if row["status"] != ACTIVE:
         raise Conflict(f"campaign {row['name']!r} is paused: resume it first")
     settings = settings_of(row)
+    router.settle(conn, config, now)  # wrap-ups ended by now (one after an outbound call too)
     live = store.dialling(conn, campaign_id)
     free = free_agents(conn, config, now, row["queue"])
     if settings.pacing == rules.PREVIEW:
@@ -276,7 +277,70 @@ def hand_out(
         pacing = rules.pace(settings.pacing, len(free), history(conn, campaign_id, now), settings)
         wanted = max(0, pacing.lines - sum(1 for a in live if a["agent"] is None))
     calls, refused = _pick(conn, now, row, settings, agent, wanted)
+    for call in calls:
+        if call.agent is not None:  # preview: the agent asking holds the call from now
+            _occupy(conn, config, now, row["queue"], call)
     return Handout(campaign_id, pacing, len(free), len(live), calls, refused)
+
+
+def _occupy(
+    conn: Connection, config: CenterConfig, now: datetime, queue: str, call: HandedOut
+) -> None:
+    """The agent is on the call: a contact assigned to them in the router (in the campaign's
+    queue), so no inbound contact is offered to them until the call's outcome is recorded."""
+    assert call.agent is not None
+    router.start_outbound(
+        conn,
+        config,
+        now,
+        agent_id=call.agent,
+        queue=queue,
+        call_ref=call.attempt_id,
+        identity={"phone": call.phone},
+        customer_id=call.customer_id,
+    )
+
+
+def connect(
+    conn: Connection, config: CenterConfig, now: datetime, attempt_id: str, agent: str
+) -> HandedOut:
+    """A progressive or predictive call a person answered is put through to an agent of the
+    campaign's queue who is free: they hold it (no inbound offer) until its outcome."""
+    attempt = store.attempt(conn, attempt_id)
+    if attempt is None:
+        raise NotFound(f"no attempt {attempt_id!r}")
+    if attempt["status"] != DIALLING:
+        raise Conflict(f"attempt {attempt_id} is {attempt['status']}, not a call being dialled")
+    if attempt["agent"] is not None:
+        if attempt["agent"] == agent:  # put through again: the same call
+            return _handed(conn, attempt, agent)
+        raise Conflict(f"attempt {attempt_id} is with {attempt['agent']!r} already")
+    if agent not in config.agents:
+        raise ValidationError(f"agent: {agent!r} is not an agent of the contact center")
+    row = campaign_row(conn, attempt["campaign_id"])
+    router.settle(conn, config, now)
+    if agent not in free_agents(conn, config, now, row["queue"]):
+        raise Conflict(
+            f"agent {agent!r} is not ready with room for a call in queue {row['queue']!r}"
+        )
+    store.set_attempt(conn, attempt_id, agent=agent)
+    call = _handed(conn, attempt, agent)
+    _occupy(conn, config, now, row["queue"], call)
+    return call
+
+
+def _handed(conn: Connection, attempt: RowMapping, agent: str) -> HandedOut:
+    record = store.record(conn, attempt["record_id"])
+    assert record is not None
+    return HandedOut(
+        attempt["id"],
+        record["id"],
+        record["phone"],
+        record["name"],
+        record["customer_id"],
+        agent,
+        record["attempts"],
+    )
 
 
 def _check_preview_agent(
@@ -484,6 +548,7 @@ def record_outcome(
     )
     if disposition.outcome == rules.DO_NOT_CALL:
         store.add_do_not_call(conn, record["phone"], now, f"attempt:{attempt_id}")
+    router.end_outbound(conn, config, now, attempt_id, disposition.outcome)  # the agent is free
     return Outcome(
         attempt_id,
         disposition.code,

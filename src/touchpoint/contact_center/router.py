@@ -605,3 +605,78 @@ def _end_for_agent(
         return wrapup
     store.set_agent(conn, agent_id, **values)
     return 0.0
+
+
+# --- outbound calls -----------------------------------------------------------------------------
+
+OUTBOUND_REF = "outbound:"  # a contact's external_ref when it is an outbound call (+ the call id)
+
+
+def start_outbound(
+    conn: Connection,
+    config: CenterConfig,
+    now: datetime,
+    *,
+    agent_id: str,
+    queue: str,
+    call_ref: str,
+    identity: dict[str, Any],
+    customer_id: str | None = None,
+) -> str:
+    """An outbound call handed to an agent (contact_center/outbound.py) becomes a phone contact
+    assigned to them in `queue`: it takes their room as any call does, so routing offers them
+    nothing until `end_outbound`, and the trail says they were busy from now (occupancy). Answers
+    the contact's id; the same call given again is the same contact."""
+    if agent_id not in config.agents:
+        raise NotFound(f"no agent {agent_id!r} in the configuration")
+    settle(conn, config, now)
+    if found := store.contact_by_ref(conn, OUTBOUND_REF + call_ref):
+        return str(found["id"])
+    contact_id = "con_" + secrets.token_hex(8)
+    why = {"strategy": "outbound", "candidates": [agent_id], "reason": "an outbound call"}
+    store.add_contact(
+        conn,
+        id=contact_id,
+        external_ref=OUTBOUND_REF + call_ref,
+        queue=queue,
+        channel="phone",
+        customer_id=customer_id,
+        identity=identity,
+        status="assigned",
+        created_at=now,
+        joined_at=now,
+        agent=agent_id,
+        assigned_at=now,
+        rules=[],
+        decision=why,
+    )
+    store.add_event(
+        conn,
+        at=now,
+        kind="accepted",
+        contact_id=contact_id,
+        agent_id=agent_id,
+        queue=queue,
+        detail={"outbound": call_ref},
+    )
+    return contact_id
+
+
+def end_outbound(
+    conn: Connection,
+    config: CenterConfig,
+    now: datetime,
+    call_ref: str,
+    outcome: str,
+    rng: random.Random | None = None,
+) -> str | None:
+    """The outbound call's outcome is recorded: its contact completes as any contact does (the
+    agent into the queue's wrap-up, then ready; dispatch runs), and is marked logged — its
+    interaction is the dialer's own (`ob-<attempt>`), not a `cc-` one. Answers the contact's id,
+    or None for a call no agent held (never connected) or one ended already."""
+    row = store.contact_by_ref(conn, OUTBOUND_REF + call_ref)
+    if row is None or row["status"] != "assigned":
+        return None
+    complete(conn, config, now, row["id"], row["agent"], outcome, rng)
+    store.mark_logged(conn, [row["id"]], now)
+    return str(row["id"])

@@ -242,6 +242,17 @@ def next_calls(
         return dialer.hand_out(conn, config, now, row["id"], agent)
 
 
+def connect_call(
+    tp: Touchpoint, attempt_id: str, agent: str, *, now: datetime | None = None
+) -> dialer.HandedOut:
+    """A progressive or predictive call a person answered, put through to a free agent: they
+    hold it in the router (no inbound offer) until its outcome is recorded."""
+    now = now or utcnow()
+    with center_store.center_transaction(tp.engine) as conn:
+        _version, config = current_config(conn)
+        return dialer.connect(conn, config, now, attempt_id, agent)
+
+
 def attempt_campaign(tp: Touchpoint, attempt_id: str) -> str:
     """The campaign an attempt belongs to."""
     with read_connection(tp.engine) as conn:
