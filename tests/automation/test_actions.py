@@ -1,7 +1,8 @@
 """The actions beyond messages, on SQLite and PostgreSQL: a VIP playbook sets a trait, adds a tag,
 opens a ticket in a queue and asks a team to call the customer back — each once, even when the
 run's steps are executed again (the ticket and the contact found by the reference the step gives);
-and an SMS through a provider's webhook obeys SMS consent (suppressed without it, logged)."""
+and an SMS through a provider's webhook obeys SMS consent (suppressed without it, or without a
+phone number, logged)."""
 
 from __future__ import annotations
 
@@ -121,12 +122,13 @@ def test_an_sms_through_a_webhook_obeys_sms_consent(
         interaction(type="consent_granted", channel="sms", phone="+33611111111", at=now),
         interaction(type="cart_abandoned", phone="+33611111111", at=now),
         interaction(type="cart_abandoned", phone="+33622222222", at=now),
+        interaction(type="cart_abandoned", email="nophone@example.com", at=now),
     )
     run_once(tp, now + timedelta(minutes=1))
     (call,) = got
     assert b'"channel":"sms"' in call["body"] and b'"to":"+33611111111"' in call["body"]
-    (suppressed,) = [r for r in logged(tp, "custom") if r["name"] == "message_suppressed"]
-    assert suppressed["properties"]["reason"] == "no_consent"
+    suppressed = [r for r in logged(tp, "custom") if r["name"] == "message_suppressed"]
+    assert sorted(r["properties"]["reason"] for r in suppressed) == ["no_address", "no_consent"]
     sent = [r for r in logged(tp, "custom") if r["name"] == "message_sent"]
     assert len(sent) == 1 and sent[0]["campaign"] == "sms_offer"
     with read_connection(tp.engine) as conn:

@@ -204,8 +204,13 @@ def call_webhook(
     """A signed webhook; with a channel (SMS…) a message to the customer, through the gate."""
     channel = rules.message_channel(step)
     if channel is not None:
+        customer = context["customer"]
+        if _address(customer, channel) is None:  # no phone (or address) to send it to
+            missing = log_item(row, playbook, customer, step, now, suppressed=rules.NO_ADDRESS)
+            refused = {"outcome": "suppressed", "reason": rules.NO_ADDRESS}
+            return Outcome(DONE, refused, missing, next_due=now)
         with read_connection(auto.engine) as conn:
-            stopped = gate(auto, conn, row, playbook, step, context["customer"], now)
+            stopped = gate(auto, conn, row, playbook, step, customer, now)
         if stopped is not None:
             return stopped
     secret = (
@@ -224,7 +229,6 @@ def call_webhook(
         "at": now.isoformat(),
     }
     if channel is not None:
-        customer = context["customer"]
         payload["message"] = {
             "channel": channel,
             "to": _address(customer, channel),
@@ -237,7 +241,7 @@ def call_webhook(
     except OSError as exc:
         return retry(row, now, f"{type(exc).__name__}: {exc}")
     record: dict[str, Any] = {"outcome": "called", "delivery_id": delivery, "status": status}
-    item = None
+    item: dict[str, Any] | None = None
     if channel is not None:
         record |= {"outcome": "sent", "channel": channel, "marketing": rules.is_marketing(step)}
         item = log_item(row, playbook, context["customer"], step, now, delivery_id=delivery)
