@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import pyarrow as pa
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
@@ -77,6 +78,7 @@ def shown(
     drop: tuple[str, ...] = (),
     drawn: bool = True,
     limit: int = ROWS_SHOWN,
+    interval: str = "month",
 ) -> Shown:
     """A report's figure (titled by the page's heading, not twice) and its rows; `drawn` False
     for a work list, which a table shows better than a picture of one."""
@@ -87,6 +89,7 @@ def shown(
     if drawn and result.table.num_rows:
         fig = spec.plot(result)
         fig.update_layout(title_text="", margin={"t": 30})
+        _whole_periods(fig, result, interval)
         figure = chart(fig, div_id)
     return Shown(
         name=result.name,
@@ -97,6 +100,25 @@ def shown(
         total=result.table.num_rows,
         notes=list(result.notes),
     )
+
+
+# Ticks of a period axis: one per period, never the clock's (a single month is otherwise drawn
+# with millisecond ticks around it).
+_PERIOD_TICKS = {
+    "month": ("M1", "%b %Y"),
+    "week": (7 * 86_400_000, "%d %b %Y"),
+    "day": (86_400_000, "%d %b %Y"),
+}
+
+
+def _whole_periods(fig: Any, result: ReportResult, interval: str) -> None:
+    table = result.table
+    if "period" not in table.column_names or not pa.types.is_temporal(
+        table.schema.field("period").type
+    ):
+        return
+    dtick, label = _PERIOD_TICKS.get(interval, _PERIOD_TICKS["month"])
+    fig.update_xaxes(dtick=dtick, tickformat=label)
 
 
 def _filters(name: str, period: str, by: str | None, interval: str | None) -> dict[str, Any]:
@@ -128,7 +150,10 @@ def cohorts(
         who,
         heading="Cohorts",
         action="/app/cohorts",
-        reports=[shown(retention, "cohort-heatmap"), shown(composition, "composition")],
+        reports=[
+            shown(retention, "cohort-heatmap"),
+            shown(composition, "composition", interval=interval),
+        ],
         **_filters("cohorts", period, None, interval) | {"bys": ()},
     )
 
@@ -154,7 +179,7 @@ def churn(
         heading="Churn and customers at risk",
         action="/app/churn",
         reports=[
-            shown(rates, "churn-rates"),
+            shown(rates, "churn-rates", interval=interval),
             shown(at_risk, "at-risk", drop=drop, drawn=False, limit=AT_RISK_SHOWN),
         ],
         open_customers=who.may("customers.read"),
