@@ -47,3 +47,26 @@ def test_keys_lifecycle_from_the_command_line(tmp_path: Path) -> None:
     assert "--expires" in one_line_error(
         touchpoint("keys", "create", "--scope", "read", "--expires", "soon", data_dir=tmp_path)
     )
+
+
+def test_a_browser_keys_identity_secret_is_shown_kept_by_rotation_and_rotated(
+    tmp_path: Path,
+) -> None:
+    assert touchpoint("init", data_dir=tmp_path).returncode == 0
+    made = touchpoint(
+        "keys", "create", "--scope", "browser", "--origin", "https://a.example", data_dir=tmp_path
+    )
+    assert made.returncode == 0, made.stderr
+    key_id = re.search(r"key (key_[0-9a-f]{12})", made.stdout)[1]  # type: ignore[index]
+    first = re.search(r"(tp_idsec_\S+)", made.stdout)[1]  # type: ignore[index]
+    shown = touchpoint("keys", "identity-secret", key_id, data_dir=tmp_path)
+    assert first in shown.stdout
+    rotated = touchpoint("keys", "rotate", key_id, data_dir=tmp_path)
+    new_id = re.search(r"replacement (key_[0-9a-f]{12})", rotated.stdout)[1]  # type: ignore[index]
+    assert first in touchpoint("keys", "identity-secret", new_id, data_dir=tmp_path).stdout
+    fresh = touchpoint("keys", "identity-secret", new_id, "--rotate", data_dir=tmp_path)
+    second = re.search(r"(tp_idsec_\S+)", fresh.stdout)[1]  # type: ignore[index]
+    assert second != first
+    server = touchpoint("keys", "create", "--scope", "ingest", data_dir=tmp_path)
+    server_id = re.search(r"key (key_[0-9a-f]{12})", server.stdout)[1]  # type: ignore[index]
+    one_line_error(touchpoint("keys", "identity-secret", server_id, data_dir=tmp_path))

@@ -35,7 +35,7 @@ from touchpoint.ingest.segment import (
 )
 from touchpoint.ingest.values import json_value_error, loads
 from touchpoint.runtime import Touchpoint
-from touchpoint.services import keys, recording
+from touchpoint.services import identity_claims, keys
 from touchpoint.services.access import Credentials, Principal, authenticate
 from touchpoint.settings import Settings
 from touchpoint.store.engine import read_connection
@@ -253,8 +253,11 @@ def batch(tp: TouchpointDep, key: SegmentKey, body: SegmentBody) -> SegmentResul
     if why:
         raise SegmentPayloadError(f"context: {why}")
     reach = load_reach_table(tp.settings.reach_channels_file)
-    rows = _translated(messages, body, event_map(tp.settings), datetime.now(UTC), reach)
-    return _result(recording.record(tp, rows, actor=key.actor, keep_results=False))
+    signatures: dict[int, str | None] = {}
+    rows = _translated(messages, body, event_map(tp.settings), datetime.now(UTC), reach, signatures)
+    return _result(
+        identity_claims.record_messages(tp, key, list(rows), signatures, keep_results=False)
+    )
 
 
 def _ingest_one(
@@ -270,7 +273,8 @@ def _ingest_one(
         )
     except ValidationError as exc:
         raise SegmentPayloadError(f"{kind}: {exc}") from None
-    report = recording.record(tp, [(0, raw)], actor=key.actor, keep_results=False)
+    signature = {0: identity_claims.signature_of(message)}
+    report = identity_claims.record_messages(tp, key, [(0, raw)], signature, keep_results=False)
     refused = report.rejected or report.conflicts  # a conflict: its messageId has other content
     if refused:
         raise SegmentPayloadError(f"{kind}: {refused[0].reason}")
@@ -283,8 +287,10 @@ def _translated(
     events: SegmentEventMap,
     received_at: datetime,
     reach: ReachTable | None = None,
+    signatures: dict[int, str | None] | None = None,
 ) -> Iterator[tuple[int, dict[str, Any] | ItemResult]]:
-    """Each message in the interaction shape, or its rejection in its place."""
+    """Each message in the interaction shape, or its rejection in its place; each message's
+    `context.user_hash` into `signatures`."""
     for index, message in enumerate(messages):
         if not isinstance(message, dict):
             yield index, ItemResult(index, "rejected", reason="each message must be a JSON object")
@@ -292,6 +298,8 @@ def _translated(
         message = with_batch_defaults(
             message, context=body.get("context"), sent_at=body.get("sentAt")
         )
+        if signatures is not None:
+            signatures[index] = identity_claims.signature_of(message)
         try:
             yield (
                 index,

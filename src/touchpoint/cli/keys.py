@@ -1,5 +1,6 @@
-"""`touchpoint keys create|list|revoke|rotate`: API keys, each secret printed once (only its hash
-is stored); expiry, last use and who made each key; a browser key's web origins."""
+"""`touchpoint keys create|list|revoke|rotate|identity-secret`: API keys, each secret printed once
+(only its hash is stored); expiry, last use and who made each key; a browser key's web origins
+and the identity secret that signs the userIds its pages identify."""
 
 from __future__ import annotations
 
@@ -14,7 +15,16 @@ from touchpoint import console as show
 from touchpoint.cli.options import MOMENT_RULE, DataDir, cli_actor, moment_parser, opened
 from touchpoint.domain.vocabulary import API_KEY_SCOPES
 
-group = typer.Typer(help="Manage API keys: create, list, revoke, rotate.", no_args_is_help=True)
+_SIGNING_HELP = (
+    "To let a page identify a user a server already identified, sign the userId on your "
+    "server: user_hash = HMAC-SHA256(identity secret, userId) as hex, sent as "
+    "context.user_hash (docs/segment.md)."
+)
+
+group = typer.Typer(
+    help="Manage API keys: create, list, revoke, rotate; browser identity secrets.",
+    no_args_is_help=True,
+)
 
 _LIFETIME = re.compile(r"^(\d{1,5})([hdw])$")
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
@@ -58,7 +68,7 @@ def keys_create(
     """Create an API key and print it once (only its hash is stored). A browser key
     (--scope browser --origin https://shop.example.com) is meant to be public in a web page:
     it records interactions only, and only from pages on its origins."""
-    from touchpoint.services.keys import create_key
+    from touchpoint.services.keys import create_key, identity_secret
     from touchpoint.store.engine import write_transaction
 
     expires_at = _expiry(expires)
@@ -71,10 +81,14 @@ def keys_create(
             created_by=cli_actor(),
             origins=origin or (),
         )
+        signing = identity_secret(conn, key.id) if key.origins else None
     until = f", expires {show.when(expires_at)}" if expires_at else ""
     where = f", for {show.plain(', '.join(key.origins))}" if key.origins else ""
     show.console.print(f"{key.scope} key {key.id}{until}{where}: [bold]{secret}[/]")
     show.console.print("Store it now: it cannot be shown again.", style="dim")
+    if signing:
+        show.console.print(f"identity secret (server side only, never in a page): {signing}")
+        show.console.print(_SIGNING_HELP, style="dim")
 
 
 @group.command("list")
@@ -142,3 +156,29 @@ def keys_rotate(
         key, secret = rotate_key(conn, key_id, created_by=cli_actor())
     show.console.print(f"key {key_id} revoked; its replacement {key.id}: [bold]{secret}[/]")
     show.console.print("Store it now: it cannot be shown again.", style="dim")
+
+
+@group.command("identity-secret")
+def keys_identity_secret(
+    key_id: Annotated[str, typer.Argument(help="A browser key's id (key_…)")],
+    rotate: Annotated[
+        bool,
+        typer.Option(
+            "--rotate", help="Make a new one: identifies signed with the old one stop linking"
+        ),
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Show (or --rotate) a browser key's identity secret: your server signs each userId it
+    puts in a page with it (HMAC-SHA256, hex, sent as context.user_hash), so that a page may
+    identify a user a server already identified. Keep it on the server, never in a page."""
+    from touchpoint.services.keys import identity_secret, rotate_identity_secret
+    from touchpoint.store.engine import write_transaction
+
+    with opened(data_dir) as tp, write_transaction(tp.engine) as conn:
+        if rotate:
+            secret = rotate_identity_secret(conn, key_id, actor=cli_actor())
+        else:
+            secret = identity_secret(conn, key_id)
+    show.console.print(f"identity secret of {key_id}{' (new)' if rotate else ''}: {secret}")
+    show.console.print(_SIGNING_HELP, style="dim")

@@ -66,9 +66,12 @@ def create_key(
     expires_at: datetime | None = None,
     created_by: str | None = None,
     origins: Sequence[str] = (),
+    identity_secret: str | None = None,
 ) -> tuple[ApiKey, str]:
     """A new key; the secret is returned once and only its hash is stored. A browser key needs
-    the origins it may be used from; no other key takes any."""
+    the origins it may be used from; no other key takes any. A browser key also gets an
+    identity secret (`identity_secret` when given: a rotation keeps the old one), with which a
+    site's server signs the userIds its pages identify (services.identity_claims)."""
     if scope not in SCOPES:
         raise ValidationError(f"unknown scope {scope!r}; allowed: {', '.join(SCOPES)}")
     allowed = allowed_origins(scope, origins)
@@ -87,12 +90,44 @@ def create_key(
         created_by=created_by,
         expires_at=expires_at,
         origins=list(allowed) if scope == BROWSER_SCOPE else None,
+        identity_secret=(identity_secret or _new_identity_secret())
+        if scope == BROWSER_SCOPE
+        else None,
     )
     extra = {"origins": list(allowed)} if allowed else {}
     audit.record(
         conn, created_by or "system", "key.create", key_id, scope=scope, name=name, **extra
     )
     return ApiKey(key_id, scope, name, allowed), secret
+
+
+def _new_identity_secret() -> str:
+    return "tp_idsec_" + secrets.token_urlsafe(32)
+
+
+def identity_secret(conn: Connection, key_id: str) -> str:
+    """A browser key's identity secret (what `keys identity-secret` shows)."""
+    found = _existing(conn, key_id)
+    if found.scope != BROWSER_SCOPE:
+        raise ValidationError(f"key {key_id} is a {found.scope} key: only a browser key has one")
+    secret = store.identity_secret(conn, key_id)
+    if secret is None:  # a browser key made before identity secrets existed
+        raise NotFound(f"browser key {key_id} has no identity secret yet: rotate it to make one")
+    return secret
+
+
+def rotate_identity_secret(conn: Connection, key_id: str, *, actor: str = "system") -> str:
+    """A new identity secret for a browser key: identifies signed with the old one are unsigned
+    from now on (the site's server must sign with the new one)."""
+    found = _existing(conn, key_id)
+    if found.scope != BROWSER_SCOPE:
+        raise ValidationError(f"key {key_id} is a {found.scope} key: only a browser key has one")
+    if found.revoked_at is not None:
+        raise Conflict(f"key {key_id} is revoked")
+    secret = _new_identity_secret()
+    store.set_identity_secret(conn, key_id, secret)
+    audit.record(conn, actor, "key.rotate", key_id, part="identity_secret")
+    return secret
 
 
 def allowed_origins(scope: str, origins: Sequence[str]) -> tuple[str, ...]:
@@ -223,6 +258,7 @@ def rotate_key(
         expires_at=expires_at,
         created_by=created_by,
         origins=old.origins or (),
+        identity_secret=store.identity_secret(conn, key_id),
     )
     store.revoke(conn, key_id, now, replaced_by=new.id)
     audit.record(conn, created_by or "system", "key.rotate", key_id, replaced_by=new.id)

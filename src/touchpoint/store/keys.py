@@ -1,6 +1,7 @@
 """API keys as stored: an id, the SHA-256 hash of the secret, a scope, a label, who made it,
 when it expires, when it was last used, revocation, the key a rotation put in its place and, for
-a browser key, the web origins it may be used from."""
+a browser key, the web origins it may be used from and its identity secret (the HMAC key that
+signs identifies, kept as is since checking a signature needs it)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ def add(
     created_by: str | None = None,
     expires_at: datetime | None = None,
     origins: list[str] | None = None,
+    identity_secret: str | None = None,
 ) -> None:
     conn.execute(
         insert(api_keys).values(
@@ -50,6 +52,7 @@ def add(
             created_by=created_by,
             expires_at=expires_at,
             origins=origins,
+            identity_secret=identity_secret,
         )
     )
 
@@ -81,6 +84,16 @@ def live_origins(conn: Connection, scope: str, now: datetime) -> list[list[str]]
         api_keys.c.expires_at.is_(None) | (api_keys.c.expires_at > now),
     )
     return [list(origins) for (origins,) in conn.execute(query) if origins]
+
+
+def identity_secret(conn: Connection, key_id: str) -> str | None:
+    """A browser key's secret for signed identifies (None for a server key or no such key)."""
+    query = select(api_keys.c.identity_secret).where(api_keys.c.id == key_id)
+    return conn.execute(query).scalar()
+
+
+def set_identity_secret(conn: Connection, key_id: str, secret: str) -> None:
+    conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(identity_secret=secret))
 
 
 def revoke(conn: Connection, key_id: str, at: datetime, *, replaced_by: str | None = None) -> bool:

@@ -164,6 +164,17 @@ api_keys = Table(
     Column("created_by", Text),  # "cli:<os user>" or the admin key that made it
     Column("replaced_by", String(40)),  # the key a rotation made in its place
     Column("origins", JSON),  # a browser key's allowed web origins (domain.origins); else NULL
+    Column("identity_secret", Text),  # a browser key's HMAC secret for signed identifies
+)
+
+# External ids first claimed by an unsigned browser identify, and the customer they went to:
+# such an id may be claimed again unsigned; any other known one only by a signed identify.
+browser_claims = Table(
+    "browser_claims",
+    metadata,
+    Column("key", String(400), primary_key=True),  # "external_id:<userId>"
+    Column("customer_id", String(40), nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=False),
 )
 
 users = Table(
