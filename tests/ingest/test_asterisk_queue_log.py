@@ -180,8 +180,8 @@ def test_bad_lines_are_named_and_the_rest_is_read() -> None:
     assert warnings == [
         "1 call(s) still in progress at the end of the file (no end line yet; first seen on "
         "line 33): not imported; import the file that holds their end",
-        "7 agent session line(s) counted, not stored (the log records customers' "
-        "interactions): ADDMEMBER 1, AGENTLOGIN 1, AGENTLOGOFF 1, PAUSE 1, PAUSEALL 1, "
+        "7 agent session line(s), not interactions (kept in the contact center's event "
+        "trail): ADDMEMBER 1, AGENTLOGIN 1, AGENTLOGOFF 1, PAUSE 1, PAUSEALL 1, "
         "REMOVEMEMBER 1, UNPAUSE 1",
     ]
 

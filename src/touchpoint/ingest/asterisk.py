@@ -4,12 +4,14 @@ with its wait, talk time, agent, queue and outcome counted as app_queue counts t
 
 A call's lines are gathered by (callid, queue) until the line that ends it (COMPLETECALLER,
 COMPLETEAGENT, a transfer, ABANDON, EXITWITHTIMEOUT, EXITEMPTY, EXITWITHKEY, WITHDRAW); calls
-still open at the end of the file are counted, not imported. Agents' sessions are counted and
-skipped: the log records customers' interactions. See docs/asterisk.md for the whole mapping.
+still open at the end of the file are counted, not imported. Agents' sessions are not
+interactions: `agent_steps` reads them (with each call's CONNECT and end) as steps of the
+contact center's event trail, which the occupancy report reads. See docs/asterisk.md.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -317,8 +319,8 @@ def _say_counts(
         )
     if agent_events:
         warn(
-            f"{agent_events.total():,} agent session line(s) counted, not stored (the log "
-            f"records customers' interactions): {_counts(agent_events)}"
+            f"{agent_events.total():,} agent session line(s), not interactions (kept in the "
+            f"contact center's event trail): {_counts(agent_events)}"
         )
     if unmapped:
         warn(f"{unmapped.total():,} line(s) of events a call does not need: {_counts(unmapped)}")
@@ -326,3 +328,71 @@ def _say_counts(
 
 def _counts(counter: Counter[str]) -> str:
     return ", ".join(f"{event} {n:,}" for event, n in sorted(counter.items()))
+
+
+# --- agents' sessions, for the contact center's event trail ----------------------------------
+
+# Each agent session event as a step of the router's trail (domain.contact_center): logged in
+# and ready, paused (not ready: still logged in), logged out. A member added to or removed from
+# one queue counts as logging in or out altogether (the trail knows agents, not memberships).
+SESSION_STEPS = {
+    "AGENTLOGIN": "ready",
+    "AGENTCALLBACKLOGIN": "ready",
+    "ADDMEMBER": "ready",
+    "UNPAUSE": "ready",
+    "UNPAUSEALL": "ready",
+    "PAUSE": "not_ready",
+    "PAUSEALL": "not_ready",
+    "AGENTLOGOFF": cc.LOGGED_OUT,
+    "AGENTCALLBACKLOGOFF": cc.LOGGED_OUT,
+    "REMOVEMEMBER": cc.LOGGED_OUT,
+}
+TAKEN, LEFT = cc.CONTACT_TAKEN[0], cc.CONTACT_LEFT[0]  # accepted, completed
+STEP_KEY = "asterisk"  # the trail entry's detail names its queue_log line by this key
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStep:
+    """One queue_log line as a step of an agent's day: `key` names the line (the same line
+    imported again is the same step), `contact` the call for CONNECT and its end."""
+
+    key: str
+    at: datetime
+    kind: str
+    agent: str
+    queue: str | None
+    contact: str | None
+    event: str
+
+
+def agent_steps(stream: IO[bytes]) -> Iterator[AgentStep]:
+    """The agents' session lines and each call's CONNECT and end (busy from one to the other),
+    in file order; lines that are not queue_log, or name no agent, are left out (the call
+    import reports them)."""
+    for number, raw in enumerate(stream, start=1):
+        text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if not text.strip():
+            continue
+        try:
+            line = parse_line(number, text)
+            at = _moment(line.at, line)
+        except ValidationError:
+            continue
+        if not line.agent or line.agent.upper() == "NONE":
+            continue
+        contact = None
+        if line.event in SESSION_STEPS:
+            kind = SESSION_STEPS[line.event]
+        elif line.event == "CONNECT" or line.event in COMPLETIONS:
+            kind = TAKEN if line.event == "CONNECT" else LEFT
+            contact = call_contact(line.callid, line.queue)
+        else:
+            continue
+        key = hashlib.sha1(text.strip().encode(), usedforsecurity=False).hexdigest()
+        yield AgentStep(key, at, kind, line.agent, line.queue or None, contact, line.event)
+
+
+def call_contact(callid: str, queue: str) -> str:
+    """The trail's contact id of a queued call (fits the trail's 40 characters)."""
+    digest = hashlib.sha1(f"{callid}|{queue}".encode(), usedforsecurity=False).hexdigest()
+    return "ast_" + digest[:32]

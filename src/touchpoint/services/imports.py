@@ -3,14 +3,17 @@ catches up from its checkpoint. The CLI's `touchpoint import` and the demo call 
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable
 from pathlib import Path
 
+from touchpoint.ingest import asterisk
 from touchpoint.ingest.files import FILE_BATCH_SIZE, file_kind, file_rows
 from touchpoint.ingest.report import IngestReport
 from touchpoint.ingest.segment import load_event_map
 from touchpoint.projections.contract import Progress
 from touchpoint.runtime import Touchpoint
+from touchpoint.store import contact_center as center_store
 
 
 def import_file(
@@ -48,6 +51,34 @@ def import_file(
             rows, keep_results=keep_results, batch_size=FILE_BATCH_SIZE, bulk=True
         )
     report.warnings.extend(warnings)
+    if kind == asterisk.QUEUE_LOG:
+        added = store_agent_sessions(tp, path)
+        if added:
+            report.warnings.append(
+                f"{added:,} agent step(s) (sessions, pauses, calls taken) added to the contact "
+                "center's event trail, which the occupancy report reads"
+            )
     if catch_up:
         tp.projections.catch_up(catch_up_progress)
     return report
+
+
+def store_agent_sessions(tp: Touchpoint, path: Path) -> int:
+    """An Asterisk queue_log's agent sessions (log-ins, pauses, log-outs) and calls taken
+    (CONNECT to its end) as steps of the contact center's event trail, so occupancy covers
+    Asterisk's agents; a line imported again adds nothing. Answers how many steps were added."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as stream:
+        steps = [
+            {
+                "at": step.at,
+                "kind": step.kind,
+                "agent_id": step.agent[:40],
+                "queue": step.queue[:40] if step.queue else None,
+                "contact_id": step.contact,
+                "detail": {asterisk.STEP_KEY: step.key, "event": step.event},
+            }
+            for step in asterisk.agent_steps(stream)
+        ]
+    with center_store.center_transaction(tp.engine) as conn:
+        return center_store.add_imported_steps(conn, steps, asterisk.STEP_KEY)

@@ -346,3 +346,26 @@ def agent_steps(
     if since is not None:
         query = query.where(cc_events.c.at >= since)
     return list(conn.execute(query).mappings())
+
+
+# --- steps from another system -------------------------------------------------------------------
+
+
+def add_imported_steps(conn: Connection, steps: list[dict[str, Any]], key: str) -> int:
+    """Trail entries read from another system (an Asterisk queue_log's agent sessions), each
+    naming its source line in `detail[key]`: those already in the trail (an import run again)
+    are left alone. Answers how many were added."""
+    if not steps:
+        return 0
+    low, high = min(s["at"] for s in steps), max(s["at"] for s in steps)
+    query = select(cc_events.c.detail).where(cc_events.c.at >= low, cc_events.c.at <= high)
+    known = {d.get(key) for d in conn.execute(query).scalars() if isinstance(d, dict)}
+    fresh: list[dict[str, Any]] = []
+    for step in steps:
+        name = step["detail"][key]
+        if name not in known:
+            known.add(name)
+            fresh.append(step)
+    if fresh:
+        conn.execute(insert(cc_events), fresh)
+    return len(fresh)
