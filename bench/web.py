@@ -92,7 +92,11 @@ def _children_cpu_s() -> float:
     that refreshes the columnar copy runs reports' refreshes outside process_time); Linux."""
     total = 0.0
     for task in Path("/proc/self/task").iterdir():
-        for child in (task / "children").read_text().split():
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:  # a thread that ended meanwhile
+            continue
+        for child in children:
             try:
                 fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
