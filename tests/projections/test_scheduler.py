@@ -3,8 +3,13 @@ earliest due time."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import contextlib
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from tests.builders import T0, interaction
 from tests.projections.test_registry import write_jsonl
@@ -57,3 +62,37 @@ def test_the_server_sleeps_until_the_earliest_due_time(tp: Touchpoint) -> None:
     assert (
         scheduler.seconds_to_sleep(tp, due - timedelta(days=1), far) == scheduler.LAG_POLL_SECONDS
     )
+
+
+def test_the_server_loop_wakes_when_an_ingest_stores_something(
+    tp: Touchpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With nothing due for seconds, the loop sleeps; an interaction stored wakes it within a
+    fraction of a second (a playbook it triggers starts then), not at its next look."""
+    wakes: list[float] = []
+
+    def counted(_tp: Touchpoint, _now: datetime, next_tick: datetime) -> tuple[datetime, float]:
+        wakes.append(time.monotonic())
+        return next_tick, 30.0  # nothing due for 30 s
+
+    monkeypatch.setattr(scheduler, "wake", counted)
+
+    async def scenario() -> float:
+        task = asyncio.create_task(scheduler.run_forever(tp))
+        while not wakes:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)
+        assert len(wakes) == 1  # asleep, as told
+        stored_at = time.monotonic()
+        await asyncio.to_thread(
+            tp.ingestor.ingest, [(0, interaction(type="signup", email="wake@example.com"))]
+        )
+        while len(wakes) < 2 and time.monotonic() - stored_at < 5:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        assert tp.ingestor.on_stored == []  # the loop's listener is gone with it
+        return wakes[1] - stored_at if len(wakes) > 1 else float("inf")
+
+    assert asyncio.run(scenario()) < 1.0

@@ -103,6 +103,9 @@ class Ingestor:
         self.engine = engine
         self.settings = settings
         self.projections = projections
+        # Called after an ingest stored something (the server's scheduler wakes on it, so a
+        # playbook triggered by what arrived starts now, not at its next regular look).
+        self.on_stored: list[Callable[[], None]] = []
 
     def ingest(
         self,
@@ -125,7 +128,13 @@ class Ingestor:
             if bulk:
                 conn = stack.enter_context(bulk_connection(self.engine))
                 stack.enter_context(without_cycle_collection())
-            return self._ingest(raws, conn, keep_results, batch_size, on_progress, inline=not bulk)
+            report = self._ingest(
+                raws, conn, keep_results, batch_size, on_progress, inline=not bulk
+            )
+        if report.accepted:
+            for listener in self.on_stored:
+                listener()
+        return report
 
     def _ingest(
         self,

@@ -28,6 +28,7 @@ log = logging.getLogger("touchpoint.scheduler")
 
 LAG_POLL_SECONDS = 5.0  # how often the server looks for a projection left behind
 MIN_SLEEP_SECONDS = 0.5
+STORED_WAKE_SECONDS = 0.1  # the least time between two wakes for what ingests stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,15 +101,32 @@ def wake(tp: Touchpoint, now: datetime, next_tick: datetime) -> tuple[datetime, 
 
 async def run_forever(tp: Touchpoint) -> None:
     """The server's loop, in a thread (the work is blocking database I/O). A failed wake-up is
-    logged and retried at the next one; it never stops the loop or the server."""
+    logged and retried at the next one; it never stops the loop or the server. Besides its due
+    times it wakes when an ingest stores something (at most every STORED_WAKE_SECONDS), so a
+    playbook an interaction triggers starts within a fraction of a second."""
+    loop = asyncio.get_running_loop()
+    stored = asyncio.Event()
+
+    def on_stored() -> None:  # called in the ingesting thread
+        loop.call_soon_threadsafe(stored.set)
+
+    tp.ingestor.on_stored.append(on_stored)
     next_tick = datetime.now(UTC) + timedelta(seconds=tp.settings.lifecycle_tick_seconds)
-    while True:
-        try:
-            next_tick, sleep = await asyncio.to_thread(wake, tp, datetime.now(UTC), next_tick)
-        except Exception:
-            log.exception("scheduler run failed")
-            sleep = LAG_POLL_SECONDS
-        await asyncio.sleep(sleep)
+    try:
+        while True:
+            stored.clear()  # what was stored before this wake, the wake sees
+            try:
+                next_tick, sleep = await asyncio.to_thread(wake, tp, datetime.now(UTC), next_tick)
+            except Exception:
+                log.exception("scheduler run failed")
+                sleep = LAG_POLL_SECONDS
+            await asyncio.sleep(min(sleep, STORED_WAKE_SECONDS))
+            left = sleep - STORED_WAKE_SECONDS
+            if left > 0 and not stored.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stored.wait(), left)
+    finally:
+        tp.ingestor.on_stored.remove(on_stored)
 
 
 @contextlib.asynccontextmanager
