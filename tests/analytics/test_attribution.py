@@ -122,15 +122,21 @@ def test_each_model_credits_conversions_as_worked_by_hand(shop: Lab) -> None:
     assert rows["search"]["touches"] == 2  # the landing page view merged into the click
 
 
-def test_breakdown_by_channel(shop: Lab) -> None:
+def test_breakdown_by_channel_uses_reach_channels(shop: Lab) -> None:
     rows = {r["channel"]: r for r in shop.rows("attribution", by="channel", end=day(4, 1))}
-    # ad: ann's click + dan's click; web: ann's tagged page view, survey answer, bob's referral
-    assert rows["ad"]["first_touch"] == pytest.approx(1.0)
-    assert rows["ad"]["last_touch"] == pytest.approx(1.0)
-    assert rows["web"]["linear"] == pytest.approx(0.25 + 0.25 + 1.0)
-    assert rows["email"]["linear"] == pytest.approx(0.25)
-    assert rows["social"]["first_touch"] == pytest.approx(1.0)
-    assert rows["(direct)"]["linear"] == pytest.approx(1.0)
+    # ann's 4 touches: cpc click (Paid Search), email click (Email), survey answer (Survey), cpc
+    # page view (Paid Search); bob: referral (Referral); cid: none (Direct); dan: untagged social
+    # engagement and a click with medium "social" (both Organic Social).
+    assert rows["Paid Search"]["first_touch"] == pytest.approx(1.0)
+    assert rows["Paid Search"]["last_touch"] == pytest.approx(1.0)
+    assert rows["Paid Search"]["linear"] == pytest.approx(0.25 + 0.25)
+    assert rows["Email"]["linear"] == pytest.approx(0.25)
+    assert rows["Survey"]["linear"] == pytest.approx(0.25)
+    assert rows["Referral"]["first_touch"] == pytest.approx(1.0)
+    assert rows["Organic Social"]["first_touch"] == pytest.approx(1.0)
+    assert rows["Organic Social"]["linear"] == pytest.approx(1.0)
+    assert rows["Direct"]["linear"] == pytest.approx(1.0)
+    assert set(rows) == {"Paid Search", "Email", "Survey", "Referral", "Organic Social", "Direct"}
 
 
 def test_breakdown_by_source_counts_survey_answers_as_their_own_source(shop: Lab) -> None:

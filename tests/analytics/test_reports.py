@@ -41,11 +41,13 @@ def test_funnel_period_picks_customers_entering_in_it(hist: Lab) -> None:
     assert [r["customers"] for r in rows] == [2, 1, 1, 1, 1, 0]
 
 
-def test_funnel_by_first_touch_channel(hist: Lab) -> None:
+def test_funnel_by_channel_is_the_first_touch_reach_channel(hist: Lab) -> None:
     rows = hist.rows("funnel", by="channel")
     reached = {(r["by"], r["stage"]): r["customers"] for r in rows}
-    assert reached[("ad", "reach")] == 1 and reached[("ad", "acquisition")] == 0  # d
-    assert [reached[("web", s)] for s in STAGES] == [3, 3, 3, 2, 1, 0]  # a, b, c
+    # No interaction of the history carries a source or medium: everyone came Direct (an ad
+    # click without tags is not Paid Search), whatever the raw channel (web, ad).
+    assert {r["by"] for r in rows} == {"Direct"}
+    assert [reached[("Direct", s)] for s in STAGES] == [4, 3, 3, 2, 1, 0]
 
 
 def test_transitions_matrix(hist: Lab) -> None:

@@ -172,12 +172,20 @@ def test_cac_and_roi_by_campaign(funded: Lab) -> None:
     assert (unpaid["spend"], unpaid["acquired"], unpaid["roi"]) == (0.0, 1, None)
 
 
-def test_cac_by_channel_rolls_campaigns_up_by_their_spend_channel(funded: Lab) -> None:
+def test_cac_by_channel_groups_customers_by_first_touch_and_spend_by_medium(funded: Lab) -> None:
     rows = _cac(funded, by="channel")
-    assert (rows["ad"]["spend"], rows["ad"]["acquired"], rows["ad"]["converted"]) == (330.0, 2, 1)
-    assert rows["ad"]["cac_converted"] == pytest.approx(330.0)
-    assert rows["email"]["cac_converted"] == pytest.approx(50.0)
-    assert rows["(no spend)"]["acquired"] == 1
+    # January spend: search (cpc) 300 -> Paid Search, weekly (email) 50 -> Email, display
+    # (medium "display", no GA4 group) 30 -> Other. Acquired: ann and bob first touched by a
+    # cpc click (Paid Search; ann converted), cid by an email click (converted), dan untouched.
+    paid = rows["Paid Search"]
+    assert (paid["spend"], paid["acquired"], paid["converted"]) == (300.0, 2, 1)
+    assert paid["cac_converted"] == pytest.approx(300.0)
+    assert paid["cac_acquired"] == pytest.approx(150.0)
+    email = rows["Email"]
+    assert (email["spend"], email["acquired"], email["converted"]) == (50.0, 1, 1)
+    assert (rows["Other"]["spend"], rows["Other"]["acquired"]) == (30.0, 0)
+    assert (rows["Direct"]["spend"], rows["Direct"]["acquired"]) == (0.0, 1)
+    assert set(rows) == {"Paid Search", "Email", "Other", "Direct"}
 
 
 def test_spend_import_command_lists_bad_lines(tmp_path: Path) -> None:

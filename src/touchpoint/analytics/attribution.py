@@ -15,7 +15,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from touchpoint.analytics.common import in_period, naive, to_arrow
+from touchpoint.analytics.common import in_period, naive, reach_channel, to_arrow
 from touchpoint.analytics.output import detail_field
 from touchpoint.analytics.reports import (
     ReportRequest,
@@ -24,6 +24,8 @@ from touchpoint.analytics.reports import (
     Sources,
     register,
 )
+from touchpoint.domain.reach import CHANNEL_GROUPS
+from touchpoint.domain.reach import DIRECT as DIRECT_CHANNEL
 from touchpoint.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -64,6 +66,16 @@ def touches(interactions: ir.Table) -> ir.Table:
         keyword=survey_or(p, ibis.null("string"), p.keyword),
     )
     return _sessionise(touch)
+
+
+def touch_channel(medium: ir.StringValue) -> ir.StringValue:
+    """A touch's reach channel (analytics.common.reach_channel); a survey answer is its own
+    channel, untagged social engagement is organic social."""
+    return ibis.cases(
+        (medium == "survey", "Survey"),
+        (medium == "engagement", CHANNEL_GROUPS["social"]),
+        else_=reach_channel(medium),
+    )
 
 
 def survey_or(t: ir.Table, answer: ir.Value, otherwise: ir.Value) -> ir.Value:
@@ -166,7 +178,7 @@ def _credit(joined: ir.Table, half_life_days: float) -> ir.Table:
         "revenue",
         touch_seq=j.seq,
         touch_at=j.at,
-        channel=j.channel.fill_null(DIRECT),
+        channel=none.ifelse(DIRECT_CHANNEL, touch_channel(j.medium)),
         source=j.source.fill_null(none.ifelse(DIRECT, NONE_LABEL)),
         medium=j.medium.fill_null(none.ifelse(DIRECT, NONE_LABEL)),
         campaign=ibis.coalesce(

@@ -16,6 +16,8 @@ import pyarrow as pa
 from touchpoint.analytics.catalog import INTERVALS
 from touchpoint.analytics.reports import ReportRequest, Sources
 from touchpoint.domain import contact_center as cc
+from touchpoint.domain.reach import CHANNEL_GROUPS
+from touchpoint.domain.reach import DIRECT as DIRECT_CHANNEL
 from touchpoint.errors import ValidationError
 
 NONE_LABEL = "(none)"
@@ -106,14 +108,13 @@ def first_per_customer(table: ir.Table, time_col: str, tie_col: str) -> ir.Table
 
 
 def breakdown(sources: Sources, by: str | None) -> ir.Table | None:
-    """customer_id -> `key` for a breakdown: first-touch channel, first campaign touched, the
+    """customer_id -> `key` for a breakdown: first touch's reach channel, first campaign touched, the
     segment trait (else country), or current stage. None when no breakdown is asked."""
     if by is None:
         return None
     inter = sources.interactions
     if by == "channel":
-        first = first_per_customer(inter, "occurred_at", "seq")
-        return first.select(first.customer_id, key=first.channel)
+        return first_touch_channel(sources)
     if by == "campaign":
         touched = inter.filter(inter.campaign.notnull())
         first = first_per_customer(touched, "occurred_at", "seq")
@@ -129,6 +130,35 @@ def breakdown(sources: Sources, by: str | None) -> ir.Table | None:
 @ibis.udf.agg.builtin
 def arg_max(arg: str, key: dt.Struct({"at": dt.timestamp, "seq": dt.int64})) -> str:  # type: ignore[empty-body,valid-type]
     """DuckDB's arg_max: `arg` of the row with the greatest key (structs compare field by field)."""
+
+
+def reach_channel(medium: ir.StringValue) -> ir.StringValue:
+    """`domain.reach.channel_group` as an expression: the channel group (GA4's names) of an
+    attribution medium, Direct without one."""
+    folded = medium.strip().lower()
+    return ibis.cases(
+        (medium.isnull() | (folded == ""), DIRECT_CHANNEL),
+        *[(folded == m, group) for m, group in CHANNEL_GROUPS.items()],
+        (
+            folded.isin(["ppc", "paidsearch"]) | folded.startswith("paid"),
+            CHANNEL_GROUPS["cpc"],
+        ),
+        else_="Other",
+    )
+
+
+def first_touch_channel(sources: Sources) -> ir.Table:
+    """customer_id -> `key`, the reach channel of the customer's first inbound touch carrying a
+    source or medium (UTM tags, or worked out from the referrer at ingest); Direct for a
+    customer with none."""
+    inter = sources.interactions
+    touched = inter.filter(
+        (inter.direction == "inbound") & (inter.source.notnull() | inter.medium.notnull())
+    )
+    first = first_per_customer(touched, "occurred_at", "seq").select("customer_id", "medium")
+    people = inter.select("customer_id").distinct()  # shallower than `customers` (SQLite's parser)
+    j = people.left_join(first, people.customer_id == first.customer_id)
+    return j.select(customer_id=people.customer_id, key=reach_channel(j.medium))
 
 
 def current_stage(sources: Sources, moves: ir.Table) -> ir.Table:

@@ -24,12 +24,15 @@ from sqlalchemy import Engine
 
 from touchpoint.analytics.common import (
     first_per_customer,
+    first_touch_channel,
     in_period,
     naive,
     public_ids,
+    reach_channel,
     to_arrow,
 )
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
+from touchpoint.domain.reach import DIRECT as DIRECT_CHANNEL
 from touchpoint.domain.vocabulary import CHANNELS
 from touchpoint.errors import ValidationError
 from touchpoint.store import spend as spend_store
@@ -178,7 +181,10 @@ def spend_in_period(spend: ir.Table, request: ReportRequest) -> ir.Table:
         cond &= spend.date >= ibis.literal(naive(request.start).date())
     rows = spend.filter(cond)
     return rows.group_by("campaign").aggregate(
-        spend=rows.amount.sum(), channel=rows.channel.max(), currencies=rows.currency.nunique()
+        spend=rows.amount.sum(),
+        channel=rows.channel.max(),
+        reach_channel=reach_channel(rows.medium.max()),
+        currencies=rows.currency.nunique(),
     )
 
 
@@ -248,10 +254,35 @@ def cac_by_campaign(sources: Sources, request: ReportRequest) -> list[dict[str, 
     return list(out.values())
 
 
-def _empty(campaign: str) -> dict[str, Any]:
+def cac_by_channel(sources: Sources, request: ReportRequest) -> list[dict[str, Any]]:
+    """Per reach channel (analytics.common.reach_channel): the customers acquired whose first
+    touch came through it, and the spend of the campaigns whose medium is in it."""
+    acq = acquisitions(sources.interactions, request)
+    # Two queries joined here: one is deeper than SQLite's parser takes.
+    firsts = to_arrow(sources, public_ids(sources, first_touch_channel(sources))).to_pylist()
+    channel_of = {r["customer_id"]: r["key"] for r in firsts}
+    rows = to_arrow(sources, public_ids(sources, acq)).to_pylist()
+    clv = _clv_by_customer(sources, request)
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        channel = channel_of.get(r["customer_id"]) or DIRECT_CHANNEL
+        entry = out.setdefault(channel, _empty("", channel))
+        entry["acquired"] += 1
+        entry["revenue"] += r["revenue"]
+        if r["converted"]:
+            entry["converted"] += 1
+            entry["_clv"].append(clv.get(r["customer_id"], r["revenue"]))
+    if sources.spend is not None:
+        for s in to_arrow(sources, spend_in_period(sources.spend, request)).to_pylist():
+            entry = out.setdefault(s["reach_channel"], _empty("", s["reach_channel"]))
+            entry["spend"] += float(s["spend"])
+    return list(out.values())
+
+
+def _empty(campaign: str, channel: str = "(no spend)") -> dict[str, Any]:
     return {
         "campaign": campaign,
-        "channel": "(no spend)",
+        "channel": channel,
         "spend": 0.0,
         "acquired": 0,
         "converted": 0,
@@ -296,29 +327,25 @@ CAC_FIELDS = [
 ]
 
 
-def roll_up(entries: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    """Sum campaigns into one entry per `key` (their spend channel)."""
-    groups: dict[str, dict[str, Any]] = {}
-    for e in entries:
-        g = groups.setdefault(e[key], _empty(e[key]) | {key: e[key]})
-        for col in ("spend", "acquired", "converted", "revenue"):
-            g[col] += e[col]
-        g["_clv"] += e["_clv"]
-    return list(groups.values())
-
-
 def run_cac(sources: Sources, request: ReportRequest) -> ReportResult:
-    entries = cac_by_campaign(sources, request)
     by = request.by or "campaign"
     if by not in ("campaign", "channel"):
         raise ValidationError(f"cac by {by!r}? Use campaign or channel")
     if by == "channel":
-        entries = roll_up(entries, "channel")
+        entries = cac_by_channel(sources, request)
+    else:
+        entries = cac_by_campaign(sources, request)
     rows = [{by: e[by]} | {k: finish(dict(e))[k] for k, _ in CAC_FIELDS} for e in entries]
     rows.sort(key=lambda r: (-r["spend"], -r["acquired"], r[by]))
+    credit = (
+        "to the reach channel of the customer's first touch (Direct without one); spend to the "
+        "channel of its campaign's medium"
+        if by == "channel"
+        else "to the campaign of the customer's first campaign touch"
+    )
     notes = [
-        "acquired = first signup, lead form or purchase in the period, credited to the campaign "
-        "of the customer's first campaign touch; converted = first purchase in the period",
+        f"acquired = first signup, lead form or purchase in the period, credited {credit}; "
+        "converted = first purchase in the period",
         "ROI = (net revenue of the acquired customers to date − spend) / spend; CLV = historical "
         "+ predicted 12 months (BG/NBD + Gamma-Gamma)",
     ]
