@@ -74,3 +74,46 @@ def test_importing_the_queue_log_again_adds_no_step(tp: Touchpoint, queue_log: P
     assert not any("agent step" in w for w in again.warnings)
     history = load_history(tp.settings, START, START + timedelta(hours=1))
     assert history.agents["Agent/1001"] == (1800.0, 480.0)
+
+
+def test_a_queue_log_of_agent_sessions_only_is_imported(tp: Touchpoint, tmp_path: Path) -> None:
+    # Agent/7 joins support at T0, pauses 100 -> 400, leaves at 1000: logged in 1,000 s, no call
+    path = tmp_path / "queue_log"
+    path.write_text(
+        f"{T0}|NONE|support|Agent/7|ADDMEMBER|\n"
+        f"{T0 + 100}|NONE|support|Agent/7|PAUSE|break\n"
+        f"{T0 + 400}|NONE|support|Agent/7|UNPAUSE|\n"
+        f"{T0 + 1000}|NONE|support|Agent/7|REMOVEMEMBER|\n"
+    )
+    report = import_file(tp, path, file_format="asterisk-queue-log")
+    assert (report.accepted, len(report.rejected)) == (0, 0)
+    assert any("4 agent step(s)" in w for w in report.warnings), report.warnings
+    history = load_history(tp.settings, START, START + timedelta(hours=1))
+    assert history.agents["Agent/7"] == (1000.0, 0.0)
+
+
+def test_leaving_one_queue_while_in_another_stays_logged_in(tp: Touchpoint, tmp_path: Path) -> None:
+    # Agent/8: support at 0, sales too at 10, leaves support at 300 (still in sales), a sales
+    # call 400 -> 500, leaves sales at 900: logged in 0 -> 900, busy 100 s.
+    # Agent/9: support and sales at 0, AGENTLOGOFF at 200 (out of both): logged in 200 s.
+    path = tmp_path / "queue_log"
+    path.write_text(
+        f"{T0}|NONE|support|Agent/8|ADDMEMBER|\n"
+        f"{T0}|NONE|support|Agent/9|ADDMEMBER|\n"
+        f"{T0}|NONE|sales|Agent/9|ADDMEMBER|\n"
+        f"{T0 + 10}|NONE|sales|Agent/8|ADDMEMBER|\n"
+        f"{T0 + 200}|n9|NONE|Agent/9|AGENTLOGOFF|PJSIP/9-1|200\n"
+        f"{T0 + 300}|NONE|support|Agent/8|REMOVEMEMBER|\n"
+        f"{T0 + 390}|c1|sales|NONE|ENTERQUEUE||2125550101|1\n"
+        f"{T0 + 400}|c1|sales|Agent/8|CONNECT|10|c1.2|3\n"
+        f"{T0 + 500}|c1|sales|Agent/8|COMPLETECALLER|10|100|1\n"
+        f"{T0 + 900}|NONE|sales|Agent/8|REMOVEMEMBER|\n"
+    )
+    report = import_file(tp, path, file_format="asterisk-queue-log")
+    assert report.accepted == 1
+    # Agent/8: join, connect, end, last leave (the second join and first leave are no step);
+    # Agent/9: join, log-off
+    assert any("6 agent step(s)" in w for w in report.warnings), report.warnings
+    history = load_history(tp.settings, START, START + timedelta(hours=1))
+    assert history.agents["Agent/8"] == (900.0, 100.0)
+    assert history.agents["Agent/9"] == (200.0, 0.0)

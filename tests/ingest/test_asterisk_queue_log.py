@@ -199,9 +199,22 @@ def test_a_field_that_is_not_a_number_is_named() -> None:
     assert warnings == []  # the refused call is not also "still in progress"
 
 
-def test_a_file_of_agent_sessions_only_has_nothing_to_import() -> None:
-    with pytest.raises(ValidationError, match=r"no call ends in it \(2 agent session line"):
-        read(f"{T0}|NONE|support|Agent/1|ADDMEMBER|\n{T0 + 1}|NONE|support|Agent/1|PAUSE|x\n")
+def test_a_file_of_agent_sessions_only_has_no_call_but_is_no_mistake() -> None:
+    rows, warnings = read(
+        f"{T0}|NONE|support|Agent/1|ADDMEMBER|\n{T0 + 1}|NONE|support|Agent/1|PAUSE|x\n"
+    )
+    assert rows == []  # its sessions go to the contact center's trail (agent_steps)
+    assert warnings == [
+        "2 agent session line(s), not interactions (kept in the contact center's event "
+        "trail): ADDMEMBER 1, PAUSE 1"
+    ]
+
+
+def test_a_file_of_calls_still_open_only_has_nothing_to_import() -> None:
+    with pytest.raises(ValidationError, match=r"no call ends in it \(1 call\(s\) still in"):
+        read(f"{T0}|c1|support|NONE|ENTERQUEUE||2125550101|1\n")
+    with pytest.raises(ValidationError, match=r"is empty: nothing to import"):
+        read("\n\n")
 
 
 def stored(tp: Touchpoint) -> list[dict[str, Any]]:

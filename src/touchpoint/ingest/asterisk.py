@@ -113,11 +113,13 @@ def read_queue_log(
 ) -> Iterator[Row]:
     """Each ended call as an interaction (numbered by its last line), each line that is not
     queue_log as a rejection; `warn` hears the counts of calls still open, agents' session
-    events and events not mapped."""
+    events and events not mapped. A file with no call ended and no agent session line (the
+    trail's import, `agent_steps`) is a ValidationError: nothing to import; one of agents'
+    sessions only has no rows, and is no mistake."""
     calls: dict[tuple[str, str], _Call] = {}
     agent_events: Counter[str] = Counter()
     unmapped: Counter[str] = Counter()
-    ended = 0
+    ended = rejected = 0
     for number, raw in enumerate(stream, start=1):
         text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
         if not text.strip():
@@ -134,11 +136,13 @@ def read_queue_log(
                     ended += 1
                     yield number, call
         except ValidationError as exc:
+            rejected += 1
             yield number, ItemResult(number, "rejected", reason=str(exc))
-    if not ended and (calls or agent_events or unmapped):
+    if not ended and not agent_events and not rejected and not (calls or unmapped):
+        raise ValidationError(f"{name} is empty: nothing to import")  # blank lines only
+    if not ended and not agent_events and (calls or unmapped):
         read = [
             (len(calls), "call(s) still in progress"),
-            (agent_events.total(), "agent session line(s)"),
             (unmapped.total(), "line(s) of events a call does not need"),
         ]
         found = ", ".join(f"{n:,} {what}" for n, what in read if n)
@@ -333,8 +337,9 @@ def _counts(counter: Counter[str]) -> str:
 # --- agents' sessions, for the contact center's event trail ----------------------------------
 
 # Each agent session event as a step of the router's trail (domain.contact_center): logged in
-# and ready, paused (not ready: still logged in), logged out. A member added to or removed from
-# one queue counts as logging in or out altogether (the trail knows agents, not memberships).
+# and ready, paused (not ready: still logged in), logged out. The trail knows agents, not
+# memberships, so ADDMEMBER logs in only an agent in no queue yet, and REMOVEMEMBER logs out
+# only from the agent's last queue (`agent_steps` follows each agent's queues through the file).
 SESSION_STEPS = {
     "AGENTLOGIN": "ready",
     "AGENTCALLBACKLOGIN": "ready",
@@ -368,7 +373,11 @@ class AgentStep:
 def agent_steps(stream: IO[bytes]) -> Iterator[AgentStep]:
     """The agents' session lines and each call's CONNECT and end (busy from one to the other),
     in file order; lines that are not queue_log, or name no agent, are left out (the call
-    import reports them)."""
+    import reports them). A member added to a second queue, or removed from one while still
+    in another, is no step: the agent stays logged in until removed from the last queue (or
+    AGENTLOGOFF); memberships are the file's own (one added yesterday, in another file, is not
+    known, so its removal logs the agent out)."""
+    member_of: dict[str, set[str]] = {}  # agent -> queues added to and not removed from
     for number, raw in enumerate(stream, start=1):
         text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
         if not text.strip():
@@ -382,6 +391,8 @@ def agent_steps(stream: IO[bytes]) -> Iterator[AgentStep]:
             continue
         contact = None
         if line.event in SESSION_STEPS:
+            if not _membership_moves(member_of, line):
+                continue
             kind = SESSION_STEPS[line.event]
         elif line.event == "CONNECT" or line.event in COMPLETIONS:
             kind = TAKEN if line.event == "CONNECT" else LEFT
@@ -396,3 +407,20 @@ def call_contact(callid: str, queue: str) -> str:
     """The trail's contact id of a queued call (fits the trail's 40 characters)."""
     digest = hashlib.sha1(f"{callid}|{queue}".encode(), usedforsecurity=False).hexdigest()
     return "ast_" + digest[:32]
+
+
+def _membership_moves(member_of: dict[str, set[str]], line: _Line) -> bool:
+    """Follow the agent's queues; whether the line changes the agent's session (False for an
+    ADDMEMBER while in another queue, or a REMOVEMEMBER leaving another queue still joined)."""
+    queues = member_of.setdefault(line.agent, set())
+    queue = line.queue if line.queue and line.queue.upper() != "NONE" else ""
+    if line.event == "ADDMEMBER":
+        already = bool(queues - {queue})
+        queues.add(queue)
+        return not already
+    if line.event == "REMOVEMEMBER":
+        queues.discard(queue)
+        return not queues
+    if SESSION_STEPS[line.event] == cc.LOGGED_OUT:  # AGENTLOGOFF: out of every queue
+        queues.clear()
+    return True

@@ -311,7 +311,10 @@ def file_rows(
             rows = read_cdr(stream, default_region=default_region)
         else:
             rows = read_csv(stream, name=path.name, warn=warn)
-        yield _not_empty(_until_unreadable(rows), path.name)
+        readable = _until_unreadable(rows)
+        # a queue_log of agent sessions only has no rows and is no mistake (its reader refuses
+        # a file with nothing to import itself)
+        yield readable if kind == asterisk.QUEUE_LOG else _not_empty(readable, path.name)
 
 
 def _not_empty(rows: Iterator[Row], name: str) -> Iterator[Row]:
