@@ -40,14 +40,13 @@ from touchpoint.services import recording
 from touchpoint.services.contact_center import current_config
 from touchpoint.services.customers import lookup_keys
 from touchpoint.store import contact_center as cc_store
-from touchpoint.store import customers as customer_store
-from touchpoint.store import lifecycle as lifecycle_store
 from touchpoint.store.decisions import (
     decisions_shown,
     first_of_type,
     recent_page_views,
     times_of_type,
 )
+from touchpoint.store.decisions import visitor as visitor_facts
 from touchpoint.store.engine import read_connection
 
 log = logging.getLogger(__name__)
@@ -157,13 +156,11 @@ def _visitor(
     conn: Connection, rules: DecisionRules, key: str, page: str | None, now: datetime
 ) -> Visitor:
     queues = _queues_now(conn, rules.queues, now) if rules.queues else {}
-    customer_id = customer_store.find_by_key(conn, key)
-    if customer_id is None:
+    found = visitor_facts(conn, key)
+    if found is None:
         return Visitor(now=now, page=page, queues=queues)
-    profile = customer_store.get(conn, customer_id) or {}
-    traits = profile.get("traits") or {}
-    first_name = traits.get("first_name") if isinstance(traits, dict) else None
-    stage = (lifecycle_store.current_stage(conn, customer_id) or {}).get("stage")
+    customer_id, traits, stage = found
+    first_name = traits.get("first_name")
     views = [
         PageView(path, at)
         for at, props in recent_page_views(conn, customer_id, now - rules.history_window)
