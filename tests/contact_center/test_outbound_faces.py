@@ -132,3 +132,98 @@ def test_the_campaign_commands(tp: Touchpoint, tmp_path) -> None:  # type: ignor
     assert "disposition: unknown disposition 'ZZ'" in str(bad.exception)
     listed = runner.invoke(app, ["cc", "campaign", "list", *data_dir])
     assert "spring" in listed.output and "paused" in listed.output
+
+
+def test_putting_an_answered_call_through_over_http(
+    tp: Touchpoint, client: TestClient, manager_key: str
+) -> None:
+    apply_config(tp, text=CONFIG, actor="test")
+    granted(tp, ANN)
+    ready(tp, "ana")  # bo stays logged out
+    headers = bearer(manager_key)
+    body = {
+        "name": "spring",
+        "queue": "sales",
+        "csv": f"phone\n{ANN}\n",
+        "settings": {**ALL_DAY, "pacing": "progressive"},
+    }
+    created = client.post("/v1/cc/campaigns", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    handed = client.post("/v1/cc/campaigns/spring/next", headers=headers)
+    (call,) = handed.json()["calls"]  # one free agent (ana): one line
+    url = f"/v1/cc/campaigns/spring/attempts/{call['attempt_id']}/connect"
+    cases = [
+        ("/v1/cc/campaigns/spring/attempts/att_0000000000000000/connect", {"agent": "ana"}, 404),
+        (
+            "/v1/cc/campaigns/autumn/attempts/" + call["attempt_id"] + "/connect",
+            {"agent": "ana"},
+            404,
+        ),
+        (url, {"agent": "nobody"}, 422),
+        (url, {}, 422),
+        (url, {"agent": "bo"}, 409),  # logged out: not ready in sales
+    ]
+    for where, payload, status in cases:
+        answer = client.post(where, json=payload, headers=headers)
+        assert answer.status_code == status, (payload, answer.text)
+    assert "not ready" in client.post(url, json={"agent": "bo"}, headers=headers).text
+    put = client.post(url, json={"agent": "ana"}, headers=headers)
+    assert put.status_code == 200, put.text
+    assert (put.json()["agent"], put.json()["phone"]) == ("ana", ANN)
+    again = client.post(url, json={"agent": "ana"}, headers=headers)
+    assert again.json() == put.json()  # the same call put through again
+    # ana holds the call: no free agent is left, so nothing more is dialled
+    assert client.post("/v1/cc/campaigns/spring/next", headers=headers).json()["free_agents"] == 0
+    done = client.post(
+        f"/v1/cc/campaigns/spring/attempts/{call['attempt_id']}/outcome",
+        json={"disposition": "SALE", "agent": "ana", "duration_s": 60},
+        headers=headers,
+    )
+    assert done.status_code == 200 and done.json()["closed_reason"] == "sale", done.text
+    assert len(calls_in_log(tp)) == 1
+
+
+def test_the_connect_command(tp: Touchpoint, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    if tp.engine.dialect.name != "sqlite":  # the CLI works on the data directory's SQLite file
+        return
+    apply_config(tp, text=CONFIG, actor="test")
+    granted(tp, ANN)
+    ready(tp, "ana")
+    data_dir = ["--data-dir", str(tp.settings.data_dir)]
+    listing = tmp_path / "list.csv"
+    listing.write_text(f"phone,name\n{ANN},Ann\n", encoding="utf-8")
+    runner = CliRunner()
+    cc = ["cc", "campaign"]
+    made = runner.invoke(
+        app,
+        [
+            *cc,
+            "create",
+            "spring",
+            "--queue",
+            "sales",
+            "--csv",
+            str(listing),
+            "--window",
+            "00:00-24:00",
+            "--pacing",
+            "progressive",
+            *data_dir,
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    nxt = runner.invoke(app, [*cc, "next", "spring", *data_dir])
+    attempt = next(w for w in nxt.output.split() if w.startswith("att_"))
+    nobody = runner.invoke(app, [*cc, "connect", attempt, "--agent", "nobody", *data_dir])
+    assert "agent: 'nobody' is not an agent of the contact center" in str(nobody.exception)
+    bo_out = runner.invoke(app, [*cc, "connect", attempt, "--agent", "bo", *data_dir])
+    assert "agent 'bo' is not ready" in str(bo_out.exception)  # logged out
+    put = runner.invoke(app, [*cc, "connect", attempt, "--agent", "ana", *data_dir])
+    assert put.exit_code == 0, put.output
+    assert f"{attempt}: {ANN} (Ann) put through to ana" in put.output
+    bo = runner.invoke(app, [*cc, "connect", attempt, "--agent", "bo", *data_dir])
+    assert "is with 'ana' already" in str(bo.exception)
+    unknown = runner.invoke(
+        app, [*cc, "connect", "att_0000000000000000", "--agent", "ana", *data_dir]
+    )
+    assert "no attempt 'att_0000000000000000'" in str(unknown.exception)

@@ -1,6 +1,7 @@
 """Outbound campaigns over HTTP, for a dialer front end (Asterisk, FreeSWITCH) and agents'
 desktops: create a campaign and its list, read campaigns, ask for the next records to dial
-(checked right then), give each call's VICIdial disposition, pause and resume."""
+(checked right then), put an answered progressive/predictive call through to an agent, give
+each call's VICIdial disposition, pause and resume."""
 
 from __future__ import annotations
 
@@ -81,6 +82,14 @@ class OutcomeIn(BaseModel):
     agent: str | None = Field(None, max_length=40, description="Who spoke to the person")
     duration_s: float | None = Field(None, ge=0, le=86_400, description="Talk time")
     callback_at: AwareDatetime | None = Field(None, description="CALLBK: when to call back")
+
+
+class ConnectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agent: str = Field(
+        min_length=1, max_length=40, description="The free agent of the campaign's queue"
+    )
 
 
 class CampaignOut(BaseModel):
@@ -269,6 +278,27 @@ def outcome(
         campaign_ref=campaign,
     )
     return OutcomeOut.model_validate(done)
+
+
+@router.post(
+    "/{campaign}/attempts/{attempt_id}/connect",
+    response_model=CallOut,
+    summary="Put an answered call through to an agent",
+)
+def connect(
+    tp: TouchpointDep,
+    who: Dialler,
+    campaign: CampaignRef,
+    attempt_id: AttemptId,
+    body: Annotated[ConnectIn, Body()],
+) -> CallOut:
+    """Progressive and predictive: a call a person answered goes to `agent`, who must be ready
+    with room for a call in the campaign's queue (409 otherwise); they hold it (no inbound
+    offer) until its outcome. The same call put through to the same agent again is answered
+    the same; to another agent it is 409. An unknown attempt is 404, an unknown agent 422."""
+    center.check_acting(tp, who, body.agent)
+    put = service.connect_call(tp, attempt_id, body.agent, campaign_ref=campaign)
+    return CallOut.model_validate(put)
 
 
 @router.post("/{campaign}/pause", response_model=CampaignOut, summary="Pause a campaign")

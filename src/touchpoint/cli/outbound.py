@@ -1,6 +1,7 @@
-"""`touchpoint cc campaign create|list|show|next|outcome|pause`: outbound campaigns from
+"""`touchpoint cc campaign create|list|show|next|connect|outcome|pause`: outbound campaigns from
 the terminal — a dialer list from a lifecycle stage, abandoned carts or a CSV, the next records
-to dial (each checked right then), a call's VICIdial disposition, pausing."""
+to dial (each checked right then), an answered call put through to an agent, a call's VICIdial
+disposition, pausing."""
 
 from __future__ import annotations
 
@@ -257,6 +258,26 @@ def next_(
         show.console.print(f"[yellow]… and not dialled:[/] {_counts(rest)}")
     if not handed.calls and not handed.refused:
         show.console.print("nothing to dial now")
+
+
+@campaign_group.command("connect")
+def connect(
+    attempt: Annotated[str, typer.Argument(help="The attempt's id (att_…) of the answered call")],
+    agent: Annotated[
+        str, typer.Option(help="The agent to put it through to (ready in the campaign's queue)")
+    ],
+    data_dir: DataDir = None,
+) -> None:
+    """Progressive or predictive: put a call a person answered through to a free agent, who
+    holds it (no inbound offer) until its outcome is given (`touchpoint cc campaign outcome`)."""
+    from touchpoint.services.outbound import connect_call
+
+    with opened(data_dir) as tp:
+        put = connect_call(tp, attempt, agent)
+    show.console.print(
+        f"{put.attempt_id}: {put.phone} ({show.plain(put.name or '-')}) put through to "
+        f"{show.plain(put.agent or agent)}"
+    )
 
 
 @campaign_group.command("outcome")

@@ -243,13 +243,24 @@ def next_calls(
 
 
 def connect_call(
-    tp: Touchpoint, attempt_id: str, agent: str, *, now: datetime | None = None
+    tp: Touchpoint,
+    attempt_id: str,
+    agent: str,
+    *,
+    campaign_ref: str | None = None,
+    now: datetime | None = None,
 ) -> dialer.HandedOut:
     """A progressive or predictive call a person answered, put through to a free agent: they
-    hold it in the router (no inbound offer) until its outcome is recorded."""
+    hold it in the router (no inbound offer) until its outcome is recorded. `campaign_ref`
+    (id or name), when given, must be the attempt's campaign (NotFound otherwise)."""
     now = now or utcnow()
     with center_store.center_transaction(tp.engine) as conn:
         _version, config = current_config(conn)
+        if campaign_ref is not None:
+            row = _resolve(conn, campaign_ref)
+            found = store.attempt(conn, attempt_id)
+            if found is None or found["campaign_id"] != row["id"]:
+                raise NotFound(f"no attempt {attempt_id!r} in campaign {row['name']!r}")
         return dialer.connect(conn, config, now, attempt_id, agent)
 
 
