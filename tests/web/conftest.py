@@ -144,7 +144,7 @@ def sign_in(page: Page, base: str, role: str) -> None:
     page.get_by_label("User name").fill(f"web-{role}")
     page.get_by_label("Password").fill(PASSWORDS[role])
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/app/lifecycle")
+    page.wait_for_url("**/app/overview")
 
 
 def watched(browser: Browser, base: str, role: str) -> Iterator[Watched]:

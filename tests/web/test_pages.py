@@ -20,6 +20,7 @@ from touchpoint.runtime import Touchpoint
 pytestmark = pytest.mark.slow  # Chromium and a live server: about 15 s in all
 
 PAGES = {
+    "/app/overview": "Overview",
     "/app/lifecycle": "Lifecycle",
     "/app/kpis": "Contact-center KPIs per queue",
     "/app/customers": "Customers",

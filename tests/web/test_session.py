@@ -119,7 +119,7 @@ def test_basic_auth_reads_but_changes_nothing(web: TestClient) -> None:
 def test_only_this_app_s_pages_are_gone_back_to(web: TestClient) -> None:
     for target in ("https://evil.example/", "//evil.example/app/", "/app/../v1/keys", "/v1/users"):
         answer = sign_in(web, "web-admin", PASSWORDS["admin"], target)
-        assert answer.headers["location"] == "/app/lifecycle", target
+        assert answer.headers["location"] == "/app/overview", target
         web.cookies.clear()
 
 

@@ -16,7 +16,7 @@ from touchpoint.web.auth import Change, SignInNeeded, changes, from_session, tou
 from touchpoint.web.render import page
 
 router = APIRouter()
-HOME = "/app/lifecycle"
+HOME = "/app/overview"
 FAILED = "Sign-in failed: that user name and password do not match a Touchpoint user."
 
 

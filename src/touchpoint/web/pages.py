@@ -35,7 +35,7 @@ TIMELINE_SIZE = 100
 
 @router.get("/", include_in_schema=False)
 def home(_who: Annotated[Principal, signed_in("lifecycle.read")]) -> RedirectResponse:
-    return RedirectResponse("/app/lifecycle", status_code=303)
+    return RedirectResponse("/app/overview", status_code=303)
 
 
 def _report(request: Request, name: str, period: str, by: str | None = None) -> ReportResult:

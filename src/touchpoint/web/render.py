@@ -30,6 +30,7 @@ _env = jinja2.Environment(
 
 # (path, title, permission): the navigation; each user sees the pages their role may open.
 PAGES = (
+    ("/app/overview", "Overview", "lifecycle.read"),
     ("/app/lifecycle", "Lifecycle", "lifecycle.read"),
     ("/app/kpis", "Contact-center KPIs", "analytics.read"),
     ("/app/cohorts", "Cohorts", "analytics.read"),
