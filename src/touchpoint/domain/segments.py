@@ -1,4 +1,4 @@
-"""Segments: saved rules over traits, stage, consent, scores and behaviour over windows of time.
+"""Segments: saved rules over traits, stage, consent, scores, predictions, behaviour over time.
 
 A rule is written in a small language (the grammar is `segments.lark` beside this module; see
 docs/segments.md) or as its JSON form; both give the same tree of frozen dataclasses, which the
@@ -21,6 +21,7 @@ from typing import Any, Final, Literal
 from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput, v_args
 from lark.exceptions import VisitError
 
+from touchpoint.domain.predictions import TARGETS as PREDICTION_MODELS
 from touchpoint.domain.rfm import GROUPS as RFM_GROUPS
 
 TRAITS: Final = ("age", "gender", "income_band", "occupation", "country", "language")
@@ -87,6 +88,16 @@ class Score:
 
 
 @dataclass(frozen=True, slots=True)
+class Predicted:
+    """A predictive model's (domain.predictions.TARGETS) latest probability for the customer,
+    compared with a value; a customer the model has not scored has none."""
+
+    model: str
+    op: str
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
 class Rfm:
     """The customer's RFM group (domain.rfm.GROUPS, as of the evaluation) is one of `groups`;
     a customer who never purchased has none."""
@@ -144,7 +155,7 @@ class Not:
     item: Rule
 
 
-Condition = Trait | Stage | Consent | Score | Rfm | Behaviour
+Condition = Trait | Stage | Consent | Score | Predicted | Rfm | Behaviour
 Rule = Condition | AllOf | AnyOf | Not
 
 
@@ -166,6 +177,10 @@ def rolling_behaviours(rule: Rule) -> list[Behaviour]:
 
 def reads_rfm(rule: Rule) -> bool:
     return any(isinstance(c, Rfm) for c in conditions(rule))
+
+
+def reads_predictions(rule: Rule) -> bool:
+    return any(isinstance(c, Predicted) for c in conditions(rule))
 
 
 def score_models(rule: Rule) -> set[str]:
@@ -394,6 +409,11 @@ class _Build(Transformer[Token, Rule]):
     def score(self, model: Token, op: Token, value: Token) -> Score:
         return Score(str(model), str(op), float(value))
 
+    def predicted(self, model: Token, op: Token, value: Token) -> Predicted:
+        if str(model) not in PREDICTION_MODELS:
+            raise _Misplaced(model, _unknown_prediction(str(model)))
+        return Predicted(str(model), str(op), float(value))
+
     def rfm(self, group: Token) -> Rfm:
         return Rfm((_unquote(group),))
 
@@ -492,6 +512,11 @@ def _problems(rule: Rule, depth: int) -> Iterator[str]:
         yield from _trait_problems(rule)
     elif isinstance(rule, Stage | Score | Consent):
         yield from _name_problems(rule)
+    elif isinstance(rule, Predicted):
+        if rule.model not in PREDICTION_MODELS:
+            yield _unknown_prediction(rule.model)
+        if rule.op not in COUNT_OPERATORS:
+            yield f"unknown operator {rule.op!r}"
     elif isinstance(rule, Rfm):
         for group in rule.groups:
             if group not in RFM_GROUPS:
@@ -503,6 +528,10 @@ def _problems(rule: Rule, depth: int) -> Iterator[str]:
             yield "a window must be longer than zero"
         if rule.window.period is not None and rule.window.period not in PERIODS:
             yield f"unknown period {rule.window.period!r}; there are: {', '.join(PERIODS)}"
+
+
+def _unknown_prediction(model: str) -> str:
+    return f"no predictive model named {model!r} (there are: {', '.join(PREDICTION_MODELS)})"
 
 
 def _name_problems(rule: Stage | Score | Consent) -> Iterator[str]:
@@ -560,6 +589,8 @@ def rule_to_json(rule: Rule) -> dict[str, Any]:
         return {"consent": rule.channel, "purpose": rule.purpose, "status": rule.status}
     if isinstance(rule, Score):
         return {"score": rule.model, "op": rule.op, "value": rule.value}
+    if isinstance(rule, Predicted):
+        return {"predicted": rule.model, "op": rule.op, "value": rule.value}
     event = {k: v for k, v in _event_fields(rule.event).items() if v is not None}
     window: dict[str, Any] = {}
     if rule.window.seconds is not None:
@@ -627,13 +658,21 @@ def _from_json(doc: Any, path: str, depth: int) -> Rule:
         return Score(
             _text(doc["score"], f"{path}.score"), op, _number(doc.get("value"), f"{path}.value")
         )
+    if "predicted" in doc:
+        model = _text(doc["predicted"], f"{path}.predicted")
+        if model not in PREDICTION_MODELS:
+            raise _BadJson(f"{path}.predicted", _unknown_prediction(model))
+        op = _op(doc.get("op"), f"{path}.op", COUNT_OPERATORS)
+        return Predicted(model, op, _number(doc.get("value"), f"{path}.value"))
     if "rfm" in doc:
         groups = doc["rfm"]
         groups = [groups] if isinstance(groups, str) else groups
         return Rfm(tuple(_text(g, f"{path}.rfm") for g in _list(groups, f"{path}.rfm")))
     if "event" in doc:
         return _behaviour_json(doc, path)
-    raise _BadJson(path, "expected one of: and, or, not, trait, stage, consent, score, rfm, event")
+    raise _BadJson(
+        path, "expected one of: and, or, not, trait, stage, consent, score, predicted, rfm, event"
+    )
 
 
 def _trait_json(doc: Mapping[str, Any], path: str) -> Trait:

@@ -5,6 +5,7 @@ arrive and as time passes, with every entry and exit recorded once (`segment_cha
 Every operation re-evaluates a set of customers with the segment's one query (store.segments
 .evaluate; never a loop over customers) and records the difference with the members stored:
 - `apply`: the customers of the batch (and the survivors of its merges; the merged-away leave);
+- `rescore`: after a scoring run, everyone in the segments reading predictions;
 - `tick(now)`: only the customers time can have moved — those with a counted interaction that
   crossed a window's edge between the segment's clock and `now`, and those whose stage moved
   since — and only once the segment's `next_due` (the earliest such crossing) has come;
@@ -185,9 +186,14 @@ def tick_segment(
     before = segment.evaluated_at
     if before is not None and now <= before:
         return None
-    if before is None or rules.score_models(segment.rule) or rules.reads_rfm(segment.rule):
+    if (
+        before is None
+        or rules.score_models(segment.rule)
+        or rules.reads_rfm(segment.rule)
+        or rules.reads_predictions(segment.rule)
+    ):
         # Never evaluated, or scores decay continuously, or RFM groups (quintiles over everyone,
-        # recency growing) moved: everyone, now.
+        # recency growing) moved, or a scoring run replaced a model's predictions: everyone, now.
         held = evaluate_all(conn, segment, now, "tick")
         return held, {}
     scope: set[str] = set()
@@ -204,6 +210,16 @@ def tick_segment(
         due = next_due(conn, segment.rule, now)
     store.set_clock(conn, segment.id, evaluated_at=now, next_due=due, stage_seq=stage_seq)
     return len(scope), moved
+
+
+def rescore(conn: Connection, moment: Callable[[SegmentRow], datetime]) -> dict[str, int]:
+    """After a scoring run replaced a predictive model's scores: every segment reading
+    predictions re-evaluated whole (cause `scoring`); returns each one's members by id."""
+    held = {}
+    for segment in store.all_segments(conn):
+        if rules.reads_predictions(segment.rule):
+            held[segment.id] = evaluate_all(conn, segment, moment(segment), "scoring")
+    return held
 
 
 def next_due(conn: Connection, rule: Rule, now: datetime) -> datetime | None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import ibis
 import pandas as pd
+from sqlalchemy import Connection
 from threadpoolctl import threadpool_limits
 
 from touchpoint.analytics import features as feats
@@ -22,6 +23,7 @@ from touchpoint.analytics.model_metrics import Evaluation
 from touchpoint.analytics.sources import open_sources
 from touchpoint.domain import predictions as terms
 from touchpoint.errors import NotFound, ValidationError
+from touchpoint.projections.segments import rescore
 from touchpoint.runtime import Touchpoint
 from touchpoint.services import audit
 from touchpoint.services.customers import current_id
@@ -151,6 +153,7 @@ def train(
             sha256=digest,
         )
         store.replace_scores(conn, name, _score_rows(trained, current, number, now))
+        _rescore_segments(tp, conn)
         audit.record(
             conn, actor, "model.train", f"{name}-v{number}", at=now.isoformat(), horizon_days=days
         )
@@ -236,7 +239,17 @@ def score(
     rows = _score_rows(trained, current, int(row["version"]), now)
     with write_transaction(tp.engine) as conn:
         store.replace_scores(conn, name, rows)
+        _rescore_segments(tp, conn)
     return show(tp, name).view
+
+
+def _rescore_segments(tp: Touchpoint, conn: Connection) -> None:
+    """The segments reading predictions follow the scores just written, in the same transaction."""
+    try:
+        segments = tp.projections.get("segments")
+    except NotFound:
+        return
+    rescore(conn, segments.moment)  # type: ignore[attr-defined]
 
 
 def _version_row(tp: Touchpoint, name: str, number: int | None) -> Any:

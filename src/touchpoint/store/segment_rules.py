@@ -48,6 +48,7 @@ from touchpoint.domain.segments import (
     Consent,
     EventFilter,
     Not,
+    Predicted,
     Rfm,
     Rule,
     Score,
@@ -60,6 +61,7 @@ from touchpoint.store.tables import (
     customer_stages,
     customers,
     interactions,
+    model_scores,
 )
 from touchpoint.store.types import UTCDateTime
 
@@ -87,6 +89,9 @@ class SegmentSources:
     # looked up in (hash joins: DuckDB over many customers).
     grouped: bool = False
     rfm: FromClause | None = None  # customer_id, rfm_group (as of the evaluation's moment)
+    # customer_id, model, probability: each predictive model's latest scoring run (None: not
+    # kept here, e.g. DuckDB's copy: every `predicted` condition is then false)
+    predicted: FromClause | None = None
 
 
 def member_query(
@@ -231,6 +236,8 @@ def _condition(rule: Rule, sources: SegmentSources, now: datetime) -> ColumnElem
         return _consent(rule, sources.consent, person) == rule.status
     if isinstance(rule, Score):
         return _score(rule, sources.scores, person)
+    if isinstance(rule, Predicted):
+        return _predicted(rule, sources.predicted, person)
     if isinstance(rule, Rfm):
         rfm = sources.rfm
         if rfm is None:  # no RFM source (the DuckDB copy holds no revenue yet): nobody's group
@@ -268,6 +275,14 @@ def _grouped(
         if rfm is None:
             return null()
         return person.in_(select(rfm.c.customer_id).where(rfm.c.rfm_group.in_(rule.groups)))
+    if isinstance(rule, Predicted):
+        predicted = sources.predicted
+        if predicted is None:
+            return null()
+        held = select(predicted.c.customer_id).where(
+            predicted.c.model == rule.model, _compare(predicted.c.probability, rule.op, rule.value)
+        )
+        return person.in_(held)
     if isinstance(rule, Score):
         scores = sources.scores
         if scores is None:
@@ -361,6 +376,20 @@ def _score(
     return _compare(value, rule.op, rule.value)
 
 
+def _predicted(
+    rule: Predicted, predicted: FromClause | None, person: ColumnElement[Any]
+) -> ColumnElement[bool]:
+    """The model's latest probability for the customer (no row: NULL, so false) compared."""
+    if predicted is None:
+        return null()
+    value = (
+        select(predicted.c.probability)
+        .where(predicted.c.customer_id == person, predicted.c.model == rule.model)
+        .scalar_subquery()
+    )
+    return _compare(value, rule.op, rule.value)  # type: ignore[no-any-return]
+
+
 # --- the system of record's tables as the five sources --------------------------------------
 
 
@@ -436,6 +465,7 @@ def system_sources(dialect: Dialect, now: datetime | None = None) -> SegmentSour
         consent=consent_history,
         scores=None if now is None else decayed_scores(dialect, now),
         rfm=None if now is None else rfm_groups(now),
+        predicted=model_scores,
     )
 
 
