@@ -33,6 +33,7 @@ PUBLIC = {
     "/docs/oauth2-redirect",
     "/v1/projects/{write_key}/settings",
     "/v1/unsubscribe/{token}",  # RFC 8058 one-click: the signed link is the credential
+    "/v1/survey/{token}",  # a survey email's score link: the same
 }
 SCOPES = ("ingest", "read", "browser", "admin", "manager", "agent", "analyst")
 PAGE = "https://shop.example.com"  # the browser key's origin: its requests come from there

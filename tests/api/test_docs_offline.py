@@ -112,7 +112,9 @@ def test_every_operation_but_health_needs_a_key(client: TestClient) -> None:
     # and an email's unsubscribe link (its signed token is the proof; it names no one else)
     assert sorted(open_operations) == [
         ("get", "/health"),
+        ("get", "/v1/survey/{token}"),
         ("get", "/v1/unsubscribe/{token}"),
+        ("post", "/v1/survey/{token}"),
         ("post", "/v1/unsubscribe/{token}"),
     ]
 

@@ -24,7 +24,9 @@ Writer = Annotated[Principal, allowed("playbooks.write")]
 router = APIRouter(
     prefix="/v1/playbooks", tags=["playbooks"], responses=error_responses(401, 403, 404, 422)
 )
-unsubscribe_router = APIRouter(prefix="/v1/unsubscribe", tags=["playbooks"])
+# The public links a playbook's emails carry (unsubscribe, survey answers): the signed token in
+# the link is the credential, so no key.
+unsubscribe_router = APIRouter(prefix="/v1", tags=["playbooks"])
 
 Name = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,59}$", description="A playbook's name")]
 
@@ -139,7 +141,7 @@ _PAGE = """<!doctype html>
 
 
 @unsubscribe_router.get(
-    "/{token}",
+    "/unsubscribe/{token}",
     summary="The unsubscribe page (it never unsubscribes)",
     response_class=HTMLResponse,
     responses=error_responses(404),
@@ -159,7 +161,7 @@ def unsubscribe_page(tp: TouchpointDep, token: Token) -> HTMLResponse:
 
 
 @unsubscribe_router.post(
-    "/{token}",
+    "/unsubscribe/{token}",
     summary="One-click unsubscribe (RFC 8058); the same link twice unsubscribes once",
     response_class=HTMLResponse,
     responses=error_responses(404),
@@ -174,3 +176,43 @@ def unsubscribe(tp: TouchpointDep, token: Token) -> HTMLResponse:
         f"{html.escape(done.channel)}.</p>"
     )
     return HTMLResponse(_PAGE.format(body=body))
+
+
+_SURVEY_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Your answer</title></head>
+<body><main><h1>Your answer</h1>{body}</main></body></html>"""
+
+
+@unsubscribe_router.get(
+    "/survey/{token}",
+    summary="A survey answer's confirmation page (it records nothing)",
+    response_class=HTMLResponse,
+    responses=error_responses(404),
+)
+def survey_page(tp: TouchpointDep, token: Token) -> HTMLResponse:
+    """The page a score's link in a survey email opens: the score and a button that posts it.
+    No key: the signed token is the proof (404 for one that is not ours). A GET records
+    nothing, so a mail scanner prefetching every score's link answers nothing."""
+    target = service.survey_target(tp, token)
+    body = (
+        f"<p>Your {html.escape(target.survey.upper())} score: {target.score}</p>"
+        f'<form method="post" action="/v1/survey/{html.escape(token)}">'
+        '<button type="submit">Send my answer</button></form>'
+    )
+    return HTMLResponse(_SURVEY_PAGE.format(body=body))
+
+
+@unsubscribe_router.post(
+    "/survey/{token}",
+    summary="Answer a survey with one click; a run's survey is answered once",
+    response_class=HTMLResponse,
+    responses=error_responses(404),
+)
+def answer_survey(tp: TouchpointDep, token: Token) -> HTMLResponse:
+    """Record the score the signed link names: a `survey_response` interaction in the log
+    ({"survey", "score"}, and the contact or ticket the playbook's trigger named), once per
+    survey sent however often (and with whichever score's link) it is posted. No key."""
+    done = service.answer_survey(tp, token)
+    said = "Thank you" if done.recorded else "We have your answer already"
+    body = f"<p>{said}: {html.escape(done.survey.upper())} {done.score}.</p>"
+    return HTMLResponse(_SURVEY_PAGE.format(body=body))

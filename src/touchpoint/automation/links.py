@@ -54,3 +54,48 @@ def read_unsubscribe_token(settings: Settings, token: str) -> Unsubscribe:
 
 def unsubscribe_url(settings: Settings, token: str) -> str:
     return f"{settings.public_url.rstrip('/')}/v1/unsubscribe/{token}"
+
+
+# --- survey links --------------------------------------------------------------------------------
+
+_SURVEY_SALT = "touchpoint.survey"
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyAnswer:
+    """What one score's link in a survey email records: the run step it came from (its key's
+    digest: one answer per step), the customer, the survey (csat, nps), the score, and what the
+    run's trigger named (contact_id, ticket_id)."""
+
+    step: str
+    customer_id: str
+    survey: str
+    score: int
+    about: dict[str, str]
+
+
+def survey_token(settings: Settings, answer: SurveyAnswer) -> str:
+    serializer = URLSafeSerializer(secret(settings), salt=_SURVEY_SALT)
+    fields = [answer.step, answer.customer_id, answer.survey, answer.score, answer.about]
+    return str(serializer.dumps(fields))
+
+
+def read_survey_token(settings: Settings, token: str) -> SurveyAnswer:
+    """What a survey link answers; a forged or damaged one is NotFound."""
+    try:
+        step, customer_id, survey, score, about = URLSafeSerializer(
+            secret(settings), salt=_SURVEY_SALT
+        ).loads(token)
+        return SurveyAnswer(
+            str(step),
+            str(customer_id),
+            str(survey),
+            int(score),
+            {str(k): str(v) for k, v in dict(about).items()},
+        )
+    except (BadSignature, ValueError, TypeError):
+        raise NotFound("no such survey link") from None
+
+
+def survey_url(settings: Settings, token: str) -> str:
+    return f"{settings.public_url.rstrip('/')}/v1/survey/{token}"

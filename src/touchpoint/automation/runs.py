@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from touchpoint.automation import effects, messages
+from touchpoint.automation import effects, messages, surveys
 from touchpoint.automation.base import Automation, RunReport, run_key
 from touchpoint.automation.messages import (
     Outcome,
@@ -204,6 +204,8 @@ def _perform(auto: Automation, row: Any, now: datetime, context: dict[str, Any])
         )
     if step.kind == "send_email":
         return messages.send_email(auto, row, playbook, step, context, now)
+    if step.kind == "send_survey":
+        return surveys.send_survey(auto, row, playbook, step, context, now)
     if step.kind == "webhook":
         return messages.call_webhook(auto, row, playbook, step, context, now)
     if step.kind in ("set_trait", "add_tag"):

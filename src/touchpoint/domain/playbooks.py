@@ -28,8 +28,20 @@ _EVERY = re.compile(r"^every (\d{1,4})d$")  # at most every N days
 OPT_IN: Final = "opt_in"  # marketing goes only to customers whose consent is granted
 OPT_OUT: Final = "opt_out"  # marketing goes unless consent was withdrawn
 CONSENT_RULES: Final = (OPT_IN, OPT_OUT)
-# later: survey, loyalty points and tiers
-ACTION_KINDS: Final = ("send_email", "webhook", "set_trait", "add_tag", "open_ticket", "callback")
+ACTION_KINDS: Final = (
+    "send_email",
+    "webhook",
+    "set_trait",
+    "add_tag",
+    "open_ticket",
+    "callback",
+    "send_survey",
+)
+# A survey's kind -> the scores its email offers (CSAT 1-5, NPS 0-10).
+SURVEY_SCALES: Final[Mapping[str, tuple[int, ...]]] = {
+    "csat": tuple(range(1, 6)),
+    "nps": tuple(range(0, 11)),
+}
 STEP_KINDS: Final = ("wait", "wait_until", "wait_for", "if", "stop", *ACTION_KINDS)
 # A domain event's trigger kind -> the stream (projections/events.py) that carries it.
 EVENT_TRIGGERS: Final[Mapping[str, str]] = {
@@ -163,6 +175,8 @@ class Step:
             return f"open a ticket in {self.action.get('queue')}: {self.action.get('subject')}"
         if self.kind == "callback":
             return f"ask {self.action.get('queue')} to call the customer back"
+        if self.kind == "send_survey":
+            return f"email a {str(self.action.get('kind')).upper()} survey"
         return f"{self.kind} {self.action.get('template') or self.action.get('url') or ''}".strip()
 
 
@@ -454,6 +468,8 @@ _ACTION_KEYS: Final[Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
     "add_tag": (("tag",), ()),  # to the `tags` trait (a list)
     "open_ticket": (("subject", "queue"), ("priority", "channel")),
     "callback": (("queue",), ("channel", "language")),  # a contact waiting to be called
+    # an email with a signed link per score (automation/links.py)
+    "send_survey": (("kind", "subject"), ("question", "transactional", "purpose")),
 }
 
 
@@ -476,6 +492,9 @@ def _action(kind: str, raw: Any, where: str, problems: list[tuple[str, str]]) ->
         and not raw["url"].startswith(("https://", "http://"))
     ):
         problems.append((f"{where}.url", "must be an http(s) URL"))
+    if kind == "send_survey" and isinstance(raw.get("kind"), str) and raw["kind"]:
+        if raw["kind"] not in SURVEY_SCALES:
+            problems.append((f"{where}.kind", f"must be one of {', '.join(SURVEY_SCALES)}"))
     if "transactional" in raw and not isinstance(raw["transactional"], bool):
         problems.append((f"{where}.transactional", "must be true or false"))
     if "channel" in raw and raw["channel"] not in CHANNELS:
@@ -485,7 +504,7 @@ def _action(kind: str, raw: Any, where: str, problems: list[tuple[str, str]]) ->
 
 def message_channel(step: Step) -> str | None:
     """The channel an action messages the customer on (None: it sends them nothing)."""
-    if step.kind == "send_email":
+    if step.kind in ("send_email", "send_survey"):
         return "email"
     if step.kind == "webhook" and step.action.get("channel"):
         return str(step.action["channel"])

@@ -385,7 +385,7 @@ def messages_sent(
         playbook_steps.c.run_id.in_(of_customer),
         playbook_steps.c.status == DONE,
         playbook_steps.c.finished_at > since,
-        playbook_steps.c.kind.in_(["send_email", "webhook"]),
+        playbook_steps.c.kind.in_(["send_email", "webhook", "send_survey"]),
     )
     return list(conn.execute(query).mappings())
 
