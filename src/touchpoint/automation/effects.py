@@ -10,6 +10,7 @@ from typing import Any
 
 from touchpoint.automation.base import Automation, digest
 from touchpoint.automation.messages import Outcome, identity_of
+from touchpoint.domain import loyalty as terms
 from touchpoint.domain.playbooks import Playbook, Step
 from touchpoint.domain.vocabulary import InteractionType
 from touchpoint.errors import TouchpointError
@@ -66,3 +67,27 @@ def call_effect(
             store.FAILED, {"outcome": "failed", "why": why}, run_status="failed", reason=why
         )
     return Outcome(store.DONE, {"outcome": step.kind, **done}, next_due=now)
+
+
+def loyalty(
+    row: Any, playbook: Playbook, step: Step, context: dict[str, Any], now: datetime
+) -> Outcome:
+    """award_points, set_tier: a `custom` interaction (domain/loyalty.py) whose id comes from the
+    step's key, so a retried step awards once."""
+    base = {"playbook": playbook.name, "run_id": row["run_id"], "step": row["step"]}
+    if step.kind == "award_points":
+        name = terms.POINTS
+        said = {"points": int(step.action["points"]), "reason": str(step.action["reason"])}
+    else:
+        name, said = terms.TIER, {"tier": str(step.action["tier"])}
+    item = {
+        "id": f"pb-{digest(row['key'], 24)}",
+        "type": InteractionType.CUSTOM.value,
+        "name": name,
+        "channel": "web",
+        "direction": "outbound",
+        "occurred_at": now.isoformat(),
+        "customer": identity_of(context["customer"]),
+        "properties": {**base, **said},
+    }
+    return Outcome(store.DONE, {"outcome": name, **said}, item, next_due=now)

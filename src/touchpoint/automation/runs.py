@@ -67,7 +67,10 @@ def follow_triggers(auto: Automation, now: datetime) -> int:
 # Steps that touch nothing outside the database: their outcomes are recorded a batch per
 # transaction. A step that sends or calls out is recorded alone, right after it acts, so the
 # at-least-once window (acted, not yet recorded) stays one step wide.
-_QUIET_KINDS = frozenset({"wait", "wait_until", "wait_for", "if", "stop", "set_trait", "add_tag"})
+_QUIET_KINDS = frozenset(
+    {"wait", "wait_until", "wait_for", "if", "stop", "set_trait", "add_tag", "award_points"}
+    | {"set_tier"}
+)
 
 
 def execute_due(auto: Automation, now: datetime, *, limit: int = 100) -> dict[str, int]:
@@ -210,6 +213,8 @@ def _perform(auto: Automation, row: Any, now: datetime, context: dict[str, Any])
         return messages.call_webhook(auto, row, playbook, step, context, now)
     if step.kind in ("set_trait", "add_tag"):
         return effects.change_traits(row, playbook, step, context, now)
+    if step.kind in ("award_points", "set_tier"):
+        return effects.loyalty(row, playbook, step, context, now)
     if step.kind in ("open_ticket", "callback"):
         return effects.call_effect(auto, row, playbook, step, context, now)
     return Outcome(

@@ -36,6 +36,8 @@ ACTION_KINDS: Final = (
     "open_ticket",
     "callback",
     "send_survey",
+    "award_points",
+    "set_tier",
 )
 # A survey's kind -> the scores its email offers (CSAT 1-5, NPS 0-10).
 SURVEY_SCALES: Final[Mapping[str, tuple[int, ...]]] = {
@@ -175,6 +177,10 @@ class Step:
             return f"open a ticket in {self.action.get('queue')}: {self.action.get('subject')}"
         if self.kind == "callback":
             return f"ask {self.action.get('queue')} to call the customer back"
+        if self.kind == "award_points":
+            return f"award {self.action.get('points')} points: {self.action.get('reason')}"
+        if self.kind == "set_tier":
+            return f"set the loyalty tier to {self.action.get('tier')}"
         if self.kind == "send_survey":
             return f"email a {str(self.action.get('kind')).upper()} survey"
         return f"{self.kind} {self.action.get('template') or self.action.get('url') or ''}".strip()
@@ -470,6 +476,9 @@ _ACTION_KEYS: Final[Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
     "callback": (("queue",), ("channel", "language")),  # a contact waiting to be called
     # an email with a signed link per score (automation/links.py)
     "send_survey": (("kind", "subject"), ("question", "transactional", "purpose")),
+    # loyalty (domain/loyalty.py): a custom interaction in the log
+    "award_points": (("reason",), ("points",)),  # points: a whole number, checked below
+    "set_tier": (("tier",), ()),
 }
 
 
@@ -495,6 +504,10 @@ def _action(kind: str, raw: Any, where: str, problems: list[tuple[str, str]]) ->
     if kind == "send_survey" and isinstance(raw.get("kind"), str) and raw["kind"]:
         if raw["kind"] not in SURVEY_SCALES:
             problems.append((f"{where}.kind", f"must be one of {', '.join(SURVEY_SCALES)}"))
+    if kind == "award_points":
+        points = raw.get("points")
+        if not isinstance(points, int) or isinstance(points, bool) or not 0 < points <= 1_000_000:
+            problems.append((f"{where}.points", "must be a whole number from 1 to 1000000"))
     if "transactional" in raw and not isinstance(raw["transactional"], bool):
         problems.append((f"{where}.transactional", "must be true or false"))
     if "channel" in raw and raw["channel"] not in CHANNELS:
