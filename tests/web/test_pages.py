@@ -112,7 +112,7 @@ def test_wallboard_shows_a_contact_offered_through_the_api(
         timeout=10,
     )
     assert offered.status_code == 201 and offered.json()["status"] == "waiting"
-    expect(waiting).to_have_text("1", timeout=8000)  # htmx polls every 2 s; no reload
+    expect(waiting).to_have_text("1", timeout=8000)  # the stream brings it; no reload
     as_admin.assert_clean()
 
 

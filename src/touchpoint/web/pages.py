@@ -1,13 +1,18 @@
 """The pages: each reads through a service (the same calls as the API's) and renders a template;
-the htmx fragments (a period's KPI table, the wallboard's live picture) are routes of their own."""
+the htmx fragments (a period's KPI table, the wallboard's live picture) and the wallboard's
+event stream are routes of their own."""
 
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from touchpoint.analytics import plots
 from touchpoint.analytics.output import to_csv
@@ -241,7 +246,10 @@ def queues_of(config: CenterConfig | None, who: Principal) -> set[str] | None:
     return {q for spec in config.agents.values() if spec.user == who.name for q in spec.queues}
 
 
-def _wallboard_values(request: Request, who: Principal, queue: str | None) -> dict[str, Any]:
+def _wallboard_values(
+    request: Request, who: Principal, queue: str | None, board: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The wallboard's picture as a user may see it (`board`: one already read, else now)."""
     config = _center(request)
     allowed = queues_of(config, who)
     if queue is not None and allowed is not None and queue not in allowed:
@@ -250,7 +258,7 @@ def _wallboard_values(request: Request, who: Principal, queue: str | None) -> di
             f"{who.actor} is an agent and sees only their own queues ({mine}), not {queue!r}"
         )
     try:
-        board = cc.wallboard(touchpoint_of(request))
+        board = board if board is not None else cc.wallboard(touchpoint_of(request))
     except Conflict as exc:  # no configuration yet
         return {"board": None, "problem": str(exc), "agents": [], "states": [], "queue": queue}
     shown = {queue} if queue is not None else allowed
@@ -284,8 +292,9 @@ def _wallboard_values(request: Request, who: Principal, queue: str | None) -> di
 def wallboard(
     request: Request, who: Annotated[Principal, signed_in("cc.read")], queue: Queue = None
 ) -> HTMLResponse:
-    """Queues (waiting, longest wait, agents by state, today's SL) and agents, refreshed by htmx
-    every two seconds; an agent sees their own queues only."""
+    """Queues (waiting, longest wait, agents by state, today's SL) and agents, brought up to
+    date by the page's event stream (polled every two seconds while the stream is down); an
+    agent sees their own queues only."""
     return page(request, "wallboard.html", who, **_wallboard_values(request, who, queue))
 
 
@@ -294,3 +303,49 @@ def wallboard_live(
     request: Request, who: Annotated[Principal, signed_in("cc.read")], queue: Queue = None
 ) -> HTMLResponse:
     return page(request, "_wallboard.html", who, **_wallboard_values(request, who, queue))
+
+
+STREAM_LOOK_S = 1.0  # how often the stream reads the picture (as the API's stream by default)
+STREAM_REFRESH_S = 5.0  # an unchanged picture is still sent this often (its waits grow)
+STREAM_LIFETIME_S = 300.0  # then it ends; the browser reconnects, and is signed in again
+
+
+@router.get("/wallboard/stream", response_class=EventSourceResponse)
+async def wallboard_stream(
+    request: Request, who: Annotated[Principal, signed_in("cc.read")], queue: Queue = None
+) -> EventSourceResponse:
+    """The wallboard fragment as Server-Sent Events (`board`, HTML): one at once, then one
+    whenever the picture changes (`services.contact_center.wallboard_changed`, the API
+    stream's rule) or every 5 s; it ends after 5 minutes so the browser's reconnection checks
+    the session again. A queue the user may not see is refused before the stream starts."""
+    tp = touchpoint_of(request)
+
+    def read() -> tuple[dict[str, Any] | None, str]:
+        try:
+            board: dict[str, Any] | None = cc.wallboard(tp)
+        except Conflict:
+            board = None
+        values = _wallboard_values(request, who, queue, board)
+        html = page(request, "_wallboard.html", who, **values).body
+        return board, bytes(html).decode()
+
+    first = await anyio.to_thread.run_sync(read)  # a 403 before any stream
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        shown, html = first
+        yield ServerSentEvent(data=html, event="board")
+        start = sent = time.monotonic()
+        while time.monotonic() - start < STREAM_LIFETIME_S:
+            await anyio.sleep(STREAM_LOOK_S)
+            if await request.is_disconnected():
+                return
+            board, html = await anyio.to_thread.run_sync(read)
+            stale = time.monotonic() - sent >= STREAM_REFRESH_S
+            moved = (board is None) != (shown is None) or (
+                board is not None and shown is not None and cc.wallboard_changed(shown, board)
+            )
+            if moved or stale:
+                shown, sent = board, time.monotonic()
+                yield ServerSentEvent(data=html, event="board")
+
+    return EventSourceResponse(events(), ping=15)
