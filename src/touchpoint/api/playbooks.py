@@ -107,9 +107,14 @@ def runs(
     name: Name,
     customer_id: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    failed: Annotated[
+        bool, Query(description="Only failed runs (a step failed its last attempt)")
+    ] = False,
 ) -> list[RunOut]:
     service.show(tp, name)
-    found = service.list_runs(tp, playbook=name, customer_id=customer_id, limit=limit)
+    found = service.list_runs(
+        tp, playbook=name, customer_id=customer_id, limit=limit, failed=failed
+    )
     return [RunOut.model_validate(r) for r in found]
 
 

@@ -116,6 +116,14 @@ def runs(
     name: Annotated[str | None, typer.Argument(help="Only this playbook's runs")] = None,
     customer: Annotated[str | None, typer.Option(help="Only this customer's runs")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many")] = 20,
+    failed: Annotated[
+        bool,
+        typer.Option(
+            "--failed",
+            help="Only failed runs: the dead letters (a webhook or send that failed its last "
+            "attempt, with the last error)",
+        ),
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Runs, newest first, with each step's state, attempts and outcome (sent, suppressed and
@@ -123,7 +131,7 @@ def runs(
     from touchpoint.services.playbooks import list_runs
 
     with opened(data_dir) as tp:
-        found = list_runs(tp, playbook=name, customer_id=customer, limit=limit)
+        found = list_runs(tp, playbook=name, customer_id=customer, limit=limit, failed=failed)
     table = Table(title=f"Runs ({len(found)})")
     for column in ("run", "playbook", "customer", "triggered", "status", "steps"):
         table.add_column(column)

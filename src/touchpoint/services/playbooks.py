@@ -214,10 +214,20 @@ def set_state(tp: Touchpoint, name: str, state: str, *, actor: str | None) -> Pl
 
 
 def list_runs(
-    tp: Touchpoint, *, playbook: str | None = None, customer_id: str | None = None, limit: int = 50
+    tp: Touchpoint,
+    *,
+    playbook: str | None = None,
+    customer_id: str | None = None,
+    limit: int = 50,
+    failed: bool = False,
 ) -> list[RunView]:
+    """Runs, newest first; `failed`: only those that failed (a step that failed for good: a
+    webhook or SMTP send after its last attempt, with its last error) — the dead letters."""
+    status = "failed" if failed else None
     with read_connection(tp.engine) as conn:
-        found = store.runs(conn, playbook=playbook, customer_id=customer_id, limit=limit)
+        found = store.runs(
+            conn, playbook=playbook, customer_id=customer_id, limit=limit, status=status
+        )
         steps = store.steps_of(conn, [r["id"] for r in found])
     by_run: dict[str, list[StepView]] = {}
     for s in steps:

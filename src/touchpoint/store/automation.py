@@ -117,9 +117,16 @@ def earlier_starts(conn: Connection, playbook: str, customer_id: str) -> list[da
 
 
 def runs(
-    conn: Connection, *, playbook: str | None, customer_id: str | None, limit: int
+    conn: Connection,
+    *,
+    playbook: str | None,
+    customer_id: str | None,
+    limit: int,
+    status: str | None = None,
 ) -> list[RowMapping]:
     query = select(playbook_runs).order_by(playbook_runs.c.started_at.desc(), playbook_runs.c.id)
+    if status is not None:
+        query = query.where(playbook_runs.c.status == status)
     if playbook is not None:
         query = query.where(playbook_runs.c.playbook == playbook)
     if customer_id is not None:
