@@ -25,6 +25,7 @@ PAGES = {
     "/app/kpis": "Contact-center KPIs per queue",
     "/app/customers": "Customers",
     "/app/wallboard": "Wallboard",
+    "/app/tickets": "Tickets",
 }
 
 

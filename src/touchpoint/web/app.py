@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from touchpoint.errors import TouchpointError
 from touchpoint.runtime import Touchpoint
-from touchpoint.web import automation, center, login, overview, pages, reports
+from touchpoint.web import automation, center, login, overview, pages, reports, tickets
 from touchpoint.web import session as sessions
 from touchpoint.web.auth import REALM, SignInNeeded, asks_for_basic
 from touchpoint.web.render import STATIC, page
@@ -34,6 +34,7 @@ def create_web_app(tp: Touchpoint) -> FastAPI:
     web.include_router(login.router)
     web.include_router(pages.router)
     web.include_router(overview.router)
+    web.include_router(tickets.router)
     web.include_router(reports.router)
     web.include_router(center.router)
     web.include_router(automation.router)

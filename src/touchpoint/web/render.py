@@ -41,6 +41,7 @@ PAGES = (
     ("/app/segments", "Segments", "customers.list"),
     ("/app/playbooks", "Playbooks", "playbooks.read"),
     ("/app/wallboard", "Wallboard", "cc.read"),
+    ("/app/tickets", "Tickets", "tickets.read"),
     ("/app/staffing", "Staffing", "cc.read"),
     ("/app/simulate", "What-ifs", "cc.read"),
 )
