@@ -3,6 +3,8 @@ a balance of awards minus redemptions (worked by hand), and a retried step that 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -79,5 +81,13 @@ def test_a_balance_is_awards_minus_redemptions_and_a_retry_awards_once(tp: Touch
     # same id, a later moment: refused as a conflict with the first (never stored twice)
     assert report.results[0].status == "conflict"
     assert loyalty.balance(tp, run.customer_id).balance == 45
+    command = [sys.executable, "-c", "from touchpoint.cli import main; main()", "customer"]
+    command += ["show", "lou@example.com", "--data-dir", str(tp.settings.data_dir)]
+    env = {"COLUMNS": "200", "PATH": ""}
+    if tp.settings.database_url:
+        env["TOUCHPOINT_DATABASE_URL"] = tp.settings.database_url
+    shown = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "Loyalty: 45 points (75 earned, 30 redeemed), tier silver" in shown.stdout
     awards = [r for r in logged(tp, "custom") if r["name"] == "loyalty_points"]
     assert sorted(r["properties"]["points"] for r in awards) == [25, 50]

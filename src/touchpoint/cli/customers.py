@@ -43,7 +43,7 @@ def customer_show(
     """Show one customer: profile, identities, merges, traits, timeline (newest first) and each
     score model's score now with its breakdown."""
     from touchpoint.cli.scores import print_scores
-    from touchpoint.services import audit, consent, scores
+    from touchpoint.services import audit, consent, loyalty, scores
     from touchpoint.services import customers as service
     from touchpoint.store.engine import read_connection
 
@@ -52,9 +52,12 @@ def customer_show(
         view = service.customer_view(conn, customer_id, limit=limit, cursor=cursor)
         in_force = consent.in_force(conn, view.id)
         scored = scores.scores_of(conn, tp, view.id)
+        points = loyalty.describe(loyalty.loyalty_of(conn, view.id))
         audit.record_read(tp.engine, cli_actor(), "customer.view", view.id)
     show.customer_view(view, in_force)
     print_scores(scored)  # each score model's score now, with its breakdown
+    if points:
+        show.console.print(points, markup=False)
 
 
 @group.command("list")
