@@ -1,7 +1,7 @@
 """The capability pages in Chromium on the seeded business (conftest): each loads with its chart
 drawn by the local Plotly, passes axe and has no duplicate ids; and each shows what a person
 would check by hand — the Erlang C answer for 100 calls in 30 minutes, Ann's first purchase
-credited to (direct) by all five attribution models, a rule's live count, a saved segment's
+credited to Direct by all five attribution models, a rule's live count, a saved segment's
 members, a playbook resumed and paused, an agent kept to their own queue."""
 
 from __future__ import annotations
@@ -81,8 +81,10 @@ def test_simulation_sets_the_what_if_beside_the_baseline(as_admin: Watched) -> N
     page.locator("#name1").fill("twice the calls")
     page.locator("#volume1").fill("2")
     page.get_by_role("button", name="Simulate").click()
-    headers = page.locator("#scenarios thead th").all_inner_texts()
-    assert headers == ["Figure", "baseline", "twice the calls"]
+    # waits for the answer (a day simulated per scenario), then reads the table's head
+    expect(page.locator("#scenarios thead th")).to_have_text(
+        ["Figure", "baseline", "twice the calls"], timeout=60_000
+    )
     expect(page.locator("#scenario-chart .main-svg").first).to_be_visible()
     page.locator("#replications").fill("11")
     page.get_by_role("button", name="Simulate").click()
@@ -99,8 +101,9 @@ def test_attribution_credits_ann_s_untagged_purchase_to_direct(as_admin: Watched
     row = page.locator("#attribution-table tbody tr").first.locator("td").all_inner_texts()
     values = dict(zip(header, row, strict=True))
     # Ann's is the one first purchase; her page view and signup before it carry no source,
-    # medium or campaign, so they are no reach touch and every model credits it to "(direct)".
-    assert values["channel"] == "(direct)"
+    # medium or campaign, so they are no reach touch and every model credits it to Direct (the
+    # reach channel group of a touch without a medium).
+    assert values["channel"] == "Direct"
     for model in ("first touch", "last touch", "linear", "position", "time decay"):
         assert values[model] == "1.00", (model, values)
     as_admin.assert_clean()
