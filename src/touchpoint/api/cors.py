@@ -27,7 +27,8 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # What SDKs send beyond the CORS-safelisted headers: analytics.js the write key in Basic auth and
-# X-Retry-Count, gzip senders Content-Encoding, RudderStack its AnonymousId.
+# X-Retry-Count, gzip senders Content-Encoding, RudderStack's JavaScript SDK (v3) its
+# AnonymousId, SentAt and, on a resend, its Rsa-* delivery headers.
 ALLOWED_HEADERS = (
     "accept",
     "accept-language",
@@ -36,6 +37,12 @@ ALLOWED_HEADERS = (
     "content-encoding",
     "content-language",
     "content-type",
+    "rsa-recovered",
+    "rsa-retry-attempt",
+    "rsa-retry-reason",
+    "rsa-since-first-attempt",
+    "rsa-since-last-attempt",
+    "sentat",
     "x-retry-count",
 )
 EXPOSED_HEADERS = "Retry-After"  # analytics.js reads it on a 429

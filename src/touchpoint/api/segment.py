@@ -24,7 +24,7 @@ from touchpoint.api.cors import note_origin
 from touchpoint.api.deps import TouchpointDep, count_request, presented
 from touchpoint.api.schemas import Echoed, error_responses
 from touchpoint.domain.reach import ReachTable
-from touchpoint.errors import Forbidden, ValidationError
+from touchpoint.errors import Forbidden, NotFound, ValidationError
 from touchpoint.ingest.reach import load_reach_table
 from touchpoint.ingest.report import IngestReport, ItemResult
 from touchpoint.ingest.segment import (
@@ -377,6 +377,52 @@ def analytics_js_settings(write_key: str, *, host: str, scheme: str) -> dict[str
     }
 
 
+# --- RudderStack's JavaScript SDK (v3) --------------------------------------------------------
+
+
+@router.get("/sourceConfig/", include_in_schema=False, responses=error_responses(404))
+@router.get(
+    "/sourceConfig",
+    responses=error_responses(404),
+    summary="RudderStack JS SDK source config for a browser key (its configUrl)",
+)
+def rudder_source_config(
+    request: Request, tp: TouchpointDep, writeKey: str | None = None
+) -> dict[str, Any]:
+    """What RudderStack's JavaScript SDK (`@rudderstack/analytics-js` v3) loads from `{configUrl}/sourceConfig/?writeKey=…` (also sent as Basic auth): a source with no device-mode destinations and the SDK's own error and metrics reporting off, so it sends only events, to its `dataPlaneUrl` (this server's `/v1/page`, `/v1/identify`, … which take its messages as Segment's). Only a live browser key has one (else 404); a page at an origin the key does not allow gets 403."""
+    credentials = presented(request)
+    key = writeKey or credentials.secret
+    if not key or len(key) > 200:
+        raise NotFound("no browser key with this write key")
+    with read_connection(tp.engine) as conn:
+        try:
+            found = keys.browser_key(conn, key, request.headers.get("origin"))
+        except Forbidden:
+            note_origin(request, None)
+            raise
+    note_origin(request, request.headers.get("origin"))
+    return rudder_source(found.id, found.name, key)
+
+
+def rudder_source(key_id: str, name: str | None, write_key: str) -> dict[str, Any]:
+    """The SDK's source config (its `SourceConfigResponse`): `source.id`, a `config` object
+    and a `destinations` list are what it checks."""
+    return {
+        "isHosted": False,
+        "source": {
+            "id": key_id,
+            "name": name or key_id,
+            "writeKey": write_key,
+            "enabled": True,
+            "workspaceId": "touchpoint",
+            "config": {
+                "statsCollection": {"errors": {"enabled": False}, "metrics": {"enabled": False}}
+            },
+            "destinations": [],
+        },
+    }
+
+
 _INGEST_PATHS = frozenset(
     route.path for route in router.routes if isinstance(route, APIRoute) and "POST" in route.methods
 )
@@ -388,4 +434,6 @@ def cors_method(path: str) -> str | None:
     ingest paths take POST, the settings GET; nothing else gets CORS."""
     if path in _INGEST_PATHS:
         return "POST"
+    if path in ("/v1/sourceConfig", "/v1/sourceConfig/"):
+        return "GET"
     return "GET" if _SETTINGS_PATH.match(path) else None

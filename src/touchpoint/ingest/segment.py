@@ -238,6 +238,8 @@ def segment_to_interaction(
 
 def _identify(message: dict[str, Any], _events: SegmentEventMap) -> dict[str, Any]:
     traits = _object(message, "traits")
+    if not traits:  # RudderStack's JavaScript SDK sends an identify's traits in context.traits
+        traits = _object(_object(message, "context"), "traits", "context.traits")
     return {"type": "identify", "traits": {_TRAIT_NAMES.get(k, k): v for k, v in traits.items()}}
 
 
