@@ -113,7 +113,10 @@ def test_every_endpoint_is_in_the_openapi_document(client: TestClient) -> None:
         assert path in paths
 
 
-PUBLIC_PREFIX = ("/v1/unsubscribe/", "/v1/survey/")  # an email's links: its signed token is the proof, not a key
+PUBLIC_PREFIX = (
+    "/v1/unsubscribe/",
+    "/v1/survey/",
+)  # an email's links: its signed token is the proof, not a key
 
 
 def test_every_operation_explains_itself_and_its_errors(client: TestClient) -> None:
