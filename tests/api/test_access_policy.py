@@ -32,6 +32,8 @@ PUBLIC = {
     "/redoc",
     "/docs/oauth2-redirect",
     "/v1/projects/{write_key}/settings",
+    "/v1/sourceConfig",  # RudderStack's settings: the browser key in the query, the same
+    "/v1/sourceConfig/",
     "/v1/unsubscribe/{token}",  # RFC 8058 one-click: the signed link is the credential
     "/v1/survey/{token}",  # a survey email's score link: the same
 }
