@@ -82,9 +82,15 @@ def record_messages(
 
 
 def _external_key(user_id: Any) -> str | None:
-    return (
-        "external_id:" + user_id.strip() if isinstance(user_id, str) and user_id.strip() else None
-    )
+    """The identity key a userId claims; None for none, or for text that is not valid Unicode
+    (a lone surrogate: validation refuses that message, and no query may carry it)."""
+    if not isinstance(user_id, str) or not user_id.strip():
+        return None
+    try:
+        user_id.encode()
+    except UnicodeEncodeError:
+        return None
+    return "external_id:" + user_id.strip()
 
 
 def _screened(
