@@ -91,43 +91,26 @@ def settle(conn: Connection, config: CenterConfig, now: datetime) -> None:
 # --- dispatch -----------------------------------------------------------------------------------
 
 
-def agent_views(conn: Connection, config: CenterConfig, now: datetime) -> dict[str, AgentView]:
-    rows = store.agents(conn)
-    loads = store.loads(conn, OPEN_CONTACT_STATES)
-    today = now.date().isoformat()
-    views: dict[str, AgentView] = {}
-    for agent_id in config.agents:
-        row = rows.get(agent_id)
-        if row is None:
-            continue
-        views[agent_id] = config.agent_view(
-            agent_id,
-            state=row["state"],
-            load=loads.get(agent_id, {}),
-            idle_since=row["idle_since"],
-            handled_today=row["handled_today"] if row["handled_day"] == today else 0,
-            wrap_until=row["wrap_until"],
-        )
-    return views
-
-
-def _free_agent_views(
-    conn: Connection, config: CenterConfig, now: datetime
+def agent_views(
+    conn: Connection, config: CenterConfig, now: datetime, *, free_only: bool = False
 ) -> dict[str, AgentView]:
-    """agent_views() of only the agents who could take a contact now (ready, out of wrap-up,
-    room on some channel): dispatch looks at no one else, and a busy center has few."""
+    """Every configured agent as routing sees them now; `free_only`: only those who could take a
+    contact now (ready, out of wrap-up, room on some channel) — dispatch looks at no one else,
+    and a busy center has few, so no view is made of the rest."""
     rows = store.agents(conn)
     loads = store.loads(conn, OPEN_CONTACT_STATES)
     today = now.date().isoformat()
     views: dict[str, AgentView] = {}
     for agent_id, spec in config.agents.items():
         row = rows.get(agent_id)
-        if row is None or row["state"] != "ready":
-            continue
-        if row["wrap_until"] is not None and row["wrap_until"] > now:
+        if row is None:
             continue
         load = loads.get(agent_id, {})
-        if not room_for_any(spec.capacity, load):
+        if free_only and not (
+            row["state"] == "ready"
+            and (row["wrap_until"] is None or row["wrap_until"] <= now)
+            and room_for_any(spec.capacity, load)
+        ):
             continue
         views[agent_id] = config.agent_view(
             agent_id,
@@ -163,7 +146,7 @@ def dispatch(
     """Offer waiting contacts, in service order across queues, to the agents routing picks
     (domain.routing.assignments: it reads a queue's line only while an agent serving it has
     room); the (contact, agent) reservations made."""
-    views = _free_agent_views(conn, config, now)
+    views = agent_views(conn, config, now, free_only=True)
     if not views:
         return []
     lines = {queue: _line(conn, config, queue, now) for queue in config.queues}
