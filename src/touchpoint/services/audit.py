@@ -4,6 +4,7 @@ entry rides on the next write transaction to commit, and the read answers once i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,16 +31,7 @@ def record(
     conn: Connection, actor: str, action: str, subject: str | None = None, **detail: Any
 ) -> None:
     """Append an entry in the caller's write transaction."""
-    if action not in AUDIT_ACTIONS:
-        raise ValueError(f"unknown audit action {action!r}")  # a programming error, not input
-    store.append(
-        conn,
-        at=datetime.now(UTC),
-        actor=actor,
-        action=action,
-        subject=subject,
-        detail=detail or None,
-    )
+    _entry(actor, action, subject, detail, datetime.now(UTC))(conn)
 
 
 def record_read(
@@ -47,16 +39,24 @@ def record_read(
 ) -> None:
     """Append an entry for a read; it returns once the entry is committed. It rides on the next
     write transaction to commit (store.engine.ride): a read waits for the write in progress, not
-    for a turn behind every ingest batch queued before it."""
+    for a turn behind every ingest batch queued before it. Stamped when it was read, not when
+    the entry boarded."""
+    ride(engine, _entry(actor, action, subject, detail, datetime.now(UTC)))
+
+
+def _entry(
+    actor: str, action: str, subject: str | None, detail: dict[str, Any], at: datetime
+) -> Callable[[Connection], None]:
+    """The write of one entry, its action checked now."""
     if action not in AUDIT_ACTIONS:
-        raise ValueError(f"unknown audit action {action!r}")
-    at = datetime.now(UTC)  # when it was read, not when the entry boarded
-    ride(
-        engine,
-        lambda conn: store.append(
+        raise ValueError(f"unknown audit action {action!r}")  # a programming error, not input
+
+    def append(conn: Connection) -> None:
+        store.append(
             conn, at=at, actor=actor, action=action, subject=subject, detail=detail or None
-        ),
-    )
+        )
+
+    return append
 
 
 def entries(
