@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from touchpoint.errors import TouchpointError
 from touchpoint.runtime import Touchpoint
-from touchpoint.web import automation, center, login, overview, pages, reports, tickets
+from touchpoint.web import automation, center, customers, login, overview, pages, reports, tickets
 from touchpoint.web import session as sessions
 from touchpoint.web.auth import REALM, SignInNeeded, asks_for_basic
 from touchpoint.web.render import STATIC, page
@@ -33,6 +33,7 @@ def create_web_app(tp: Touchpoint) -> FastAPI:
     web.state.failed_sign_ins = sessions.FailedSignIns()
     web.include_router(login.router)
     web.include_router(pages.router)
+    web.include_router(customers.router)
     web.include_router(overview.router)
     web.include_router(tickets.router)
     web.include_router(reports.router)
