@@ -73,8 +73,8 @@ def appended(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     seen: list[int] = []
     real = projection.ScoreProjection._append
 
-    def counting(self: Any, conn: Any, batch: Any, candidates: set[str]) -> set[str]:
-        done = real(self, conn, batch, candidates)
+    def counting(self: Any, conn: Any, batch: Any, candidates: set[str], *rest: Any) -> set[str]:
+        done = real(self, conn, batch, candidates, *rest)
         seen.append(len(done))
         return done
 

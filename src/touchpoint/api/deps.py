@@ -21,7 +21,9 @@ from touchpoint.services.access import Credentials, Principal, authenticate
 from touchpoint.store.engine import read_connection
 
 
-def get_touchpoint(request: Request) -> Touchpoint:
+async def get_touchpoint(request: Request) -> Touchpoint:
+    """The app's Touchpoint. Async because it does no I/O: FastAPI runs a plain `def` dependency
+    in its thread pool, a hop (and a turn at the GIL among the busy threads) per request."""
     tp: Touchpoint = request.app.state.touchpoint
     return tp
 

@@ -71,7 +71,7 @@ class Projections:
     def apply(self, conn: Connection, batch: LogBatch) -> None:
         """Fold one ingest batch into every projection (inline mode)."""
         marks = store.read_checkpoints(conn)
-        now = utcnow()
+        advanced = []
         for projection in self.items:
             projection.apply(conn, batch)
             mark = marks.get(projection.name)
@@ -80,7 +80,8 @@ class Projections:
                 and mark.version == projection.version
                 and mark.position == batch.first_seq
             ):
-                self._mark(conn, projection, batch.last_seq, now)
+                advanced.append(projection.name)
+        store.advance_checkpoints(conn, advanced, position=batch.last_seq, now=utcnow())
 
     def refold(
         self, conn: Connection, customer_ids: Collection[str], removed: Collection[str]

@@ -79,8 +79,12 @@ class ScoreProjection:
 
     @staticmethod
     def clock(conn: Connection) -> float | None:
-        value = store.read_meta(conn).get("clock")
-        return datetime.fromisoformat(value).timestamp() if value else None
+        return _clock_of(store.read_meta(conn))
+
+    def _in_force(self, conn: Connection) -> tuple[tuple[ScoreModel, ...], float | None]:
+        """The models and the clock, from one read of the meta table."""
+        meta = store.read_meta(conn)
+        return self._models_of(meta.get("models") or default_models_text()), _clock_of(meta)
 
     def is_built(self, conn: Connection) -> bool:
         return "models" in store.read_meta(conn)
@@ -92,8 +96,12 @@ class ScoreProjection:
         event, a merge, a state that cannot be carried on — are refolded whole."""
         touched = {row["customer_id"] for row in batch.rows} | set(batch.survivor_of.values())
         merged = set(batch.survivor_of) | set(batch.survivor_of.values())
-        appended = self._append(conn, batch, touched - merged)
-        self.refold(conn, touched - appended, batch.survivor_of.keys())
+        in_force = self._in_force(conn)
+        appended = self._append(conn, batch, touched - merged, in_force)
+        again = sorted(touched - appended)
+        removed = batch.survivor_of.keys()
+        if again or removed:
+            self._refold(conn, again, removed, Progress(), in_force)
 
     def catch_up(
         self, conn: Connection, engine: Engine, *, after: int, upto: int, progress: Progress
@@ -144,12 +152,18 @@ class ScoreProjection:
         return store.next_due_at(conn)
 
     # --- the fold -------------------------------------------------------------------------------
-    def _append(self, conn: Connection, batch: LogBatch, candidates: set[str]) -> set[str]:
+    def _append(
+        self,
+        conn: Connection,
+        batch: LogBatch,
+        candidates: set[str],
+        in_force: tuple[tuple[ScoreModel, ...], float | None],
+    ) -> set[str]:
         """Fold the batch's events onto the stored state of the candidates it can be (see
         `apply`); returns who was folded so."""
         if not candidates or batch.last_seq <= batch.first_seq:
             return set()
-        models, clock = self.models(conn), self.clock(conn)
+        models, clock = in_force
         fresh = store.events_between(conn, batch.first_seq, batch.last_seq)
         before = store.last_event_before(conn, candidates, batch.first_seq)
         floor = -math.inf if clock is None else clock
@@ -174,10 +188,11 @@ class ScoreProjection:
         customer_ids: Sequence[str],
         removed: Collection[str],
         progress: Progress,
+        in_force: tuple[tuple[ScoreModel, ...], float | None] | None = None,
     ) -> int:
         """Rebuild these customers from their whole history and drop what `removed` had; returns
         the events folded. Reads inside the caller's transaction (it sees its own moves)."""
-        models, clock = self.models(conn), self.clock(conn)
+        models, clock = in_force or self._in_force(conn)
         now = datetime.now(UTC)
         store.forget(conn, removed)
         store.save(conn, (), removed, now)  # their crossings go
@@ -200,3 +215,8 @@ def _fold_each(
             continue
         for model in models:
             yield cid, model.name, model.half_life_s, fold_score(model, events, clock=clock)
+
+
+def _clock_of(meta: dict[str, str]) -> float | None:
+    value = meta.get("clock")
+    return datetime.fromisoformat(value).timestamp() if value else None

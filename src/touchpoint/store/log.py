@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Connection, Float, Text, and_, case, cast, func, or_, select
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Dialect,
+    Float,
+    Select,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    or_,
+    select,
+)
 
 from touchpoint.store.bulk import _sqlite_datetime, fetch_present, in_set, insert_rows, set_param
 from touchpoint.store.tables import interactions
@@ -29,10 +43,7 @@ def stored_content(
     if not ids:
         return {}
     sqlite = conn.dialect.name == "sqlite"
-    cells = [_as_stored(interactions.c[name], sqlite) for name in columns]
-    row = func.json_array(*cells) if sqlite else func.json_build_array(*cells)
-    aggregate = func.json_group_object if sqlite else func.json_object_agg
-    query = select(aggregate(interactions.c.id, row)).where(in_set(interactions.c.id, conn.dialect))
+    query = _content_query(tuple(columns), conn.dialect)
     found = conn.execute(query, set_param(ids, conn.dialect)).scalar()
     if isinstance(found, str | bytes):
         found = orjson.loads(found)
@@ -46,6 +57,16 @@ def stored_content(
                 if values[i] is not None:
                     values[i] = float(values[i])
     return {key: tuple(values) for key, values in rows.items()}
+
+
+@lru_cache(maxsize=16)
+def _content_query(columns: tuple[str, ...], dialect: Dialect) -> Select[Any]:
+    """`stored_content`'s statement, built once (its 18 cells cost ~0.3 ms to construct)."""
+    sqlite = dialect.name == "sqlite"
+    cells = [_as_stored(interactions.c[name], sqlite) for name in columns]
+    row = func.json_array(*cells) if sqlite else func.json_build_array(*cells)
+    aggregate = func.json_group_object if sqlite else func.json_object_agg
+    return select(aggregate(interactions.c.id, row)).where(in_set(interactions.c.id, dialect))
 
 
 def stored_time(at: datetime) -> str:

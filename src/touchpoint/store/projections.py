@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
-from touchpoint.store.bulk import insert_rows
+from touchpoint.store.bulk import in_set, insert_rows, set_param
 from touchpoint.store.tables import checkpoints, interactions
 
 
@@ -39,6 +40,21 @@ def write_checkpoint(
         ("name", "source", "position", "version", "updated_at"),
         [(name, source, position, version, now)],
     )
+
+
+def advance_checkpoints(
+    conn: Connection, names: Collection[str], *, position: int, now: datetime
+) -> None:
+    """Move these checkpoints (source and version unchanged) to `position`, in one statement:
+    an ingest batch advances every projection's mark."""
+    if not names:
+        return
+    statement = (
+        update(checkpoints)
+        .where(in_set(checkpoints.c.name, conn.dialect))
+        .values(position=bindparam("position"), updated_at=bindparam("now"))
+    )
+    conn.execute(statement, {**set_param(names, conn.dialect), "position": position, "now": now})
 
 
 def customers_after(conn: Connection, position: int, upto: int) -> set[str]:
