@@ -146,18 +146,30 @@ def evaluate(
 def evaluate_many(
     conn: Connection, rule_list: Sequence[Rule], now: datetime, customer_ids: Collection[str]
 ) -> list[set[str]]:
-    """Who each rule holds for at `now` among `customer_ids`, in one query: the customers'
-    interactions are read once (through their index) for every behaviour of every rule."""
+    """Who each rule holds for at `now` among `customer_ids`, in one query per `PER_QUERY` rules:
+    the customers' interactions are read once (through their index) for every behaviour of every
+    rule, and each customer's memberships come back as the bits of one integer."""
     if not customer_ids or not rule_list:
         return [set() for _ in rule_list]
     sources = sources_for(conn, now)
-    query = members_query(rule_list, sources, now, lambda column: in_set(column, conn.dialect))
-    held: list[set[str]] = [set() for _ in rule_list]
-    for row in conn.execute(query, set_param(set(customer_ids), conn.dialect)):
-        for i, flag in enumerate(row[1:]):
-            if flag:
-                held[i].add(row[0])
+    params = set_param(set(customer_ids), conn.dialect)
+    held: list[set[str]] = []
+    for start in range(0, len(rule_list), PER_QUERY):
+        part = rule_list[start : start + PER_QUERY]
+        query = members_query(part, sources, now, lambda column: in_set(column, conn.dialect))
+        flags = query.subquery("flags")
+        bits = sum((flags.c[f"s{i}"] * (1 << i) for i in range(1, len(part))), flags.c.s0)
+        found: list[set[str]] = [set() for _ in part]
+        for cid, mask in conn.execute(select(flags.c.id, bits), params):
+            while mask:
+                low = mask & -mask
+                found[low.bit_length() - 1].add(cid)
+                mask ^= low
+        held.extend(found)
     return held
+
+
+PER_QUERY = 30  # rules per query: their 0/1 flags travel as the bits of one 32-bit integer
 
 
 def count(conn: Connection, rule: Rule, now: datetime) -> int:
@@ -408,5 +420,16 @@ def changes_of(conn: Connection, segment_id: str, customer_id: str) -> list[dict
             segment_changes.c.segment_id == segment_id, segment_changes.c.customer_id == customer_id
         )
         .order_by(segment_changes.c.seq)
+    )
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def memberships_of(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
+    """The segments a customer is in now (id, name, entered_at), by name."""
+    query = (
+        select(segments.c.id, segments.c.name, segment_members.c.entered_at)
+        .join(segment_members, segment_members.c.segment_id == segments.c.id)
+        .where(segment_members.c.customer_id == customer_id)
+        .order_by(segments.c.name)
     )
     return [dict(row) for row in conn.execute(query).mappings()]

@@ -302,6 +302,18 @@ consent_history = Table(
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("recorded_at", UTCDateTime, nullable=False),
     Index("ix_consent_history_customer_occurred", "customer_id", "occurred_at"),
+    # the change in force for (customer, channel, purpose) in its order, status included: the
+    # segments' consent conditions for a batch's customers read the index alone (no sort)
+    Index(
+        "ix_consent_history_in_force",
+        "customer_id",
+        "channel",
+        "purpose",
+        "occurred_at",
+        "recorded_at",
+        "source",
+        "status",
+    ),
 )
 
 # --- Contact center (routing state; contact_center/ owns it, the log gets each contact's end) ---
