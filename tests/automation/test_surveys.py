@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from tests.automation.conftest import Inbox
 from tests.automation.test_email_runs import logged, record
-from tests.builders import T0, interaction
+from tests.builders import interaction
 from touchpoint.analytics.service import make_request, report_spec
 from touchpoint.analytics.sources import open_sources
 from touchpoint.api.app import create_app
@@ -50,12 +50,17 @@ def test_a_csat_answer_is_recorded_once_and_counted(
     folder = mtp.settings.data_dir / "playbooks"
     folder.mkdir()
     (folder / "after_support.toml").write_text(SURVEY)
+    # Sent now by the real clock: the link expires 30 days after the send, and the API reads
+    # the real clock when it is answered.
+    sent = datetime.now(UTC).replace(microsecond=0)
     record(
         mtp,
-        interaction(type="purchase", email="ann@example.com", properties={"ticket_id": "T9"}),
+        interaction(
+            type="purchase", email="ann@example.com", at=sent, properties={"ticket_id": "T9"}
+        ),
     )
-    run_once(mtp, T0 + timedelta(minutes=1))
-    run_once(mtp, T0 + timedelta(minutes=2))  # again: no second mail
+    run_once(mtp, sent + timedelta(seconds=1))
+    run_once(mtp, sent + timedelta(seconds=2))  # again: no second mail
     (mail,) = box.messages
     assert mail["Subject"] == "How did we do?"
     body = mail.get_body(preferencelist=("plain",))

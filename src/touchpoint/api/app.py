@@ -34,6 +34,7 @@ from touchpoint.api import (
     segment,
     segments,
     simulation,
+    surveys,
     tickets,
     users,
     workforce,
@@ -98,7 +99,8 @@ TAGS = [
     {
         "name": "playbooks",
         "description": "Automation: playbooks, their runs, dry runs, pause and resume; the "
-        "one-click unsubscribe their emails link to (public: the signed link is the credential).",
+        "one-click unsubscribe their emails link to, surveys sent and the survey form (public: the "
+        "signed link is the credential).",
     },
     {"name": "analytics", "description": "Funnel, cohorts, churn, CLV, attribution… (read key)."},
     {
@@ -131,6 +133,8 @@ ROUTERS = (
     simulation.router,
     playbooks.router,
     playbooks.unsubscribe_router,
+    surveys.router,
+    surveys.link_router,
 )
 for _router in ROUTERS:  # once, at import: each operation's description names who may call it
     describe_permissions(_router.routes)
@@ -181,6 +185,8 @@ def create_app(tp: Touchpoint, *, background_jobs: bool = False) -> FastAPI:
     app.include_router(privacy.router)
     app.include_router(playbooks.router)
     app.include_router(playbooks.unsubscribe_router)  # public: the signed link is the credential
+    app.include_router(surveys.router)
+    app.include_router(surveys.link_router)  # public: the signed link is the credential
     app.mount(WEB_PREFIX, create_web_app(tp))  # the web app's pages, on the same services
     app.add_exception_handler(TouchpointError, _touchpoint_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]

@@ -1,7 +1,7 @@
 """Playbooks over HTTP: list and read them, their runs with step states, a dry run against one
 customer at a moment, pause and resume; and the one-click unsubscribe (RFC 8058) their emails
 link to — a POST unsubscribes, a GET (a person, or a link scanner prefetching) only shows a page
-with the button."""
+with the button. (A survey's links: api/surveys.py.)"""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ Writer = Annotated[Principal, allowed("playbooks.write")]
 router = APIRouter(
     prefix="/v1/playbooks", tags=["playbooks"], responses=error_responses(401, 403, 404, 422)
 )
-# The public links a playbook's emails carry (unsubscribe, survey answers): the signed token in
-# the link is the credential, so no key.
+# The public link a playbook's emails carry to unsubscribe: the signed token in the link is the
+# credential, so no key.
 unsubscribe_router = APIRouter(prefix="/v1", tags=["playbooks"])
 
 Name = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,59}$", description="A playbook's name")]
@@ -139,10 +139,16 @@ def resume(tp: TouchpointDep, principal: Writer, name: Name) -> PlaybookOut:
     return PlaybookOut.model_validate(view)
 
 
-Token = Annotated[str, Path(min_length=10, max_length=400, pattern=r"^[A-Za-z0-9_.\-]+$")]
+Token = Annotated[str, Path(min_length=10, max_length=2000, pattern=r"^[A-Za-z0-9_.\-]+$")]
 _PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Unsubscribe</title></head>
-<body><main><h1>Unsubscribe</h1>{body}</main></body></html>"""
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title></head>
+<body><main><h1>{title}</h1>{body}</main></body></html>"""
+
+
+def public_page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
+    """A page a public link opens (unsubscribe, survey): `body` is HTML, escaped by the caller."""
+    return HTMLResponse(_PAGE.format(title=html.escape(title), body=body), status_code=status_code)
 
 
 @unsubscribe_router.get(
@@ -162,7 +168,7 @@ def unsubscribe_page(tp: TouchpointDep, token: Token) -> HTMLResponse:
         '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
         '<button type="submit">Unsubscribe</button></form>'
     )
-    return HTMLResponse(_PAGE.format(body=body))
+    return public_page("Unsubscribe", body)
 
 
 @unsubscribe_router.post(
@@ -180,44 +186,4 @@ def unsubscribe(tp: TouchpointDep, token: Token) -> HTMLResponse:
         f"<p>You will get no more {html.escape(done.purpose)} messages by "
         f"{html.escape(done.channel)}.</p>"
     )
-    return HTMLResponse(_PAGE.format(body=body))
-
-
-_SURVEY_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Your answer</title></head>
-<body><main><h1>Your answer</h1>{body}</main></body></html>"""
-
-
-@unsubscribe_router.get(
-    "/survey/{token}",
-    summary="A survey answer's confirmation page (it records nothing)",
-    response_class=HTMLResponse,
-    responses=error_responses(404),
-)
-def survey_page(tp: TouchpointDep, token: Token) -> HTMLResponse:
-    """The page a score's link in a survey email opens: the score and a button that posts it.
-    No key: the signed token is the proof (404 for one that is not ours). A GET records
-    nothing, so a mail scanner prefetching every score's link answers nothing."""
-    target = service.survey_target(tp, token)
-    body = (
-        f"<p>Your {html.escape(target.survey.upper())} score: {target.score}</p>"
-        f'<form method="post" action="/v1/survey/{html.escape(token)}">'
-        '<button type="submit">Send my answer</button></form>'
-    )
-    return HTMLResponse(_SURVEY_PAGE.format(body=body))
-
-
-@unsubscribe_router.post(
-    "/survey/{token}",
-    summary="Answer a survey with one click; a run's survey is answered once",
-    response_class=HTMLResponse,
-    responses=error_responses(404),
-)
-def answer_survey(tp: TouchpointDep, token: Token) -> HTMLResponse:
-    """Record the score the signed link names: a `survey_response` interaction in the log
-    ({"survey", "score"}, and the contact or ticket the playbook's trigger named), once per
-    survey sent however often (and with whichever score's link) it is posted. No key."""
-    done = service.answer_survey(tp, token)
-    said = "Thank you" if done.recorded else "We have your answer already"
-    body = f"<p>{said}: {html.escape(done.survey.upper())} {done.score}.</p>"
-    return HTMLResponse(_SURVEY_PAGE.format(body=body))
+    return public_page("Unsubscribe", body)

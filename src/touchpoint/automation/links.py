@@ -1,17 +1,19 @@
-"""Signed unsubscribe links: a token names the customer, channel and purpose and carries an
+"""Signed links: an unsubscribe token names the customer, channel and purpose and carries an
 HMAC (itsdangerous), so only a link Touchpoint sent unsubscribes, and the same link always
-unsubscribes the same thing (the POST is idempotent)."""
+unsubscribes the same thing (the POST is idempotent); a survey token names the send, the survey
+and the moment the link expires."""
 
 from __future__ import annotations
 
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from touchpoint.errors import NotFound
+from touchpoint.errors import NotFound, TouchpointError
 from touchpoint.settings import Settings
 
 _SALT = "touchpoint.unsubscribe"
@@ -58,43 +60,57 @@ def unsubscribe_url(settings: Settings, token: str) -> str:
 
 # --- survey links --------------------------------------------------------------------------------
 
-_SURVEY_SALT = "touchpoint.survey"
+_SURVEY_SALT = "touchpoint.survey.v2"
+
+
+class LinkExpired(TouchpointError):
+    """A survey link past the expiry its token carries (HTTP 410 Gone)."""
+
+    status_code = 410
 
 
 @dataclass(frozen=True, slots=True)
-class SurveyAnswer:
-    """What one score's link in a survey email records: the run step it came from (its key's
-    digest: one answer per step), the customer, the survey (csat, nps), the score, and what the
-    run's trigger named (contact_id, ticket_id)."""
+class SurveyLink:
+    """What a survey email's link opens: the send it came from (its key's digest: one answer
+    per question per send), the customer, the survey definition's name, when the link expires
+    (Unix seconds), what the send was about (contact_id, ticket_id) and, for a one-click link,
+    the score it gives the survey's first scored question."""
 
-    step: str
+    send: str
     customer_id: str
     survey: str
-    score: int
+    expires: int
     about: dict[str, str]
+    score: int | None = None
 
 
-def survey_token(settings: Settings, answer: SurveyAnswer) -> str:
+def survey_token(settings: Settings, link: SurveyLink) -> str:
     serializer = URLSafeSerializer(secret(settings), salt=_SURVEY_SALT)
-    fields = [answer.step, answer.customer_id, answer.survey, answer.score, answer.about]
+    fields = [link.send, link.customer_id, link.survey, link.expires, link.about, link.score]
     return str(serializer.dumps(fields))
 
 
-def read_survey_token(settings: Settings, token: str) -> SurveyAnswer:
-    """What a survey link answers; a forged or damaged one is NotFound."""
+def read_survey_token(settings: Settings, token: str) -> SurveyLink:
+    """What a survey link opens; a forged or damaged one is NotFound (the expiry is the
+    caller's to check against its clock: `expired`)."""
     try:
-        step, customer_id, survey, score, about = URLSafeSerializer(
+        send, customer_id, survey, expires, about, score = URLSafeSerializer(
             secret(settings), salt=_SURVEY_SALT
         ).loads(token)
-        return SurveyAnswer(
-            str(step),
+        return SurveyLink(
+            str(send),
             str(customer_id),
             str(survey),
-            int(score),
+            int(expires),
             {str(k): str(v) for k, v in dict(about).items()},
+            None if score is None else int(score),
         )
     except (BadSignature, ValueError, TypeError):
         raise NotFound("no such survey link") from None
+
+
+def expired(link: SurveyLink, now: datetime) -> bool:
+    return now.timestamp() >= link.expires
 
 
 def survey_url(settings: Settings, token: str) -> str:

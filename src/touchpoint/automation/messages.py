@@ -280,7 +280,7 @@ def log_item(
     channel = rules.message_channel(step) or "email"
     base = {"playbook": playbook.name, "run_id": row["run_id"], "step": row["step"]}
     item: dict[str, Any] = {
-        "id": f"pb-{digest(row['key'], 24)}",
+        "id": log_item_id(row),
         "channel": channel,
         "direction": "outbound",
         "occurred_at": now.isoformat(),
@@ -302,6 +302,11 @@ def log_item(
             "properties": {**base, **properties},
         }
     return item
+
+
+def log_item_id(row: Any) -> str:
+    """The id of the interaction a step's send or suppression is logged as."""
+    return f"pb-{digest(row['key'], 24)}"
 
 
 def identity_of(customer: Mapping[str, Any]) -> dict[str, Any]:

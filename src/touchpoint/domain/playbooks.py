@@ -17,6 +17,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from touchpoint.domain import playbook_schedules as schedules
+from touchpoint.domain import surveys
 from touchpoint.domain.consent import DEFAULT_PURPOSE, GRANTED, WITHDRAWN, ConsentChange
 from touchpoint.domain.moments import duration_text, parse_span
 from touchpoint.domain.vocabulary import CHANNELS, INTERACTION_TYPES
@@ -39,10 +40,10 @@ ACTION_KINDS: Final = (
     "award_points",
     "set_tier",
 )
-# A survey's kind -> the scores its email offers (CSAT 1-5, NPS 0-10).
+# A send_survey step's `kind` -> the scores its shipped one-question survey offers.
 SURVEY_SCALES: Final[Mapping[str, tuple[int, ...]]] = {
-    "csat": tuple(range(1, 6)),
-    "nps": tuple(range(0, 11)),
+    surveys.CSAT: tuple(range(surveys.KPI_CSAT_SCALE[0], surveys.KPI_CSAT_SCALE[1] + 1)),
+    surveys.NPS: tuple(range(surveys.NPS_SCALE[0], surveys.NPS_SCALE[1] + 1)),
 }
 STEP_KINDS: Final = ("wait", "wait_until", "wait_for", "if", "stop", *ACTION_KINDS)
 # A domain event's trigger kind -> the stream (projections/events.py) that carries it.
@@ -182,6 +183,8 @@ class Step:
         if self.kind == "set_tier":
             return f"set the loyalty tier to {self.action.get('tier')}"
         if self.kind == "send_survey":
+            if self.action.get("survey"):
+                return f"email the survey {self.action['survey']}"
             return f"email a {str(self.action.get('kind')).upper()} survey"
         return f"{self.kind} {self.action.get('template') or self.action.get('url') or ''}".strip()
 
@@ -474,8 +477,9 @@ _ACTION_KEYS: Final[Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
     "add_tag": (("tag",), ()),  # to the `tags` trait (a list)
     "open_ticket": (("subject", "queue"), ("priority", "channel")),
     "callback": (("queue",), ("channel", "language")),  # a contact waiting to be called
-    # an email with a signed link per score (automation/links.py)
-    "send_survey": (("kind", "subject"), ("question", "transactional", "purpose")),
+    # an email with a signed link to a survey's form and one per score (automation/surveys.py):
+    # `survey` names a survey definition; `kind` (csat, nps) its shipped one-question survey
+    "send_survey": ((), ("survey", "kind", "subject", "question", "transactional", "purpose")),
     # loyalty (domain/loyalty.py): a custom interaction in the log
     "award_points": (("reason",), ("points",)),  # points: a whole number, checked below
     "set_tier": (("tier",), ()),
@@ -501,9 +505,8 @@ def _action(kind: str, raw: Any, where: str, problems: list[tuple[str, str]]) ->
         and not raw["url"].startswith(("https://", "http://"))
     ):
         problems.append((f"{where}.url", "must be an http(s) URL"))
-    if kind == "send_survey" and isinstance(raw.get("kind"), str) and raw["kind"]:
-        if raw["kind"] not in SURVEY_SCALES:
-            problems.append((f"{where}.kind", f"must be one of {', '.join(SURVEY_SCALES)}"))
+    if kind == "send_survey":
+        _survey_step(raw, where, problems)
     if kind == "award_points":
         points = raw.get("points")
         if not isinstance(points, int) or isinstance(points, bool) or not 0 < points <= 1_000_000:
@@ -513,6 +516,18 @@ def _action(kind: str, raw: Any, where: str, problems: list[tuple[str, str]]) ->
     if "channel" in raw and raw["channel"] not in CHANNELS:
         problems.append((f"{where}.channel", f"unknown channel {raw['channel']!r}"))
     return dict(raw)
+
+
+def _survey_step(raw: Mapping[str, Any], where: str, problems: list[tuple[str, str]]) -> None:
+    """A send_survey names a survey (`survey`) or a kind (`kind`, with its `subject`)."""
+    if ("survey" in raw) == ("kind" in raw):
+        problems.append((where, "name a survey (survey = NAME) or a kind (kind = csat|nps)"))
+    if "survey" in raw and (not isinstance(raw["survey"], str) or not NAME.match(raw["survey"])):
+        problems.append((f"{where}.survey", "must be a survey's name"))
+    if "kind" in raw and raw["kind"] not in SURVEY_SCALES:
+        problems.append((f"{where}.kind", f"must be one of {', '.join(SURVEY_SCALES)}"))
+    if "kind" in raw and (not isinstance(raw.get("subject"), str) or not raw["subject"]):
+        problems.append((f"{where}.subject", "missing (text)"))
 
 
 def message_channel(step: Step) -> str | None:

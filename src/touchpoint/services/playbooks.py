@@ -12,14 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from touchpoint.automation import runs as engine_runs
-from touchpoint.automation import surveys
 from touchpoint.automation.base import Effect
-from touchpoint.automation.links import (
-    SurveyAnswer,
-    Unsubscribe,
-    read_survey_token,
-    read_unsubscribe_token,
-)
+from touchpoint.automation.links import Unsubscribe, read_unsubscribe_token
 from touchpoint.automation.playbooks import (
     PlaybookFile,
     load_playbooks,
@@ -351,7 +345,8 @@ def _dry_action(
         )
         return DryStep(i, moment, what, "send", f"to {address}: {rendered.subject}")
     if step.kind == "send_survey":
-        return DryStep(i, moment, what, "send", f"to {address}: {step.action.get('subject')}")
+        subject = step.action.get("subject") or f"the survey {step.action.get('survey')}"
+        return DryStep(i, moment, what, "send", f"to {address}: {subject}")
     return DryStep(i, moment, what, "call", str(step.action.get("url")))
 
 
@@ -398,51 +393,3 @@ def unsubscribe(tp: Touchpoint, token: str, *, now: datetime | None = None) -> U
     if status not in ("accepted", "duplicate"):
         raise ValidationError(f"unsubscribe not recorded: {status}")
     return Unsubscribed(customer_id, target.channel, target.purpose, status == "accepted")
-
-
-# --- survey answers --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SurveyAnswered:
-    customer_id: str
-    survey: str
-    score: int  # the score recorded (the first link answered, if this step was answered before)
-    recorded: bool  # False: this survey had been answered already
-
-
-def survey_target(tp: Touchpoint, token: str) -> SurveyAnswer:
-    """What a survey link would answer (the confirmation page shows it; nothing changes)."""
-    return read_survey_token(tp.settings, token)
-
-
-def answer_survey(tp: Touchpoint, token: str, *, now: datetime | None = None) -> SurveyAnswered:
-    """A survey link's one-click answer: a `survey_response` interaction ({"survey", "score"},
-    the trigger's contact_id or ticket_id) whose id comes from the run step, so the survey is
-    answered once however often, and with whichever of its links, it is posted."""
-    target = read_survey_token(tp.settings, token)
-    interaction_id = surveys.answer_id(target.step)
-    with read_connection(tp.engine) as conn:
-        customer_id = current_id(conn, target.customer_id)
-        keys = store.identity_keys(conn, customer_id)
-        earlier = store.interaction(conn, interaction_id)
-    if earlier is not None:
-        score = int((earlier["properties"] or {}).get("score", target.score))
-        return SurveyAnswered(customer_id, target.survey, score, recorded=False)
-    identity = engine_runs.identity_of({"identity_keys": keys})
-    if not identity:
-        raise NotFound("no such survey link")
-    item = {
-        "id": interaction_id,
-        "type": InteractionType.SURVEY_RESPONSE.value,
-        "channel": "email",
-        "direction": "inbound",
-        "occurred_at": (now or datetime.now(UTC)).isoformat(),
-        "customer": identity,
-        "properties": {"survey": target.survey, "score": target.score, **target.about},
-    }
-    report = tp.ingestor.ingest([(0, item)])
-    status = report.results[0].status
-    if status not in ("accepted", "duplicate"):
-        raise ValidationError(f"survey answer not recorded: {status}")
-    return SurveyAnswered(customer_id, target.survey, target.score, status == "accepted")
