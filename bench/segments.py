@@ -2,6 +2,10 @@
 the one compiled query per segment on DuckDB (analytics.segments), beside a pandas baseline in the
 same run — the same rules evaluated with pandas' vectorised group-bys over the same data (an
 independent implementation: its counts must equal DuckDB's, or the bench says so and fails).
+The baseline is ordinary, reasonably written pandas and is not slowed down to flatter DuckDB: its
+strings are pandas 3's Arrow-backed `str`, each behaviour is one boolean mask and one
+`value_counts`, and what several segments read (the consent in force) is computed once per pass,
+as DuckDB's one query shares it. A speed-up won by weakening the baseline would be a lie.
 
 Full evaluation: every customer, every segment. Incremental: a batch of 10,000 new events is
 appended, and only the customers it touched are re-evaluated (what the projection's apply does).
@@ -228,6 +232,25 @@ class PandasSegments:
         self.stage = stages.set_index("customer_id")["stage"]
         self.consent = con.execute("SELECT * FROM seg_consent").df()
         self.scores = con.execute("SELECT * FROM seg_scores").df()
+        self.consent_in_force: dict[tuple[str, str], pd.Series] = {}
+
+    def start(self) -> None:
+        """A new evaluation pass (full, or a batch's): what one pass shares is computed afresh."""
+        self.consent_in_force = {}
+
+    def _in_force(self, channel: str, purpose: str) -> pd.Series:
+        """Each customer's consent status in force for (channel, purpose): the latest change by
+        (occurred_at, recorded_at, source). Computed once per pass and shared by the segments
+        that read it, as DuckDB's one query shares it (sorting the 1.5M changes takes pandas
+        about 1.5 s at 1M customers; done once per segment reading it, it was done twice)."""
+        key = (channel, purpose)
+        if key not in self.consent_in_force:
+            held = self.consent[
+                (self.consent.channel == channel) & (self.consent.purpose == purpose)
+            ].sort_values(["occurred_at", "recorded_at", "source"])
+            latest = held.drop_duplicates("customer_id", keep="last").set_index("customer_id")
+            self.consent_in_force[key] = latest["status"]
+        return self.consent_in_force[key]
 
     def evaluate(self, rule: Rule, now: datetime, only: pd.Index | None = None) -> pd.Series:
         index = self.people.index if only is None else only
@@ -250,11 +273,8 @@ class PandasSegments:
         if isinstance(rule, Stage):
             return self.stage.reindex(index).isin(list(rule.stages))
         if isinstance(rule, Consent):
-            held = self.consent[
-                (self.consent.channel == rule.channel) & (self.consent.purpose == rule.purpose)
-            ].sort_values(["occurred_at", "recorded_at", "source"])
-            latest = held.drop_duplicates("customer_id", keep="last").set_index("customer_id")
-            return (latest["status"].reindex(index) == "granted").fillna(False)
+            status = self._in_force(rule.channel, rule.purpose)
+            return (status.reindex(index) == rule.status).fillna(False)
         if isinstance(rule, Score):
             scored = self.scores[self.scores.model == rule.model].set_index("customer_id")["score"]
             return _pandas_compare(scored.reindex(index), rule.op, rule.value).fillna(False)
@@ -328,6 +348,7 @@ def main() -> int:
     duck_full, found = timed(lambda: duck.evaluate_many(con, parsed, NOW))
     duck_counts = {name: len(ids) for name, ids in found.items()}
     pandas_full, pandas_counts = Timing(), {}
+    baseline.start()
     for name, rule in parsed.items():
         seconds, held = timed(lambda rule=rule: baseline.evaluate(rule, NOW))
         pandas_full += seconds
@@ -345,6 +366,7 @@ def main() -> int:
         print(f"system of record (SQLite) written ({seconds})")
         sor_incremental, sor_scoped = system_incremental(path, parsed, touched)
     pandas_incremental, pandas_scoped = Timing(), {}
+    baseline.start()
     for name, rule in parsed.items():
         seconds, held = timed(lambda rule=rule: baseline.evaluate(rule, NOW, scope))
         pandas_incremental += seconds

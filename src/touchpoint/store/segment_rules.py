@@ -137,7 +137,7 @@ def _counts(
 ) -> FromClause:
     """Per customer, how many of their interactions each (filter, window) counts (`b0`, …)."""
     tests = [and_(*_counted_tests(key, events, now)) for key in counted]
-    sums = [func.sum(case((test, 1), else_=0)).label(f"b{i}") for i, test in enumerate(tests)]
+    sums = [func.count().filter(test).label(f"b{i}") for i, test in enumerate(tests)]
     types = sorted({key[0].type for key in counted})
     grouped = select(events.c.customer_id, *sums).where(events.c.type.in_(types), or_(*tests))
     if scope is not None:
