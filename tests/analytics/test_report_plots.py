@@ -113,7 +113,11 @@ def test_the_lifecycle_map_labels_carry_counts_and_overlays_sit_apart() -> None:
             ("transitions", pa.int64()),
             ("customers", pa.int64()),
         ],
-        metadata={b"stages": b"reach,conversion,retention", b"overlays": b"at_risk,churned"},
+        metadata={
+            b"stages": b"reach,conversion,retention",
+            b"overlays": b"at_risk,churned",
+            b"kinds": b"at_risk:risk,churned:loss",  # as domain.flows reads the default model
+        },
     )
     table = pa.Table.from_pylist(
         [{"from_stage": a, "to_stage": b, "transitions": n, "customers": n} for a, b, n in rows],
@@ -133,6 +137,8 @@ def test_the_lifecycle_map_labels_carry_counts_and_overlays_sit_apart() -> None:
     )
     assert min(y["at_risk"], y["churned"]) > max(y["start"], y["reach"], y["conversion"])
     assert sankey.link.color[3].startswith("rgba(44, 160, 44")  # the recovery is green
+    assert sankey.link.color[2].startswith("rgba(255, 127, 14")  # into at risk: orange
+    assert sankey.link.color[4].startswith("rgba(214, 39, 40")  # into churned: red
 
 
 @pytest.mark.parametrize("interval", ["week", "day", "month"])

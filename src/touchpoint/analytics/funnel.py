@@ -30,6 +30,7 @@ from touchpoint.analytics.common import (
     until_now,
     with_key,
 )
+from touchpoint.analytics.filters import restrict
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
 
 SCHEMA = [
@@ -48,6 +49,7 @@ def entries(sources: Sources, request: ReportRequest) -> ir.Table:
     stages = progression(sources)
     moves = sources.transitions
     moves = moves.filter(until_now(moves.at, request) & moves.to_stage.isin(stages))
+    moves = restrict(sources, moves, request)
     rank = moves.to_stage.cases(*[(s, i) for i, s in enumerate(stages)], else_=-1)
     per = moves.group_by("customer_id").aggregate(
         started=moves.at.min(),

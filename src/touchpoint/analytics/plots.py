@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from touchpoint.analytics.reports import ReportResult
+from touchpoint.domain.flows import ALONG, LOSS, RISK, WIN_BACK, flow_kind
 from touchpoint.errors import ValidationError
 
 if TYPE_CHECKING:  # Plotly loads when a plot is drawn, not when a report module is imported
@@ -50,7 +51,10 @@ def sankey(result: ReportResult) -> go.Figure:
     """The lifecycle map: stages as nodes, customers moving between them as links. The stages
     run left to right along a staircase, the overlays (at risk, churned, win back) along the
     bottom, so flows back (a win-back to retention) and down (into at risk) do not cross the
-    labels; each node's label carries how many moves came in, which a static image shows."""
+    labels; each node's label carries how many moves came in, which a static image shows, and
+    each link's hover its moves and their share of the moves out of its stage. The colours are
+    what the stage model says a move means (domain.flows): losses red, at risk orange,
+    win-backs and recoveries green."""
     import plotly.graph_objects as go
 
     rows = [r for r in _rows(result) if r.get("by", None) in (None, _first_key(result))]
@@ -61,23 +65,29 @@ def sankey(result: ReportResult) -> go.Figure:
     for r in rows:
         into[r["to_stage"]] += r["transitions"]
         out[r["from_stage"]] += r["transitions"]
+    kinds = overlay_kinds_of(result)
     backward = [_is_backward(r, index) for r in rows]
     link = {
         "source": [index[r["from_stage"]] for r in rows],
         "target": [index[r["to_stage"]] for r in rows],
         "value": [r["transitions"] for r in rows],
+        "customdata": [
+            [r["from_stage"], r["to_stage"], r["transitions"] / out[r["from_stage"]]] for r in rows
+        ],
         "color": [
-            _link_color(r, alpha=0.75 if back else 0.4)
+            _kind_color(flow_kind(kinds, r["from_stage"], r["to_stage"]), 0.75 if back else 0.4)
             for r, back in zip(rows, backward, strict=True)
         ],
-        "hovertemplate": "%{source.label} → %{target.label}: %{value:,} moves<extra></extra>",
+        "hovertemplate": "%{source.label} → %{target.label}: %{value:,} moves, "
+        "%{customdata[2]:.1%} of the moves out<extra></extra>",
     }
     x, y = _positions(result, labels)
     node = {
         "label": [f"{n} ({into[n] or out[n]:,})" for n in labels],
+        "customdata": labels,
         "pad": 22,
         "thickness": 18,
-        "color": [_flow_color(n, alpha=0.9) for n in labels],
+        "color": [_kind_color(flow_kind(kinds, None, n), 0.9) for n in labels],
         "x": x,
         "y": y,
     }
@@ -95,6 +105,18 @@ def sankey(result: ReportResult) -> go.Figure:
             )
         ],
     )
+
+
+def overlay_kinds_of(result: ReportResult) -> dict[str, str]:
+    """The transitions report's overlays and what a move into each means (domain.flows), from
+    the table's metadata."""
+    meta = result.table.schema.metadata or {}
+    kinds = {}
+    for pair in meta.get(b"kinds", b"").decode().split(","):
+        name, _, kind = pair.partition(":")
+        if kind:
+            kinds[name] = kind
+    return kinds
 
 
 def _map_stages(result: ReportResult, rows: list[dict[str, Any]]) -> list[str]:
@@ -125,40 +147,20 @@ def _positions(result: ReportResult, labels: list[str]) -> tuple[list[float], li
     return [x[n] for n in labels], [y[n] for n in labels]
 
 
-def _link_color(row: dict[str, Any], *, alpha: float) -> str:
-    """A flow's colour is where it goes, except a way back from at risk or churned to a stage
-    (a recovery), which is green like a win-back."""
-    if _is_lost_or_risky(row["from_stage"]) and not _is_lost_or_risky(row["to_stage"]):
-        return _flow_color("win_back", alpha=alpha)
-    return _flow_color(row["to_stage"], alpha=alpha)
-
-
-def _is_lost_or_risky(stage: str) -> bool:
-    name = stage.lower()
-    return any(word in name for word in _LOSS_WORDS + _RISK_WORDS)
-
-
 def _is_backward(row: dict[str, Any], index: dict[str, int]) -> bool:
     return index[row["to_stage"]] <= index[row["from_stage"]]
 
 
-# Where a flow goes, by the stage's name, so losses stand out in any model's vocabulary.
-_LOSS_WORDS = ("churn", "lost", "lapsed", "dormant", "cancel")
-_RISK_WORDS = ("risk", "inactive")
-_GAIN_WORDS = ("win", "back", "reactivat", "resurrect")
+_KIND_RGB = {
+    LOSS: "214, 39, 40",  # red
+    RISK: "255, 127, 14",  # orange
+    WIN_BACK: "44, 160, 44",  # green
+    ALONG: "31, 119, 180",  # blue: moving along the lifecycle
+}
 
 
-def _flow_color(stage: str, *, alpha: float) -> str:
-    name = stage.lower()
-    if any(word in name for word in _LOSS_WORDS):
-        rgb = "214, 39, 40"  # red
-    elif any(word in name for word in _RISK_WORDS):
-        rgb = "255, 127, 14"  # orange
-    elif any(word in name for word in _GAIN_WORDS):
-        rgb = "44, 160, 44"  # green
-    else:
-        rgb = "31, 119, 180"  # blue: moving along the lifecycle
-    return f"rgba({rgb}, {alpha})"
+def _kind_color(kind: str, alpha: float) -> str:
+    return f"rgba({_KIND_RGB[kind]}, {alpha})"
 
 
 def _note(text: str) -> dict[str, Any]:

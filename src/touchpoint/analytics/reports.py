@@ -25,20 +25,41 @@ if TYPE_CHECKING:
     from ibis.backends import BaseBackend
 
 
-__all__ = ["BREAKDOWNS", "REPORTS", "ReportRequest", "ReportResult", "ReportSpec", "Sources"]
+__all__ = [
+    "BREAKDOWNS",
+    "REPORTS",
+    "CustomerFilter",
+    "ReportRequest",
+    "ReportResult",
+    "ReportSpec",
+    "Sources",
+]
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    """Only some customers: those whose first touch's reach channel and first campaign touched
+    (the `channel` and `campaign` breakdowns' keys) are the ones named, and who are among
+    `members` (a saved segment's customer ids) when given. Reports that say so honour it."""
+
+    channel: str | None = None
+    campaign: str | None = None
+    members: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
 class ReportRequest:
     """What the user asked for: a half-open period [start, end) (None = unbounded), a breakdown,
     `at`, the moment treated as "now" (the end of open periods, "currently at risk"), and the
-    bucket size of reports that go period by period (day, week or month)."""
+    bucket size of reports that go period by period (day, week or month), and the customers
+    it is about (`only`, None: all)."""
 
     start: datetime | None
     end: datetime | None
     by: str | None
     at: datetime
     interval: str = "month"
+    only: CustomerFilter | None = None
 
 
 @dataclass

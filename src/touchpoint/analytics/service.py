@@ -4,16 +4,26 @@ The CLI and the API both call `run_report`."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import TypeVar
 
 from touchpoint.analytics.catalog import check_engine, check_request
-from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, load_report
+from touchpoint.analytics.reports import (
+    CustomerFilter,
+    ReportRequest,
+    ReportResult,
+    ReportSpec,
+    Sources,
+    load_report,
+)
 from touchpoint.analytics.sources import open_sources
 from touchpoint.domain.moments import MomentError, parse_moment
 from touchpoint.errors import ValidationError
 from touchpoint.settings import Settings
 
 _one_at_a_time = threading.Lock()
+T = TypeVar("T")
 
 
 def report_spec(name: str) -> ReportSpec:
@@ -28,6 +38,7 @@ def make_request(
     by: str | None = None,
     interval: str = "month",
     at: datetime | None = None,
+    only: CustomerFilter | None = None,
 ) -> ReportRequest:
     """A validated request; faces parse their moments first (domain.moments), and strings here
     are read by the same rule."""
@@ -38,7 +49,7 @@ def make_request(
             f"the period is empty: from {begin:%Y-%m-%d %H:%M} is not before to {finish:%Y-%m-%d %H:%M}"
         )
     return ReportRequest(
-        start=begin, end=finish, by=by, at=at or datetime.now(UTC), interval=interval
+        start=begin, end=finish, by=by, at=at or datetime.now(UTC), interval=interval, only=only
     )
 
 
@@ -57,7 +68,13 @@ def run_report(
     settings: Settings, name: str, request: ReportRequest, *, engine: str = "duckdb"
 ) -> ReportResult:
     spec = report_spec(name)
+    return run_query(settings, lambda sources: spec.run(sources, request), engine=engine)
+
+
+def run_query(settings: Settings, query: Callable[[Sources], T], *, engine: str = "duckdb") -> T:
+    """`query` over the sources, as a report runs (a listing behind a report's row, such as the
+    customers of one lifecycle flow)."""
     check_engine(engine)
     # One report at a time per process: DuckDB lets one process open the copy only once at a time.
     with _one_at_a_time, open_sources(settings, engine) as sources:
-        return spec.run(sources, request)
+        return query(sources)

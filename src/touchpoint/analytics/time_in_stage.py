@@ -20,12 +20,13 @@ from touchpoint.analytics.common import (
     until_now,
     with_key,
 )
+from touchpoint.analytics.filters import restrict
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
 
 
 def run(sources: Sources, request: ReportRequest) -> ReportResult:
     moves = sources.transitions
-    moves = moves.filter(until_now(moves.at, request))
+    moves = restrict(sources, moves.filter(until_now(moves.at, request)), request)
     after = ibis.window(group_by=moves.customer_id, order_by=[moves.at, moves.seq])
     stays = moves.mutate(left_at=moves.at.lead().over(after))
     stays = stays.filter(in_period(stays.at, request))

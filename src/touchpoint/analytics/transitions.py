@@ -1,8 +1,13 @@
 """The transition matrix: how many moves (and distinct customers) went from each stage to each
-other stage in the period, overlays included — the data behind the lifecycle map (a Sankey)."""
+other stage in the period, overlays included — the data behind the lifecycle map (a Sankey) —
+and the customers behind one flow or stage of it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -12,19 +17,27 @@ from touchpoint.analytics.common import (
     all_stages,
     breakdown,
     in_period,
+    naive,
     progression,
+    public_ids,
     to_arrow,
     with_key,
 )
+from touchpoint.analytics.filters import restrict
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
+from touchpoint.domain.flows import overlay_kinds
 
 START = "(start)"
 
 
-def run(sources: Sources, request: ReportRequest) -> ReportResult:
+def _moves(sources: Sources, request: ReportRequest) -> ir.Table:
+    """The moves of the period, of the customers the request is about."""
     moves = sources.transitions
-    moves = moves.filter(in_period(moves.at, request))
-    moves = with_key(moves, breakdown(sources, request.by))
+    return restrict(sources, moves.filter(in_period(moves.at, request)), request)
+
+
+def run(sources: Sources, request: ReportRequest) -> ReportResult:
+    moves = with_key(_moves(sources, request), breakdown(sources, request.by))
     moves = moves.mutate(from_stage=moves.from_stage.fill_null(START))
     flows = aggregate_by(
         moves,
@@ -55,11 +68,60 @@ def run(sources: Sources, request: ReportRequest) -> ReportResult:
                 b"overlays": ",".join(
                     s for s in all_stages(sources) if s not in progression(sources)
                 ).encode(),
+                # what a move into (or out of) each overlay means: domain.flows
+                b"kinds": ",".join(
+                    f"{name}:{kind}" for name, kind in overlay_kinds(sources.model).items()
+                ).encode(),
             }
         ),
     )
     total = pc.sum(out.column("transitions")).as_py() or 0
     return ReportResult("transitions", "Lifecycle map: stage transitions", out, [f"{total} moves"])
+
+
+def flow_customers(
+    sources: Sources, request: ReportRequest, *, from_stage: str | None, to_stage: str | None
+) -> pa.Table:
+    """The customers behind one flow of the map (`from_stage` -> `to_stage`; START: a first
+    stage) or one stage (`from_stage` None: every move into `to_stage`) in the request's period
+    and filter: customer_id, their moves of the flow, the last one's time (newest first).
+    As many customers as the transitions report counts for that flow."""
+    moves = _moves(sources, request)
+    moves = moves.mutate(from_stage=moves.from_stage.fill_null(START))
+    if from_stage is not None:
+        moves = moves.filter(moves.from_stage == from_stage)
+    if to_stage is not None:
+        moves = moves.filter(moves.to_stage == to_stage)
+    per = moves.group_by("customer_id").aggregate(moves=moves.count(), last_at=moves.at.max())
+    per = public_ids(sources, per)
+    table = to_arrow(sources, per.order_by([ibis.desc("last_at"), "customer_id"]))
+    return table.select(["customer_id", "moves", "last_at"])
+
+
+WEEK_S = 7 * 86_400.0
+
+
+def weekly_moves(sources: Sources, request: ReportRequest, *, weeks: int) -> dict[str, list[int]]:
+    """Customers moving into each stage in each of the `weeks` 7-day windows ending at the
+    request's "now", oldest first: per stage, per window, the sum over the stages they came from
+    of distinct customers — what the transitions report's `customers` add up to for the window."""
+    now = naive(request.at)
+    moves = sources.transitions
+    since = ibis.literal(now - timedelta(seconds=weeks * WEEK_S))
+    moves = moves.filter((moves.at >= since) & (moves.at < ibis.literal(now)))
+    moves = restrict(sources, moves, request)
+    ago = (ibis.literal(now).epoch_seconds() - moves.at.epoch_seconds()) / WEEK_S
+    moves = moves.mutate(
+        weeks_ago=ago.floor().cast("int64"), from_stage=moves.from_stage.fill_null(START)
+    )
+    per = moves.group_by(["weeks_ago", "from_stage", "to_stage"]).aggregate(
+        customers=moves.customer_id.nunique()
+    )
+    counts: dict[str, list[int]] = {}
+    for r in to_arrow(sources, per).to_pylist():
+        series = counts.setdefault(r["to_stage"], [0] * weeks)
+        series[weeks - 1 - r["weeks_ago"]] += r["customers"]
+    return counts
 
 
 def _schema(by: str | None) -> pa.Schema:

@@ -35,12 +35,24 @@ def _segments_page(
     problem: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
+    tp = touchpoint_of(request)
+    saved = segment_service.list_segments(tp)
+    trends = {}
+    for i, s in enumerate(saved):  # members at the end of each day with a change
+        points = segment_service.counts(tp, s.id, days=COUNT_DAYS)
+        if points:
+            fig = charts.sparkline(
+                [p.day for p in points], [p.members for p in points], s.name, step=True
+            )
+            trends[s.id] = chart(fig, f"segment-trend-{i}", small=True)
     return page(
         request,
         "segments.html",
         who,
         status_code=status_code,
-        segments=segment_service.list_segments(touchpoint_of(request)),
+        segments=saved,
+        trends=trends,
+        count_days=COUNT_DAYS,
         may_write=who.may("segments.write"),
         name=name,
         rule=rule,

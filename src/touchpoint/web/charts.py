@@ -143,3 +143,28 @@ def segment_counts(points: list[Any]) -> go.Figure:
         height=340,
     )
     return fig
+
+
+def sparkline(x: Sequence[Any], y: Sequence[float | None], name: str, *, step: bool) -> go.Figure:
+    """A small line without axes (a table cell's trend): `step` holds each value until the next
+    (a count that changes on some days only)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(
+        go.Scatter(
+            x=[str(v) for v in x],
+            y=list(y),
+            mode="lines",
+            line={"width": 2, "color": "#0b5cad", "shape": "hv" if step else "linear"},
+            hovertemplate="%{x}: %{y:,}<extra>" + name + "</extra>",
+        )
+    )
+    fig.update_layout(
+        template="plotly_white",
+        height=60,
+        width=180,
+        showlegend=False,
+        xaxis={"visible": False, "type": "category"},
+        yaxis={"visible": False},
+    )
+    return fig

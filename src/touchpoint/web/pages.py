@@ -7,21 +7,28 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from touchpoint.analytics import plots
+from touchpoint.analytics import plots, transitions
 from touchpoint.analytics.output import to_csv
-from touchpoint.analytics.reports import ReportResult
-from touchpoint.analytics.service import make_request, report_spec, run_report
+from touchpoint.analytics.reports import CustomerFilter, ReportResult
+from touchpoint.analytics.service import make_request, report_spec, run_query, run_report
+from touchpoint.analytics.transitions import START
 from touchpoint.contact_center.config import CenterConfig
-from touchpoint.errors import Conflict, Forbidden, NotFound
+from touchpoint.domain.flows import flow_kind
+from touchpoint.domain.reach import CHANNEL_GROUPS, DIRECT
+from touchpoint.errors import Conflict, Forbidden, NotFound, ValidationError
 from touchpoint.services import contact_center as cc
+from touchpoint.services import customers as customer_service
 from touchpoint.services import lifecycle as lifecycle_service
+from touchpoint.services import segments
 from touchpoint.services.access import Principal
 from touchpoint.store.engine import read_connection
 from touchpoint.web import charts
@@ -38,10 +45,90 @@ def home(_who: Annotated[Principal, signed_in("lifecycle.read")]) -> RedirectRes
     return RedirectResponse("/app/overview", status_code=303)
 
 
-def _report(request: Request, name: str, period: str, by: str | None = None) -> ReportResult:
+def _report(
+    request: Request,
+    name: str,
+    period: str,
+    by: str | None = None,
+    only: CustomerFilter | None = None,
+) -> ReportResult:
     tp = touchpoint_of(request)
     spec = report_spec(name)
-    return run_report(tp.settings, name, make_request(spec, start=period_start(period), by=by))
+    made = make_request(spec, start=period_start(period), by=by, only=only)
+    return run_report(tp.settings, name, made)
+
+
+# The reach channels a map may be filtered by: the first touch's channel group (domain.reach).
+CHANNELS = (*dict.fromkeys(CHANNEL_GROUPS.values()), DIRECT, "Other")
+Channel = Annotated[str | None, Query(max_length=40, description="first touch's reach channel")]
+Campaign = Annotated[str | None, Query(max_length=200, description="first campaign touched")]
+SegmentKey = Annotated[str | None, Query(max_length=200, description="a saved segment's members")]
+
+
+@dataclass(frozen=True)
+class MapFilter:
+    """The lifecycle map's filters as the address names them (empty: not filtered)."""
+
+    period: str = "all"
+    channel: str = ""
+    campaign: str = ""
+    segment: str = ""
+
+    def query(self, **more: str) -> str:
+        """The filters (and `more`) as a query string, the empty ones left out."""
+        values = dataclasses.asdict(self) | more
+        return urlencode({k: v for k, v in values.items() if v})
+
+
+def map_filter(
+    period: str, channel: str | None, campaign: str | None, segment: str | None
+) -> MapFilter:
+    """The filters checked: a known period and channel (422 naming the choices otherwise)."""
+    period_start(period)  # an unknown period is refused before any work
+    chosen = MapFilter(period, (channel or "").strip(), (campaign or "").strip())
+    if chosen.channel and chosen.channel not in CHANNELS:
+        raise ValidationError(
+            f"channel: unknown channel {chosen.channel!r}; allowed: {', '.join(CHANNELS)}"
+        )
+    return dataclasses.replace(chosen, segment=(segment or "").strip())
+
+
+def customer_filter(request: Request, chosen: MapFilter) -> CustomerFilter | None:
+    """The reports' filter for the map's: the channel, the campaign, and a saved segment's
+    members now (404 for an unknown segment)."""
+    if not (chosen.channel or chosen.campaign or chosen.segment):
+        return None
+    members: set[str] | None = None
+    if chosen.segment:
+        tp, members, after = touchpoint_of(request), set(), None
+        while True:  # every member, a page at a time (ids only)
+            found = segments.members(
+                tp, chosen.segment, after=after, limit=segments.MAX_PAGE, contact_details=False
+            )
+            members |= {m.customer_id for m in found.items}
+            if (after := found.next_after) is None:
+                break
+    return CustomerFilter(
+        channel=chosen.channel or None,
+        campaign=chosen.campaign or None,
+        members=None if members is None else frozenset(members),
+    )
+
+
+def _flow_rows(moves: ReportResult) -> list[dict[str, Any]]:
+    """The map's links as table rows: each with its share of the moves out of its stage and
+    what the move means (domain.flows, from the model in force)."""
+    rows = moves.table.to_pylist()
+    kinds = plots.overlay_kinds_of(moves)
+    out: dict[str, int] = {}
+    for r in rows:
+        out[r["from_stage"]] = out.get(r["from_stage"], 0) + r["transitions"]
+    return [
+        r
+        | {"rate": r["transitions"] / out[r["from_stage"]]}
+        | {"kind": flow_kind(kinds, r["from_stage"], r["to_stage"])}
+        for r in rows
+    ]
 
 
 @router.get("/lifecycle", response_class=HTMLResponse)
@@ -49,22 +136,99 @@ def lifecycle(
     request: Request,
     who: Annotated[Principal, signed_in("lifecycle.read")],
     period: Period = "all",
+    channel: Channel = None,
+    campaign: Campaign = None,
+    segment: SegmentKey = None,
 ) -> HTMLResponse:
     """Customers per stage now; for a role that reads analytics, the lifecycle map (the
-    transitions of the period as a Sankey) and the funnel with its drop-offs."""
-    period_start(period)  # an unknown period is refused before any work
+    transitions of the period as a Sankey), the funnel with its drop-offs and the time in each
+    stage, all filtered by the first touch's channel, the first campaign and a saved segment."""
+    chosen = map_filter(period, channel, campaign, segment)
     with read_connection(touchpoint_of(request).engine) as conn:
         summary = lifecycle_service.summary(conn)
-    values: dict[str, Any] = {"summary": summary, "period": period, "periods": PERIOD_LABELS}
-    values["sankey"] = values["funnel"] = values["funnel_rows"] = None
+    values: dict[str, Any] = {"summary": summary, "periods": PERIOD_LABELS, "f": chosen}
+    values["period"] = chosen.period
+    values["sankey"] = None
     if who.may("analytics.read"):
-        moves = _report(request, "transitions", period)
-        funnel = _report(request, "funnel", period)
-        values["sankey"] = chart(plots.sankey(moves), "lifecycle-map")
-        values["moves"] = moves.table.to_pylist()
-        values["funnel"] = chart(plots.funnel(funnel), "funnel")
-        values["funnel_rows"] = funnel.table.to_pylist()
+        only = customer_filter(request, chosen)
+        moves = _report(request, "transitions", period, only=only)
+        funnel = _report(request, "funnel", period, only=only)
+        stays = _report(request, "time-in-stage", period, only=only)
+        values |= {
+            "sankey": chart(plots.sankey(moves), "lifecycle-map"),
+            "moves": _flow_rows(moves),
+            "funnel": chart(plots.funnel(funnel), "funnel"),
+            "funnel_rows": funnel.table.to_pylist(),
+            "stays_chart": chart(plots.box_percentiles(stays), "time-in-stage"),
+            "stays": stays.table.to_pylist(),
+            "channels": CHANNELS,
+            "segments": segments.list_segments(touchpoint_of(request)),
+            "start": START,
+        }
     return page(request, "lifecycle.html", who, **values)
+
+
+FLOW_SHOWN = 200  # customers listed for a flow (the count above is all of them)
+
+
+@router.get("/lifecycle/customers", response_class=HTMLResponse)
+def flow_customers(
+    request: Request,
+    who: Annotated[Principal, signed_in("analytics.read")],
+    to: Annotated[str, Query(max_length=100, description="the stage moved into")],
+    from_: Annotated[
+        str | None, Query(alias="from", max_length=100, description="the stage left")
+    ] = None,
+    period: Period = "all",
+    channel: Channel = None,
+    campaign: Campaign = None,
+    segment: SegmentKey = None,
+) -> HTMLResponse:
+    """The customers behind one flow of the lifecycle map (`from` -> `to`) or one stage (`to`
+    alone: every move into it) in the map's period and filters, newest move first;
+    pseudonymised (ids and stage) for a role without contact details."""
+    chosen = map_filter(period, channel, campaign, segment)
+    tp = touchpoint_of(request)
+    with read_connection(tp.engine) as conn:
+        known = {START, *lifecycle_service.model_in_force(conn).all_stages}
+    for field, stage in (("from", from_), ("to", to)):
+        if stage is not None and stage not in known:
+            raise ValidationError(
+                f"{field}: unknown stage {stage!r}; the model has: " + ", ".join(sorted(known))
+            )
+    made = make_request(
+        report_spec("transitions"),
+        start=period_start(period),
+        only=customer_filter(request, chosen),
+    )
+    table = run_query(
+        tp.settings,
+        lambda sources: transitions.flow_customers(sources, made, from_stage=from_, to_stage=to),
+    )
+    rows = table.to_pylist()
+    shown = []
+    with read_connection(tp.engine) as conn:
+        for row in rows[:FLOW_SHOWN]:
+            try:
+                person = customer_service.summary(conn, row["customer_id"])
+            except NotFound:  # merged away since the columnar copy was brought up to date
+                continue
+            if not who.sees_contact_details:
+                person = customer_service.pseudonymised(person)
+            shown.append((row, person))
+    return page(
+        request,
+        "flow_customers.html",
+        who,
+        f=chosen,
+        from_stage=from_,
+        to_stage=to,
+        total=len(rows),
+        moves=sum(r["moves"] for r in rows),
+        shown=shown,
+        may_open=who.may("customers.read"),
+        period_label=PERIOD_LABELS[chosen.period],
+    )
 
 
 def _kpi_values(request: Request, period: str) -> dict[str, Any]:
@@ -105,6 +269,7 @@ def kpi_table(
 DOWNLOADS = {
     "transitions": None,
     "funnel": None,
+    "time-in-stage": None,
     "contact-center": "queue",
     "cohorts": None,
     "composition": None,
@@ -115,6 +280,9 @@ DOWNLOADS = {
 }
 
 
+FILTERED = ("transitions", "funnel", "time-in-stage")  # the reports honouring a CustomerFilter
+
+
 @router.get("/data/{report}.csv", response_class=Response)
 def download(
     request: Request,
@@ -123,15 +291,26 @@ def download(
     period: Period = "all",
     by: Annotated[str | None, Query(max_length=20)] = None,
     interval: Annotated[str, Query(max_length=10)] = "month",
+    channel: Channel = None,
+    campaign: Campaign = None,
+    segment: SegmentKey = None,
 ) -> Response:
     """A page's table as CSV, the same rows as `touchpoint report NAME --format csv` (without
-    names, emails and phones for a role that does not see contact details)."""
+    names, emails and phones for a role that does not see contact details); the lifecycle
+    map's tables with the map's filters."""
     if report not in DOWNLOADS:
         raise NotFound(f"no table {report!r} to download; there are: {', '.join(DOWNLOADS)}")
+    chosen = map_filter(period, channel, campaign, segment)
+    only = customer_filter(request, chosen)
+    if only is not None and report not in FILTERED:
+        raise ValidationError(
+            f"channel, campaign and segment filter only the lifecycle map's tables "
+            f"({', '.join(FILTERED)}), not {report!r}"
+        )
     tp = touchpoint_of(request)
     spec = report_spec(report)
     made = make_request(
-        spec, start=period_start(period), by=by or DOWNLOADS[report], interval=interval
+        spec, start=period_start(period), by=by or DOWNLOADS[report], interval=interval, only=only
     )
     result = run_report(tp.settings, report, made)
     if not who.sees_contact_details:

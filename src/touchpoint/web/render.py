@@ -85,16 +85,20 @@ def page(
     return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
-def chart(fig: go.Figure, div_id: str) -> Markup:
+def chart(fig: go.Figure, div_id: str, *, small: bool = False) -> Markup:
     """A figure as a `<div>` and the script drawing it with the Plotly the page loaded from this
-    server (no CDN); the modebar's camera downloads it as a PNG."""
-    fig.update_layout(height=fig.layout.height or 460, margin={"l": 40, "r": 40, "b": 40})
+    server (no CDN); the modebar's camera downloads it as a PNG. A `small` one (a sparkline)
+    keeps its own size and no margins."""
+    if small:
+        fig.update_layout(margin={"l": 2, "r": 2, "t": 2, "b": 2})
+    else:
+        fig.update_layout(height=fig.layout.height or 460, margin={"l": 40, "r": 40, "b": 40})
     html = fig.to_html(
         full_html=False,
         include_plotlyjs=False,
         include_mathjax=False,
         div_id=div_id,
-        config={"displaylogo": False, "responsive": True},
+        config={"displaylogo": False, "responsive": not small},
     )
     return Markup(html)  # Plotly's own output: the figure's data is JSON-encoded in it
 
