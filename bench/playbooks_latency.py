@@ -25,7 +25,7 @@ import statistics
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -114,6 +114,8 @@ def _recorded_after(tp: object, moment: datetime) -> list[datetime]:
         select(playbook_runs.c.trigger_at)
         .join(playbook_steps, playbook_steps.c.run_id == playbook_runs.c.id)
         .where(playbook_steps.c.status == "done", playbook_steps.c.finished_at == moment)
+        # due within the last minute: the (status, due_at) index, not every step ever done
+        .where(playbook_steps.c.due_at >= moment - timedelta(minutes=1))
     )
     with read_connection(tp.engine) as conn:  # type: ignore[attr-defined]
         return list(conn.execute(query).scalars())

@@ -74,7 +74,8 @@ _QUIET_KINDS = frozenset(
 
 
 def execute_due(auto: Automation, now: datetime, *, limit: int = 100) -> dict[str, int]:
-    """Claim the due steps of active playbooks, act, record each; returns steps by outcome."""
+    """Claim the due steps of active playbooks, act, record each; returns steps by outcome.
+    The steps' interactions go to the log once, at the end of the pass (one bulk append)."""
     lease = _lease(auto)
     counts: dict[str, int] = {}
     while True:
@@ -98,9 +99,20 @@ def execute_due(auto: Automation, now: datetime, *, limit: int = 100) -> dict[st
             else:
                 quiet.append((row, outcome))
         _tally(counts, _record_all(auto, quiet, now))
-        flush_log(auto)
-        if not claimed:  # a step done makes the next one due at once: claim again till none
+        # A step done makes the run's next one due at once: claim again while any may be due.
+        if len(claimed) < limit and not _due_again(auto, claimed, now):
+            flush_log(auto)
             return counts
+
+
+def _due_again(auto: Automation, claimed: list[Any], now: datetime) -> bool:
+    """Whether a claimed step may have made another due by `now`: a step after it in its
+    playbook, or a branch's (a pass ends without a claim that can only come back empty)."""
+    for row in claimed:
+        steps = auto.playbooks[row["playbook"]].playbook.steps
+        if row["step"] + 1 < len(steps) or row["kind"] in ("if", "wait_for"):
+            return True
+    return False
 
 
 def _tally(counts: dict[str, int], recorded: list[Outcome]) -> None:
@@ -347,15 +359,18 @@ def facts(
 
 
 def flush_log(auto: Automation) -> int:
-    """Write the steps' interactions to the log, once each (their ids are derived from keys)."""
-    with read_connection(auto.engine) as conn:
-        pending = store.unlogged(conn)
-    if not pending:
-        return 0
-    auto.write_log([(i, dict(row["log_item"])) for i, row in enumerate(pending)])
-    with write_transaction(auto.engine) as conn:
-        store.mark_logged(conn, [row["seq"] for row in pending], datetime.now(UTC))
-    return len(pending)
+    """Write the steps' interactions to the log, once each (their ids are derived from keys),
+    a bulk append of up to a thousand at a time."""
+    written = 0
+    while True:
+        with read_connection(auto.engine) as conn:
+            pending = store.unlogged(conn)
+        if not pending:
+            return written
+        auto.write_log([(i, dict(row["log_item"])) for i, row in enumerate(pending)])
+        with write_transaction(auto.engine) as conn:
+            store.mark_logged(conn, [row["seq"] for row in pending], datetime.now(UTC))
+        written += len(pending)
 
 
 def next_due(engine: Engine) -> datetime | None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from touchpoint.store.types import UTCDateTime
@@ -706,6 +707,7 @@ playbook_runs = Table(
     Index("ix_playbook_runs_customer", "playbook", "customer_id"),
 )
 
+_UNLOGGED = "log_item IS NOT NULL AND logged_at IS NULL"  # ix_playbook_steps_unlogged
 # One row per step a run reached: `key` is (run, step) so it is created and acted on once; a
 # worker claims a due row with a lease (`claimed_until`), and a row whose lease passed is
 # claimed again. `log_item` is the interaction the step writes to the log (sent, suppressed),
@@ -728,6 +730,13 @@ playbook_steps = Table(
     Column("logged_at", UTCDateTime),
     Index("ix_playbook_steps_due", "status", "due_at"),
     Index("ix_playbook_steps_run", "run_id", "step"),
+    # The steps whose interaction is not yet in the log: a few rows, read every pass (0026).
+    Index(
+        "ix_playbook_steps_unlogged",
+        "seq",
+        sqlite_where=text(_UNLOGGED),
+        postgresql_where=text(_UNLOGGED),
+    ),
     sqlite_autoincrement=True,
 )
 
