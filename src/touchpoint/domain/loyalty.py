@@ -1,19 +1,60 @@
 """Loyalty points and tiers, as interactions in the log (no table of their own): an award is a
 `custom` interaction named `loyalty_points` with `properties.points` (and a reason), a redemption
 one named `loyalty_redeemed` with the points spent, a tier one named `loyalty_tier` with
-`properties.tier`. A customer's balance is the sum of awards minus the sum of redemptions; their
-tier is the last one set."""
+`properties.tier` (null: no tier).
+
+Expiry is computed, not stored: under a policy of N months, each award's points expire N months
+after it was earned, and redemptions spend the oldest unexpired points first (FIFO), so what
+expires is what was neither spent nor already expired. A customer's balance is earned minus
+redeemed minus expired; their tier is the last one set. The policy (expiry, tier thresholds) is
+a TOML file in the data directory, read by `parse_policy`."""
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 POINTS: Final = "loyalty_points"
 REDEEMED: Final = "loyalty_redeemed"
 TIER: Final = "loyalty_tier"
 NAMES: Final = (POINTS, REDEEMED, TIER)
+MAX_POINTS: Final = 1_000_000  # one award or redemption
+TIER_MONTHS: Final = 12  # tiers qualify on the last 12 months' points and spend
+POLICY_FILE: Final = "loyalty.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One loyalty interaction of the ledger."""
+
+    id: str
+    at: datetime
+    name: str  # POINTS, REDEEMED or TIER
+    points: int  # 0 for a tier, or points that are not a whole number
+    reason: str | None = None
+    tier: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """A tier and what qualifies for it: at least `points` earned, or at least `spend` in
+    purchase revenue, over the last TIER_MONTHS months (either one suffices)."""
+
+    name: str
+    points: int | None = None
+    spend: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    expire_months: int | None = None  # None: points never expire
+    tiers: tuple[Tier, ...] = ()  # lowest first; empty: tiers are set by playbooks only
+
+
+DEFAULT_POLICY: Final = Policy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,20 +63,117 @@ class Loyalty:
     earned: int
     redeemed: int
     tier: str | None
+    expired: int = 0
+    entries: tuple[Entry, ...] = ()
 
 
-def fold(rows: Iterable[tuple[str, Mapping[str, Any]]]) -> Loyalty:
-    """The balance and tier from (name, properties) in the order they occurred; a row whose
-    points are not a whole number counts nothing."""
-    earned = redeemed = 0
+def whole_points(value: Any) -> int:
+    """Points as stored: a whole number, else nothing (0)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day and time `months` later; a day the month lacks is its last (31 Jan + 1 = 28
+    or 29 Feb)."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def fold(
+    entries: Iterable[Entry], policy: Policy = DEFAULT_POLICY, now: datetime | None = None
+) -> Loyalty:
+    """The ledger in the order it occurred, folded at `now` (None: no expiry is applied): each
+    award is a lot; a redemption spends the oldest lots first; a lot still holding points when
+    its expiry comes (before a redemption, or by `now`) expires with what it holds."""
+    kept = tuple(entries)
+    lots: list[list[Any]] = []  # [expires_at or None, points left], oldest first
+    earned = redeemed = expired = 0
     tier: str | None = None
-    for name, properties in rows:
-        points = properties.get("points")
-        whole = points if isinstance(points, int) and not isinstance(points, bool) else 0
-        if name == POINTS:
-            earned += whole
-        elif name == REDEEMED:
-            redeemed += whole
-        elif name == TIER and isinstance(properties.get("tier"), str):
-            tier = properties["tier"]
-    return Loyalty(earned - redeemed, earned, redeemed, tier)
+
+    def expire(upto: datetime | None) -> int:
+        gone = 0
+        for lot in lots:
+            if upto is not None and lot[0] is not None and lot[0] <= upto and lot[1]:
+                gone, lot[1] = gone + lot[1], 0
+        return gone
+
+    for entry in kept:
+        expired += expire(entry.at)
+        if entry.name == POINTS:
+            earned += entry.points
+            ends = add_months(entry.at, policy.expire_months) if policy.expire_months else None
+            lots.append([ends, entry.points])
+        elif entry.name == REDEEMED:
+            redeemed += entry.points
+            owed = entry.points
+            for lot in lots:
+                spent = min(owed, lot[1])
+                lot[1] -= spent
+                owed -= spent
+        elif entry.name == TIER:
+            tier = entry.tier
+    expired += expire(now)
+    return Loyalty(earned - redeemed - expired, earned, redeemed, tier, expired, kept)
+
+
+def tier_for(points: int, spend: float, tiers: Iterable[Tier]) -> str | None:
+    """The highest tier (the last listed) whose points or spend threshold is met."""
+    found: str | None = None
+    for tier in tiers:
+        if (tier.points is not None and points >= tier.points) or (
+            tier.spend is not None and spend >= tier.spend
+        ):
+            found = tier.name
+    return found
+
+
+def parse_policy(raw: Mapping[str, Any]) -> tuple[Policy, list[tuple[str, str]]]:
+    """A policy from the loyalty file's mapping, with its problems as (path, message) pairs:
+    `expire_after_months = 12` and `[[tiers]]` tables (name, points and/or spend), lowest first."""
+    problems: list[tuple[str, str]] = []
+    for key in raw:
+        if key not in ("expire_after_months", "tiers"):
+            problems.append((key, "unknown key; expected expire_after_months or tiers"))
+    months = raw.get("expire_after_months")
+    if months is not None and (whole_points(months) < 1 or months > 1200):
+        problems.append(("expire_after_months", "must be a whole number of months from 1 to 1200"))
+        months = None
+    tiers: list[Tier] = []
+    listed = raw.get("tiers", [])
+    if not isinstance(listed, list):
+        problems.append(("tiers", "must be [[tiers]] tables"))
+        listed = []
+    for n, table in enumerate(listed):
+        found = _tier(table, f"tiers[{n}]", problems)
+        if found is not None:
+            tiers.append(found)
+    names = [t.name for t in tiers]
+    if len(set(names)) != len(names):
+        problems.append(("tiers", "a tier is named twice"))
+    return Policy(months, tuple(tiers)), problems
+
+
+def _tier(table: Any, where: str, problems: list[tuple[str, str]]) -> Tier | None:
+    if not isinstance(table, Mapping):
+        problems.append((where, "must be a table with name, and points and/or spend"))
+        return None
+    for key in table:
+        if key not in ("name", "points", "spend"):
+            problems.append((f"{where}.{key}", "unknown key; expected name, points, spend"))
+    name = table.get("name")
+    if not isinstance(name, str) or not name:
+        problems.append((f"{where}.name", "missing (text)"))
+    points, spend = table.get("points"), table.get("spend")
+    if points is not None and (whole_points(points) < 0 or points != whole_points(points)):
+        problems.append((f"{where}.points", "must be a whole number, 0 or more"))
+    ok_spend = isinstance(spend, int | float) and not isinstance(spend, bool) and spend >= 0
+    if spend is not None and not ok_spend:
+        problems.append((f"{where}.spend", "must be an amount, 0 or more"))
+    if points is None and spend is None:
+        problems.append((where, "needs points or spend (or both)"))
+    if not isinstance(name, str) or not name:
+        return None
+    amount = float(spend) if ok_spend and isinstance(spend, int | float) else None
+    return Tier(name, points if isinstance(points, int) else None, amount)
