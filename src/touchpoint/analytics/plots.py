@@ -109,10 +109,16 @@ def sankey(result: ReportResult) -> go.Figure:
 
 def overlay_kinds_of(result: ReportResult) -> dict[str, str]:
     """The transitions report's overlays and what a move into each means (domain.flows), from
-    the table's metadata."""
+    the table's metadata; a table without it (one read back from a CSV, or built by hand) is
+    read with the default stage model's overlays, so its losses are still red."""
     meta = result.table.schema.metadata or {}
+    if b"kinds" not in meta:
+        from touchpoint.domain.flows import overlay_kinds
+        from touchpoint.lifecycle.model import load_model
+
+        return overlay_kinds(load_model())
     kinds = {}
-    for pair in meta.get(b"kinds", b"").decode().split(","):
+    for pair in meta[b"kinds"].decode().split(","):
         name, _, kind = pair.partition(":")
         if kind:
             kinds[name] = kind
