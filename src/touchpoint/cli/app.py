@@ -30,6 +30,7 @@ GROUPS = (
     "scores",  # score list | show | apply
     "segments",  # segment create | preview | list | show | members | export | delete
     "playbooks",  # playbook list | show | validate | test | runs | pause | resume
+    "surveys",  # survey list | validate | send
     "lifecycle",  # lifecycle summary | replay | tick | models
     "projections",  # projections status | catch-up, and tick
     "report",  # report NAME

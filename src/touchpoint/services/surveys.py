@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from touchpoint.automation import runs as engine_runs
@@ -189,12 +190,13 @@ def answer(
     moment = now or datetime.now(UTC)
     link, survey = _open(tp, token, moment)
     given = _given(survey, link, fields)
+    one_click = not fields
     answered = _answered(tp, link, survey)
     values: dict[str, Any] = {}
     problems: dict[str, str] = {}
     for question in survey.questions:
-        if question.name in answered:
-            continue
+        if question.name in answered or (one_click and question.name not in given):
+            continue  # a one-click score answers its question only; the rest wait for the form
         try:
             value = question.read(given.get(question.name))
         except ValueError as exc:
@@ -214,10 +216,7 @@ def _given(survey: Survey, link: SurveyLink, fields: Mapping[str, str] | None) -
     first = survey.first_scored
     if link.score is None or first is None:
         return {}
-    # A one-click score: only the first scored question, the others left for the form.
-    return {first.name: str(link.score)} | {
-        q.name: "" for q in survey.questions if q.name != first.name
-    }
+    return {first.name: str(link.score)}  # a one-click score: the first scored question only
 
 
 def _record(
@@ -254,3 +253,10 @@ def _record(
         if result.status == "accepted":
             recorded[question.name] = values[question.name]
     return recorded
+
+
+def validate(path: Path) -> Survey:
+    """Check a survey file as a whole (a ValidationError names each problem's line)."""
+    if not path.is_file():
+        raise ValidationError(f"no such file: {path}")
+    return engine.read_survey(path)
