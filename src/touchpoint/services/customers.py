@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -10,10 +11,12 @@ from sqlalchemy import Connection
 
 from touchpoint.domain.identity import SOCIAL_NETWORKS, IdentityError, identity_keys
 from touchpoint.domain.moments import utc_text
+from touchpoint.domain.vocabulary import CHANNELS
 from touchpoint.errors import NotFound, ValidationError
 from touchpoint.services.lifecycle import model_in_force
-from touchpoint.store import customers, log
+from touchpoint.store import customers, log, queue_customers
 from touchpoint.store import lifecycle as lifecycle_store
+from touchpoint.store import segments as segment_store
 from touchpoint.store.tables import MAX_SEQ
 
 MAX_MERGE_HOPS = 100
@@ -262,13 +265,57 @@ def _summary_fields(conn: Connection, customer_id: str) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class TimelineFilter:
+    """Which of a customer's interactions a timeline shows: a channel, a type, those that
+    occurred since a moment (None: any)."""
+
+    channel: str | None = None
+    interaction_type: str | None = None
+    since: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.channel is not None and self.channel not in CHANNELS:
+            raise ValidationError(
+                f"channel: unknown channel {self.channel!r}; allowed: {', '.join(CHANNELS)}"
+            )
+
+
+def timeline_page(
+    conn: Connection,
+    customer_id: str,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+    shown: TimelineFilter | None = None,
+) -> tuple[tuple[TimelineEntry, ...], str | None]:
+    """One page of the timeline of a current customer id, newest first, and the cursor of the
+    next (None: the last page)."""
+    shown = shown or TimelineFilter()
+    rows = log.timeline(
+        conn,
+        customer_id,
+        limit=limit + 1,
+        before=_decode_cursor(cursor),
+        channel=shown.channel,
+        interaction_type=shown.interaction_type,
+        since=shown.since,
+    )
+    page = tuple(_timeline_entry(row) for row in rows[:limit])
+    return page, _encode_cursor(page[-1]) if len(rows) > limit and page else None
+
+
 def customer_view(
-    conn: Connection, customer_id: str, *, limit: int = 50, cursor: str | None = None
+    conn: Connection,
+    customer_id: str,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+    shown: TimelineFilter | None = None,
 ) -> CustomerView:
     """Profile, identities, merges and one page of the timeline, newest first."""
     cid = current_id(conn, customer_id)
-    rows = log.timeline(conn, cid, limit=limit + 1, before=_decode_cursor(cursor))
-    page = tuple(_timeline_entry(row) for row in rows[:limit])
+    page, next_cursor = timeline_page(conn, cid, limit=limit, cursor=cursor, shown=shown)
     return CustomerView(
         **_summary_fields(conn, cid),
         requested_id=customer_id,
@@ -282,8 +329,60 @@ def customer_view(
         ),
         lifecycle=lifecycle_of(conn, cid),
         timeline=page,
-        next_cursor=_encode_cursor(page[-1]) if len(rows) > limit and page else None,
+        next_cursor=next_cursor,
     )
+
+
+@dataclass(frozen=True)
+class SegmentMembership:
+    segment_id: str
+    name: str
+    since: datetime  # when the customer entered it (this time)
+
+
+def segments_of(conn: Connection, customer_id: str) -> list[SegmentMembership]:
+    """The segments a customer is in now, by name, with when they entered each."""
+    return [
+        SegmentMembership(row["id"], row["name"], row["entered_at"])
+        for row in segment_store.memberships_of(conn, current_id(conn, customer_id))
+    ]
+
+
+# --- an agent's customers -----------------------------------------------------------------------
+
+
+def of_queues(conn: Connection, customer_id: str, queues: Collection[str]) -> bool:
+    """Whether a customer (a current id) is a customer of these contact-center queues: they (or
+    a customer merged into them) have a contact, a callback, a ticket or an interaction of the
+    log in one of them. An agent sees the customers of their queues only (domain.access)."""
+    return queue_customers.serves(conn, customer_id, queues)
+
+
+def reachable_id(conn: Connection, customer_id: str, queues: Collection[str] | None) -> str:
+    """The current id of a customer the caller may open: anyone (`queues` None), or a customer
+    of `queues`; any other is refused as an unknown one is, so an agent learns nothing of
+    customers beyond their queues."""
+    cid = current_id(conn, customer_id)
+    if queues is not None and not of_queues(conn, cid, queues):
+        raise NotFound(f"no customer {customer_id!r}")
+    return cid
+
+
+def find_in_queues(
+    conn: Connection,
+    queues: Collection[str],
+    *,
+    stage: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[CustomerSummary]]:
+    """The customers of these queues (and, if given, now in `stage`), oldest first."""
+    if stage is not None:
+        check_stage(conn, stage)
+    total, page = queue_customers.ids_of_queues(
+        conn, queues, stage=stage, limit=limit, offset=offset
+    )
+    return total, [summary(conn, cid) for cid in page]
 
 
 def _timeline_entry(row: dict[str, Any]) -> TimelineEntry:

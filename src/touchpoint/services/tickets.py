@@ -29,6 +29,7 @@ from touchpoint.store import contact_center as cc_store
 from touchpoint.store import projections as checkpoints
 from touchpoint.store import tickets as store
 from touchpoint.store.engine import read_connection
+from touchpoint.store.identity import merged_below
 from touchpoint.store.log import last_seq
 
 LOG_CONSUMER = "tickets.log"  # the checkpoint of the log's interactions already linked
@@ -797,3 +798,20 @@ def span_seconds(text: str, name: str) -> float:
     if span is None or span <= timedelta(0):
         raise ValidationError(f"{name}: {text!r} is not a span like 7d or 12h")
     return span.total_seconds()
+
+
+def of_customer(
+    tp: Touchpoint, customer_id: str, *, limit: int = 50, now: datetime | None = None
+) -> list[TicketView]:
+    """The tickets a customer (a current id) raised, and those merged into them, newest first,
+    with their clocks as `find` gives them (the customer 360's)."""
+    follow_log(tp, now=now)
+    moment = now or datetime.now(UTC)
+    with read_connection(tp.engine) as conn:
+        ids = [customer_id, *merged_below(conn, customer_id)]
+        rows = [
+            row for cid in ids for row in store.find_tickets(conn, customer_id=cid, limit=limit)[1]
+        ]
+        rows.sort(key=lambda row: (row["created_at"], row["id"]), reverse=True)
+        config = _config(conn)
+        return [_view(conn, row, config, moment, full=False) for row in rows[:limit]]

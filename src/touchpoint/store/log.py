@@ -100,10 +100,26 @@ def append(conn: Connection, columns: Sequence[str], rows: Sequence[Sequence[Any
 
 
 def timeline(
-    conn: Connection, customer_id: str, *, limit: int, before: tuple[datetime, int] | None = None
+    conn: Connection,
+    customer_id: str,
+    *,
+    limit: int,
+    before: tuple[datetime, int] | None = None,
+    channel: str | None = None,
+    interaction_type: str | None = None,
+    since: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Newest first by occurred_at (then seq); `before` is the (occurred_at, seq) of the last row seen."""
+    """Newest first by occurred_at (then seq); `before` is the (occurred_at, seq) of the last row
+    seen; `channel`, `interaction_type` and `since` (occurred at or after) keep only the rows they match."""
     query = select(interactions).where(interactions.c.customer_id == customer_id)
+    for column, value in (
+        (interactions.c.channel, channel),
+        (interactions.c.type, interaction_type),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if since is not None:
+        query = query.where(interactions.c.occurred_at >= since)
     if before is not None:
         at, seq = before
         occurred = interactions.c.occurred_at
