@@ -1,7 +1,8 @@
-"""The overview, the page after sign-in: customers per stage now and, for a role that reads
-analytics, the last 7 days beside the 7 before — conversions, churned, revenue, CSAT, NPS and
-service level with the change — from the same reports as the other pages (transitions, kpis,
-contact-center), each run once per week."""
+"""The overview, the page after sign-in: customers per stage now with their last 12 weeks as
+sparklines and, for a role that reads analytics, the last 7 days beside the 7 before —
+conversions, churned, revenue, CSAT, NPS and service level with the change — from the same
+reports as the other pages (transitions, kpis, contact-center), each run once per week; the
+conversions and churned over 12 weeks as sparklines (one pass over the transitions)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from touchpoint.analytics import transitions
 from touchpoint.analytics.contact_center import TOTAL
-from touchpoint.analytics.service import make_request, report_spec, run_report
+from touchpoint.analytics.service import make_request, report_spec, run_query, run_report
 from touchpoint.services import lifecycle as lifecycle_service
 from touchpoint.services.access import Principal
 from touchpoint.store.engine import read_connection
+from touchpoint.web import charts
 from touchpoint.web.auth import signed_in, touchpoint_of
-from touchpoint.web.render import page
+from touchpoint.web.render import chart, page
 
 router = APIRouter()
 WEEK = timedelta(days=7)
+TREND_WEEKS = 12
+MOVED_INTO = {"conversions": "conversion", "churned": "churned"}  # figure -> stage moved into
 
 
 @dataclass(frozen=True)
@@ -78,12 +83,63 @@ def figures(request: Request, now: datetime | None = None) -> list[Figure]:
     return [Figure(k, label, unit, this[k], last[k]) for k, label, unit in LABELS]
 
 
+def _ends(at: datetime) -> list[datetime]:
+    """The ends of the last TREND_WEEKS 7-day windows, oldest first (the last is `at`)."""
+    return [at - k * WEEK for k in range(TREND_WEEKS - 1, -1, -1)]
+
+
+def stage_trends(request: Request, at: datetime) -> dict[str, Any]:
+    """Each stage's customers at the end of each of the last 12 weeks, as a sparkline."""
+    with read_connection(touchpoint_of(request).engine) as conn:
+        counts = [lifecycle_service.summary(conn, end) for end in _ends(at)]
+    days = [f"{end:%Y-%m-%d}" for end in _ends(at)]
+    series: dict[str, list[float | None]] = {}
+    for summary in counts:
+        for s in summary.stages:
+            series.setdefault(s.stage, []).append(s.customers)
+    return {
+        stage: chart(charts.sparkline(days, ys, stage, step=False), f"trend-{i}", small=True)
+        for i, (stage, ys) in enumerate(series.items())
+    }
+
+
+def move_trends(request: Request, at: datetime) -> dict[str, Any]:
+    """Conversions and churned customers in each of the last 12 weeks, as sparklines."""
+    made = make_request(report_spec("transitions"), at=at)
+    weekly = run_query(
+        touchpoint_of(request).settings,
+        lambda sources: transitions.weekly_moves(sources, made, weeks=TREND_WEEKS),
+    )
+    days = [f"{end:%Y-%m-%d}" for end in _ends(at)]
+    return {
+        key: chart(
+            charts.sparkline(days, weekly.get(stage, [0] * TREND_WEEKS), key, step=False),
+            f"trend-{key}",
+            small=True,
+        )
+        for key, stage in MOVED_INTO.items()
+    }
+
+
 @router.get("/overview", response_class=HTMLResponse)
 def overview(
     request: Request, who: Annotated[Principal, signed_in("lifecycle.read")]
 ) -> HTMLResponse:
-    """Customers per stage now; the week against the week before for a role reading analytics."""
+    """Customers per stage now (and over 12 weeks); the week against the week before for a
+    role reading analytics."""
+    at = datetime.now(UTC)
     with read_connection(touchpoint_of(request).engine) as conn:
-        summary = lifecycle_service.summary(conn)
-    weekly = figures(request) if who.may("analytics.read") else None
-    return page(request, "overview.html", who, summary=summary, figures=weekly)
+        summary = lifecycle_service.summary(conn, at)
+    weekly = trends = None
+    if who.may("analytics.read"):
+        weekly, trends = figures(request, at), move_trends(request, at)
+    return page(
+        request,
+        "overview.html",
+        who,
+        summary=summary,
+        figures=weekly,
+        stage_trends=stage_trends(request, at),
+        trends=trends or {},
+        weeks=TREND_WEEKS,
+    )
