@@ -117,6 +117,8 @@ def test_a_rule_is_counted_as_it_is_typed_and_saved_as_a_segment(as_admin: Watch
     expect(page.locator("#preview-problem")).to_be_visible()
     page.get_by_label("Name").fill("signed-up")
     page.get_by_label("Rule").fill("stage = acquisition")
+    # the count as typed comes back before the save (leaving mid-preview aborts its request)
+    expect(page.locator("#preview-count")).to_have_text("2")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("h1")).to_have_text("Segment signed-up")
     expect(page.locator("#member-count")).to_have_text("2")

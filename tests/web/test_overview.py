@@ -31,7 +31,7 @@ def test_overview_is_the_landing_page_with_the_week_against_the_one_before(
     assert page.url.endswith("/app/overview")  # where signing in lands
     expect(page.locator("h1")).to_have_text("Overview")
     for stage, customers in STAGE_COUNTS.items():
-        cell = page.locator(f"#overview-stages tr[data-stage={stage}] td")
+        cell = page.locator(f"#overview-stages tr[data-stage={stage}] td.count")
         expect(cell).to_have_text(str(customers))
     for key, (now, before, change) in WEEK.items():
         row = page.locator(f"#overview-week tr[data-figure={key}]")
@@ -46,6 +46,6 @@ def test_overview_is_the_landing_page_with_the_week_against_the_one_before(
 
 def test_an_agent_sees_the_stages_but_not_the_analytics(as_agent: Watched) -> None:
     page = as_agent.open("/app/overview")
-    expect(page.locator("#overview-stages tr[data-stage=reach] td")).to_have_text("3")
+    expect(page.locator("#overview-stages tr[data-stage=reach] td.count")).to_have_text("3")
     assert page.locator("#overview-week").count() == 0
     as_agent.assert_clean()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, select
+from sqlalchemy import Connection, and_, delete, func, literal, or_, select, union_all
 
 from touchpoint.domain.stage_engine import Event, StageState, Transition
 from touchpoint.store.bulk import bulk_insert, in_set, set_param
@@ -145,21 +145,45 @@ def stage_counts(conn: Connection, at: datetime | None = None) -> dict[str, int]
     if at is None:
         query = select(customer_stages.c.stage, func.count()).group_by(customer_stages.c.stage)
         return {r[0]: r[1] for r in conn.execute(query)}
+    return stage_counts_at(conn, [at])[0]
+
+
+def stage_counts_at(conn: Connection, moments: Sequence[datetime]) -> list[dict[str, int]]:
+    """Customers per stage as they stood at each of `moments`, in one pass: each transition
+    holds from its moment until the customer's next (by moment, then seq), and a customer's
+    stage at a moment is the transition holding then — their last one up to it."""
+    if not moments:
+        return []
     t = stage_transitions
-    ranked = (
+    spans = (
         select(
             t.c.to_stage,
-            func.row_number()
-            .over(partition_by=t.c.customer_id, order_by=(t.c.at.desc(), t.c.seq.desc()))
-            .label("rn"),
+            t.c.at.label("start"),
+            func.lead(t.c.at)
+            .over(partition_by=t.c.customer_id, order_by=(t.c.at, t.c.seq))
+            .label("stop"),
         )
-        .where(t.c.at <= at)
-        .subquery()
+        .where(t.c.at <= max(moments))
+        .subquery("spans")
+    )
+    ends = union_all(
+        *(
+            select(literal(n).label("n"), literal(moment, t.c.at.type).label("end_at"))
+            for n, moment in enumerate(moments)
+        )
+    ).subquery("ends")
+    holding = and_(
+        spans.c.start <= ends.c.end_at, or_(spans.c.stop.is_(None), spans.c.stop > ends.c.end_at)
     )
     query = (
-        select(ranked.c.to_stage, func.count()).where(ranked.c.rn == 1).group_by(ranked.c.to_stage)
+        select(ends.c.n, spans.c.to_stage, func.count())
+        .select_from(spans.join(ends, holding))
+        .group_by(ends.c.n, spans.c.to_stage)
     )
-    return {r[0]: r[1] for r in conn.execute(query)}
+    counts: list[dict[str, int]] = [{} for _ in moments]
+    for n, stage, customers_in in conn.execute(query):
+        counts[n][stage] = customers_in
+    return counts
 
 
 def transition_count(conn: Connection) -> int:

@@ -91,7 +91,7 @@ def _ends(at: datetime) -> list[datetime]:
 def stage_trends(request: Request, at: datetime) -> dict[str, Any]:
     """Each stage's customers at the end of each of the last 12 weeks, as a sparkline."""
     with read_connection(touchpoint_of(request).engine) as conn:
-        counts = [lifecycle_service.summary(conn, end) for end in _ends(at)]
+        counts = lifecycle_service.summaries_at(conn, _ends(at))
     days = [f"{end:%Y-%m-%d}" for end in _ends(at)]
     series: dict[str, list[float | None]] = {}
     for summary in counts:
