@@ -31,6 +31,7 @@ GROUPS = (
     "segments",  # segment create | preview | list | show | members | export | delete
     "playbooks",  # playbook list | show | validate | test | runs | pause | resume
     "surveys",  # survey list | validate | send
+    "loyalty",  # loyalty tiers | referrals
     "lifecycle",  # lifecycle summary | replay | tick | models
     "projections",  # projections status | catch-up, and tick
     "report",  # report NAME

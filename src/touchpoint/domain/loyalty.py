@@ -6,8 +6,12 @@ one named `loyalty_redeemed` with the points spent, a tier one named `loyalty_ti
 Expiry is computed, not stored: under a policy of N months, each award's points expire N months
 after it was earned, and redemptions spend the oldest unexpired points first (FIFO), so what
 expires is what was neither spent nor already expired. A customer's balance is earned minus
-redeemed minus expired; their tier is the last one set. The policy (expiry, tier thresholds) is
-a TOML file in the data directory, read by `parse_policy`."""
+redeemed minus expired; their tier is the last one set. The policy (expiry, tier thresholds,
+the referral reward) is a TOML file in the data directory, read by `parse_policy`.
+
+A referral is a `referral` interaction of the referred customer whose properties name who
+referred them (`referrer_of`); when the referred customer first purchases, the referrer is
+awarded the policy's referral points (an award whose reason is REFERRAL_REASON), once."""
 
 from __future__ import annotations
 
@@ -17,13 +21,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from touchpoint.domain.vocabulary import InteractionType
+
 POINTS: Final = "loyalty_points"
 REDEEMED: Final = "loyalty_redeemed"
 TIER: Final = "loyalty_tier"
 NAMES: Final = (POINTS, REDEEMED, TIER)
 MAX_POINTS: Final = 1_000_000  # one award or redemption
-TIER_MONTHS: Final = 12  # tiers qualify on the last 12 months' points and spend
+TIER_MONTHS: Final = 12  # tiers qualify on the balance or the last 12 months' spend
 POLICY_FILE: Final = "loyalty.toml"
+REFERRAL: Final = InteractionType.REFERRAL.value  # the referred customer's interaction
+REFERRAL_REASON: Final = "referral"  # the reason of the referrer's award
+# The properties of a referral naming the referrer, the first present counting: `referrer` is a
+# customer id (cus_…) or an email, `referrer_email` an email, `referrer_external_id` an external
+# id (what the demo business sends).
+REFERRER_PROPERTIES: Final = ("referrer", "referrer_email", "referrer_external_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +52,9 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class Tier:
-    """A tier and what qualifies for it: at least `points` earned, or at least `spend` in
-    purchase revenue, over the last TIER_MONTHS months (either one suffices)."""
+    """A tier and what qualifies for it: a points balance (as `fold` computes it: earned minus
+    redeemed minus expired) of at least `points`, or at least `spend` in purchase revenue over
+    the last TIER_MONTHS months (either one suffices)."""
 
     name: str
     points: int | None = None
@@ -52,6 +65,7 @@ class Tier:
 class Policy:
     expire_months: int | None = None  # None: points never expire
     tiers: tuple[Tier, ...] = ()  # lowest first; empty: tiers are set by playbooks only
+    referral_points: int = 0  # awarded to the referrer at the first purchase; 0: no reward
 
 
 DEFAULT_POLICY: Final = Policy()
@@ -65,6 +79,7 @@ class Loyalty:
     tier: str | None
     expired: int = 0
     entries: tuple[Entry, ...] = ()
+    referrals: int = 0  # awards for a referred customer's first purchase
 
 
 def whole_points(value: Any) -> int:
@@ -115,7 +130,8 @@ def fold(
         elif entry.name == TIER:
             tier = entry.tier
     expired += expire(now)
-    return Loyalty(earned - redeemed - expired, earned, redeemed, tier, expired, kept)
+    referrals = sum(1 for e in kept if e.name == POINTS and e.reason == REFERRAL_REASON)
+    return Loyalty(earned - redeemed - expired, earned, redeemed, tier, expired, kept, referrals)
 
 
 def tier_for(points: int, spend: float, tiers: Iterable[Tier]) -> str | None:
@@ -129,13 +145,52 @@ def tier_for(points: int, spend: float, tiers: Iterable[Tier]) -> str | None:
     return found
 
 
+def last_tier_id(entries: Iterable[Entry]) -> str | None:
+    """The id of the ledger's last tier interaction (None: no tier was ever set)."""
+    found: str | None = None
+    for entry in entries:
+        if entry.name == TIER:
+            found = entry.id
+    return found
+
+
+def tier_reason(points: int, spend: float, due: str | None, tiers: Iterable[Tier]) -> str:
+    """Why `due` is the tier for this balance and 12 months' spend, for a person to read."""
+    if due is None:
+        return f"balance {points} points and {spend:.2f} spent in {TIER_MONTHS} months meet no tier"
+    tier = next(t for t in tiers if t.name == due)
+    met = []
+    if tier.points is not None and points >= tier.points:
+        met.append(f"balance {points} points >= {tier.points}")
+    if tier.spend is not None and spend >= tier.spend:
+        met.append(f"{spend:.2f} spent in {TIER_MONTHS} months >= {tier.spend:.2f}")
+    return " and ".join(met)
+
+
+def referrer_of(properties: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Who a referral names as the referrer, as (kind, value): kind `customer` (an id, cus_…),
+    `email` or `external_id`; None when it names nobody (e.g. the referrer's own invitation)."""
+    for key in REFERRER_PROPERTIES:
+        value = properties.get(key)
+        if not isinstance(value, str) or not value.strip():
+            continue
+        value = value.strip()
+        if key == "referrer_external_id":
+            return "external_id", value
+        if key == "referrer" and value.startswith("cus_"):
+            return "customer", value
+        return "email", value
+    return None
+
+
 def parse_policy(raw: Mapping[str, Any]) -> tuple[Policy, list[tuple[str, str]]]:
     """A policy from the loyalty file's mapping, with its problems as (path, message) pairs:
-    `expire_after_months = 12` and `[[tiers]]` tables (name, points and/or spend), lowest first."""
+    `expire_after_months = 12`, `[[tiers]]` tables (name, points and/or spend), lowest first,
+    and `[referrals] reward_points = 100` (default 0: a referral earns nothing)."""
     problems: list[tuple[str, str]] = []
     for key in raw:
-        if key not in ("expire_after_months", "tiers"):
-            problems.append((key, "unknown key; expected expire_after_months or tiers"))
+        if key not in ("expire_after_months", "tiers", "referrals"):
+            problems.append((key, "unknown key; expected expire_after_months, tiers or referrals"))
     months = raw.get("expire_after_months")
     if months is not None and (whole_points(months) < 1 or months > 1200):
         problems.append(("expire_after_months", "must be a whole number of months from 1 to 1200"))
@@ -152,7 +207,24 @@ def parse_policy(raw: Mapping[str, Any]) -> tuple[Policy, list[tuple[str, str]]]
     names = [t.name for t in tiers]
     if len(set(names)) != len(names):
         problems.append(("tiers", "a tier is named twice"))
-    return Policy(months, tuple(tiers)), problems
+    return Policy(months, tuple(tiers), _referral_points(raw, problems)), problems
+
+
+def _referral_points(raw: Mapping[str, Any], problems: list[tuple[str, str]]) -> int:
+    table = raw.get("referrals", {})
+    if not isinstance(table, Mapping):
+        problems.append(("referrals", "must be a [referrals] table"))
+        return 0
+    for key in table:
+        if key != "reward_points":
+            problems.append((f"referrals.{key}", "unknown key; expected reward_points"))
+    points = table.get("reward_points", 0)
+    if whole_points(points) != points or not 0 <= points <= MAX_POINTS:
+        problems.append(
+            ("referrals.reward_points", f"must be a whole number from 0 to {MAX_POINTS}")
+        )
+        return 0
+    return int(points)
 
 
 def _tier(table: Any, where: str, problems: list[tuple[str, str]]) -> Tier | None:

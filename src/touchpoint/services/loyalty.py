@@ -1,32 +1,37 @@
 """Loyalty (domain/loyalty.py) as use cases: a customer's ledger with its balance, expiry and
-tier; redeeming points, refused past the balance even under concurrent redemptions; and the tier
-job that moves customers up and down by the last 12 months' points and spend."""
+tier; redeeming points, refused past the balance even under concurrent redemptions; the tier job
+that moves customers up and down by their balance and the last 12 months' spend; and the
+referral rewards, paid to a referrer when the customer they referred first purchases."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
 from touchpoint.automation.messages import identity_of
 from touchpoint.automation.playbooks import line_of
 from touchpoint.domain import loyalty as terms
-from touchpoint.domain.loyalty import DEFAULT_POLICY, Loyalty, Policy, fold
+from touchpoint.domain.loyalty import DEFAULT_POLICY, Loyalty, Policy, add_months, fold, tier_for
 from touchpoint.domain.vocabulary import InteractionType
 from touchpoint.errors import Conflict, NotFound, ValidationError
 from touchpoint.projections.contract import LogBatch
 from touchpoint.runtime import Touchpoint
-from touchpoint.services.customers import current_id
+from touchpoint.services.customers import current_id, lookup_keys
 from touchpoint.store import automation as automation_store
+from touchpoint.store import customers as customer_store
 from touchpoint.store import loyalty as store
 from touchpoint.store.engine import read_connection
+
+log = logging.getLogger("touchpoint.loyalty")
 
 
 def policy_path(data_dir: Path) -> Path:
@@ -34,7 +39,7 @@ def policy_path(data_dir: Path) -> Path:
 
 
 def load_policy(data_dir: Path) -> Policy:
-    """The data directory's loyalty.toml (expiry, tiers), else no expiry and no tier rules; a
+    """The data directory's loyalty.toml (expiry, tiers, the referral reward), else none; a
     file with problems is refused as a whole, each problem by line."""
     path = policy_path(data_dir)
     if not path.is_file():
@@ -84,9 +89,11 @@ def describe(found: Loyalty) -> str | None:
         return None
     tier = f", tier {found.tier}" if found.tier else ""
     expired = f", {found.expired} expired" if found.expired else ""
+    s = "s" if found.referrals != 1 else ""
+    referred = f", referred {found.referrals} customer{s} who bought" if found.referrals else ""
     return (
         f"Loyalty: {found.balance} points ({found.earned} earned, {found.redeemed} redeemed"
-        f"{expired}){tier}"
+        f"{expired}){tier}{referred}"
     )
 
 
@@ -205,3 +212,201 @@ def _again(
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+# --- the tier job and the referral rewards (one periodic job of the scheduler) ----------------
+
+
+@dataclass(frozen=True, slots=True)
+class TierChange:
+    customer_id: str
+    before: str | None  # the tier last set (None: none)
+    after: str | None  # the tier due (None: none)
+    why: str
+    balance: int
+    spend: float  # purchase revenue in the last TIER_MONTHS months
+    id: str  # the loyalty_tier interaction's id: customer, the tier it follows, the tier due
+    recorded: bool = True  # False: a concurrent run wrote it first
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralReward:
+    referrer_id: str
+    referred_id: str
+    points: int
+    id: str  # REWARD_PREFIX + the referred customer's id: one reward per referred customer
+    at: datetime  # the referred customer's first purchase
+    recorded: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LoyaltyRun:
+    rewards: list[ReferralReward] = field(default_factory=list)
+    tiers: list[TierChange] = field(default_factory=list)
+
+
+REWARD_PREFIX = "referral-"
+_Written = TypeVar("_Written", TierChange, ReferralReward)
+
+
+def run(tp: Touchpoint, now: datetime | None = None) -> LoyaltyRun:
+    """The scheduler's loyalty job: referral rewards first (their points count for the tier),
+    then the tier changes. Safe to repeat and to crash: each write has a deterministic id. A
+    loyalty.toml with problems is logged and skipped (`touchpoint loyalty tiers` names them),
+    never stopping the rest of the scheduler."""
+    moment = now or datetime.now(UTC)
+    try:
+        policy = load_policy(tp.settings.data_dir)
+    except ValidationError as exc:
+        log.error("loyalty job skipped: %s", exc)
+        return LoyaltyRun()
+    done = LoyaltyRun(
+        reward_referrals(tp, now=moment, policy=policy), move_tiers(tp, now=moment, policy=policy)
+    )
+    if done.rewards or done.tiers:
+        log.info(
+            "loyalty: %s referral rewards, %s tier changes", len(done.rewards), len(done.tiers)
+        )
+    return done
+
+
+def move_tiers(
+    tp: Touchpoint, *, now: datetime | None = None, policy: Policy | None = None
+) -> list[TierChange]:
+    """Every customer whose tier due (domain.loyalty.tier_for of their balance at `now` and
+    their last 12 months' spend) is not the tier last set gets one `loyalty_tier` interaction,
+    up or down. Nothing when the policy has no tiers (tiers are then the playbooks')."""
+    moment = now or datetime.now(UTC)
+    policy = policy or load_policy(tp.settings.data_dir)
+    if not policy.tiers:
+        return []
+    with read_connection(tp.engine) as conn:
+        changes = _tier_changes(conn, policy, moment)
+        items = _tier_items(conn, changes, moment)
+    return _recorded(tp, changes, items)
+
+
+def _tier_changes(conn: Connection, policy: Policy, now: datetime) -> list[TierChange]:
+    since = add_months(now, -terms.TIER_MONTHS)
+    spend = store.spend_between(conn, since, now)
+    changes: list[TierChange] = []
+
+    def compare(cid: str, found: Loyalty) -> None:
+        spent = spend.pop(cid, 0.0)
+        due = tier_for(found.balance, spent, policy.tiers)
+        if due == found.tier:
+            return
+        why = terms.tier_reason(found.balance, spent, due, policy.tiers)
+        after = terms.last_tier_id(found.entries) or ""
+        key = _digest(f"{cid}|{after}|{due or ''}")
+        changes.append(TierChange(cid, found.tier, due, why, found.balance, spent, f"tier-{key}"))
+
+    for cid, entries in store.ledgers(conn, now):
+        compare(cid, fold(entries, policy, now))
+    for cid in sorted(spend):  # spent, but no ledger yet
+        compare(cid, fold((), policy, now))
+    return changes
+
+
+def _tier_items(
+    conn: Connection, changes: Iterable[TierChange], now: datetime
+) -> list[dict[str, Any] | None]:
+    items: list[dict[str, Any] | None] = []
+    for change in changes:
+        properties = {
+            "tier": change.after,
+            "from": change.before,
+            "why": change.why,
+            "balance": change.balance,
+            "spend": round(change.spend, 2),
+        }
+        items.append(_item(conn, change.customer_id, change.id, terms.TIER, now, properties))
+    return items
+
+
+def reward_referrals(
+    tp: Touchpoint, *, now: datetime | None = None, policy: Policy | None = None
+) -> list[ReferralReward]:
+    """The referrer of each customer who has made their first purchase since being referred is
+    awarded the policy's referral points, once per referred customer. A referral naming its own
+    customer, an unknown referrer, or a customer who had bought before the referral earns
+    nothing (and nothing is written)."""
+    moment = now or datetime.now(UTC)
+    policy = policy or load_policy(tp.settings.data_dir)
+    if policy.referral_points <= 0:
+        return []
+    rewards: list[ReferralReward] = []
+    items: list[dict[str, Any] | None] = []
+    with read_connection(tp.engine) as conn:
+        seen: set[str] = set()
+        for referred, referred_at, said, bought_at in store.referrals_unrewarded(
+            conn, moment, REWARD_PREFIX
+        ):
+            named = terms.referrer_of(said)
+            if named is None or referred in seen:  # the first referral naming someone counts
+                continue
+            seen.add(referred)
+            referrer = _customer_named(conn, *named)
+            if referrer is None or referrer == referred or bought_at < referred_at:
+                continue
+            reward = ReferralReward(
+                referrer, referred, policy.referral_points, REWARD_PREFIX + referred, bought_at
+            )
+            properties = {
+                "points": reward.points,
+                "reason": terms.REFERRAL_REASON,
+                "referred": referred,
+            }
+            items.append(_item(conn, referrer, reward.id, terms.POINTS, bought_at, properties))
+            rewards.append(reward)
+    return _recorded(tp, rewards, items)
+
+
+def _customer_named(conn: Connection, kind: str, value: str) -> str | None:
+    """The customer a referral's referrer names now, if any."""
+    try:
+        if kind == "customer":
+            return current_id(conn, value)
+        keys = lookup_keys(email=value) if kind == "email" else lookup_keys(external_id=value)
+        found = customer_store.find_by_key(conn, keys[0]) if keys else None
+        return current_id(conn, found) if found is not None else None
+    except (NotFound, ValidationError):
+        return None
+
+
+def _item(
+    conn: Connection,
+    customer_id: str,
+    interaction_id: str,
+    name: str,
+    at: datetime,
+    properties: dict[str, Any],
+) -> dict[str, Any] | None:
+    """A `custom` loyalty interaction the job writes for a customer (None: they have no identity
+    to write it with)."""
+    identity = identity_of({"identity_keys": automation_store.identity_keys(conn, customer_id)})
+    if not identity:
+        return None
+    return {
+        "id": interaction_id,
+        "type": InteractionType.CUSTOM.value,
+        "name": name,
+        "channel": "web",
+        "direction": "outbound",  # not the customer's own activity
+        "occurred_at": at.isoformat(),
+        "customer": identity,
+        "properties": properties,
+    }
+
+
+def _recorded(
+    tp: Touchpoint, found: list[_Written], items: list[dict[str, Any] | None]
+) -> list[_Written]:
+    """Ingest the items; each found thing says whether it was stored now (an id stored before,
+    by a concurrent run, stores nothing more). One without an identity is left out."""
+    kept = [(thing, item) for thing, item in zip(found, items, strict=True) if item is not None]
+    report = tp.ingestor.ingest(enumerate(item for _thing, item in kept))
+    stored = {r.id for r in report.results if r.status == "accepted"}
+    for result in report.rejected:
+        log.error("loyalty job: %s not recorded: %s", result.id, result.reason)
+    return [replace(thing, recorded=thing.id in stored) for thing, _item in kept]

@@ -21,7 +21,8 @@ from touchpoint.domain.moments import future_clock_error
 from touchpoint.errors import ValidationError
 from touchpoint.projections.contract import CatchUpResult, Progress, TickResult
 from touchpoint.runtime import Touchpoint
-from touchpoint.services import contact_center, decide, playbooks, tickets
+from touchpoint.services import contact_center, decide, loyalty, playbooks, tickets
+from touchpoint.services.loyalty import LoyaltyRun
 from touchpoint.store.engine import checkpointing
 
 log = logging.getLogger("touchpoint.scheduler")
@@ -37,6 +38,7 @@ class SchedulerRun:
     caught_up: list[CatchUpResult] = field(default_factory=list)
     ticked: list[TickResult] = field(default_factory=list)
     automation: RunReport | None = None  # playbook runs started and steps executed
+    loyalty: LoyaltyRun | None = None  # referral rewards and tier changes written
 
 
 def run_once(
@@ -55,7 +57,8 @@ def run_once(
         raise ValidationError(refused)
     caught = tp.projections.catch_up(progress) if tp.projections.lagging() else []
     ticked = tp.projections.tick(moment)
-    return SchedulerRun(moment, caught, ticked, playbooks.run(tp, moment))
+    automated = playbooks.run(tp, moment)
+    return SchedulerRun(moment, caught, ticked, automated, loyalty.run(tp, moment))
 
 
 def seconds_to_sleep(tp: Touchpoint, now: datetime, next_tick: datetime) -> float:

@@ -1,19 +1,21 @@
-"""Loyalty in the log (domain/loyalty.py): one customer's ledger, oldest first, and — for the
-tier job — every customer whose tier by the last months' points and spend differs from the tier
-last set, computed in one query."""
+"""Loyalty in the log (domain/loyalty.py): one customer's ledger, oldest first; for the tier job
+every customer's ledger (streamed) and the last months' spend; for the referral rewards the
+referrals of customers who have bought and whose referrer has not been rewarded for them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator
 from datetime import datetime
+from itertools import groupby
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, case, func, literal, null, select, union
+from sqlalchemy import Connection, func, literal, select
 
-from touchpoint.domain.loyalty import NAMES, POINTS, TIER, Entry, Tier, whole_points
+from touchpoint.domain.loyalty import NAMES, REFERRAL, TIER, Entry, whole_points
 from touchpoint.store.tables import interactions
 
 _log = interactions.c
+_STREAMED = 5_000  # rows of the ledgers read at a time
 
 
 def loyalty_entries(conn: Connection, customer_id: str) -> list[Entry]:
@@ -41,68 +43,57 @@ def _entry(id_: str, at: datetime, name: str, properties: dict[str, Any]) -> Ent
     )
 
 
-def tier_changes(
-    conn: Connection, tiers: Sequence[Tier], since: datetime
-) -> list[tuple[str, str | None, str | None, str | None]]:
-    """(customer, tier now, tier due, the last tier interaction's id) for every customer whose
-    tier due — the highest whose points (awards since `since`) or spend (purchase revenue since
-    `since`) threshold is met — differs from the one last set."""
-    custom = (_log.type == "custom") & (_log.occurred_at >= since)
-    earned = (
-        select(_log.customer_id, func.sum(_log.properties["points"].as_integer()).label("points"))
-        .where(custom, _log.name == POINTS)
-        .group_by(_log.customer_id)
-        .subquery()
-    )
-    spent = (
-        select(_log.customer_id, func.sum(_log.revenue).label("spend"))
-        .where(_log.type == "purchase", _log.occurred_at >= since)
-        .group_by(_log.customer_id)
-        .subquery()
-    )
-    last_seq = (
-        select(_log.customer_id, func.max(_log.seq).label("seq"))
-        .where(_log.type == "custom", _log.name == TIER)
-        .group_by(_log.customer_id)
-        .subquery()
-    )
-    last = (
-        select(_log.customer_id, _log.id, _log.properties["tier"].as_string().label("tier"))
-        .join(last_seq, _log.seq == last_seq.c.seq)
-        .subquery()
-    )
-    people = union(
-        select(earned.c.customer_id), select(spent.c.customer_id), select(last.c.customer_id)
-    ).subquery()
-    points = func.coalesce(earned.c.points, 0)
-    spend = func.coalesce(spent.c.spend, 0.0)
-    due = _tier_case(tiers, points, spend)
+def ledgers(conn: Connection, upto: datetime) -> Iterator[tuple[str, list[Entry]]]:
+    """Every customer's ledger up to `upto`, oldest first, one customer at a time (in customer
+    order), for the tier job to fold each as the customer's page does."""
     query = (
-        select(people.c.customer_id, last.c.tier, due.label("due"), last.c.id)
-        .outerjoin(earned, earned.c.customer_id == people.c.customer_id)
-        .outerjoin(spent, spent.c.customer_id == people.c.customer_id)
-        .outerjoin(last, last.c.customer_id == people.c.customer_id)
-        .where(func.nullif(last.c.tier, "").is_distinct_from(due))
-        .order_by(people.c.customer_id)
+        select(_log.customer_id, _log.id, _log.occurred_at, _log.name, _log.properties)
+        .where(_log.type == "custom", _log.name.in_(NAMES), _log.occurred_at <= upto)
+        .order_by(_log.customer_id, _log.occurred_at, _log.seq)
+        .execution_options(yield_per=_STREAMED)
     )
-    return [(r.customer_id, r.tier or None, r.due, r.id) for r in conn.execute(query)]
+    rows = conn.execute(query)
+    for customer_id, group in groupby(rows, key=lambda r: str(r.customer_id)):
+        yield (
+            customer_id,
+            [_entry(r.id, r.occurred_at, str(r.name), dict(r.properties or {})) for r in group],
+        )
 
 
-def _tier_case(tiers: Sequence[Tier], points: Any, spend: Any) -> ColumnElement[Any]:
-    """domain.loyalty.tier_for as SQL: the highest tier (last listed) whose threshold is met."""
-    whens = []
-    for tier in reversed(tiers):
-        met = []
-        if tier.points is not None:
-            met.append(points >= tier.points)
-        if tier.spend is not None:
-            met.append(spend >= tier.spend)
-        if met:
-            condition = met[0] if len(met) == 1 else met[0] | met[1]
-            whens.append((condition, literal(tier.name)))
-    if not whens:
-        return null()
-    return case(*whens, else_=null())
+def spend_between(conn: Connection, since: datetime, upto: datetime) -> dict[str, float]:
+    """{customer: purchase revenue in [since, upto]} for every customer who spent in it."""
+    query = (
+        select(_log.customer_id, func.sum(_log.revenue))
+        .where(_log.type == "purchase", _log.occurred_at >= since, _log.occurred_at <= upto)
+        .group_by(_log.customer_id)
+    )
+    return {str(cid): float(total or 0.0) for cid, total in conn.execute(query)}
+
+
+def referrals_unrewarded(
+    conn: Connection, upto: datetime, reward_prefix: str
+) -> list[tuple[str, datetime, dict[str, Any], datetime]]:
+    """(referred customer, referral's moment, its properties, first purchase's moment) for each
+    referral of a customer who has purchased by `upto` and whose reward (the interaction
+    `reward_prefix` + their id) is not stored, oldest referral of each customer first."""
+    first = (
+        select(_log.customer_id, func.min(_log.occurred_at).label("at"))
+        .where(_log.type == "purchase", _log.occurred_at <= upto)
+        .group_by(_log.customer_id)
+        .subquery()
+    )
+    reward = interactions.alias("reward")
+    rewarded = select(reward.c.seq).where(reward.c.id == literal(reward_prefix) + _log.customer_id)
+    query = (
+        select(_log.customer_id, _log.occurred_at, _log.properties, first.c.at)
+        .join(first, first.c.customer_id == _log.customer_id)
+        .where(_log.type == REFERRAL, _log.occurred_at <= upto, ~rewarded.exists())
+        .order_by(_log.customer_id, _log.occurred_at, _log.seq)
+    )
+    return [
+        (str(r.customer_id), r.occurred_at, dict(r.properties or {}), r.at)
+        for r in conn.execute(query)
+    ]
 
 
 def redemption(conn: Connection, interaction_id: str) -> dict[str, Any] | None:
