@@ -42,6 +42,7 @@ GOAL_MS = 300.0
 PAINT_GOAL_MS = 1000.0
 PAGES = (
     "/app/overview",
+    "/app/overview/week",
     "/app/lifecycle?period=all",
     "/app/lifecycle?period=90d",
     "/app/kpis?period=30d",

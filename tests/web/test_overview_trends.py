@@ -27,7 +27,12 @@ def _series(html: str, div_id: str) -> list[Any]:
 
 def test_the_overview_draws_each_stage_and_move_over_twelve_weeks(seeded: Touchpoint) -> None:
     web = TestClient(create_app(seeded))
-    html = web.get("/app/overview", auth=("web-manager", PASSWORDS["manager"])).text
+    manager = ("web-manager", PASSWORDS["manager"])
+    first = web.get("/app/overview", auth=manager).text  # the week's figures load after it
+    assert 'hx-get="/app/overview/week"' in first and "trend-conversions" not in first
+    fragment = web.get("/app/overview/week", auth=manager, headers={"HX-Request": "true"}).text
+    assert fragment.startswith("<section") and 'id="overview-week"' in fragment
+    html = web.get("/app/overview/week", auth=manager).text  # without htmx: the whole page
     rows = re.findall(r'<tr data-stage="(\w+)">.*?id="(trend-\d+)"', html, re.S)
     ids = dict(rows)
     # weeks ending 77, 70, ..., 7 and 0 days ago
@@ -42,4 +47,6 @@ def test_an_agent_gets_the_stage_trends_but_not_the_moves(seeded: Touchpoint) ->
     web = TestClient(create_app(seeded))
     html = web.get("/app/overview", auth=("web-agent", PASSWORDS["agent"])).text
     assert re.search(r'<tr data-stage="reach">.*?id="trend-\d+"', html, re.S)
-    assert "trend-conversions" not in html and 'id="overview-week"' not in html
+    assert "trend-conversions" not in html and "/app/overview/week" not in html
+    refused = web.get("/app/overview/week", auth=("web-agent", PASSWORDS["agent"]))
+    assert refused.status_code == 403

@@ -15,7 +15,8 @@ from fastapi.responses import HTMLResponse
 
 from touchpoint.analytics import transitions
 from touchpoint.analytics.contact_center import TOTAL
-from touchpoint.analytics.service import make_request, report_spec, run_query, run_report
+from touchpoint.analytics.reports import Sources
+from touchpoint.analytics.service import make_request, report_spec, run_query
 from touchpoint.services import lifecycle as lifecycle_service
 from touchpoint.services.access import Principal
 from touchpoint.store.engine import read_connection
@@ -45,12 +46,10 @@ class Figure:
         return self.now - self.before
 
 
-def _week(request: Request, start: datetime, end: datetime) -> dict[str, float | None]:
-    settings = touchpoint_of(request).settings
-
+def _week(sources: Sources, start: datetime, end: datetime) -> dict[str, float | None]:
     def run(name: str, by: str | None = None) -> list[dict[str, Any]]:
-        made = make_request(report_spec(name), start=start, end=end, by=by)
-        return run_report(settings, name, made).table.to_pylist()
+        spec = report_spec(name)
+        return spec.run(sources, make_request(spec, start=start, end=end, by=by)).table.to_pylist()
 
     moves = run("transitions")
     kpis = {r["kpi"]: r["value"] for r in run("kpis")}
@@ -76,11 +75,20 @@ LABELS = (
 )
 
 
-def figures(request: Request, now: datetime | None = None) -> list[Figure]:
-    at = now or datetime.now(UTC)
-    this = _week(request, at - WEEK, at)
-    last = _week(request, at - 2 * WEEK, at - WEEK)
-    return [Figure(k, label, unit, this[k], last[k]) for k, label, unit in LABELS]
+def week_section(request: Request, at: datetime) -> tuple[list[Figure], dict[str, list[int]]]:
+    """The week's figures beside the week before's, and the weekly moves into conversion and
+    churned over 12 weeks — every report on one opening of the analytics copy (each opening
+    costs tens of milliseconds)."""
+
+    def run(sources: Sources) -> tuple[list[Figure], dict[str, list[int]]]:
+        this = _week(sources, at - WEEK, at)
+        last = _week(sources, at - 2 * WEEK, at - WEEK)
+        made = make_request(report_spec("transitions"), at=at)
+        weekly = transitions.weekly_moves(sources, made, weeks=TREND_WEEKS)
+        shown = [Figure(k, label, unit, this[k], last[k]) for k, label, unit in LABELS]
+        return shown, weekly
+
+    return run_query(touchpoint_of(request).settings, run)
 
 
 def _ends(at: datetime) -> list[datetime]:
@@ -103,13 +111,8 @@ def stage_trends(request: Request, at: datetime) -> dict[str, Any]:
     }
 
 
-def move_trends(request: Request, at: datetime) -> dict[str, Any]:
+def move_trends(at: datetime, weekly: dict[str, list[int]]) -> dict[str, Any]:
     """Conversions and churned customers in each of the last 12 weeks, as sparklines."""
-    made = make_request(report_spec("transitions"), at=at)
-    weekly = run_query(
-        touchpoint_of(request).settings,
-        lambda sources: transitions.weekly_moves(sources, made, weeks=TREND_WEEKS),
-    )
     days = [f"{end:%Y-%m-%d}" for end in _ends(at)]
     return {
         key: chart(
@@ -125,21 +128,43 @@ def move_trends(request: Request, at: datetime) -> dict[str, Any]:
 def overview(
     request: Request, who: Annotated[Principal, signed_in("lifecycle.read")]
 ) -> HTMLResponse:
-    """Customers per stage now (and over 12 weeks); the week against the week before for a
-    role reading analytics."""
+    """Customers per stage now (and over 12 weeks); for a role reading analytics, the week
+    against the week before, which the page loads after its first paint (htmx,
+    /app/overview/week) as it runs six reports."""
     at = datetime.now(UTC)
     with read_connection(touchpoint_of(request).engine) as conn:
         summary = lifecycle_service.summary(conn, at)
-    weekly = trends = None
-    if who.may("analytics.read"):
-        weekly, trends = figures(request, at), move_trends(request, at)
     return page(
         request,
         "overview.html",
         who,
         summary=summary,
-        figures=weekly,
         stage_trends=stage_trends(request, at),
-        trends=trends or {},
+        weekly=who.may("analytics.read"),
+        figures=None,
         weeks=TREND_WEEKS,
+    )
+
+
+@router.get("/overview/week", response_class=HTMLResponse)
+def overview_week(
+    request: Request, who: Annotated[Principal, signed_in("analytics.read")]
+) -> HTMLResponse:
+    """The week against the week before, with the 12-week moves: the fragment the overview
+    swaps in (htmx), or without htmx the whole overview with it in place."""
+    at = datetime.now(UTC)
+    shown, weekly = week_section(request, at)
+    values = {"figures": shown, "trends": move_trends(at, weekly), "weeks": TREND_WEEKS}
+    if request.headers.get("HX-Request"):
+        return page(request, "_overview_week.html", who, **values)
+    with read_connection(touchpoint_of(request).engine) as conn:
+        summary = lifecycle_service.summary(conn, at)
+    return page(
+        request,
+        "overview.html",
+        who,
+        summary=summary,
+        stage_trends=stage_trends(request, at),
+        weekly=True,
+        **values,
     )
