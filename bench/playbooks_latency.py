@@ -9,19 +9,28 @@ the figure is the engine's, not an SMTP server's. Trigger-to-action is measured 
 wall clock after the pass that recorded it minus the trigger's occurred_at: an upper bound.
 Wall and CPU seconds are printed (the machine is shared; CPU is the steadier figure).
 
-Last measured (SQLite, shared 2-core machine at load 7-13): 300 events/s: p50 0.35 s, p99 0.75 s;
-600 and 1,000 events/s: the pass falls behind (p99 20-34 s). The whole path costs about 1.3-1.5 ms
-of CPU per event in one process (ingesting the trigger ~0.4, starting the run ~0.1, the step ~0.3,
-writing the action's interaction to the log ~0.4), so 1,000 events/s needs more than one core;
-the goal is not met yet.
+Measured 2026-12-03 (SQLite, quiet 2-core machine, 1,000 events/s for 15 s): in one process
+p99 0.79-7.6 s over six runs (the two threads share one core's worth of CPU, about 0.95 ms per
+event, so the pass runs at saturation and its tail swings run to run); with the worker p99
+about 0.4 s.
 
-    uv run python bench/playbooks_latency.py [--rate 1000] [--seconds 20]
+Then (--mode both, the default) the automation runs where a deployment at this rate would run
+it: in `touchpoint worker`, a process of its own beside the ingesting one (the server started with
+--no-scheduler), so each has a core. The worker learns of new triggers from the log's end (it
+looks every 0.1 s); the bench's main thread reads the steps done every 50 ms and measures
+trigger-to-action as the wall clock when it first sees a step done minus the trigger's
+occurred_at (an upper bound by up to 50 ms). CPU seconds are then printed for both processes.
+
+    uv run python bench/playbooks_latency.py [--rate 1000] [--seconds 20] [--mode both]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -75,11 +84,82 @@ def feed(tp: object, rate: int, seconds: float, done: threading.Event) -> None:
     done.set()
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def with_worker(rate: int, seconds: float) -> None:
+    """The feeder in this process, the automation in `touchpoint worker` beside it."""
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder)
+        (data / "playbooks").mkdir()
+        (data / "playbooks" / "bench_latency.toml").write_text(PLAYBOOK)
+        settings = Settings(data_dir=data, automation_secret="bench")
+        tp = open_touchpoint(settings)
+        env = {**os.environ, "TOUCHPOINT_DATA_DIR": str(data)}
+        env |= {"TOUCHPOINT_AUTOMATION_SECRET": "bench"}
+        env.pop("TOUCHPOINT_DATABASE_URL", None)
+        touchpoint = str(Path(sys.executable).parent / "touchpoint")
+        worker = subprocess.Popen([touchpoint, "worker"], env=env, stdout=subprocess.DEVNULL)
+        time.sleep(2.0)  # the worker's first run, on an empty log
+        done = threading.Event()
+        feeder = threading.Thread(target=feed, args=(tp, rate, seconds, done))
+        wall, cpu, worker_cpu = time.perf_counter(), time.process_time(), _cpu_seconds(worker.pid)
+        began = datetime.now(UTC)
+        feeder.start()
+        seen: dict[str, float] = {}
+        expected = max(rate // 10, 1) * int(seconds * 10)
+        deadline = time.monotonic() + seconds + 120
+        since = began
+        while len(seen) < expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+            for run_id, trigger_at, finished_at in _done_since(tp, since):
+                if run_id not in seen:
+                    seen[run_id] = (datetime.now(UTC) - trigger_at).total_seconds()
+                # a pass is dated when it began and commits later: look back 2 s
+                since = max(since, finished_at - timedelta(seconds=2))
+        feeder.join()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        worker_cpu = _cpu_seconds(worker.pid) - worker_cpu
+        worker.terminate()
+        worker.wait(timeout=30)
+        tp.close()
+    _report(rate, seconds, list(seen.values()), None, wall, cpu, worker_cpu)
+
+
+def _done_since(tp: object, since: datetime) -> list[tuple[str, datetime, datetime]]:
+    """The steps done and dated at or after `since` (they fall due as they are triggered)."""
+    steps = playbook_steps.c
+    query = (
+        select(playbook_runs.c.id, playbook_runs.c.trigger_at, steps.finished_at)
+        .join(playbook_steps, steps.run_id == playbook_runs.c.id)
+        .where(steps.status == "done", steps.due_at >= since - timedelta(minutes=1))
+        .where(steps.finished_at >= since)
+    )
+    with read_connection(tp.engine) as conn:  # type: ignore[attr-defined]
+        return [(row[0], row[1], row[2]) for row in conn.execute(query)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=int, default=1_000, help="events per second")
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--mode",
+        choices=("both", "in-process", "worker"),
+        default="both",
+        help="the automation in the ingesting process, in `touchpoint worker`, or both in turn",
+    )
     arguments = parser.parse_args()
+    if arguments.mode != "worker":
+        in_process(arguments.rate, arguments.seconds)
+    if arguments.mode != "in-process":
+        with_worker(arguments.rate, arguments.seconds)
+
+
+def in_process(rate: int, seconds: float) -> None:
+    """The feeder and the automation pass as two threads of one process (the server's way)."""
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder)
         (data / "playbooks").mkdir()
@@ -87,12 +167,12 @@ def main() -> None:
         tp = open_touchpoint(Settings(data_dir=data, automation_secret="bench"))
         auto = playbooks.automation(tp)
         done = threading.Event()
-        feeder = threading.Thread(target=feed, args=(tp, arguments.rate, arguments.seconds, done))
+        feeder = threading.Thread(target=feed, args=(tp, rate, seconds, done))
         wall, cpu = time.perf_counter(), time.process_time()
         feeder.start()
         latencies: list[float] = []
         passes = 0
-        expected = max(arguments.rate // 10, 1) * int(arguments.seconds * 10)
+        expected = max(rate // 10, 1) * int(seconds * 10)
         while len(latencies) < expected and (not done.is_set() or passes < 10_000):
             moment = datetime.now(UTC)
             report = runs.run(auto, moment)
@@ -105,7 +185,7 @@ def main() -> None:
         feeder.join()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         tp.close()
-    _report(arguments.rate, arguments.seconds, latencies, passes, wall, cpu)
+    _report(rate, seconds, latencies, passes, wall, cpu)
 
 
 def _recorded_after(tp: object, moment: datetime) -> list[datetime]:
@@ -122,10 +202,18 @@ def _recorded_after(tp: object, moment: datetime) -> list[datetime]:
 
 
 def _report(
-    rate: int, seconds: float, latencies: list[float], passes: int, wall: float, cpu: float
+    rate: int,
+    seconds: float,
+    latencies: list[float],
+    passes: int | None,
+    wall: float,
+    cpu: float,
+    worker_cpu: float | None = None,
 ) -> None:
+    where = "in touchpoint worker" if worker_cpu is not None else "in the ingesting process"
     table = Table(
-        title=f"Playbook trigger-to-action at {rate:,} events/s for {seconds:g} s (SQLite)"
+        title=f"Playbook trigger-to-action at {rate:,} events/s for {seconds:g} s "
+        f"(SQLite, automation {where})"
     )
     for column in ("what", "value", "goal"):
         table.add_column(column, justify="left" if column == "what" else "right")
@@ -137,8 +225,11 @@ def _report(
         table.add_row("trigger-to-action p50", f"{p50:.3f} s", "-")
         table.add_row("trigger-to-action p99", f"{p99:.3f} s", f"< {GOAL_P99_S:g} s")
         table.add_row("trigger-to-action max", f"{ordered[-1]:.3f} s", "-")
-    table.add_row("automation passes", f"{passes:,}", "-")
-    table.add_row("wall s / CPU s (whole run, both threads)", f"{wall:.1f} / {cpu:.1f}", "-")
+    if passes is not None:
+        table.add_row("automation passes", f"{passes:,}", "-")
+    table.add_row("wall s / CPU s (this process, both threads)", f"{wall:.1f} / {cpu:.1f}", "-")
+    if worker_cpu is not None:
+        table.add_row("CPU s of touchpoint worker", f"{worker_cpu:.1f}", "-")
     Console().print(table)
 
 

@@ -56,6 +56,17 @@ class Settings(BaseSettings):
     lifecycle_tick_seconds: float = Field(
         default=300.0, description="How often the server lets time pass for inactivity stages"
     )
+    server_scheduler: bool = Field(
+        default=True,
+        description="Whether `touchpoint serve` runs the scheduler (projections, playbooks, SLA "
+        "clocks); off when `touchpoint worker` runs it in a process of its own",
+    )
+    worker_poll_seconds: float = Field(
+        default=0.1,
+        gt=0,
+        le=10,
+        description="How often `touchpoint worker` looks at the log's end for new interactions",
+    )
     merge_limits: dict[str, int] = Field(
         default_factory=lambda: dict(DEFAULT_MERGE_LIMITS),
         description="Merge protection: identity kind -> the most keys of that kind an implicit "

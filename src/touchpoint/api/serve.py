@@ -36,7 +36,8 @@ RETRY_AFTER_BUSY = 1  # seconds a client refused at the connection limit should 
 
 def served_app() -> FastAPI:
     _print_access_lines()
-    return create_app(open_touchpoint(load_settings()), background_jobs=True)
+    settings = load_settings()
+    return create_app(open_touchpoint(settings), background_jobs=settings.server_scheduler)
 
 
 def _print_access_lines() -> None:

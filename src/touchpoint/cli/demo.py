@@ -39,13 +39,43 @@ STEP_TEXT = {
 def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
     app.command("serve")(serve)
+    app.command("worker")(worker)
 
 
-def serve(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) -> None:
+def serve(
+    data_dir: DataDir = None,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    scheduler: Annotated[
+        bool,
+        typer.Option(
+            "--scheduler/--no-scheduler",
+            help="Run the scheduler (projections, playbooks, SLA clocks) in the server; "
+            "--no-scheduler when `touchpoint worker` runs it beside (TOUCHPOINT_SERVER_SCHEDULER)",
+        ),
+    ] = True,
+) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs) over an existing data directory."""
     ensure_port_free(host, port)
+    if not scheduler:
+        os.environ["TOUCHPOINT_SERVER_SCHEDULER"] = "false"
     with opened(data_dir) as tp:  # a mistake in the settings stops here, in one line
         _serve(tp, host, port)
+
+
+def worker(data_dir: DataDir = None) -> None:
+    """Run the scheduler in this process until Ctrl-C: playbooks, SLA clocks, contact-center
+    deadlines and lifecycle ticks, for a server started with `touchpoint serve --no-scheduler`
+    (so its ingest and the automation each have a core). It wakes at the earliest due time and
+    when the log grows (looked at every TOUCHPOINT_WORKER_POLL_SECONDS, default 0.1 s). Run one
+    worker, and the server with --no-scheduler."""
+    from touchpoint.services.scheduler import work
+
+    with opened(data_dir) as tp:
+        show.console.print(
+            f"Touchpoint worker on {show.plain(str(tp.settings.data_dir))}: Ctrl-C stops it"
+        )
+        work(tp)
 
 
 def ensure_port_free(host: str, port: int) -> None:

@@ -1,6 +1,6 @@
 """The one scheduler: catch every projection up to the log, then let time pass in each, then run
-the playbooks (new triggers, due steps). The server runs it in the background; `touchpoint tick`
-runs it once, for cron.
+the playbooks (new triggers, due steps). The server runs it in the background, or
+`touchpoint worker` in a process of its own (`work`); `touchpoint tick` runs it once, for cron.
 
 Between runs the server sleeps until the earliest of: the next regular tick, the earliest moment a
 projection said something falls due, and the next look for a lag (an import in another process
@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,7 +25,8 @@ from touchpoint.projections.contract import CatchUpResult, Progress, TickResult
 from touchpoint.runtime import Touchpoint
 from touchpoint.services import contact_center, decide, loyalty, playbooks, tickets
 from touchpoint.services.loyalty import LoyaltyRun
-from touchpoint.store.engine import checkpointing
+from touchpoint.store.engine import checkpointing, read_connection
+from touchpoint.store.log import last_seq
 
 log = logging.getLogger("touchpoint.scheduler")
 
@@ -130,6 +133,37 @@ async def run_forever(tp: Touchpoint) -> None:
                     await asyncio.wait_for(stored.wait(), left)
     finally:
         tp.ingestor.on_stored.remove(on_stored)
+
+
+def work(tp: Touchpoint, *, stop: threading.Event | None = None) -> None:
+    """`touchpoint worker`: the server's loop in a process of its own, so the scheduler's work
+    (playbooks, SLA clocks, ticks) has a core beside the server's ingest. It cannot be told of an
+    ingest in another process, so between its due times it looks at the log's end every
+    `worker_poll_seconds` (one primary-key lookup) and wakes when the log has grown. Runs until
+    `stop` is set (or for ever)."""
+    stop = stop or threading.Event()
+    poll = tp.settings.worker_poll_seconds
+    with checkpointing(tp.engine):
+        _log(run_once(tp))
+        next_tick = datetime.now(UTC) + timedelta(seconds=tp.settings.lifecycle_tick_seconds)
+        seen = _log_end(tp)
+        while not stop.is_set():
+            try:
+                next_tick, sleep = wake(tp, datetime.now(UTC), next_tick)
+            except Exception:
+                log.exception("scheduler run failed")
+                sleep = LAG_POLL_SECONDS
+            until = time.monotonic() + sleep
+            while not stop.wait(min(poll, max(until - time.monotonic(), 0.0))):
+                end = _log_end(tp)
+                if end != seen or time.monotonic() >= until:
+                    seen = end
+                    break
+
+
+def _log_end(tp: Touchpoint) -> int:
+    with read_connection(tp.engine) as conn:
+        return last_seq(conn)
 
 
 @contextlib.asynccontextmanager
