@@ -31,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from touchpoint.api.app import create_app
+from touchpoint.api.serve import settle_heap
 from touchpoint.errors import Conflict
 from touchpoint.runtime import open_touchpoint
 from touchpoint.services.users import create_user
@@ -235,6 +236,7 @@ def main() -> None:
     except Conflict:
         pass  # made by an earlier run
     client = TestClient(create_app(tp))
+    settle_heap()  # as `touchpoint serve` does once its app is made
     _signed_in(client)
     listed = client.get("/app/customers").text
     customer = listed.split('href="/app/customers/', 1)[1].split('"', 1)[0]
