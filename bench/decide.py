@@ -3,6 +3,7 @@ with 100,000 customers, goal p99 < 20 ms — beside the customer lookup (`GET /v
 measured the same way in the same run, as the baseline of an indexed read over HTTP.
 
     uv run python bench/decide.py [--customers 100000] [--clients 8] [--seconds 15]
+        [--server-workers 2]
 
 A real server: `touchpoint init`, a read key from `touchpoint keys create`, the customers made
 through the bulk import path (`touchpoint import` of a JSONL file: each customer an identify
@@ -52,6 +53,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--server-workers",
+        type=int,
+        default=1,
+        help="server processes (touchpoint serve --workers N --no-scheduler when above 1)",
+    )
     args = parser.parse_args()
     console = Console(width=120)
     root = Path(tempfile.mkdtemp(prefix="decide-"))
@@ -66,7 +73,12 @@ def main() -> None:
     port = free_port()
     with (root / "server.log").open("wb") as log:
         server = subprocess.Popen(
-            [TOUCHPOINT, "serve", "--data-dir", str(data_dir), "--port", str(port)],
+            [TOUCHPOINT, "serve", "--data-dir", str(data_dir), "--port", str(port)]
+            + (
+                ["--workers", str(args.server_workers), "--no-scheduler"]
+                if args.server_workers > 1
+                else []
+            ),
             stdout=log,
             stderr=log,
             env={**os.environ, "NO_COLOR": "1"},
@@ -87,7 +99,8 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             server.kill()
     table = Table(
-        title=f"{args.clients} clients, {args.customers:,} customers, {args.seconds:g} s each"
+        title=f"{args.clients} clients, {args.customers:,} customers, {args.seconds:g} s each, "
+        f"{args.server_workers} server process{'es' if args.server_workers > 1 else ''}"
     )
     columns = (
         "request",
@@ -127,13 +140,21 @@ def main() -> None:
 
 
 def server_cpu(pid: int) -> float:
-    """The server process's CPU seconds so far (user + system; Linux's /proc, else NaN): the
-    figure that other work on a shared machine does not inflate the way it does wall time."""
+    """The server's CPU seconds so far, its worker processes' included (user + system; Linux's
+    /proc, else NaN): the figure that other work on a shared machine does not inflate the way it
+    does wall time."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children: list[str] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            children += task.read_text().split()
+        except OSError:
+            continue
+    return own + sum(server_cpu(int(child)) for child in children)
 
 
 def per_request(cpu_s: float, measured: tuple[list[float], int]) -> str:

@@ -54,13 +54,28 @@ def serve(
             "--no-scheduler when `touchpoint worker` runs it beside (TOUCHPOINT_SERVER_SCHEDULER)",
         ),
     ] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes sharing the port (more than one needs --no-scheduler and "
+            "`touchpoint worker` beside: one scheduler, not one per process)",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs) over an existing data directory."""
+    if workers > 1 and scheduler:
+        raise typer.BadParameter(
+            "several server processes would each run the scheduler: add --no-scheduler and run "
+            "`touchpoint worker` beside",
+            param_hint="--workers",
+        )
     ensure_port_free(host, port)
     if not scheduler:
         os.environ["TOUCHPOINT_SERVER_SCHEDULER"] = "false"
     with opened(data_dir) as tp:  # a mistake in the settings stops here, in one line
-        _serve(tp, host, port)
+        _serve(tp, host, port, workers=workers)
 
 
 def worker(data_dir: DataDir = None) -> None:
@@ -102,7 +117,7 @@ def port_problem(host: str, port: int) -> str | None:
     return None
 
 
-def _serve(tp: Touchpoint, host: str, port: int) -> None:
+def _serve(tp: Touchpoint, host: str, port: int, *, workers: int = 1) -> None:
     """Uvicorn imports the API by name (the CLI does not import the API), so the served app
     opens the same data directory through the environment."""
     import uvicorn
@@ -120,6 +135,7 @@ def _serve(tp: Touchpoint, host: str, port: int) -> None:
         http=SERVED_PROTOCOL,  # header timeout and connection limit (TOUCHPOINT_* settings)
         timeout_keep_alive=tp.settings.keep_alive_seconds,
         access_log=False,  # it logs query strings (an email); the app logs its own lines
+        workers=workers,
     )
 
 
