@@ -3,7 +3,6 @@ The CLI and the API both call `run_report`."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import TypeVar
@@ -22,7 +21,6 @@ from touchpoint.domain.moments import MomentError, parse_moment
 from touchpoint.errors import ValidationError
 from touchpoint.settings import Settings
 
-_one_at_a_time = threading.Lock()
 T = TypeVar("T")
 
 
@@ -75,6 +73,6 @@ def run_query(settings: Settings, query: Callable[[Sources], T], *, engine: str 
     """`query` over the sources, as a report runs (a listing behind a report's row, such as the
     customers of one lifecycle flow)."""
     check_engine(engine)
-    # One report at a time per process: DuckDB lets one process open the copy only once at a time.
-    with _one_at_a_time, open_sources(settings, engine) as sources:
+    # One opening of the copy at a time per process: open_sources holds its lock.
+    with open_sources(settings, engine) as sources:
         return query(sources)

@@ -10,6 +10,7 @@ every report sees the same normalised columns, so the same expression gives the 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,6 +81,13 @@ def load_center_terms(settings: Settings) -> CenterTerms:
     )
 
 
+# One opening of the columnar copy at a time in a process, for every caller (reports, the
+# simulation's fit, model training): DuckDB lets one process hold the file, and a refresh (in the
+# isolated process, for SQLite) cannot take its lock while this process holds the copy open.
+# Re-entrant, so a query run inside an opening may open it again.
+_copy_in_use = threading.RLock()
+
+
 @contextmanager
 def open_sources(
     settings: Settings, engine: str = "duckdb", *, model: Any = None, refresh: bool = True
@@ -87,13 +95,14 @@ def open_sources(
     """Sources on `engine`; for "duckdb" the columnar copy is refreshed first (unless told not to)."""
     model = model if model is not None else load_stage_model(settings)
     if engine == "duckdb":
-        if refresh:
-            columnar.refresh(settings)
-        backend = ibis.duckdb.connect(str(columnar.copy_path(settings)))
-        try:
-            yield _with_center(duckdb_sources(backend, model), settings)
-        finally:
-            backend.disconnect()
+        with _copy_in_use:
+            if refresh:
+                columnar.refresh(settings)
+            backend = ibis.duckdb.connect(str(columnar.copy_path(settings)))
+            try:
+                yield _with_center(duckdb_sources(backend, model), settings)
+            finally:
+                backend.disconnect()
         return
     check_engine(engine)
     if system_engine(settings) != engine:

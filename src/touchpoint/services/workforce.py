@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from touchpoint.analytics.service import _one_at_a_time as _one_report_at_a_time
 from touchpoint.analytics.sources import open_sources
 from touchpoint.contact_center import forecast as model
 from touchpoint.contact_center import plan as planning
@@ -93,7 +92,7 @@ def forecast(
         raise ValidationError(f"start: today ({today}) or later; got {start}")
     config = _config(tp)
     calendars = config.calendars if config else {}
-    with _one_report_at_a_time, open_sources(tp.settings) as sources:
+    with open_sources(tp.settings) as sources:
         history = model.contact_history(sources.interactions, until=_midnight(today))
     queues = _queues(config, history, queue)
     arrivals = model.forecast_arrivals(
