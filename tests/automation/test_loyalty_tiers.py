@@ -177,3 +177,19 @@ def test_the_cli_prints_who_moved_and_then_that_nothing_is_due(tp: Touchpoint) -
     again = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip() == "No tier changes due."
+
+
+def test_the_cli_says_when_no_tiers_are_set_and_where_to_set_them(tp: Touchpoint) -> None:
+    earn(tp, "gus@example.com", 900, days_ago=1)  # points, but no loyalty.toml
+    command = [sys.executable, "-c", "from touchpoint.cli import main; main()", "loyalty"]
+    command += ["tiers", "--data-dir", str(tp.settings.data_dir)]
+    env = {"COLUMNS": "300", "PATH": ""}
+    if tp.settings.database_url:
+        env["TOUCHPOINT_DATABASE_URL"] = tp.settings.database_url
+    told = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    assert told.returncode == 0, told.stderr
+    assert told.stdout.startswith("No tiers are set: add [[tiers]] tables")
+    assert str(tp.settings.data_dir / "loyalty.toml") in told.stdout
+    with read_connection(tp.engine) as conn:
+        tier_rows = conn.execute(interactions.select().where(interactions.c.name == TIER)).all()
+    assert tier_rows == []  # nothing written

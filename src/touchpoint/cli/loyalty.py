@@ -26,9 +26,17 @@ def register(app: typer.Typer) -> None:
 def tiers(data_dir: DataDir = None) -> None:
     """Move every customer whose tier due (by their points balance or their last 12 months'
     spend) is not the tier last set, up or down; print who moved. Safe to repeat."""
-    from touchpoint.services.loyalty import move_tiers
+    from touchpoint.services.loyalty import load_policy, move_tiers, policy_path
 
     with opened(data_dir) as tp:
+        if not load_policy(tp.settings.data_dir).tiers:
+            where = show.plain(str(policy_path(tp.settings.data_dir)))
+            tables = show.plain("[[tiers]]")
+            show.console.print(
+                f"No tiers are set: add {tables} tables (name, points and/or spend) to {where}; "
+                "until then tiers are only what playbooks set."
+            )
+            return
         changes = move_tiers(tp)
     rows = [
         (c.customer_id, c.before or "-", c.after or "-", c.why, _recorded(c.recorded))
