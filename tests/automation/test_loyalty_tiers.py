@@ -156,15 +156,20 @@ def test_a_run_racing_another_writes_the_change_once(tp: Touchpoint) -> None:
     assert [r["id"] for r in tiers_logged(tp, eve)] == [theirs[0].id]
 
 
+def loyalty_tiers(tp: Touchpoint, *, columns: int = 200) -> subprocess.CompletedProcess[str]:
+    """`touchpoint loyalty tiers` on this Touchpoint's data, in a process of its own."""
+    command = [sys.executable, "-c", "from touchpoint.cli import main; main()", "loyalty"]
+    command += ["tiers", "--data-dir", str(tp.settings.data_dir)]
+    env = {"COLUMNS": str(columns), "PATH": ""}
+    if tp.settings.database_url:
+        env["TOUCHPOINT_DATABASE_URL"] = tp.settings.database_url
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+
+
 def test_the_cli_prints_who_moved_and_then_that_nothing_is_due(tp: Touchpoint) -> None:
     policy(tp)
     earn(tp, "fay@example.com", 500, days_ago=1)
-    command = [sys.executable, "-c", "from touchpoint.cli import main; main()", "loyalty"]
-    command += ["tiers", "--data-dir", str(tp.settings.data_dir)]
-    env = {"COLUMNS": "200", "PATH": ""}
-    if tp.settings.database_url:
-        env["TOUCHPOINT_DATABASE_URL"] = tp.settings.database_url
-    first = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    first = loyalty_tiers(tp)
     assert first.returncode == 0, first.stderr
     assert "Tier changes (1)" in first.stdout
     row = next(line for line in first.stdout.splitlines() if "cus_" in line)
@@ -174,19 +179,14 @@ def test_the_cli_prints_who_moved_and_then_that_nothing_is_due(tp: Touchpoint) -
         "balance 500 points >= 500",
         "yes",
     ]
-    again = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    again = loyalty_tiers(tp)
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip() == "No tier changes due."
 
 
 def test_the_cli_says_when_no_tiers_are_set_and_where_to_set_them(tp: Touchpoint) -> None:
     earn(tp, "gus@example.com", 900, days_ago=1)  # points, but no loyalty.toml
-    command = [sys.executable, "-c", "from touchpoint.cli import main; main()", "loyalty"]
-    command += ["tiers", "--data-dir", str(tp.settings.data_dir)]
-    env = {"COLUMNS": "300", "PATH": ""}
-    if tp.settings.database_url:
-        env["TOUCHPOINT_DATABASE_URL"] = tp.settings.database_url
-    told = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    told = loyalty_tiers(tp, columns=300)
     assert told.returncode == 0, told.stderr
     assert told.stdout.startswith("No tiers are set: add [[tiers]] tables")
     assert str(tp.settings.data_dir / "loyalty.toml") in told.stdout

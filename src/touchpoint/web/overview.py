@@ -131,19 +131,7 @@ def overview(
     """Customers per stage now (and over 12 weeks); for a role reading analytics, the week
     against the week before, which the page loads after its first paint (htmx,
     /app/overview/week) as it runs six reports."""
-    at = datetime.now(UTC)
-    with read_connection(touchpoint_of(request).engine) as conn:
-        summary = lifecycle_service.summary(conn, at)
-    return page(
-        request,
-        "overview.html",
-        who,
-        summary=summary,
-        stage_trends=stage_trends(request, at),
-        weekly=who.may("analytics.read"),
-        figures=None,
-        weeks=TREND_WEEKS,
-    )
+    return _whole_page(request, who, datetime.now(UTC), weekly=who.may("analytics.read"))
 
 
 @router.get("/overview/week", response_class=HTMLResponse)
@@ -157,14 +145,20 @@ def overview_week(
     values = {"figures": shown, "trends": move_trends(at, weekly), "weeks": TREND_WEEKS}
     if request.headers.get("HX-Request"):
         return page(request, "_overview_week.html", who, **values)
+    return _whole_page(request, who, at, weekly=True, **values)
+
+
+def _whole_page(request: Request, who: Principal, at: datetime, **values: Any) -> HTMLResponse:
+    """The overview page: the stages now and their trends, and `values` (the week's figures, or
+    none yet)."""
     with read_connection(touchpoint_of(request).engine) as conn:
         summary = lifecycle_service.summary(conn, at)
+    shown = {"figures": None, "weeks": TREND_WEEKS} | values
     return page(
         request,
         "overview.html",
         who,
         summary=summary,
         stage_trends=stage_trends(request, at),
-        weekly=True,
-        **values,
+        **shown,
     )
