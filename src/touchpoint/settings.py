@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     server_scheduler: bool = Field(
         default=True,
         description="Whether `touchpoint serve` runs the scheduler (projections, playbooks, SLA "
-        "clocks); off when `touchpoint worker` runs it in a process of its own",
+        "clocks) in a worker process it supervises; off when a `touchpoint worker` you start "
+        "runs it beside",
     )
     worker_poll_seconds: float = Field(
         default=0.1,

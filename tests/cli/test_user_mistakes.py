@@ -32,12 +32,3 @@ def test_an_empty_file_says_so(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     message = one_line_error(touchpoint("import", str(empty), data_dir=tmp_path / "data"))
     assert "calls.csv is empty" in message
-
-
-def test_several_server_processes_without_a_worker_are_refused(tmp_path: Path) -> None:
-    """Each process would run the scheduler: the refusal names the two ways out."""
-    refused = touchpoint("serve", "--workers", "2", data_dir=tmp_path / "data")
-    assert refused.returncode == 2 and "Traceback" not in refused.stderr
-    text = " ".join(refused.stderr.replace("│", " ").split())
-    assert "--no-scheduler" in text and "touchpoint worker" in text
-    assert not (tmp_path / "data").exists()  # refused before anything is opened

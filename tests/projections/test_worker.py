@@ -64,7 +64,7 @@ def test_the_worker_wakes_when_another_process_stores_something(
     assert not loop.is_alive()  # the stop event ends it
 
 
-def _trait(settings: Settings, email: str) -> object:
+def followed_trait(settings: Settings, email: str) -> object:
     probe = open_touchpoint(settings)
     try:
         with read_connection(probe.engine) as conn:
@@ -97,9 +97,12 @@ def test_touchpoint_worker_runs_a_playbook_for_an_ingest_made_elsewhere(
         finally:
             tp.close()
         deadline = time.monotonic() + 20
-        while _trait(sqlite_settings, "ann@example.com") is None and time.monotonic() < deadline:
+        while (
+            followed_trait(sqlite_settings, "ann@example.com") is None
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.1)
-        assert _trait(sqlite_settings, "ann@example.com") == "yes"
+        assert followed_trait(sqlite_settings, "ann@example.com") == "yes"
     finally:
         worker.terminate()
         out, err = worker.communicate(timeout=20)

@@ -1,6 +1,8 @@
 """The API as `touchpoint serve` runs it: uvicorn imports this factory by name (faces do not
 import each other), and it opens the Touchpoint the environment names (TOUCHPOINT_DATA_DIR or
-TOUCHPOINT_DATABASE_URL, which the CLI's --data-dir sets), with the scheduler running.
+TOUCHPOINT_DATABASE_URL, which the CLI's --data-dir sets). The scheduler is not in this process:
+`touchpoint serve` supervises a worker process that runs it (or, with --no-scheduler, a
+`touchpoint worker` runs beside); this one ingests, so it runs the SQLite checkpoints.
 
 `ServedProtocol` is the HTTP protocol uvicorn is told to use (also by name): uvicorn's h11
 protocol plus the two limits uvicorn lacks. uvicorn times out an idle keep-alive connection but
@@ -29,6 +31,7 @@ from uvicorn.server import ServerState
 from touchpoint.api.app import create_app
 from touchpoint.api.middleware import ACCESS_LOGGER
 from touchpoint.runtime import open_touchpoint
+from touchpoint.services import scheduler
 from touchpoint.settings import load_settings
 
 RETRY_AFTER_BUSY = 1  # seconds a client refused at the connection limit should wait
@@ -36,8 +39,9 @@ RETRY_AFTER_BUSY = 1  # seconds a client refused at the connection limit should 
 
 def served_app() -> FastAPI:
     _print_access_lines()
-    settings = load_settings()
-    app = create_app(open_touchpoint(settings), background_jobs=settings.server_scheduler)
+    tp = open_touchpoint(load_settings())
+    app = create_app(tp)  # the scheduler is the worker process's (services.scheduler.work)
+    app.router.lifespan_context = lambda _app: scheduler.serving(tp)  # checkpoints, write-behind
     settle_heap()
     return app
 

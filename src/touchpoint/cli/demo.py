@@ -3,6 +3,7 @@ serve`. The work is services.demo; this module shows its progress and prints wha
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shlex
@@ -50,8 +51,9 @@ def serve(
         bool,
         typer.Option(
             "--scheduler/--no-scheduler",
-            help="Run the scheduler (projections, playbooks, SLA clocks) in the server; "
-            "--no-scheduler when `touchpoint worker` runs it beside (TOUCHPOINT_SERVER_SCHEDULER)",
+            help="Run the scheduler (projections, playbooks, SLA clocks) in a worker process "
+            "this server starts, restarts and stops; --no-scheduler when a `touchpoint worker` "
+            "runs it beside (TOUCHPOINT_SERVER_SCHEDULER)",
         ),
     ] = True,
     workers: Annotated[
@@ -59,38 +61,42 @@ def serve(
         typer.Option(
             min=1,
             max=64,
-            help="Server processes sharing the port (more than one needs --no-scheduler and "
-            "`touchpoint worker` beside: one scheduler, not one per process)",
+            help="Server processes sharing the port (the scheduler stays one worker process)",
         ),
     ] = 1,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs) over an existing data directory."""
-    if workers > 1 and scheduler:
-        raise typer.BadParameter(
-            "several server processes would each run the scheduler: add --no-scheduler and run "
-            "`touchpoint worker` beside",
-            param_hint="--workers",
-        )
+    """Serve the HTTP API (OpenAPI docs at /docs) over an existing data directory, with the
+    scheduler in a worker process of its own beside the server's."""
     ensure_port_free(host, port)
-    if not scheduler:
-        os.environ["TOUCHPOINT_SERVER_SCHEDULER"] = "false"
     with opened(data_dir) as tp:  # a mistake in the settings stops here, in one line
-        _serve(tp, host, port, workers=workers)
+        scheduled = scheduler and tp.settings.server_scheduler
+        _serve(tp, host, port, workers=workers, scheduler=scheduled)
 
 
-def worker(data_dir: DataDir = None) -> None:
+def worker(
+    data_dir: DataDir = None,
+    parent_pid: Annotated[
+        int | None,
+        typer.Option(hidden=True, help="Stop when this process (the supervising server) is gone"),
+    ] = None,
+) -> None:
     """Run the scheduler in this process until Ctrl-C: playbooks, SLA clocks, contact-center
     deadlines and lifecycle ticks, for a server started with `touchpoint serve --no-scheduler`
-    (so its ingest and the automation each have a core). It wakes at the earliest due time and
-    when the log grows (looked at every TOUCHPOINT_WORKER_POLL_SECONDS, default 0.1 s). Run one
-    worker, and the server with --no-scheduler."""
+    (`touchpoint serve` alone starts one itself). It wakes at the earliest due time and when the
+    log grows (looked at every TOUCHPOINT_WORKER_POLL_SECONDS, default 0.1 s). Run one worker."""
+    import threading
+
+    from touchpoint.cli.supervisor import stopped_by_signals, watch_parent
     from touchpoint.services.scheduler import work
 
-    with opened(data_dir) as tp:
-        show.console.print(
-            f"Touchpoint worker on {show.plain(str(tp.settings.data_dir))}: Ctrl-C stops it"
-        )
-        work(tp)
+    stop = threading.Event()
+    with opened(data_dir) as tp, stopped_by_signals(stop):
+        if parent_pid is None:
+            where = show.plain(str(tp.settings.data_dir))
+            show.console.print(f"Touchpoint worker on {where}: Ctrl-C stops it")
+        else:
+            watch_parent(parent_pid, stop)
+        work(tp, stop=stop)
 
 
 def ensure_port_free(host: str, port: int) -> None:
@@ -117,26 +123,35 @@ def port_problem(host: str, port: int) -> str | None:
     return None
 
 
-def _serve(tp: Touchpoint, host: str, port: int, *, workers: int = 1) -> None:
+def _serve(
+    tp: Touchpoint, host: str, port: int, *, workers: int = 1, scheduler: bool = True
+) -> None:
     """Uvicorn imports the API by name (the CLI does not import the API), so the served app
-    opens the same data directory through the environment."""
+    opens the same data directory through the environment. The scheduler runs in a worker
+    process this one supervises (`cli.supervisor`), started now that the data directory is open
+    (and migrated), stopped when the server stops."""
     import uvicorn
+
+    from touchpoint.cli.supervisor import supervised_worker
 
     os.environ["TOUCHPOINT_DATA_DIR"] = str(tp.settings.data_dir)
     show.console.print(
         f"Serving Touchpoint on http://{host}:{port}  (API docs: http://{host}:{port}/docs)"
     )
-    uvicorn.run(
-        SERVED_APP,
-        factory=True,
-        host=host,
-        port=port,
-        log_level="warning",
-        http=SERVED_PROTOCOL,  # header timeout and connection limit (TOUCHPOINT_* settings)
-        timeout_keep_alive=tp.settings.keep_alive_seconds,
-        access_log=False,  # it logs query strings (an email); the app logs its own lines
-        workers=workers,
-    )
+    with contextlib.ExitStack() as stack:
+        if scheduler:
+            stack.enter_context(supervised_worker(tp.settings.data_dir, say=show.errors.print))
+        uvicorn.run(
+            SERVED_APP,
+            factory=True,
+            host=host,
+            port=port,
+            log_level="warning",
+            http=SERVED_PROTOCOL,  # header timeout and connection limit (TOUCHPOINT_* settings)
+            timeout_keep_alive=tp.settings.keep_alive_seconds,
+            access_log=False,  # it logs query strings (an email); the app logs its own lines
+            workers=workers,
+        )
 
 
 def demo(

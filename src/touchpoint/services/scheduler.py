@@ -1,6 +1,8 @@
 """The one scheduler: catch every projection up to the log, then let time pass in each, then run
-the playbooks (new triggers, due steps). The server runs it in the background, or
-`touchpoint worker` in a process of its own (`work`); `touchpoint tick` runs it once, for cron.
+the playbooks (new triggers, due steps). It runs in a process of its own (`work`): the worker
+`touchpoint serve` supervises, or `touchpoint worker` beside `serve --no-scheduler`; an embedded
+app (`create_app(background_jobs=True)`, tests) runs it in the background of its own process
+(`running`); `touchpoint tick` runs it once, for cron.
 
 Between runs the server sleeps until the earliest of: the next regular tick, the earliest moment a
 projection said something falls due, and the next look for a lag (an import in another process
@@ -140,25 +142,31 @@ def work(tp: Touchpoint, *, stop: threading.Event | None = None) -> None:
     (playbooks, SLA clocks, ticks) has a core beside the server's ingest. It cannot be told of an
     ingest in another process, so between its due times it looks at the log's end every
     `worker_poll_seconds` (one primary-key lookup) and wakes when the log has grown. Runs until
-    `stop` is set (or for ever)."""
+    `stop` is set (or for ever). WAL checkpoints are the server's (`serving`): it writes most."""
     stop = stop or threading.Event()
     poll = tp.settings.worker_poll_seconds
-    with checkpointing(tp.engine):
+    try:
         _log(run_once(tp))
-        next_tick = datetime.now(UTC) + timedelta(seconds=tp.settings.lifecycle_tick_seconds)
-        seen = _log_end(tp)
-        while not stop.is_set():
+    except Exception:
+        log.exception("scheduler run failed")
+    next_tick = datetime.now(UTC) + timedelta(seconds=tp.settings.lifecycle_tick_seconds)
+    seen = _log_end(tp)
+    while not stop.is_set():
+        try:
+            next_tick, sleep = wake(tp, datetime.now(UTC), next_tick)
+        except Exception:
+            log.exception("scheduler run failed")
+            sleep = LAG_POLL_SECONDS
+        until = time.monotonic() + sleep
+        while not stop.wait(min(poll, max(until - time.monotonic(), 0.0))):
             try:
-                next_tick, sleep = wake(tp, datetime.now(UTC), next_tick)
-            except Exception:
-                log.exception("scheduler run failed")
-                sleep = LAG_POLL_SECONDS
-            until = time.monotonic() + sleep
-            while not stop.wait(min(poll, max(until - time.monotonic(), 0.0))):
                 end = _log_end(tp)
-                if end != seen or time.monotonic() >= until:
-                    seen = end
-                    break
+            except Exception:
+                log.exception("reading the log's end failed")
+                end = seen
+            if end != seen or time.monotonic() >= until:
+                seen = end
+                break
 
 
 def _log_end(tp: Touchpoint) -> int:
@@ -167,10 +175,23 @@ def _log_end(tp: Touchpoint) -> int:
 
 
 @contextlib.asynccontextmanager
+async def serving(tp: Touchpoint) -> AsyncIterator[None]:
+    """What a serving process needs while it serves, with or without the scheduler: its SQLite
+    checkpoints on a thread of their own, beside its writers rather than in their COMMITs (the
+    server ingests, so it writes most), and at the end the decisions shown, written behind."""
+    with checkpointing(tp.engine):
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(decide.flush_shown, tp)
+
+
+@contextlib.asynccontextmanager
 async def running(tp: Touchpoint) -> AsyncIterator[None]:
-    """Run the scheduler while the block runs: once before it starts (so a server starts caught
-    up and ticked), then in the background until the block ends."""
-    with checkpointing(tp.engine):  # a server's checkpoints run beside its writers, not in them
+    """Serve (`serving`) with the scheduler in this process (an embedded app, tests): once
+    before the block starts (so it starts caught up and ticked), then in the background until
+    the block ends."""
+    async with serving(tp):
         try:
             _log(await asyncio.to_thread(run_once, tp))
         except Exception:
@@ -182,7 +203,6 @@ async def running(tp: Touchpoint) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            await asyncio.to_thread(decide.flush_shown, tp)  # the decisions shown, written behind
 
 
 def _log(run: SchedulerRun) -> None:
