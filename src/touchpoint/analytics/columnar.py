@@ -273,9 +273,15 @@ def refresh(settings: Settings) -> RefreshStats:
     touchpoint.isolation).
     """
     started = time.perf_counter()
-    marks = _system_marks(settings)
+    marks = system_marks(settings)
     if _copy_marks(copy_path(settings)) == marks:
         return RefreshStats(0, 0, 0, 0, 0, False, seconds=time.perf_counter() - started)
+    return refresh_to(settings, marks)
+
+
+def refresh_to(settings: Settings, marks: str) -> RefreshStats:
+    """Refresh the copy, recording `marks` (the system of record's, read before this began) as
+    what it now mirrors; the caller has found the copy's own marks different."""
     url = settings.resolved_database_url()
     if make_url(url).get_backend_name() != "sqlite":
         try:
@@ -292,23 +298,39 @@ def refresh_job(payload: dict[str, Any]) -> dict[str, Any]:
     return asdict(_refresh_here(settings, payload.get("marks")))
 
 
-def _system_marks(settings: Settings) -> str:
+def system_marks(settings: Settings) -> str:
     """The system of record's `copy_marks`, read with our own driver (Python's sqlite3 is the
-    one SQLite library in this process: no DuckDB scanner here)."""
+    one SQLite library in this process: no DuckDB scanner here), on the process's kept engine."""
+    from touchpoint.analytics.engines import read_engine
     from touchpoint.store.changes import copy_marks
-    from touchpoint.store.engine import make_engine, read_connection
+    from touchpoint.store.engine import read_connection
 
-    engine = make_engine(settings)
+    with read_connection(read_engine(settings)) as conn:
+        return copy_marks(conn)
+
+
+def copy_state(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The open copy's schema version and the marks it was last refreshed at ("schema",
+    "system_marks"), in one query; empty for a copy without its state table yet."""
     try:
-        with read_connection(engine) as conn:
-            return copy_marks(conn)
-    finally:
-        engine.dispose()
+        rows = con.execute(
+            "SELECT key, value FROM copy_state WHERE key IN ('schema', 'system_marks')"
+        ).fetchall()
+    except duckdb.CatalogException:
+        return {}
+    return {str(key): str(value) for key, value in rows}
+
+
+def marks_of(state: dict[str, str]) -> str | None:
+    """The marks a copy's state says it mirrors; None for a copy made with another schema (which
+    the refresh rebuilds) or never refreshed."""
+    if state.get("schema") != SCHEMA_VERSION:
+        return None
+    return state.get("system_marks") or None
 
 
 def _copy_marks(path: Path) -> str | None:
-    """The marks the copy was last refreshed at; None when there is no copy yet, or one made
-    with another schema (which the refresh rebuilds)."""
+    """The marks the copy at `path` was last refreshed at; None when there is no copy yet."""
     if not path.is_file():
         return None
     try:
@@ -316,12 +338,7 @@ def _copy_marks(path: Path) -> str | None:
     except duckdb.Error:  # being written (or locked by another process): refresh the usual way
         return None
     try:
-        tables = {
-            row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
-        }
-        if "copy_state" not in tables or _state(con, "schema", "") != SCHEMA_VERSION:
-            return None
-        return _state(con, "system_marks", "") or None
+        return marks_of(copy_state(con))
     finally:
         con.close()
 

@@ -156,20 +156,16 @@ class CenterHistory:
 def load_history(settings: Settings, start: datetime | None, end: datetime) -> CenterHistory:
     """The period's history from the system of record (the router's event trail and the tickets'
     clocks), whichever engine the report runs on."""
+    from touchpoint.analytics.engines import read_engine
     from touchpoint.store import contact_center as cc_store
     from touchpoint.store import tickets as ticket_store
-    from touchpoint.store.engine import make_engine
 
     start, end = _aware(start), _aware(end)
     assert end is not None
-    engine = make_engine(settings)
-    try:
-        with engine.connect() as conn:
-            since = start - LOOKBACK if start is not None else None
-            steps = cc_store.agent_steps(conn, AGENT_STEPS, since, end)
-            clocks = ticket_store.clocks_opened_between(conn, start, end, sla.BREACHED_EVENT)
-    finally:
-        engine.dispose()
+    with read_engine(settings).connect() as conn:
+        since = start - LOOKBACK if start is not None else None
+        steps = cc_store.agent_steps(conn, AGENT_STEPS, since, end)
+        clocks = ticket_store.clocks_opened_between(conn, start, end, sla.BREACHED_EVENT)
     by_agent: dict[str, list[cc.AgentEvent]] = defaultdict(list)
     for row in steps:
         by_agent[row["agent_id"]].append(

@@ -18,12 +18,15 @@ from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
+import ibis.expr.schema as sch
 import ibis.expr.types as ir
 from sqlalchemy.engine import make_url
 
 from touchpoint.analytics import columnar
 from touchpoint.analytics.catalog import check_engine
 from touchpoint.analytics.common import active, period_index
+from touchpoint.analytics.engines import read_engine
 from touchpoint.analytics.reports import Sources
 from touchpoint.domain import contact_center as cc
 from touchpoint.domain.contact_center import CenterTerms
@@ -46,17 +49,20 @@ def system_engine(settings: Settings) -> str:
 def load_stage_model(settings: Settings) -> Any:
     """The model in force: the one the lifecycle projection was last built with (its text is
     kept in lifecycle_meta), else the default model."""
-    from touchpoint.lifecycle.model import load_model, model_from_text
-    from touchpoint.store.engine import make_engine
+    from touchpoint.lifecycle.model import builtin_model_text
     from touchpoint.store.lifecycle import read_meta
 
-    engine = make_engine(settings)
-    try:
-        with engine.connect() as conn:
-            source = read_meta(conn).get("model_source")
-    finally:
-        engine.dispose()
-    return model_from_text(source) if source else load_model()
+    with read_engine(settings).connect() as conn:
+        source = read_meta(conn).get("model_source")
+    return _parsed_model(source or builtin_model_text("default"))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_model(text: str) -> Any:
+    """A stage model parsed once per text (a StageModel is frozen: one is shared by requests)."""
+    from touchpoint.lifecycle.model import model_from_text
+
+    return model_from_text(text)
 
 
 def load_center_terms(settings: Settings) -> CenterTerms:
@@ -64,14 +70,9 @@ def load_center_terms(settings: Settings) -> CenterTerms:
     service-level threshold (its target's seconds) and each agent's team; empty without one."""
     from touchpoint.contact_center.config import validate
     from touchpoint.store.contact_center import latest_config
-    from touchpoint.store.engine import make_engine
 
-    engine = make_engine(settings)
-    try:
-        with engine.connect() as conn:
-            latest = latest_config(conn)
-    finally:
-        engine.dispose()
+    with read_engine(settings).connect() as conn:
+        latest = latest_config(conn)
     if latest is None:
         return CenterTerms()
     config = validate(latest[1])
@@ -82,10 +83,12 @@ def load_center_terms(settings: Settings) -> CenterTerms:
 
 
 # One opening of the columnar copy at a time in a process, for every caller (reports, the
-# simulation's fit, model training): DuckDB lets one process hold the file, and a refresh (in the
-# isolated process, for SQLite) cannot take its lock while this process holds the copy open.
-# Re-entrant, so a query run inside an opening may open it again.
+# simulation's fit, model training): a refresh (in the isolated process, for SQLite) cannot take
+# the file's lock while this process holds the copy open. Re-entrant, so a query run inside an
+# opening may open it again; such an opening reads the copy as the one around it does (no
+# refresh: it could not take the lock the outer opening holds).
 _copy_in_use = threading.RLock()
+_depth = threading.local()
 
 
 @contextmanager
@@ -96,13 +99,18 @@ def open_sources(
     model = model if model is not None else load_stage_model(settings)
     if engine == "duckdb":
         with _copy_in_use:
-            if refresh:
-                columnar.refresh(settings)
-            backend = ibis.duckdb.connect(str(columnar.copy_path(settings)))
+            outer = getattr(_depth, "n", 0)
+            _depth.n = outer + 1
             try:
-                yield _with_center(duckdb_sources(backend, model), settings)
+                con, state = _open_copy(settings, refresh=refresh and not outer)
+                backend = ibis.duckdb.from_connection(con)
+                try:
+                    sources = duckdb_sources(backend, model, schema=state.get("schema"))
+                    yield _with_center(sources, settings)
+                finally:
+                    backend.disconnect()
             finally:
-                backend.disconnect()
+                _depth.n = outer
         return
     check_engine(engine)
     if system_engine(settings) != engine:
@@ -114,24 +122,69 @@ def open_sources(
         backend.disconnect()
 
 
+def _open_copy(settings: Settings, *, refresh: bool) -> tuple[Any, dict[str, str]]:
+    """A read-only connection to the copy, refreshed first when `refresh` and the system of
+    record's marks differ from the copy's (read through this same connection), and the copy's
+    state. Read-only: several processes (serve --workers) may read the copy at once."""
+    path = columnar.copy_path(settings)
+    marks = columnar.system_marks(settings) if refresh else None
+    if path.is_file():
+        con = columnar.connect_copy(path, read_only=True)
+        state = columnar.copy_state(con)
+        if marks is None or columnar.marks_of(state) == marks:
+            return con, state
+        con.close()  # the refresh writes the file: nothing of ours may hold it
+    if marks is not None:
+        columnar.refresh_to(settings, marks)
+    else:  # no copy yet and no refresh wanted: an empty one, as the schema makes it
+        columnar.connect_copy(path).close()
+    con = columnar.connect_copy(path, read_only=True)
+    return con, columnar.copy_state(con)
+
+
 def _with_center(sources: Sources, settings: Settings) -> Sources:
-    sources.center = functools.partial(load_center_terms, settings)
+    # read once per opening, however many reports run on it
+    sources.center = functools.cache(functools.partial(load_center_terms, settings))
     from touchpoint.analytics.contact_center import load_history
 
     sources.center_history = functools.partial(load_history, settings)
     return sources
 
 
-def duckdb_sources(backend: Any, model: Any) -> Sources:
+# The copy's tables' Ibis schemas, read once per process for the copy's schema version
+# (columnar.SCHEMA_VERSION; a copy made with another is rebuilt by its refresh): reading six
+# tables' schemas cost each opening about 20 ms.
+_copy_schemas: dict[str, sch.Schema] = {}
+
+
+def duckdb_sources(backend: Any, model: Any, *, schema: str | None = None) -> Sources:
+    """Sources over the copy open in `backend`; `schema` is the copy's schema version as its
+    state says (its tables' schemas are then known without asking DuckDB)."""
+
+    def table(name: str) -> ir.Table:
+        if schema != columnar.SCHEMA_VERSION:
+            return backend.table(name)
+        known = _copy_schemas.get(name)
+        if known is None:
+            known = _copy_schemas[name] = backend.get_schema(name)
+        return ops.DatabaseTable(
+            name, schema=known, source=backend, namespace=ops.Namespace()
+        ).to_expr()
+
+    def columns(name: str, wanted: list[str]) -> ir.Table:
+        whole = table(name)
+        return whole if whole.columns == tuple(wanted) else whole.select(*wanted)
+
+    spend = table("spend") if schema == columnar.SCHEMA_VERSION else _optional(backend, "spend")
     return Sources(
         backend=backend,
-        interactions=backend.table("interactions").select(*INTERACTION_COLUMNS),
-        transitions=backend.table("transitions").select(*TRANSITION_COLUMNS),
-        customers=backend.table("customers"),
-        spend=_optional(backend, "spend"),
+        interactions=columns("interactions", INTERACTION_COLUMNS),
+        transitions=columns("transitions", TRANSITION_COLUMNS),
+        customers=table("customers"),
+        spend=spend,
         model=model,
-        monthly_activity=backend.table("monthly_activity"),
-        customer_keys=backend.table("customer_keys"),
+        monthly_activity=table("monthly_activity"),
+        customer_keys=table("customer_keys"),
     )
 
 
