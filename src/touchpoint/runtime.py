@@ -48,7 +48,23 @@ class Touchpoint:
 
         return Ingestor(self.engine, self.settings, self.projections)
 
+    @cached_property
+    def loop_engine(self) -> Engine:
+        """An engine for the short indexed reads the API makes on its event loop thread (a key
+        check, a decision): a pool of its own, so such a read never waits for a connection held
+        by a request in the thread pool that is itself waiting for the loop (a deadlock). An
+        in-memory database is one connection's: there it is the engine itself."""
+        if self.settings.resolved_database_url().startswith("sqlite") and (
+            self.settings.sqlite_path() is None
+        ):
+            return self.engine
+        return make_engine(
+            self.settings.model_copy(update={"pool_size": 2, "pool_max_overflow": 2})
+        )
+
     def close(self) -> None:
+        if "loop_engine" in self.__dict__ and self.loop_engine is not self.engine:
+            self.loop_engine.dispose()
         self.engine.dispose()
 
 

@@ -203,3 +203,35 @@ def test_decisions_shown_through_the_api_are_written_behind_once_each(
     with read_connection(decide_tp.engine) as conn:
         ids = set(conn.execute(select(t.id).where(t.name == DECISION_SHOWN)).scalars())
     assert ids == recorded
+
+
+def test_a_decision_is_answered_while_every_connection_of_the_pool_is_held(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The key check and the decision read on the server's event loop through an engine of their
+    own: a read there that waited for the pool's connections could wait for ever, since the
+    requests holding them may be waiting for the loop. Here the one connection is held by the
+    test for the whole request; through the shared pool the request would time out (503)."""
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULES)
+    tight = settings.model_copy(
+        update={
+            "decision_rules_file": rules,
+            "pool_size": 1,
+            "pool_max_overflow": 0,
+            "pool_timeout_seconds": 0.5,
+        }
+    )
+    tp = open_touchpoint(tight)
+    try:
+        visit(tp)
+        key = new_key(tp, "read")
+        asked = {"anonymous_id": "anon-ann", "page": "/pricing", "record": "false"}
+        with TestClient(create_app(tp, background_jobs=False)) as client:
+            assert client.get("/v1/decide", params=asked, headers=bearer(key)).status_code == 200
+            with tp.engine.connect():  # the pool's only connection, held
+                answer = client.get("/v1/decide", params=asked, headers=bearer(key))
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["rule"] == "pricing_chat"
+    finally:
+        tp.close()

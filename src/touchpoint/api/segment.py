@@ -18,10 +18,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi import Path as UrlPath
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from touchpoint.api.cors import note_origin
-from touchpoint.api.deps import TouchpointDep, count_request, presented
+from touchpoint.api.deps import TouchpointDep, count_request, let_in, presented
 from touchpoint.api.schemas import Echoed, error_responses
 from touchpoint.domain.reach import ReachTable
 from touchpoint.errors import Forbidden, NotFound, ValidationError
@@ -36,7 +35,7 @@ from touchpoint.ingest.segment import (
 from touchpoint.ingest.values import json_value_error, loads
 from touchpoint.runtime import Touchpoint
 from touchpoint.services import identity_claims, keys
-from touchpoint.services.access import Credentials, Principal, authenticate
+from touchpoint.services.access import Credentials, Principal
 from touchpoint.settings import Settings
 from touchpoint.store.engine import read_connection
 
@@ -96,7 +95,7 @@ async def require_segment_ingest(request: Request, tp: TouchpointDep) -> Princip
             secret=key if isinstance(key, str) and key else None, origin=credentials.origin
         )
     try:
-        principal = await run_in_threadpool(authenticate, tp.engine, credentials, _PERMISSION)
+        principal = await let_in(tp, credentials, _PERMISSION)
     except Forbidden:
         note_origin(request, None)  # refused: the page may not read the answer either
         raise

@@ -64,21 +64,32 @@ def demand(principal: Principal, permission: str) -> None:
 def authenticate(engine: Engine, presented: Credentials, permission: str) -> Principal:
     """The caller, if they may do `permission`: 401 for no or bad credentials, 403 when their
     role lacks it. A use is recorded (a key's last use, a user's last sign-in) only when let in."""
-    with read_connection(engine) as conn:
+    principal, record_use = admit(engine, engine, presented, permission)
+    if record_use is not None:
+        record_use()
+    return principal
+
+
+def admit(
+    reader: Engine, writer: Engine, presented: Credentials, permission: str
+) -> tuple[Principal, Callable[[], None] | None]:
+    """`authenticate` without its write: the caller (read through `reader`), and the write that
+    records their use through `writer` if one is due (a key's use is written once a minute per
+    process), for the caller to run where a write may wait for its turn. The API checks a key
+    on its event loop this way (api/deps.py), so a request needs no thread-pool hop for it."""
+    with read_connection(reader) as conn:
         if presented.user is not None and presented.password:
             user = users.verify(conn, presented.user, presented.password)
             principal = Principal("user", user.id, user.role, user.name)
-            noted: Callable[[], None] = partial(users.note_login, engine, user)
-        elif presented.secret:
-            key = keys.authenticate(conn, presented.secret, presented.origin)
-            origin = presented.origin if key.origins else None
-            principal = Principal("key", key.id, key.scope, key.name, origin)
-            noted = partial(keys.note_use, engine, key)
-        else:
+            demand(principal, permission)
+            return principal, partial(users.note_login, writer, user)
+        if not presented.secret:
             raise AuthError(
                 "missing API key: send 'Authorization: Bearer <key>' (Segment: the write key as "
                 "the Basic-auth user name), or a user's name and password in Basic auth"
             )
+        key = keys.authenticate(conn, presented.secret, presented.origin)
+    origin = presented.origin if key.origins else None
+    principal = Principal("key", key.id, key.scope, key.name, origin)
     demand(principal, permission)
-    noted()
-    return principal
+    return principal, partial(keys.record_use, writer, key) if keys.use_due(key) else None

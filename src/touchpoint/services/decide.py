@@ -17,7 +17,7 @@ from pathlib import Path
 from queue import Empty, SimpleQueue
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from touchpoint.domain import decisions as rules_terms
 from touchpoint.domain.decisions import (
@@ -114,12 +114,14 @@ def decide(
     actor: str = "cli",
     now: datetime | None = None,
     write_behind: bool = False,
+    reader: Engine | None = None,
 ) -> DecideResult:
     """The action for the visitor named by exactly one identity (anonymous_id, external_id,
     email or phone) on `page`. `personal=False` never answers a rule that would name them.
     `write_behind` (the API's widget path): the decision shown is handed to a writer thread
     that logs the decisions of many requests in one batch, instead of this request waiting its
-    own turn to write (see ShownWriter)."""
+    own turn to write (see ShownWriter). `reader`: the engine to read with (default the
+    Touchpoint's; the API passes the one for its event loop)."""
     given = {k: v for k, v in identity.items() if v}
     if len(given) != 1 or next(iter(given)) not in IDENTITY_FIELDS:
         raise ValidationError(f"name the visitor by exactly one of {', '.join(IDENTITY_FIELDS)}")
@@ -134,7 +136,7 @@ def decide(
         email=given.get("email"),
         phone=given.get("phone"),
     )
-    with read_connection(tp.engine) as conn:
+    with read_connection(reader or tp.engine) as conn:
         visitor = _visitor(conn, rules, keys[0], page, now)
     decision = rules_terms.decide(rules, visitor, personal=personal)
     recorded = None

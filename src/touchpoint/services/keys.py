@@ -212,11 +212,23 @@ _recorded_lock = threading.Lock()
 
 def note_use(engine: Engine, key: ApiKey) -> None:
     """Record that `key` was just used, unless this process did so less than a minute ago."""
+    if use_due(key):
+        record_use(engine, key)
+
+
+def use_due(key: ApiKey) -> bool:
+    """Whether this use of `key` is to be written (its first in a minute in this process); if so
+    it counts as written from now, so concurrent requests write it once."""
     now = time.monotonic()
     with _recorded_lock:
         if now - _recorded.get(key.id, -USE_RECORD_SECONDS) < USE_RECORD_SECONDS:
-            return
+            return False
         _recorded[key.id] = now
+    return True
+
+
+def record_use(engine: Engine, key: ApiKey) -> None:
+    """Write `key`'s last use as now (see `use_due` for how often)."""
     with write_transaction(engine) as conn:
         store.mark_used(conn, key.id, datetime.now(UTC))
 
