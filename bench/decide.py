@@ -25,11 +25,8 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -42,7 +39,8 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-TOUCHPOINT = str(Path(sys.executable).with_name("touchpoint"))
+from served import TOUCHPOINT, free_port, make_key, percentile, run_cli, wait_until_up
+
 GOAL_P99_MS = 20.0
 VIEWERS = 10  # one customer in this many viewed /pricing three times
 
@@ -65,7 +63,7 @@ def main() -> None:
     data_dir = root / "touchpoint-data"
     run_cli("init", "--data-dir", str(data_dir))
     # a key per client, as each front end has its own (one key would meet its rate limit)
-    keys = [make_key(data_dir) for _ in range(args.clients)]
+    keys = [make_key(data_dir, "read") for _ in range(args.clients)]
     started = time.perf_counter()
     source = write_customers(root / "customers.jsonl", args.customers)
     run_cli("import", str(source), "--data-dir", str(data_dir))
@@ -128,8 +126,8 @@ def main() -> None:
             f"{len(latencies):,}",
             str(errors),
             f"{len(latencies) / args.seconds:,.0f}",
-            f"{percentile(latencies, 50) * 1000:.1f}",
-            f"{percentile(latencies, 99) * 1000:.1f}",
+            f"{percentile(latencies, 0.50) * 1000:.1f}",
+            f"{percentile(latencies, 0.99) * 1000:.1f}",
             cpu,
             goal,
         )
@@ -238,52 +236,6 @@ def run(
     for thread in threads:
         thread.join()
     return latencies, errors[0]
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest rank."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * p // 100))
-    return ordered[int(rank) - 1]
-
-
-def run_cli(*argv: str) -> str:
-    done = subprocess.run(
-        [TOUCHPOINT, *argv], capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"}
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"touchpoint {' '.join(argv)} failed: {done.stdout}{done.stderr}")
-    return done.stdout
-
-
-def make_key(data_dir: Path) -> str:
-    out = run_cli("keys", "create", "--scope", "read", "--data-dir", str(data_dir))
-    found = re.search(r"\btp_[A-Za-z0-9_-]+", out)
-    if found is None:
-        raise SystemExit(f"no key in the output of keys create: {out}")
-    return found.group(0)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"touchpoint serve exited with {server.returncode}")
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("touchpoint serve did not answer /health within 60 s")
 
 
 if __name__ == "__main__":

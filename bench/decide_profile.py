@@ -23,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from decide import TOUCHPOINT, write_customers  # noqa: E402
+from decide import write_customers  # noqa: E402
+from served import TOUCHPOINT  # noqa: E402
 
 
 def main() -> None:

@@ -29,12 +29,9 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -48,7 +45,8 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-TOUCHPOINT = str(Path(sys.executable).with_name("touchpoint"))
+from served import TOUCHPOINT, free_port, make_key, percentile, run_cli, wait_until_up
+
 LATE_SHARE = 0.01  # messages dated up to a day back (a phone that was offline); else < 10 s
 EVENTS = ("Product Viewed", "Product Added", "Order Completed", "Signed Up", "Email Opened")
 # issue 9 §5, measured before this work: (baseline, goal) per figure.
@@ -139,43 +137,6 @@ def main() -> None:
         import shutil
 
         shutil.rmtree(root, ignore_errors=True)
-
-
-def run_cli(*argv: str) -> str:
-    done = subprocess.run(
-        [TOUCHPOINT, *argv], capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"}
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"touchpoint {' '.join(argv)} failed: {done.stdout}{done.stderr}")
-    return done.stdout
-
-
-def make_key(data_dir: Path, scope: str) -> str:
-    out = run_cli("keys", "create", "--scope", scope, "--data-dir", str(data_dir))
-    found = re.search(r"\btp_[A-Za-z0-9_-]+", out)
-    if found is None:
-        raise SystemExit(f"no key in the output of keys create: {out}")
-    return found.group(0)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"touchpoint serve exited with {server.returncode}")
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("touchpoint serve did not answer /health within 60 s")
 
 
 def email(person: int) -> str:
@@ -403,15 +364,6 @@ def check_log(db: Path, ingest: list[Tally]) -> tuple[int, int, int]:
     lost = sum(1 for n in counts.values() if n == 0) + (len(acked) - len(counts))
     doubled = sum(1 for n in counts.values() if n > 1)
     return lost, doubled, int(stored)
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest rank: the smallest value with at least p of them at or below it."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * p // 1))
-    return ordered[int(rank) - 1]
 
 
 def print_results(
