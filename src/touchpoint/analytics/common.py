@@ -41,6 +41,21 @@ def until_now(column: ir.TimestampColumn, request: ReportRequest) -> ir.BooleanC
     return column < ibis.literal(naive(request.at))
 
 
+def in_windows(column: ir.TimestampColumn, edges: list[datetime]) -> ir.BooleanColumn:
+    """column in [edges[0], edges[-1]): in one of the windows the ascending `edges` bound."""
+    return (column >= ibis.literal(naive(edges[0]))) & (column < ibis.literal(naive(edges[-1])))
+
+
+def window_index(column: ir.TimestampColumn, edges: list[datetime]) -> ir.IntegerValue:
+    """Of a moment in_windows: i for the window [edges[i], edges[i + 1]), by comparisons with
+    the edges (as in_period bounds a report's period: start included, end not), so each window
+    counts what a report over that window as its period counts."""
+    index: ir.IntegerValue = ibis.literal(0, "int64")
+    for edge in edges[1:-1]:
+        index += (column >= ibis.literal(naive(edge))).ifelse(1, 0)
+    return index
+
+
 def stage_names(stages: Any) -> list[str]:
     return [s if isinstance(s, str) else s.name for s in stages]
 

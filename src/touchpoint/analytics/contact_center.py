@@ -15,7 +15,7 @@ The terms are domain/contact_center.py's, the same for every report.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +36,7 @@ from touchpoint.analytics.common import (
     to_arrow,
     until_now,
     wait,
+    window_index,
 )
 from touchpoint.analytics.output import detail_field
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
@@ -381,6 +382,25 @@ def sums(sources: Sources, request: ReportRequest, by: str) -> list[dict[str, An
         into = found.setdefault(r["key"], {"key": r["key"]} | dict.fromkeys(_COUNTS, 0))
         into["csat_sum"], into["csat_n"] = r["csat_sum"] or 0, r["csat_n"] or 0
     return list(found.values())
+
+
+def service_level_by_window(
+    sources: Sources, request: ReportRequest, edges: list[datetime]
+) -> list[float | None]:
+    """The service level (sl) of all queues together in each window [edges[i], edges[i + 1])
+    (ascending edges), as this report's total gives it with that window as its period: answered
+    within the contact's threshold over answered — in one query grouped by window. It needs
+    neither the CSAT answers nor the center's history, which add nothing to those counts."""
+    t = contacts(sources, replace(request, start=edges[0], end=edges[-1]))
+    took = answered(t)
+    grouped = t.group_by(window=window_index(t.occurred_at, edges)).aggregate(
+        answered=t.count(where=took), answered_within=t.count(where=took & within(t))
+    )
+    found = {r["window"]: r for r in to_arrow(sources, grouped).to_pylist()}
+    return [
+        cc.service_level(int(r["answered_within"]), int(r["answered"])) if r else None
+        for r in (found.get(i) for i in range(len(edges) - 1))
+    ]
 
 
 def with_history(

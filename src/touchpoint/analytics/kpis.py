@@ -13,6 +13,7 @@ loyalty: NPS, referral rate, the share of net revenue from customers now in the 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -25,6 +26,7 @@ from touchpoint.analytics.common import (
     fcr_flag,
     handle_time,
     in_period,
+    in_windows,
     live_contact,
     naive,
     nearest_rank,
@@ -32,6 +34,7 @@ from touchpoint.analytics.common import (
     ratio,
     to_arrow,
     until_now,
+    window_index,
 )
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
 from touchpoint.domain.contact_center import FCR_TICKET_TYPE
@@ -73,29 +76,7 @@ def _totals(sources: Sources, request: ReportRequest) -> tuple[Any, Any]:
     def during(cond: Any) -> Any:
         return cond if now is None else now & cond
 
-    buy = p.type == "purchase"
-    contact = live_contact(p)
-    took = contact & answered(p)
-    resolved = p.type == FCR_TICKET_TYPE
-    sums = p.aggregate(
-        touches=p.count(where=p.type.isin(REACH_TYPES)),
-        orders=p.count(where=buy),
-        order_revenue=p.revenue.sum(where=buy),
-        net_revenue=p.revenue.sum(),
-        csat_sum=p.csat.sum(),
-        csat_n=p.csat.count(),
-        nps_n=p.nps.count(),
-        promoters=p.count(where=p.nps >= 9),
-        detractors=p.count(where=p.nps <= 6),
-        fcr_sum=fcr_flag(p).sum(where=resolved),
-        fcr_n=fcr_flag(p).count(where=resolved),
-        contacts=p.count(where=contact),
-        answered=p.count(where=took),
-        handle_sum=handle_time(p).sum(where=took),
-        handle_n=handle_time(p).count(where=took),
-        referrals=p.count(where=p.type == "referral"),
-        reviews=p.count(where=p.type == "review"),
-    )
+    sums = p.aggregate(**_sums(p))
     per = t.group_by("customer_id").aggregate(
         touches=t.count(where=during(t.type.isin(REACH_TYPES))),
         leads=t.count(where=during(t.type.isin(LEAD_TYPES))),
@@ -122,6 +103,57 @@ def _totals(sources: Sources, request: ReportRequest) -> tuple[Any, Any]:
         referrers=per.count(where=per.referrals > 0),
     )
     return sums, people
+
+
+def _sums(p: Any) -> dict[str, Any]:
+    """The KPIs' plain sums over the interactions `p` (the period's)."""
+    buy = p.type == "purchase"
+    contact = live_contact(p)
+    took = contact & answered(p)
+    resolved = p.type == FCR_TICKET_TYPE
+    return {
+        "touches": p.count(where=p.type.isin(REACH_TYPES)),
+        "orders": p.count(where=buy),
+        "order_revenue": p.revenue.sum(where=buy),
+        "net_revenue": p.revenue.sum(),
+        "csat_sum": p.csat.sum(),
+        "csat_n": p.csat.count(),
+        "nps_n": p.nps.count(),
+        "promoters": p.count(where=p.nps >= 9),
+        "detractors": p.count(where=p.nps <= 6),
+        "fcr_sum": fcr_flag(p).sum(where=resolved),
+        "fcr_n": fcr_flag(p).count(where=resolved),
+        "contacts": p.count(where=contact),
+        "answered": p.count(where=took),
+        "handle_sum": handle_time(p).sum(where=took),
+        "handle_n": handle_time(p).count(where=took),
+        "referrals": p.count(where=p.type == "referral"),
+        "reviews": p.count(where=p.type == "review"),
+    }
+
+
+# What the overview shows of the KPIs, and the sums they are worked out from.
+HEADLINE_SUMS = ("net_revenue", "csat_sum", "csat_n", "nps_n", "promoters", "detractors")
+
+
+def headline_by_window(
+    sources: Sources, request: ReportRequest, edges: list[datetime]
+) -> list[dict[str, float | None]]:
+    """Net revenue, CSAT and NPS in each window [edges[i], edges[i + 1]) (ascending edges, up
+    to the request's "now"), each as this report gives it with that window as its period — in
+    one query grouped by window rather than a report per window."""
+    inter = sources.interactions
+    p = inter.filter(until_now(inter.occurred_at, request) & in_windows(inter.occurred_at, edges))
+    sums = {name: agg for name, agg in _sums(p).items() if name in HEADLINE_SUMS}
+    grouped = p.group_by(window=window_index(p.occurred_at, edges)).aggregate(**sums)
+    found = {r["window"]: r for r in to_arrow(sources, grouped).to_pylist()}
+    empty = dict.fromkeys(HEADLINE_SUMS)  # a window without interactions: no sums, no answers
+    return [_headline(found.get(i, empty)) for i in range(len(edges) - 1)]
+
+
+def _headline(v: dict[str, Any]) -> dict[str, float | None]:
+    figures = {"net_revenue": v["net_revenue"], "csat": _csat(v), "nps": _nps(v)}
+    return {k: None if x is None else float(x) for k, x in figures.items()}
 
 
 def _whole_history(request: ReportRequest) -> bool:
@@ -179,7 +211,7 @@ def _rows(v: dict[str, Any], stages: list[str]) -> list[dict[str, Any]]:
         (conversion, "conversion_rate", ratio(v["purchasers"], v["active"]), "ratio"),
         (conversion, "abandoned_cart_recovery", ratio(v["carts_recovered"], v["carts"]), "ratio"),
         (retention, "repeat_purchase_rate", ratio(v["repeaters"], v["purchasers"]), "ratio"),
-        (retention, "csat", ratio(v["csat_sum"], v["csat_n"]), "1-5"),
+        (retention, "csat", _csat(v), "1-5"),
         (retention, "first_contact_resolution", ratio(v["fcr_sum"], v["fcr_n"]), "ratio"),
         (retention, "answer_rate", ratio(v["answered"], v["contacts"]), "ratio"),
         (
@@ -199,6 +231,10 @@ def _rows(v: dict[str, Any], stages: list[str]) -> list[dict[str, Any]]:
         {"stage": s, "kpi": k, "value": None if x is None else float(x), "unit": u}
         for s, k, x, u in metrics
     ]
+
+
+def _csat(v: dict[str, Any]) -> float | None:
+    return ratio(v["csat_sum"], v["csat_n"])
 
 
 def _nps(v: dict[str, Any]) -> float | None:

@@ -4,7 +4,7 @@ and the customers behind one flow or stage of it."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import ibis
 import ibis.expr.types as ir
@@ -17,10 +17,11 @@ from touchpoint.analytics.common import (
     all_stages,
     breakdown,
     in_period,
-    naive,
+    in_windows,
     progression,
     public_ids,
     to_arrow,
+    window_index,
     with_key,
 )
 from touchpoint.analytics.filters import restrict
@@ -98,29 +99,32 @@ def flow_customers(
     return table.select(["customer_id", "moves", "last_at"])
 
 
-WEEK_S = 7 * 86_400.0
+WEEK = timedelta(days=7)
+
+
+def week_edges(at: datetime, weeks: int) -> list[datetime]:
+    """The edges of the `weeks` 7-day windows ending at `at`, oldest first (`weeks` + 1 of them)."""
+    return [at - k * WEEK for k in range(weeks, -1, -1)]
 
 
 def weekly_moves(sources: Sources, request: ReportRequest, *, weeks: int) -> dict[str, list[int]]:
     """Customers moving into each stage in each of the `weeks` 7-day windows ending at the
     request's "now", oldest first: per stage, per window, the sum over the stages they came from
-    of distinct customers — what the transitions report's `customers` add up to for the window."""
-    now = naive(request.at)
+    of distinct customers — what the transitions report's `customers` add up to for the window
+    as its period (the window's start included, its end not)."""
+    edges = week_edges(request.at, weeks)
     moves = sources.transitions
-    since = ibis.literal(now - timedelta(seconds=weeks * WEEK_S))
-    moves = moves.filter((moves.at >= since) & (moves.at < ibis.literal(now)))
-    moves = restrict(sources, moves, request)
-    ago = (ibis.literal(now).epoch_seconds() - moves.at.epoch_seconds()) / WEEK_S
+    moves = restrict(sources, moves.filter(in_windows(moves.at, edges)), request)
     moves = moves.mutate(
-        weeks_ago=ago.floor().cast("int64"), from_stage=moves.from_stage.fill_null(START)
+        window=window_index(moves.at, edges), from_stage=moves.from_stage.fill_null(START)
     )
-    per = moves.group_by(["weeks_ago", "from_stage", "to_stage"]).aggregate(
+    per = moves.group_by(["window", "from_stage", "to_stage"]).aggregate(
         customers=moves.customer_id.nunique()
     )
     counts: dict[str, list[int]] = {}
     for r in to_arrow(sources, per).to_pylist():
         series = counts.setdefault(r["to_stage"], [0] * weeks)
-        series[weeks - 1 - r["weeks_ago"]] += r["customers"]
+        series[r["window"]] += r["customers"]
     return counts
 
 

@@ -1,8 +1,9 @@
 """The overview, the page after sign-in: customers per stage now with their last 12 weeks as
 sparklines and, for a role that reads analytics, the last 7 days beside the 7 before —
-conversions, churned, revenue, CSAT, NPS and service level with the change — from the same
-reports as the other pages (transitions, kpis, contact-center), each run once per week; the
-conversions and churned over 12 weeks as sparklines (one pass over the transitions)."""
+conversions, churned, revenue, CSAT, NPS and service level with the change — each what the
+same reports as the other pages (transitions, kpis, contact-center) give for the week, worked
+out for both weeks in one query per report; the conversions and churned over 12 weeks as
+sparklines (one pass over the transitions)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from touchpoint.analytics import transitions
-from touchpoint.analytics.contact_center import TOTAL
+from touchpoint.analytics import contact_center, kpis, transitions
 from touchpoint.analytics.reports import Sources
 from touchpoint.analytics.service import make_request, report_spec, run_query
 from touchpoint.services import lifecycle as lifecycle_service
@@ -46,25 +46,6 @@ class Figure:
         return self.now - self.before
 
 
-def _week(sources: Sources, start: datetime, end: datetime) -> dict[str, float | None]:
-    def run(name: str, by: str | None = None) -> list[dict[str, Any]]:
-        spec = report_spec(name)
-        return spec.run(sources, make_request(spec, start=start, end=end, by=by)).table.to_pylist()
-
-    moves = run("transitions")
-    kpis = {r["kpi"]: r["value"] for r in run("kpis")}
-    queues = run("contact-center", by="queue")
-    totals = [r for r in queues if r["queue"] == TOTAL] or queues[:1]
-    return {
-        "conversions": sum(r["customers"] for r in moves if r["to_stage"] == "conversion"),
-        "churned": sum(r["customers"] for r in moves if r["to_stage"] == "churned"),
-        "revenue": kpis.get("net_revenue") or 0.0,  # a week with no sale took nothing
-        "csat": kpis.get("csat"),
-        "nps": kpis.get("nps"),
-        "sl": totals[0]["sl"] if totals else None,
-    }
-
-
 LABELS = (
     ("conversions", "Conversions (customers)", "count"),
     ("churned", "Churned (customers)", "count"),
@@ -77,14 +58,31 @@ LABELS = (
 
 def week_section(request: Request, at: datetime) -> tuple[list[Figure], dict[str, list[int]]]:
     """The week's figures beside the week before's, and the weekly moves into conversion and
-    churned over 12 weeks — every report on one opening of the analytics copy (each opening
-    costs tens of milliseconds)."""
+    churned over 12 weeks, on one opening of the analytics copy: three queries, each grouped
+    by week — the moves (whose last two weeks are the two weeks' conversions and churned), the
+    KPIs' revenue and survey sums, and the contact center's service level — each week's figure
+    what its report (transitions, kpis, contact-center's total) gives with the week as its
+    period."""
 
     def run(sources: Sources) -> tuple[list[Figure], dict[str, list[int]]]:
-        this = _week(sources, at - WEEK, at)
-        last = _week(sources, at - 2 * WEEK, at - WEEK)
         made = make_request(report_spec("transitions"), at=at)
         weekly = transitions.weekly_moves(sources, made, weeks=TREND_WEEKS)
+        edges = transitions.week_edges(at, 2)  # the week before, then the last 7 days
+        money = kpis.headline_by_window(sources, made, edges)
+        levels = contact_center.service_level_by_window(sources, made, edges)
+        last, this = (
+            {
+                key: weekly.get(stage, [0] * TREND_WEEKS)[TREND_WEEKS - 2 + i]
+                for key, stage in MOVED_INTO.items()
+            }
+            | {
+                "revenue": money[i]["net_revenue"] or 0.0,  # a week with no sale took nothing
+                "csat": money[i]["csat"],
+                "nps": money[i]["nps"],
+                "sl": levels[i],
+            }
+            for i in (0, 1)
+        )
         shown = [Figure(k, label, unit, this[k], last[k]) for k, label, unit in LABELS]
         return shown, weekly
 

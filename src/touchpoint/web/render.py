@@ -85,15 +85,23 @@ def page(
     return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
-def chart(fig: go.Figure, div_id: str, *, small: bool = False) -> Markup:
+def chart(fig: go.Figure | dict[str, Any], div_id: str, *, small: bool = False) -> Markup:
     """A figure as a `<div>` and the script drawing it with the Plotly the page loaded from this
     server (no CDN); the modebar's camera downloads it as a PNG. A `small` one (a sparkline)
-    keeps its own size and no margins."""
-    if small:
-        fig.update_layout(margin={"l": 2, "r": 2, "t": 2, "b": 2})
+    keeps its own size and no margins. A figure given as its plain data (charts.sparkline's,
+    made from a figure Plotly checked) is drawn without checking it again."""
+    import plotly.io as pio
+
+    if isinstance(fig, dict):
+        if small:
+            fig["layout"]["margin"] = dict(SMALL_MARGIN)
+    elif small:
+        fig.update_layout(margin=SMALL_MARGIN)
     else:
         fig.update_layout(height=fig.layout.height or 460, margin={"l": 40, "r": 40, "b": 40})
-    html = fig.to_html(
+    html = pio.to_html(
+        fig,
+        validate=not isinstance(fig, dict),
         full_html=False,
         include_plotlyjs=False,
         include_mathjax=False,
@@ -101,6 +109,9 @@ def chart(fig: go.Figure, div_id: str, *, small: bool = False) -> Markup:
         config={"displaylogo": False, "responsive": not small},
     )
     return Markup(html)  # Plotly's own output: the figure's data is JSON-encoded in it
+
+
+SMALL_MARGIN = {"l": 2, "r": 2, "t": 2, "b": 2}
 
 
 def percent(value: float | None) -> str:
