@@ -113,6 +113,28 @@ def test_predictions_on_cdnow_are_sane(cdnow_rfm_weeks: pd.DataFrame) -> None:
     assert predicted.loc[1, "p_alive"] == pytest.approx(0.7266, abs=1e-3)
 
 
+@pytest.mark.parametrize("unit", ["W", "D"])
+def test_predicted_value_is_exactly_lifetimes_own(cdnow_rfm_weeks: pd.DataFrame, unit: str) -> None:
+    """predict_clv sums the months itself (each month's expected purchases once, on arrays):
+    the very figures lifetimes' customer_lifetime_value gives, bit for bit."""
+    model = fit_clv(cdnow_rfm_weeks)
+    rfm = cdnow_rfm_weeks
+    with quiet_lifetimes():
+        theirs = model.spend.customer_lifetime_value(
+            model.purchases,
+            rfm["frequency"],
+            rfm["recency"],
+            rfm["T"],
+            rfm["monetary_value"],
+            time=12,
+            discount_rate=0.01,
+            freq=unit,
+        )
+    ours = predict_clv(model, rfm, horizon_months=12, discount_rate=0.01, unit=unit)
+    assert ours["predicted_clv"].to_list() == theirs.astype(float).to_list()
+    assert (ours["predicted_clv"] > 0).sum() > 100  # real values compared, not zeros
+
+
 def test_rfm_summary_by_hand_on_a_tiny_history() -> None:
     """Ann buys on days 0 (twice: 10 + 5), 3 (20) and 10 (30); Bob once on day 2 (7);
     observation ends on day 14. Cid's purchase on day 15 is after the end.

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -200,15 +201,16 @@ def predict_clv(
             spend = value = pd.Series(float("nan"), index=rfm.index)
         else:
             spend = model.spend.conditional_expected_average_profit(f, rfm["monetary_value"])
-            value = model.spend.customer_lifetime_value(
-                model.purchases,
-                f,
-                r,
-                t,
-                rfm["monetary_value"],
-                time=horizon_months,
-                discount_rate=discount_rate,
-                freq=unit,
+            value = pd.Series(
+                discounted_value(
+                    model.purchases,
+                    (f, r, t),
+                    spend,
+                    months=horizon_months,
+                    discount_rate=discount_rate,
+                    unit=unit,
+                ),
+                index=rfm.index,
             )
     return pd.DataFrame(
         {
@@ -219,6 +221,34 @@ def predict_clv(
         },
         index=rfm.index,
     )
+
+
+def discounted_value(
+    purchases: Any,
+    history: tuple[Any, Any, Any],
+    order_value: Any,
+    *,
+    months: int,
+    discount_rate: float,
+    unit: str,
+) -> np.ndarray[Any, Any]:
+    """Each customer's predicted CLV: lifetimes' `customer_lifetime_value` (its
+    utils._customer_lifetime_value), the same sums in the same order — per month, the expected
+    purchases in that month times the expected order value, discounted — on arrays, with each
+    month's cumulative expected purchases computed once (lifetimes computes each twice, on pandas
+    Series: a third of this report's time). `history` is frequency, recency and T."""
+    history_of = [np.asarray(v) for v in history]
+    value = np.asarray(order_value)
+    factor = {"W": 4.345, "M": 1.0, "D": 30, "H": 30 * 24}[unit]
+    total = np.zeros(len(value))
+    reached: tuple[Any, Any] = (None, None)  # the last month's end and purchases up to it
+    for i in np.arange(1, months + 1) * factor:
+        since = i - factor  # the month's start, as lifetimes computes it (exactly the last end?)
+        before = reached[1] if reached[0] == since else purchases.predict(since, *history_of)
+        upto = purchases.predict(i, *history_of)
+        total += (value * (upto - before)) / (1 + discount_rate) ** (i / factor)
+        reached = (i, upto)
+    return total
 
 
 # --- The report --------------------------------------------------------------------------------
