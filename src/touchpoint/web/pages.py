@@ -19,7 +19,13 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from touchpoint.analytics import plots, transitions
 from touchpoint.analytics.output import to_csv
 from touchpoint.analytics.reports import CustomerFilter, ReportResult
-from touchpoint.analytics.service import make_request, report_spec, run_query, run_report
+from touchpoint.analytics.service import (
+    make_request,
+    report_spec,
+    run_query,
+    run_report,
+    run_reports,
+)
 from touchpoint.analytics.transitions import START
 from touchpoint.contact_center.config import CenterConfig
 from touchpoint.domain.flows import flow_kind
@@ -52,10 +58,21 @@ def _report(
     by: str | None = None,
     only: CustomerFilter | None = None,
 ) -> ReportResult:
-    tp = touchpoint_of(request)
-    spec = report_spec(name)
-    made = make_request(spec, start=period_start(period), by=by, only=only)
-    return run_report(tp.settings, name, made)
+    (result,) = _reports(request, [name], period, by=by, only=only)
+    return result
+
+
+def _reports(
+    request: Request,
+    names: list[str],
+    period: str,
+    by: str | None = None,
+    only: CustomerFilter | None = None,
+) -> list[ReportResult]:
+    """The reports `names` for the same period and filters, on one opening of the copy."""
+    start = period_start(period)
+    asked = [(n, make_request(report_spec(n), start=start, by=by, only=only)) for n in names]
+    return run_reports(touchpoint_of(request).settings, asked)
 
 
 # The reach channels a map may be filtered by: the first touch's channel group (domain.reach).
@@ -151,9 +168,9 @@ def lifecycle(
     values["sankey"] = None
     if who.may("analytics.read"):
         only = customer_filter(request, chosen)
-        moves = _report(request, "transitions", period, only=only)
-        funnel = _report(request, "funnel", period, only=only)
-        stays = _report(request, "time-in-stage", period, only=only)
+        moves, funnel, stays = _reports(
+            request, ["transitions", "funnel", "time-in-stage"], period, only=only
+        )
         values |= {
             "sankey": chart(plots.sankey(moves), "lifecycle-map"),
             "moves": _flow_rows(moves),

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from touchpoint.analytics.catalog import INTERVALS, check_interval, entry
 from touchpoint.analytics.reports import ReportResult
-from touchpoint.analytics.service import make_request, report_spec, run_report
+from touchpoint.analytics.service import make_request, report_spec, run_reports
 from touchpoint.services.access import Principal
 from touchpoint.web.auth import signed_in, touchpoint_of
 from touchpoint.web.render import PERIOD_LABELS, chart, page, period_start
@@ -47,12 +47,18 @@ class Shown:
 def run(
     request: Request, name: str, period: str, *, by: str | None = None, interval: str = "month"
 ) -> ReportResult:
-    start = period_start(period)
-    if by == "":
-        by = None
-    spec = report_spec(name)
-    made = make_request(spec, start=start, by=by, interval=interval)  # refuses a bad by/interval
-    return run_report(touchpoint_of(request).settings, name, made)
+    (result,) = run_all(request, [(name, period, by, interval)])
+    return result
+
+
+def run_all(request: Request, asked: list[tuple[str, str, str | None, str]]) -> list[ReportResult]:
+    """The reports (name, period, by, interval) a page shows, on one opening of the copy."""
+    made = []
+    for name, period, by, interval in asked:
+        start = period_start(period)
+        spec = report_spec(name)  # a bad by or interval is refused before anything runs
+        made.append((name, make_request(spec, start=start, by=by or None, interval=interval)))
+    return run_reports(touchpoint_of(request).settings, made)
 
 
 def cell(column: str, value: Any) -> str:
@@ -142,8 +148,10 @@ def cohorts(
     """Retention by first-purchase cohort as a heatmap, and the customers each period by
     status (new, returning, resurrecting, dormant)."""
     check_interval(interval)
-    retention = run(request, "cohorts", period, interval=interval)
-    composition = run(request, "composition", period, interval=interval)
+    retention, composition = run_all(
+        request,
+        [("cohorts", period, None, interval), ("composition", period, None, interval)],
+    )
     return page(
         request,
         "report.html",
@@ -169,8 +177,9 @@ def churn(
     """Churn and retention rates per period (by segment, channel or campaign), and the at-risk
     work list — with names and emails only for a role that sees contact details."""
     check_interval(interval)
-    rates = run(request, "churn", period, by=by, interval=interval)
-    at_risk = run(request, "at-risk", "all")
+    rates, at_risk = run_all(
+        request, [("churn", period, by, interval), ("at-risk", "all", None, "month")]
+    )
     drop = () if who.sees_contact_details else CONTACT_COLUMNS
     return page(
         request,
