@@ -1,6 +1,7 @@
 """Multi-touch attribution: conversions and their revenue credited to the reach touchpoints that
 preceded them, by five models side by side (first touch, last touch, linear, position-based
-40/20/40, time decay), grouped by campaign, channel, source, medium or keyword.
+40/20/40, time decay), grouped by campaign, channel, source, medium, keyword or creative (utm_content, or the social
+post a referrer names).
 
 Everything is Ibis (joins and window functions), so DuckDB, SQLite and PostgreSQL give the same
 numbers. A conversion with no touch before it is credited to "(direct)", so every model hands out
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 MODELS = ("first_touch", "last_touch", "linear", "position", "time_decay")
-DIMENSIONS = ("campaign", "channel", "source", "medium", "keyword")
+DIMENSIONS = ("campaign", "channel", "source", "medium", "keyword", "creative")
 DIRECT = "(direct)"
 NONE_LABEL = "(none)"
 HALF_LIFE_DAYS = 7.0
@@ -64,6 +65,7 @@ def touches(interactions: ir.Table) -> ir.Table:
         ),
         campaign=survey_or(p, ibis.null("string"), p.campaign),
         keyword=survey_or(p, ibis.null("string"), p.keyword),
+        creative=survey_or(p, ibis.null("string"), p.creative),  # utm_content, a social post
     )
     return _sessionise(touch)
 
@@ -185,6 +187,7 @@ def _credit(joined: ir.Table, half_life_days: float) -> ir.Table:
             j.campaign, none.ifelse(DIRECT, j.source.fill_null("") + " / " + j.medium.fill_null(""))
         ),
         keyword=j.keyword.fill_null(none.ifelse(DIRECT, NONE_LABEL)),
+        creative=j.creative.fill_null(none.ifelse(DIRECT, NONE_LABEL)),
         first_touch=(none | first).ifelse(one, zero),
         last_touch=(none | last).ifelse(one, zero),
         linear=none.ifelse(one, one / j._n),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from touchpoint.errors import ValidationError
 
-CUSTOMER_BREAKDOWNS = ("channel", "campaign", "segment", "stage")
+CUSTOMER_BREAKDOWNS = ("channel", "campaign", "creative", "segment", "stage")
 """Breakdowns of customers (first touch, first campaign, segment trait, current stage)."""
 
 CONTACT_BREAKDOWNS = ("queue", "team", "agent", "channel", "stage")
@@ -34,7 +34,7 @@ class Entry:
     by: tuple[str, ...] = ()  # the breakdowns it supports
 
 
-_ALL_BUT_STAGE = ("channel", "campaign", "segment")
+_ALL_BUT_STAGE = ("channel", "campaign", "creative", "segment")
 
 CATALOG: dict[str, Entry] = {
     "funnel": Entry("funnel", _ALL_BUT_STAGE),
@@ -51,7 +51,7 @@ CATALOG: dict[str, Entry] = {
     "clv": Entry("clv", CUSTOMER_BREAKDOWNS),
     "rfm": Entry("rfm"),
     "cac": Entry("spend", ("campaign", "channel")),
-    "attribution": Entry("attribution", ("campaign", "channel")),
+    "attribution": Entry("attribution", ("campaign", "channel", "creative")),
 }
 
 

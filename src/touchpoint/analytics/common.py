@@ -124,6 +124,7 @@ def first_per_customer(table: ir.Table, time_col: str, tie_col: str) -> ir.Table
 
 def breakdown(sources: Sources, by: str | None) -> ir.Table | None:
     """customer_id -> `key` for a breakdown: first touch's reach channel, first campaign touched, the
+    first creative,
     segment trait (else country), or current stage. None when no breakdown is asked."""
     if by is None:
         return None
@@ -134,6 +135,10 @@ def breakdown(sources: Sources, by: str | None) -> ir.Table | None:
         touched = inter.filter(inter.campaign.notnull())
         first = first_per_customer(touched, "occurred_at", "seq")
         return first.select(first.customer_id, key=first.campaign)
+    if by == "creative":  # utm_content, or the social post a referrer named (issue 16)
+        touched = inter.filter(inter.creative.notnull())
+        first = first_per_customer(touched, "occurred_at", "seq")
+        return first.select(first.customer_id, key=first.creative)
     if by == "segment":
         people = sources.customers
         return people.select(customer_id=people.id, key=people.segment)
