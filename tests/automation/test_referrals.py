@@ -17,7 +17,7 @@ from tests.builders import interaction
 from touchpoint.domain.loyalty import POINTS
 from touchpoint.errors import ValidationError
 from touchpoint.runtime import Touchpoint
-from touchpoint.services import loyalty
+from touchpoint.services import identity, loyalty
 from touchpoint.services.scheduler import run_once
 from touchpoint.store.engine import read_connection
 from touchpoint.store.tables import interactions
@@ -140,3 +140,27 @@ def test_a_reward_that_is_not_a_whole_number_is_refused_by_line(tmp_path: Path) 
     assert str(caught.value) == (
         "loyalty.toml:2: referrals.reward_points: must be a whole number from 0 to 1000000"
     )
+
+
+def test_a_rewarded_customer_merged_into_another_referred_one_earns_no_second_reward(
+    tp: Touchpoint,
+) -> None:
+    """Bob and Bea, both referred by Ann, are one person: Bea bought (Ann rewarded once), then
+    Bea's profile is merged into Bob's (the older). Bob's profile now has a referral and a
+    purchase but no reward under his id: the person was rewarded, so nothing more; nor after
+    the merge is undone (Bea keeps her reward, Bob has not bought)."""
+    policy(tp, "[referrals]\nreward_points = 100\n")
+    ann = sign_up(tp, "ann@example.com", days_ago=30)
+    bob = refer(tp, "bob@example.com", days_ago=20, referrer="ann@example.com")
+    bea = refer(tp, "bea@example.com", days_ago=10, referrer="ann@example.com")
+    buy(tp, "bea@example.com", 30.0, days_ago=5)
+    assert [(r.referrer_id, r.referred_id) for r in loyalty.reward_referrals(tp)] == [(ann, bea)]
+    merge = identity.merge_customers(tp, bea, bob)
+    assert (merge.survivor_id, merge.merged_id) == (bob, bea)
+    assert loyalty.reward_referrals(tp) == []
+    assert loyalty.balance(tp, ann).balance == 100
+    identity.unmerge(tp, merge.id)
+    assert loyalty.reward_referrals(tp) == []
+    buy(tp, "bob@example.com", 20.0, days_ago=1)  # Bob, a person of his own again, buys
+    assert [(r.referrer_id, r.referred_id) for r in loyalty.reward_referrals(tp)] == [(ann, bob)]
+    assert [a["id"] for a in awards(tp)] == [f"referral-{bea}", f"referral-{bob}"]

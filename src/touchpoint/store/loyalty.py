@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, func, literal, select
 
 from touchpoint.domain.loyalty import NAMES, REFERRAL, TIER, Entry, whole_points
-from touchpoint.store.tables import interactions
+from touchpoint.store.tables import customers, interactions
 
 _log = interactions.c
 _STREAMED = 5_000  # rows of the ledgers read at a time
@@ -74,25 +74,39 @@ def referrals_unrewarded(
     conn: Connection, upto: datetime, reward_prefix: str
 ) -> list[tuple[str, datetime, dict[str, Any], datetime]]:
     """(referred customer, referral's moment, its properties, first purchase's moment) for each
-    referral of a customer who has purchased by `upto` and whose reward (the interaction
-    `reward_prefix` + their id) is not stored, oldest referral of each customer first."""
+    referral of a customer who has purchased by `upto` and is not rewarded for, oldest referral
+    of each customer first. A reward is the interaction `reward_prefix` + a referred customer's
+    id; the customer counts as rewarded when it is stored for them or for a customer merged
+    into them (one person, one reward, whichever profile bought first)."""
+    bought = interactions.alias("bought")
     first = (
-        select(_log.customer_id, func.min(_log.occurred_at).label("at"))
-        .where(_log.type == "purchase", _log.occurred_at <= upto)
-        .group_by(_log.customer_id)
-        .subquery()
+        select(func.min(bought.c.occurred_at))
+        .where(
+            bought.c.customer_id == _log.customer_id,
+            bought.c.type == "purchase",
+            bought.c.occurred_at <= upto,
+        )
+        .scalar_subquery()
     )
     reward = interactions.alias("reward")
-    rewarded = select(reward.c.seq).where(reward.c.id == literal(reward_prefix) + _log.customer_id)
+    own = select(reward.c.seq).where(reward.c.id == literal(reward_prefix) + _log.customer_id)
+    merged = customers.alias("merged")  # merges are flattened: one hop reaches each
+    theirs = interactions.alias("theirs")
+    of_merged = (
+        select(theirs.c.seq)
+        .join(merged, theirs.c.id == literal(reward_prefix) + merged.c.id)
+        .where(merged.c.merged_into == _log.customer_id)
+    )
     query = (
-        select(_log.customer_id, _log.occurred_at, _log.properties, first.c.at)
-        .join(first, first.c.customer_id == _log.customer_id)
-        .where(_log.type == REFERRAL, _log.occurred_at <= upto, ~rewarded.exists())
+        select(_log.customer_id, _log.occurred_at, _log.properties, first.label("at"))
+        .where(_log.type == REFERRAL, _log.occurred_at <= upto)
+        .where(~own.exists(), ~of_merged.exists())
         .order_by(_log.customer_id, _log.occurred_at, _log.seq)
     )
     return [
         (str(r.customer_id), r.occurred_at, dict(r.properties or {}), r.at)
         for r in conn.execute(query)
+        if r.at is not None
     ]
 
 
