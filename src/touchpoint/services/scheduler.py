@@ -142,8 +142,14 @@ def work(tp: Touchpoint, *, stop: threading.Event | None = None) -> None:
     (playbooks, SLA clocks, ticks) has a core beside the server's ingest. It cannot be told of an
     ingest in another process, so between its due times it looks at the log's end every
     `worker_poll_seconds` (one primary-key lookup) and wakes when the log has grown. Runs until
-    `stop` is set (or for ever). WAL checkpoints are the server's (`serving`): it writes most."""
+    `stop` is set (or for ever). The SQLite checkpoints are the server's thread's (`serving`):
+    the worker's COMMITs leave them to it, as the server's do."""
     stop = stop or threading.Event()
+    with checkpointing(tp.engine, thread=False):  # no checkpoint in its COMMITs either
+        _loop(tp, stop)
+
+
+def _loop(tp: Touchpoint, stop: threading.Event) -> None:
     poll = tp.settings.worker_poll_seconds
     try:
         _log(run_once(tp))

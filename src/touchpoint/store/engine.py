@@ -202,9 +202,12 @@ _checkpointed: set[str] = set()
 
 
 @contextmanager
-def checkpointing(engine: Engine, every_s: float = CHECKPOINT_EVERY_S) -> Iterator[None]:
+def checkpointing(
+    engine: Engine, every_s: float = CHECKPOINT_EVERY_S, *, thread: bool = True
+) -> Iterator[None]:
     """While the block runs, this process's connections to the SQLite file leave checkpoints
-    to a background thread that runs one every `every_s` seconds (a no-op on PostgreSQL)."""
+    to a background thread that runs one every `every_s` seconds (a no-op on PostgreSQL).
+    `thread=False`: another process's thread runs them (the scheduler's worker beside a server)."""
     if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
         yield
         return
@@ -214,7 +217,7 @@ def checkpointing(engine: Engine, every_s: float = CHECKPOINT_EVERY_S) -> Iterat
     stop = threading.Event()
 
     def run() -> None:
-        while not stop.wait(every_s):
+        while thread and not stop.wait(every_s):
             try:
                 with engine.connect() as conn:
                     driver = conn.connection.driver_connection
@@ -223,13 +226,13 @@ def checkpointing(engine: Engine, every_s: float = CHECKPOINT_EVERY_S) -> Iterat
             except sa_exc.SQLAlchemyError:  # busy or closing: the next round tries again
                 continue
 
-    thread = threading.Thread(target=run, name="touchpoint-checkpoint", daemon=True)
-    thread.start()
+    checkpointer = threading.Thread(target=run, name="touchpoint-checkpoint", daemon=True)
+    checkpointer.start()
     try:
         yield
     finally:
         stop.set()
-        thread.join(timeout=10)
+        checkpointer.join(timeout=10)
         _checkpointed.discard(key)
         engine.dispose()
 
