@@ -75,19 +75,46 @@ def existing_keys(conn: Connection, keys: Collection[str]) -> set[str]:
     return found
 
 
+def merged_into(conn: Connection, customer_ids: Collection[str]) -> dict[str, str]:
+    """{merged-away customer: the one of these it was merged into}. A run keeps the customer id
+    its trigger named; after a merge it is the survivor's (merges are flattened: one hop), and
+    an unmerge gives it back with the customer."""
+    chosen = sorted(set(customer_ids))
+    found: dict[str, str] = {}
+    for i in range(0, len(chosen), _CHUNK):
+        query = select(customers.c.id, customers.c.merged_into).where(
+            customers.c.merged_into.in_(chosen[i : i + _CHUNK])
+        )
+        found.update({str(cid): str(into) for cid, into in conn.execute(query)})
+    return found
+
+
+def _runs_of(conn: Connection, customer_ids: Collection[str]) -> list[str]:
+    """These customers and those merged into them: whose runs are theirs now."""
+    return sorted({*customer_ids, *merged_into(conn, customer_ids)})
+
+
+def current_customer() -> Any:
+    """A run's customer now (join `customers` on the run's customer id, outer)."""
+    return func.coalesce(customers.c.merged_into, playbook_runs.c.customer_id)
+
+
 def starts_of(
     conn: Connection, playbook: str, customer_ids: Collection[str]
 ) -> dict[str, list[datetime]]:
-    """{customer: the moments their runs of `playbook` started}."""
+    """{customer: the moments their runs of `playbook` started}, runs of the customers merged
+    into them included."""
     chosen = sorted(customer_ids)
     found: dict[str, list[datetime]] = {}
-    for i in range(0, len(chosen), _CHUNK):
+    away = merged_into(conn, chosen)
+    asked = chosen + sorted(away)
+    for i in range(0, len(asked), _CHUNK):
         query = select(playbook_runs.c.customer_id, playbook_runs.c.started_at).where(
             playbook_runs.c.playbook == playbook,
-            playbook_runs.c.customer_id.in_(chosen[i : i + _CHUNK]),
+            playbook_runs.c.customer_id.in_(asked[i : i + _CHUNK]),
         )
         for customer_id, started in conn.execute(query):
-            found.setdefault(customer_id, []).append(started)
+            found.setdefault(away.get(customer_id, customer_id), []).append(started)
     return found
 
 
@@ -111,7 +138,8 @@ def set_run(conn: Connection, run_id: str, *, status: str, reason: str | None = 
 
 def earlier_starts(conn: Connection, playbook: str, customer_id: str) -> list[datetime]:
     query = select(playbook_runs.c.started_at).where(
-        playbook_runs.c.playbook == playbook, playbook_runs.c.customer_id == customer_id
+        playbook_runs.c.playbook == playbook,
+        playbook_runs.c.customer_id.in_(_runs_of(conn, [customer_id])),
     )
     return list(conn.execute(query).scalars())
 
@@ -124,13 +152,21 @@ def runs(
     limit: int,
     status: str | None = None,
 ) -> list[RowMapping]:
-    query = select(playbook_runs).order_by(playbook_runs.c.started_at.desc(), playbook_runs.c.id)
+    """Runs, newest first, each with its customer now (`customer_id`: the survivor of a merge;
+    `started_for`: the id its trigger named)."""
+    now_of = current_customer().label("customer_id")
+    query = (
+        select(*(c for c in playbook_runs.c if c.name != "customer_id"), now_of)
+        .add_columns(playbook_runs.c.customer_id.label("started_for"))
+        .outerjoin(customers, customers.c.id == playbook_runs.c.customer_id)
+        .order_by(playbook_runs.c.started_at.desc(), playbook_runs.c.id)
+    )
     if status is not None:
         query = query.where(playbook_runs.c.status == status)
     if playbook is not None:
         query = query.where(playbook_runs.c.playbook == playbook)
     if customer_id is not None:
-        query = query.where(playbook_runs.c.customer_id == customer_id)
+        query = query.where(playbook_runs.c.customer_id.in_(_runs_of(conn, [customer_id])))
     return list(conn.execute(query.limit(limit)).mappings())
 
 
@@ -203,11 +239,12 @@ def claim_due(
         .where(playbook_steps.c.seq.in_(seqs))
         .values(status=CLAIMED, claimed_until=now + lease, attempts=playbook_steps.c.attempts + 1)
     )
-    joined = (
-        select(playbook_steps, playbook_runs.c.playbook, playbook_runs.c.customer_id)
+    joined = (  # the run's customer now: a merge's survivor acts and is acted on
+        select(playbook_steps, playbook_runs.c.playbook, current_customer().label("customer_id"))
         .add_columns(playbook_runs.c.trigger_at, playbook_runs.c.trigger_id)
         .add_columns(playbook_runs.c.status.label("run_status"))
         .join(playbook_runs, playbook_runs.c.id == playbook_steps.c.run_id)
+        .outerjoin(customers, customers.c.id == playbook_runs.c.customer_id)
         .where(playbook_steps.c.seq.in_(seqs))
         .order_by(playbook_steps.c.due_at, playbook_steps.c.seq)
     )
@@ -350,7 +387,7 @@ def postpone_step(
 def wake_waiting(conn: Connection, customer_ids: Collection[str], now: datetime) -> int:
     """Make the pending wait_for steps of these customers due now (an event they may wait for
     came; the step itself checks, and waits on to its deadline if it was not the one)."""
-    chosen, woken = sorted(customer_ids), 0
+    chosen, woken = _runs_of(conn, customer_ids), 0
     for i in range(0, len(chosen), _CHUNK):
         of_customers = select(playbook_runs.c.id).where(
             playbook_runs.c.customer_id.in_(chosen[i : i + _CHUNK]),
@@ -386,7 +423,8 @@ def messages_sent(
     """The customer's message steps finished since `since` (finished_at, outcome): what a
     frequency cap counts (the outcome says channel, whether it was sent, and marketing)."""
     of_customer = select(playbook_runs.c.id).where(
-        playbook_runs.c.playbook.in_(list(playbooks)), playbook_runs.c.customer_id == customer_id
+        playbook_runs.c.playbook.in_(list(playbooks)),
+        playbook_runs.c.customer_id.in_(_runs_of(conn, [customer_id])),
     )
     query = select(playbook_steps.c.finished_at, playbook_steps.c.outcome).where(
         playbook_steps.c.run_id.in_(of_customer),
