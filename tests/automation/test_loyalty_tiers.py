@@ -156,10 +156,13 @@ def test_a_run_racing_another_writes_the_change_once(tp: Touchpoint) -> None:
     assert [r["id"] for r in tiers_logged(tp, eve)] == [theirs[0].id]
 
 
-def loyalty_tiers(tp: Touchpoint, *, columns: int = 200) -> subprocess.CompletedProcess[str]:
-    """`touchpoint loyalty tiers` on this Touchpoint's data, in a process of its own."""
-    command = [sys.executable, "-c", "from touchpoint.cli import main; main()", "loyalty"]
-    command += ["tiers", "--data-dir", str(tp.settings.data_dir)]
+def loyalty_tiers(
+    tp: Touchpoint, *, columns: int = 200, argv: tuple[str, ...] = ("loyalty", "tiers")
+) -> subprocess.CompletedProcess[str]:
+    """`touchpoint loyalty tiers` (or `argv`) on this Touchpoint's data, in a process of its
+    own."""
+    command = [sys.executable, "-c", "from touchpoint.cli import main; main()", *argv]
+    command += ["--data-dir", str(tp.settings.data_dir)]
     env = {"COLUMNS": str(columns), "PATH": ""}
     if tp.settings.database_url:
         env["TOUCHPOINT_DATABASE_URL"] = tp.settings.database_url

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.automation.test_email_runs import record
-from tests.automation.test_loyalty_tiers import NOW, buy, customer, policy
+from tests.automation.test_loyalty_tiers import NOW, buy, customer, loyalty_tiers, policy
 from tests.builders import interaction
 from touchpoint.domain.loyalty import POINTS
 from touchpoint.errors import ValidationError
@@ -164,3 +164,21 @@ def test_a_rewarded_customer_merged_into_another_referred_one_earns_no_second_re
     buy(tp, "bob@example.com", 20.0, days_ago=1)  # Bob, a person of his own again, buys
     assert [(r.referrer_id, r.referred_id) for r in loyalty.reward_referrals(tp)] == [(ann, bob)]
     assert [a["id"] for a in awards(tp)] == [f"referral-{bea}", f"referral-{bob}"]
+
+
+def test_touchpoint_tick_prints_the_rewards_and_tier_changes_it_wrote(tp: Touchpoint) -> None:
+    policy(tp, REWARD)
+    ann = sign_up(tp, "ann@example.com", days_ago=30)
+    bob = refer(tp, "bob@example.com", days_ago=10, referrer="ann@example.com")
+    buy(tp, "bob@example.com", 40.0, days_ago=5)
+    ticked = loyalty_tiers(tp, columns=300, argv=("tick",))
+    assert ticked.returncode == 0, ticked.stderr
+    lines = ticked.stdout.splitlines()
+    assert "playbooks: 0 runs started; steps: none due." in lines
+    assert "Referral rewards (1)" in ticked.stdout and "Tier changes (1)" in ticked.stdout
+    rows = [[c.strip() for c in line.strip("│ ").split("│")] for line in lines if "cus_" in line]
+    assert rows[0][:3] == [ann, bob, "100"] and rows[0][-1] == "yes"  # the reward, then ann's
+    assert rows[1] == [ann, "-", "silver", "balance 100 points >= 100", "yes"]  # silver at 100
+    again = loyalty_tiers(tp, columns=300, argv=("tick",))
+    assert again.returncode == 0, again.stderr
+    assert "loyalty: no referral rewards or tier changes due." in again.stdout.splitlines()

@@ -3,11 +3,16 @@ who moved tier (up or down, and why) and which referrers were rewarded."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.table import Table
 
 from touchpoint import console as show
 from touchpoint.cli.options import DataDir, opened
+
+if TYPE_CHECKING:
+    from touchpoint.services.loyalty import ReferralReward, TierChange
 
 group = typer.Typer(
     help="Loyalty: points (earned, redeemed, expiring) and tiers by <data dir>/loyalty.toml "
@@ -38,6 +43,10 @@ def tiers(data_dir: DataDir = None) -> None:
             )
             return
         changes = move_tiers(tp)
+    print_tier_changes(changes)
+
+
+def print_tier_changes(changes: list[TierChange]) -> None:
     rows = [
         (c.customer_id, c.before or "-", c.after or "-", c.why, _recorded(c.recorded))
         for c in changes
@@ -53,6 +62,10 @@ def referrals(data_dir: DataDir = None) -> None:
 
     with opened(data_dir) as tp:
         rewards = reward_referrals(tp)
+    print_rewards(rewards)
+
+
+def print_rewards(rewards: list[ReferralReward]) -> None:
     rows = [
         (r.referrer_id, r.referred_id, str(r.points), show.when(r.at), _recorded(r.recorded))
         for r in rewards

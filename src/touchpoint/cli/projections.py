@@ -18,8 +18,10 @@ from touchpoint.cli.options import DataDir, Now, opened
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from touchpoint.automation.base import RunReport
     from touchpoint.projections.contract import CatchUpResult, TickResult
     from touchpoint.projections.contract import Progress as Tracker
+    from touchpoint.services.loyalty import LoyaltyRun
 
 group = typer.Typer(
     help="Projections of the log (lifecycle stages, and more to come): status and catch-up.",
@@ -93,6 +95,32 @@ def tick_command(
         run = scheduler.run_once(tp, now, progress, force=force)
     print_catch_up(run.caught_up)
     print_ticks(run.ticked)
+    print_automation(run.automation)
+    print_loyalty(run.loyalty)
+
+
+def print_automation(report: RunReport | None) -> None:
+    """The playbooks' part of a scheduler run: runs started, steps by outcome."""
+    if report is None:
+        return
+    steps = ", ".join(f"{n:,} {escape(k)}" for k, n in sorted(report.executed.items()))
+    show.console.print(f"playbooks: {report.started:,} runs started; steps: {steps or 'none due'}.")
+
+
+def print_loyalty(done: LoyaltyRun | None) -> None:
+    """The loyalty job's part: the referral rewards and tier changes it wrote (or found written
+    by a concurrent run)."""
+    from touchpoint.cli.loyalty import print_rewards, print_tier_changes
+
+    if done is None:
+        return
+    if not done.rewards and not done.tiers:
+        show.console.print("loyalty: no referral rewards or tier changes due.")
+        return
+    if done.rewards:
+        print_rewards(done.rewards)
+    if done.tiers:
+        print_tier_changes(done.tiers)
 
 
 @contextmanager
