@@ -21,22 +21,34 @@ looks every 0.1 s); the bench's main thread reads the steps done every 50 ms and
 trigger-to-action as the wall clock when it first sees a step done minus the trigger's
 occurred_at (an upper bound by up to 50 ms). CPU seconds are then printed for both processes.
 
-    uv run python bench/playbooks_latency.py [--rate 1000] [--seconds 20] [--mode both]
+--mode serve runs the shape a user gets (and, as its baseline, the in-process shape that was
+`touchpoint serve`'s until the server supervised a worker): `touchpoint serve` as a user starts it (the server and
+the worker process it supervises), fed over HTTP (`POST /v1/interactions/batch`, one batch of
+rate/10 every 100 ms, with an ingest key), the steps read the same way; CPU seconds for the
+bench process (the HTTP client and the reads), the server and its worker.
+
+    uv run python bench/playbooks_latency.py [--rate 1000] [--seconds 20] [--mode both|serve]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx2 as httpx  # the dev group's httpx
+import orjson
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
@@ -59,24 +71,31 @@ GOAL_P99_S = 1.0
 
 def feed(tp: object, rate: int, seconds: float, done: threading.Event) -> None:
     """Ingest `rate` events a second in batches every 100 ms, each dated when it is sent."""
+    feed_with(lambda items: tp.ingestor.ingest(list(enumerate(items))), rate, seconds, done)  # type: ignore[attr-defined]
+
+
+def feed_with(
+    send: Callable[[list[dict[str, object]]], object],
+    rate: int,
+    seconds: float,
+    done: threading.Event,
+) -> None:
+    """`send` `rate` events a second in batches every 100 ms, each dated when it is sent."""
     per_batch, n = max(rate // 10, 1), 0
     began = time.perf_counter()
     for tick in range(int(seconds * 10)):
         now = datetime.now(UTC).isoformat()
-        items = [
-            (
-                i,
-                {
-                    "id": f"lat-{n + i}",
-                    "type": "cart_abandoned",
-                    "channel": "web",
-                    "occurred_at": now,
-                    "customer": {"email": f"l{n + i}@example.com"},
-                },
-            )
+        items: list[dict[str, object]] = [
+            {
+                "id": f"lat-{n + i}",
+                "type": "cart_abandoned",
+                "channel": "web",
+                "occurred_at": now,
+                "customer": {"email": f"l{n + i}@example.com"},
+            }
             for i in range(per_batch)
         ]
-        tp.ingestor.ingest(items)  # type: ignore[attr-defined]
+        send(items)
         n += per_batch
         pause = began + (tick + 1) / 10 - time.perf_counter()
         if pause > 0:
@@ -103,29 +122,128 @@ def with_worker(rate: int, seconds: float) -> None:
         touchpoint = str(Path(sys.executable).parent / "touchpoint")
         worker = subprocess.Popen([touchpoint, "worker"], env=env, stdout=subprocess.DEVNULL)
         time.sleep(2.0)  # the worker's first run, on an empty log
-        done = threading.Event()
-        feeder = threading.Thread(target=feed, args=(tp, rate, seconds, done))
-        wall, cpu, worker_cpu = time.perf_counter(), time.process_time(), _cpu_seconds(worker.pid)
-        began = datetime.now(UTC)
-        feeder.start()
-        seen: dict[str, float] = {}
-        expected = max(rate // 10, 1) * int(seconds * 10)
-        deadline = time.monotonic() + seconds + 120
-        since = began
-        while len(seen) < expected and time.monotonic() < deadline:
-            time.sleep(0.05)
-            for run_id, trigger_at, finished_at in _done_since(tp, since):
-                if run_id not in seen:
-                    seen[run_id] = (datetime.now(UTC) - trigger_at).total_seconds()
-                # a pass is dated when it began and commits later: look back 2 s
-                since = max(since, finished_at - timedelta(seconds=2))
-        feeder.join()
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        worker_cpu = _cpu_seconds(worker.pid) - worker_cpu
+        send = lambda items: tp.ingestor.ingest(list(enumerate(items)))  # noqa: E731
+        seen, wall, cpu, (worker_cpu,) = _fed(tp, send, rate, seconds, [worker.pid])
         worker.terminate()
         worker.wait(timeout=30)
         tp.close()
-    _report(rate, seconds, list(seen.values()), None, wall, cpu, worker_cpu)
+    _report(rate, seconds, seen, None, wall, cpu, [("touchpoint worker", worker_cpu)])
+
+
+def _fed(
+    tp: object,
+    send: Callable[[list[dict[str, object]]], object],
+    rate: int,
+    seconds: float,
+    pids: list[int],
+) -> tuple[list[float], float, float, list[float]]:
+    """Feed through `send` while watching the steps done: the latencies, this process's wall
+    and CPU seconds, and the CPU seconds of each of `pids` meanwhile."""
+    done = threading.Event()
+    feeder = threading.Thread(target=feed_with, args=(send, rate, seconds, done))
+    wall, cpu = time.perf_counter(), time.process_time()
+    before = [_cpu_seconds(pid) for pid in pids]
+    began = datetime.now(UTC)
+    feeder.start()
+    seen = _watch(tp, began, max(rate // 10, 1) * int(seconds * 10), seconds)
+    feeder.join()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return seen, wall, cpu, [_cpu_seconds(pid) - b for pid, b in zip(pids, before, strict=True)]
+
+
+def _watch(tp: object, began: datetime, expected: int, seconds: float) -> list[float]:
+    """Trigger-to-action of each run, as first seen done (read every 50 ms)."""
+    seen: dict[str, float] = {}
+    deadline = time.monotonic() + seconds + 120
+    since = began
+    while len(seen) < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+        for run_id, trigger_at, finished_at in _done_since(tp, since):
+            if run_id not in seen:
+                seen[run_id] = (datetime.now(UTC) - trigger_at).total_seconds()
+            # a pass is dated when it began and commits later: look back 2 s
+            since = max(since, finished_at - timedelta(seconds=2))
+    return list(seen.values())
+
+
+TOUCHPOINT = str(Path(sys.executable).parent / "touchpoint")
+
+
+def served(rate: int, seconds: float) -> None:
+    """`touchpoint serve` as a user starts it (its worker beside), fed over HTTP."""
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder) / "data"
+        env = {**os.environ, "TOUCHPOINT_AUTOMATION_SECRET": "bench", "NO_COLOR": "1"}
+        env.pop("TOUCHPOINT_DATABASE_URL", None)
+        _cli(env, "init", "--data-dir", str(data))
+        (data / "playbooks").mkdir()
+        (data / "playbooks" / "bench_latency.toml").write_text(PLAYBOOK)
+        created = _cli(env, "keys", "create", "--scope", "ingest", "--data-dir", str(data))
+        key = re.search(r"\btp_[A-Za-z0-9_-]+", created)
+        assert key is not None, created
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        argv = [TOUCHPOINT, "serve", "--data-dir", str(data), "--port", str(port)]
+        log = (Path(folder) / "server.log").open("wb")
+        server = subprocess.Popen(argv, env=env, stdout=log, stderr=log)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            worker = _up(base, server)
+            time.sleep(2.0)  # the worker's first run, on an empty log
+            tp = open_touchpoint(Settings(data_dir=data, automation_secret="bench"))
+            client = httpx.Client(
+                base_url=base,
+                timeout=30,
+                headers={"Authorization": f"Bearer {key.group(0)}"},
+            )
+
+            def send(items: list[dict[str, object]]) -> None:
+                answer = client.post(
+                    "/v1/interactions/batch",
+                    content=orjson.dumps(items),
+                    headers={"Content-Type": "application/json"},
+                )
+                answer.raise_for_status()
+
+            pids = [server.pid, worker]
+            seen, wall, cpu, (server_cpu, worker_cpu) = _fed(tp, send, rate, seconds, pids)
+            client.close()
+            tp.close()
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=60)
+            log.close()
+    cpus = [("touchpoint serve (server)", server_cpu), ("its worker process", worker_cpu)]
+    _report(rate, seconds, seen, None, wall, cpu, cpus, shape="touchpoint serve, fed over HTTP")
+
+
+def _cli(env: dict[str, str], *argv: str) -> str:
+    done = subprocess.run([TOUCHPOINT, *argv], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"touchpoint {' '.join(argv)} failed: {done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def _up(base: str, server: subprocess.Popen[bytes]) -> int:
+    """Wait for the server to answer /health and its worker process to start; its pid."""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"touchpoint serve exited with {server.returncode}")
+        children = [  # the worker is a child of the server's supervising thread
+            pid
+            for task in Path(f"/proc/{server.pid}/task").iterdir()
+            for pid in (task / "children").read_text().split()
+        ]
+        try:
+            healthy = httpx.get(f"{base}/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            healthy = False
+        if healthy and children:
+            return int(children[0])
+        time.sleep(0.2)
+    raise SystemExit("touchpoint serve did not answer /health with its worker within 90 s")
 
 
 def _done_since(tp: object, since: datetime) -> list[tuple[str, datetime, datetime]]:
@@ -147,11 +265,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument(
         "--mode",
-        choices=("both", "in-process", "worker"),
+        choices=("both", "in-process", "worker", "serve"),
         default="both",
-        help="the automation in the ingesting process, in `touchpoint worker`, or both in turn",
+        help="the automation in the ingesting process, in `touchpoint worker`, both in turn, or "
+        "`touchpoint serve` as a user runs it (fed over HTTP)",
     )
     arguments = parser.parse_args()
+    if arguments.mode == "serve":  # and the old default beside it: one process does both
+        served(arguments.rate, arguments.seconds)
+        in_process(arguments.rate, arguments.seconds)
+        return
     if arguments.mode != "worker":
         in_process(arguments.rate, arguments.seconds)
     if arguments.mode != "in-process":
@@ -208,12 +331,15 @@ def _report(
     passes: int | None,
     wall: float,
     cpu: float,
-    worker_cpu: float | None = None,
+    others: list[tuple[str, float]] = [],  # noqa: B006 - read only
+    *,
+    shape: str | None = None,
 ) -> None:
-    where = "in touchpoint worker" if worker_cpu is not None else "in the ingesting process"
+    where = shape or (
+        "automation in touchpoint worker" if others else "automation in the ingesting process"
+    )
     table = Table(
-        title=f"Playbook trigger-to-action at {rate:,} events/s for {seconds:g} s "
-        f"(SQLite, automation {where})"
+        title=f"Playbook trigger-to-action at {rate:,} events/s for {seconds:g} s (SQLite, {where})"
     )
     for column in ("what", "value", "goal"):
         table.add_column(column, justify="left" if column == "what" else "right")
@@ -227,9 +353,9 @@ def _report(
         table.add_row("trigger-to-action max", f"{ordered[-1]:.3f} s", "-")
     if passes is not None:
         table.add_row("automation passes", f"{passes:,}", "-")
-    table.add_row("wall s / CPU s (this process, both threads)", f"{wall:.1f} / {cpu:.1f}", "-")
-    if worker_cpu is not None:
-        table.add_row("CPU s of touchpoint worker", f"{worker_cpu:.1f}", "-")
+    table.add_row("wall s / CPU s (this process, all threads)", f"{wall:.1f} / {cpu:.1f}", "-")
+    for name, spent in others:
+        table.add_row(f"CPU s of {name}", f"{spent:.1f}", "-")
     Console().print(table)
 
 
