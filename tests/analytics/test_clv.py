@@ -14,6 +14,7 @@ import pytest
 
 from tests.analytics.conftest import Lab, day
 from tests.builders import interaction
+from touchpoint.analytics import clv
 from touchpoint.analytics.clv import (
     customer_clv,
     fit_clv,
@@ -223,3 +224,28 @@ def test_clv_report_on_demo_data_fits_and_breaks_down_by_channel(demo_settings: 
     # Historical CLV is net revenue to date: an independent sum over the log agrees.
     assert overall["total_historical_clv"] == pytest.approx(frame["historical_clv"].sum())
     assert spec.plot(result).data  # a figure with traces
+
+
+def test_a_fit_is_remembered_for_the_same_figures_and_redone_for_changed_ones(
+    cdnow_rfm_weeks: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLV page shown again on unchanged data does not refit; one changed figure refits,
+    and what is returned is always the fit of the figures given (lifetimes' own, fitted here)."""
+    fits: list[int] = []
+    real_fit = clv.fit_first_usable
+
+    def counted(rfm: pd.DataFrame) -> tuple[clv.CLVModel, list[str]]:
+        fits.append(len(rfm))
+        return real_fit(rfm)
+
+    monkeypatch.setattr(clv, "fit_first_usable", counted)
+    first, _ = clv.fitted(cdnow_rfm_weeks)
+    again, _ = clv.fitted(cdnow_rfm_weeks.copy())  # equal figures, another frame
+    assert len(fits) == 1 and again is first
+    changed = cdnow_rfm_weeks.copy()
+    best = changed["frequency"].idxmax()
+    changed.loc[best, "monetary_value"] *= 50  # one repeat buyer spent far more
+    refit, _ = clv.fitted(changed)
+    assert len(fits) == 2
+    fresh = real_fit(changed)[0]
+    assert refit.params == fresh.params != first.params
