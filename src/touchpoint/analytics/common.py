@@ -13,6 +13,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from touchpoint.analytics import compiled
 from touchpoint.analytics.catalog import INTERVALS
 from touchpoint.analytics.reports import ReportRequest, Sources
 from touchpoint.domain import contact_center as cc
@@ -285,9 +286,9 @@ def ratio(part: Any, whole: Any) -> float | None:
 
 
 def to_arrow(sources: Sources, expr: ir.Table) -> pa.Table:
-    return sources.backend.to_pyarrow(expr)
+    return compiled.to_arrow(sources.backend, expr)
 
 
 def scalar(sources: Sources, expr: ir.Scalar) -> Any:
     """One value, through Arrow (not pandas: same types on every engine)."""
-    return sources.backend.to_pyarrow(expr).as_py()
+    return compiled.to_arrow(sources.backend, expr).as_py()
