@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, literal, or_, select, union_all
+from sqlalchemy import Connection, and_, case, delete, func, literal, select, union_all
 
 from touchpoint.domain.stage_engine import Event, StageState, Transition
 from touchpoint.store.bulk import bulk_insert, in_set, set_param
@@ -149,40 +149,45 @@ def stage_counts(conn: Connection, at: datetime | None = None) -> dict[str, int]
 
 
 def stage_counts_at(conn: Connection, moments: Sequence[datetime]) -> list[dict[str, int]]:
-    """Customers per stage as they stood at each of `moments`, in one pass: each transition
-    holds from its moment until the customer's next (by moment, then seq), and a customer's
-    stage at a moment is the transition holding then — their last one up to it."""
+    """Customers per stage as they stood at each of `moments`, in one pass: a customer's stage
+    at a moment is their last transition up to it (by moment, then seq). Each transition moves
+    one customer into its stage and out of the one before it (the customer's previous
+    transition, `lag`), so the count of a stage at a moment is the sum of those moves up to it:
+    the moves are summed per stage and per span between the moments (one CASE, no join of every
+    transition with every moment), then added up span by span."""
     if not moments:
         return []
+    order = sorted(range(len(moments)), key=lambda n: moments[n])
     t = stage_transitions
-    spans = (
+    ordered = (
         select(
             t.c.to_stage,
-            t.c.at.label("start"),
-            func.lead(t.c.at)
+            t.c.at,
+            func.lag(t.c.to_stage)
             .over(partition_by=t.c.customer_id, order_by=(t.c.at, t.c.seq))
-            .label("stop"),
+            .label("before"),
         )
         .where(t.c.at <= max(moments))
-        .subquery("spans")
+        .subquery("ordered")
     )
-    ends = union_all(
-        *(
-            select(literal(n).label("n"), literal(moment, t.c.at.type).label("end_at"))
-            for n, moment in enumerate(moments)
-        )
-    ).subquery("ends")
-    holding = and_(
-        spans.c.start <= ends.c.end_at, or_(spans.c.stop.is_(None), spans.c.stop > ends.c.end_at)
+    bucket = case(
+        *((ordered.c.at <= literal(moments[n], t.c.at.type), k) for k, n in enumerate(order))
+    ).label("bucket")
+    entered = select(bucket, ordered.c.to_stage.label("stage"), literal(1).label("delta"))
+    left = select(bucket, ordered.c.before, literal(-1)).where(ordered.c.before.is_not(None))
+    moves = union_all(entered, left).subquery("moves")
+    query = select(moves.c.bucket, moves.c.stage, func.sum(moves.c.delta)).group_by(
+        moves.c.bucket, moves.c.stage
     )
-    query = (
-        select(ends.c.n, spans.c.to_stage, func.count())
-        .select_from(spans.join(ends, holding))
-        .group_by(ends.c.n, spans.c.to_stage)
-    )
+    by_bucket: dict[int, dict[str, int]] = {}
+    for k, stage, delta in conn.execute(query):
+        by_bucket.setdefault(k, {})[stage] = int(delta)
     counts: list[dict[str, int]] = [{} for _ in moments]
-    for n, stage, customers_in in conn.execute(query):
-        counts[n][stage] = customers_in
+    running: dict[str, int] = {}
+    for k, n in enumerate(order):
+        for stage, delta in by_bucket.get(k, {}).items():
+            running[stage] = running.get(stage, 0) + delta
+        counts[n] = {stage: c for stage, c in running.items() if c}
     return counts
 
 
