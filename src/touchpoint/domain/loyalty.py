@@ -16,9 +16,10 @@ awarded the policy's referral points (an award whose reason is REFERRAL_REASON),
 from __future__ import annotations
 
 import calendar
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from touchpoint.domain.vocabulary import InteractionType
@@ -118,8 +119,7 @@ def fold(
         expired += expire(entry.at)
         if entry.name == POINTS:
             earned += entry.points
-            ends = add_months(entry.at, policy.expire_months) if policy.expire_months else None
-            lots.append([ends, entry.points])
+            lots.append([expiry_of(entry.at, policy), entry.points])
         elif entry.name == REDEEMED:
             redeemed += entry.points
             owed = entry.points
@@ -132,6 +132,40 @@ def fold(
     expired += expire(now)
     referrals = sum(1 for e in kept if e.name == POINTS and e.reason == REFERRAL_REASON)
     return Loyalty(earned - redeemed - expired, earned, redeemed, tier, expired, kept, referrals)
+
+
+def expiry_of(earned_at: datetime, policy: Policy) -> datetime | None:
+    """When the points of an award earned at `earned_at` expire under `policy` (None: never)."""
+    return add_months(earned_at, policy.expire_months) if policy.expire_months else None
+
+
+# add_months keeps the day or takes the month's last, so an award's expiry is at most 3 days
+# before the same day N months on: a day's slack either side keeps every award of a range.
+_MONTH_END_SLACK: Final = timedelta(days=4)
+
+
+def earned_expiring_between(
+    policy: Policy, start: datetime, end: datetime
+) -> tuple[datetime, datetime] | None:
+    """A range of earning moments holding every award whose expiry falls in (start, end] (with a
+    few days more either side: `expiry_of` says exactly); None when points never expire."""
+    if not policy.expire_months:
+        return None
+    months = policy.expire_months
+    return add_months(start, -months) - _MONTH_END_SLACK, add_months(
+        end, -months
+    ) + _MONTH_END_SLACK
+
+
+def spend_window(now: datetime) -> tuple[datetime, datetime]:
+    """The purchases that count for a tier at `now`: occurred in [since, now], TIER_MONTHS back."""
+    return add_months(now, -TIER_MONTHS), now
+
+
+def policy_version(policy: Policy) -> int:
+    """A number that changes with the policy (its expiry, tiers and reward), for the loyalty job's
+    mark: a run under another policy than the last one's starts over from every customer."""
+    return int(hashlib.sha256(repr(policy).encode()).hexdigest()[:7], 16)
 
 
 def tier_for(points: int, spend: float, tiers: Iterable[Tier]) -> str | None:

@@ -9,7 +9,7 @@ import hashlib
 import logging
 import secrets
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,16 +20,17 @@ from sqlalchemy import Connection
 from touchpoint.automation.messages import identity_of
 from touchpoint.automation.playbooks import line_of
 from touchpoint.domain import loyalty as terms
-from touchpoint.domain.loyalty import DEFAULT_POLICY, Loyalty, Policy, add_months, fold, tier_for
+from touchpoint.domain.loyalty import DEFAULT_POLICY, Loyalty, Policy, fold, tier_for
 from touchpoint.domain.vocabulary import InteractionType
 from touchpoint.errors import Conflict, NotFound, ValidationError
 from touchpoint.projections.contract import LogBatch
 from touchpoint.runtime import Touchpoint
-from touchpoint.services.customers import current_id, lookup_keys
+from touchpoint.services import loyalty_marks as marks
+from touchpoint.services.customers import current_id
 from touchpoint.store import automation as automation_store
 from touchpoint.store import customers as customer_store
 from touchpoint.store import loyalty as store
-from touchpoint.store.engine import read_connection
+from touchpoint.store.engine import read_connection, write_transaction
 
 log = logging.getLogger("touchpoint.loyalty")
 
@@ -251,18 +252,29 @@ _Written = TypeVar("_Written", TierChange, ReferralReward)
 
 def run(tp: Touchpoint, now: datetime | None = None) -> LoyaltyRun:
     """The scheduler's loyalty job: referral rewards first (their points count for the tier),
-    then the tier changes. Safe to repeat and to crash: each write has a deterministic id. A
-    loyalty.toml with problems is logged and skipped (`touchpoint loyalty tiers` names them),
-    never stopping the rest of the scheduler."""
+    then the tier changes. Incremental: it reads only the customers whose results can have
+    changed since its mark (services.loyalty_marks), the first run everyone; a run writes what
+    the full job (`reward_referrals`, `move_tiers`) would. Safe to repeat and to crash: each
+    write has a deterministic id, and the mark moves only once they are stored. A loyalty.toml
+    with problems is logged and skipped (`touchpoint loyalty tiers` names them), never stopping
+    the rest of the scheduler."""
     moment = now or datetime.now(UTC)
     try:
         policy = load_policy(tp.settings.data_dir)
     except ValidationError as exc:
         log.error("loyalty job skipped: %s", exc)
         return LoyaltyRun()
-    done = LoyaltyRun(
-        reward_referrals(tp, now=moment, policy=policy), move_tiers(tp, now=moment, policy=policy)
-    )
+    if not policy.tiers and policy.referral_points <= 0:
+        return LoyaltyRun()  # nothing to do; another policy later starts from everyone
+    with read_connection(tp.engine) as conn:
+        scope = marks.scope(conn, marks.read_mark(conn), policy, moment)
+    rewards, rewarded = _reward_referrals(tp, moment, policy, scope.referred)
+    tier_scope = None if scope.tiers is None else scope.tiers | {r.referrer_id for r in rewards}
+    tiers, moved = _move_tiers(tp, moment, policy, tier_scope)
+    if rewarded and moved:  # else the next run reads the same customers again
+        with write_transaction(tp.engine) as conn:
+            marks.write_mark(conn, scope.mark)
+    done = LoyaltyRun(rewards, tiers)
     if done.rewards or done.tiers:
         log.info(
             "loyalty: %s referral rewards, %s tier changes", len(done.rewards), len(done.tiers)
@@ -277,18 +289,27 @@ def move_tiers(
     their last 12 months' spend) is not the tier last set gets one `loyalty_tier` interaction,
     up or down. Nothing when the policy has no tiers (tiers are then the playbooks')."""
     moment = now or datetime.now(UTC)
-    policy = policy or load_policy(tp.settings.data_dir)
-    if not policy.tiers:
-        return []
+    return _move_tiers(tp, moment, policy or load_policy(tp.settings.data_dir), None)[0]
+
+
+def _move_tiers(
+    tp: Touchpoint, now: datetime, policy: Policy, only: Collection[str] | None
+) -> tuple[list[TierChange], bool]:
+    """The tier changes of the customers `only` names (None: everyone's), written, and whether
+    every one was (none refused)."""
+    if not policy.tiers or (only is not None and not only):
+        return [], True
     with read_connection(tp.engine) as conn:
-        changes = _tier_changes(conn, policy, moment)
-        items = _tier_items(conn, changes, moment)
+        changes = _tier_changes(conn, policy, now, only)
+        items = _tier_items(conn, changes, now)
     return _recorded(tp, changes, items)
 
 
-def _tier_changes(conn: Connection, policy: Policy, now: datetime) -> list[TierChange]:
-    since = add_months(now, -terms.TIER_MONTHS)
-    spend = store.spend_between(conn, since, now)
+def _tier_changes(
+    conn: Connection, policy: Policy, now: datetime, only: Collection[str] | None = None
+) -> list[TierChange]:
+    since, _ = terms.spend_window(now)
+    spend = store.spend_between(conn, since, now, only)
     changes: list[TierChange] = []
 
     def compare(cid: str, found: Loyalty) -> None:
@@ -301,7 +322,7 @@ def _tier_changes(conn: Connection, policy: Policy, now: datetime) -> list[TierC
         key = _digest(f"{cid}|{after}|{due or ''}")
         changes.append(TierChange(cid, found.tier, due, why, found.balance, spent, f"tier-{key}"))
 
-    for cid, entries in store.ledgers(conn, now):
+    for cid, entries in store.ledgers(conn, now, only):
         compare(cid, fold(entries, policy, now))
     for cid in sorted(spend):  # spent, but no ledger yet
         compare(cid, fold((), policy, now))
@@ -332,15 +353,22 @@ def reward_referrals(
     customer, an unknown referrer, or a customer who had bought before the referral earns
     nothing (and nothing is written)."""
     moment = now or datetime.now(UTC)
-    policy = policy or load_policy(tp.settings.data_dir)
-    if policy.referral_points <= 0:
-        return []
+    return _reward_referrals(tp, moment, policy or load_policy(tp.settings.data_dir), None)[0]
+
+
+def _reward_referrals(
+    tp: Touchpoint, now: datetime, policy: Policy, only: Collection[str] | None
+) -> tuple[list[ReferralReward], bool]:
+    """The rewards due for the referred customers `only` names (None: everyone), written, and
+    whether every one was (none refused)."""
+    if policy.referral_points <= 0 or (only is not None and not only):
+        return [], True
     rewards: list[ReferralReward] = []
     items: list[dict[str, Any] | None] = []
     with read_connection(tp.engine) as conn:
         seen: set[str] = set()
         for referred, referred_at, said, bought_at in store.referrals_unrewarded(
-            conn, moment, REWARD_PREFIX
+            conn, now, REWARD_PREFIX, only
         ):
             named = terms.referrer_of(said)
             if named is None or referred in seen:  # the first referral naming someone counts
@@ -367,10 +395,10 @@ def _customer_named(conn: Connection, kind: str, value: str) -> str | None:
     try:
         if kind == "customer":
             return current_id(conn, value)
-        keys = lookup_keys(email=value) if kind == "email" else lookup_keys(external_id=value)
-        found = customer_store.find_by_key(conn, keys[0]) if keys else None
+        key = marks.referrer_key(kind, value)
+        found = customer_store.find_by_key(conn, key) if key is not None else None
         return current_id(conn, found) if found is not None else None
-    except (NotFound, ValidationError):
+    except NotFound:
         return None
 
 
@@ -401,12 +429,17 @@ def _item(
 
 def _recorded(
     tp: Touchpoint, found: list[_Written], items: list[dict[str, Any] | None]
-) -> list[_Written]:
+) -> tuple[list[_Written], bool]:
     """Ingest the items; each found thing says whether it was stored now (an id stored before,
-    by a concurrent run, stores nothing more). One without an identity is left out."""
+    by a concurrent run, stores nothing more). One without an identity is left out. With it,
+    whether none was refused."""
     kept = [(thing, item) for thing, item in zip(found, items, strict=True) if item is not None]
+    if not kept:
+        return [], True
     report = tp.ingestor.ingest(enumerate(item for _thing, item in kept))
     stored = {r.id for r in report.results if r.status == "accepted"}
     for result in report.rejected:
         log.error("loyalty job: %s not recorded: %s", result.id, result.reason)
-    return [replace(thing, recorded=thing.id in stored) for thing, _item in kept]
+    return [replace(thing, recorded=thing.id in stored) for thing, _item in kept], not (
+        report.rejected
+    )

@@ -1,18 +1,21 @@
 """Loyalty in the log (domain/loyalty.py): one customer's ledger, oldest first; for the tier job
-every customer's ledger (streamed) and the last months' spend; for the referral rewards the
-referrals of customers who have bought and whose referrer has not been rewarded for them."""
+every customer's ledger (streamed) and the last months' spend, or only some customers'; for the
+referral rewards the referrals of customers who have bought and whose referrer has not been
+rewarded for them; and for the job's incremental runs, the customers something changed for since
+its mark (new rows, rows whose moment came, awards expiring, purchases leaving the 12 months)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Connection, func, literal, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, literal, or_, select
 
-from touchpoint.domain.loyalty import NAMES, REFERRAL, TIER, Entry, whole_points
-from touchpoint.store.tables import customers, interactions
+from touchpoint.domain.loyalty import NAMES, POINTS, REFERRAL, TIER, Entry, whole_points
+from touchpoint.store.bulk import in_set, set_param
+from touchpoint.store.tables import customers, identities, interactions, merges
 
 _log = interactions.c
 _STREAMED = 5_000  # rows of the ledgers read at a time
@@ -43,16 +46,37 @@ def _entry(id_: str, at: datetime, name: str, properties: dict[str, Any]) -> Ent
     )
 
 
-def ledgers(conn: Connection, upto: datetime) -> Iterator[tuple[str, list[Entry]]]:
-    """Every customer's ledger up to `upto`, oldest first, one customer at a time (in customer
-    order), for the tier job to fold each as the customer's page does."""
-    query = (
+Only = Collection[str] | None  # some customers (their ids), or None: every customer
+
+
+def _type_is(value: str, only: Only) -> ColumnElement[bool]:
+    """`type = value`; for some customers' rows in a form no index serves (`type || ''`), so that
+    the customers' index finds them, not the (type, occurred_at) one reading every customer's."""
+    return (_log.type if only is None else _log.type.concat("")) == value
+
+
+def _of(query: Select[Any], conn: Connection, only: Only) -> tuple[Select[Any], dict[str, Any]]:
+    """The query narrowed to the customers `only` names (one parameter, whatever their number)."""
+    if only is None:
+        return query, {}
+    return query.where(in_set(_log.customer_id, conn.dialect)), set_param(only, conn.dialect)
+
+
+def ledgers(
+    conn: Connection, upto: datetime, only: Only = None
+) -> Iterator[tuple[str, list[Entry]]]:
+    """Every customer's ledger (or those of the customers `only` names) up to `upto`, oldest
+    first, one customer at a time (in customer order), for the tier job to fold each as the
+    customer's page does."""
+    query, params = _of(
         select(_log.customer_id, _log.id, _log.occurred_at, _log.name, _log.properties)
-        .where(_log.type == "custom", _log.name.in_(NAMES), _log.occurred_at <= upto)
+        .where(_type_is("custom", only), _log.name.in_(NAMES), _log.occurred_at <= upto)
         .order_by(_log.customer_id, _log.occurred_at, _log.seq)
-        .execution_options(yield_per=_STREAMED)
+        .execution_options(yield_per=_STREAMED),
+        conn,
+        only,
     )
-    rows = conn.execute(query)
+    rows = conn.execute(query, params)
     for customer_id, group in groupby(rows, key=lambda r: str(r.customer_id)):
         yield (
             customer_id,
@@ -60,22 +84,27 @@ def ledgers(conn: Connection, upto: datetime) -> Iterator[tuple[str, list[Entry]
         )
 
 
-def spend_between(conn: Connection, since: datetime, upto: datetime) -> dict[str, float]:
-    """{customer: purchase revenue in [since, upto]} for every customer who spent in it."""
-    query = (
+def spend_between(
+    conn: Connection, since: datetime, upto: datetime, only: Only = None
+) -> dict[str, float]:
+    """{customer: purchase revenue in [since, upto]} for every customer who spent in it (of
+    those `only` names)."""
+    query, params = _of(
         select(_log.customer_id, func.sum(_log.revenue))
-        .where(_log.type == "purchase", _log.occurred_at >= since, _log.occurred_at <= upto)
-        .group_by(_log.customer_id)
+        .where(_type_is("purchase", only), _log.occurred_at >= since, _log.occurred_at <= upto)
+        .group_by(_log.customer_id),
+        conn,
+        only,
     )
-    return {str(cid): float(total or 0.0) for cid, total in conn.execute(query)}
+    return {str(cid): float(total or 0.0) for cid, total in conn.execute(query, params)}
 
 
 def referrals_unrewarded(
-    conn: Connection, upto: datetime, reward_prefix: str
+    conn: Connection, upto: datetime, reward_prefix: str, only: Only = None
 ) -> list[tuple[str, datetime, dict[str, Any], datetime]]:
     """(referred customer, referral's moment, its properties, first purchase's moment) for each
-    referral of a customer who has purchased by `upto` and is not rewarded for, oldest referral
-    of each customer first. A reward is the interaction `reward_prefix` + a referred customer's
+    referral of a customer (of those `only` names) who has purchased by `upto` and is not
+    rewarded for, oldest referral of each customer first. A reward is the interaction `reward_prefix` + a referred customer's
     id; the customer counts as rewarded when it is stored for them or for a customer merged
     into them (one person, one reward, whichever profile bought first)."""
     bought = interactions.alias("bought")
@@ -97,15 +126,17 @@ def referrals_unrewarded(
         .join(merged, theirs.c.id == literal(reward_prefix) + merged.c.id)
         .where(merged.c.merged_into == _log.customer_id)
     )
-    query = (
+    query, params = _of(
         select(_log.customer_id, _log.occurred_at, _log.properties, first.label("at"))
-        .where(_log.type == REFERRAL, _log.occurred_at <= upto)
+        .where(_type_is(REFERRAL, only), _log.occurred_at <= upto)
         .where(~own.exists(), ~of_merged.exists())
-        .order_by(_log.customer_id, _log.occurred_at, _log.seq)
+        .order_by(_log.customer_id, _log.occurred_at, _log.seq),
+        conn,
+        only,
     )
     return [
         (str(r.customer_id), r.occurred_at, dict(r.properties or {}), r.at)
-        for r in conn.execute(query)
+        for r in conn.execute(query, params)
         if r.at is not None
     ]
 
@@ -115,3 +146,95 @@ def redemption(conn: Connection, interaction_id: str) -> dict[str, Any] | None:
     query = select(_log.customer_id, _log.name, _log.properties).where(_log.id == interaction_id)
     row = conn.execute(query).mappings().first()
     return dict(row) if row is not None else None
+
+
+# --- what changed since the loyalty job's mark ------------------------------------------------
+
+_PURCHASE = "purchase"
+
+
+def _what_counts() -> ColumnElement[bool]:
+    """A loyalty entry, a purchase or a referral: the rows the job's results are made of (the
+    type first, so that a range of moments is read by the (type, occurred_at) index)."""
+    return and_(
+        _log.type.in_((_PURCHASE, REFERRAL, "custom")),
+        or_(_log.type != "custom", _log.name.in_(NAMES)),
+    )
+
+
+def appended_between(conn: Connection, after: int, upto: int) -> tuple[set[str], set[str]]:
+    """For the log positions (after, upto]: the customers with a loyalty entry, a purchase or a
+    referral there, and every customer with any interaction there (one of whom may have
+    gained an identity a referral names)."""
+    query = (
+        select(_log.customer_id, _what_counts().label("counts"))
+        .where(_log.seq > after, _log.seq <= upto)
+        .distinct()
+    )
+    counting: set[str] = set()
+    every: set[str] = set()
+    for cid, counts in conn.execute(query):
+        every.add(str(cid))
+        if counts:
+            counting.add(str(cid))
+    return counting, every
+
+
+def occurring_between(conn: Connection, after: datetime, upto: datetime) -> set[str]:
+    """The customers with a loyalty entry, a purchase or a referral that occurred in (after,
+    upto], whenever it was stored: a run at `after` left it out as not yet happened."""
+    query = (
+        select(_log.customer_id)
+        .where(_log.occurred_at > after, _log.occurred_at <= upto, _what_counts())
+        .distinct()
+    )
+    return set(map(str, conn.scalars(query)))
+
+
+def purchases_between(conn: Connection, since: datetime, upto: datetime) -> set[str]:
+    """The customers with a purchase that occurred in [since, upto]."""
+    query = (
+        select(_log.customer_id)
+        .where(_log.type == _PURCHASE, _log.occurred_at >= since, _log.occurred_at <= upto)
+        .distinct()
+    )
+    return set(map(str, conn.scalars(query)))
+
+
+def awards_between(conn: Connection, since: datetime, upto: datetime) -> list[tuple[str, datetime]]:
+    """(customer, moment) of each award of points earned in [since, upto]."""
+    query = select(_log.customer_id, _log.occurred_at).where(
+        _log.type == "custom",
+        _log.name == POINTS,
+        _log.occurred_at >= since,
+        _log.occurred_at <= upto,
+    )
+    return [(str(cid), at) for cid, at in conn.execute(query)]
+
+
+def merged_after(conn: Connection, after: int) -> tuple[int, set[str]]:
+    """The newest merge's seq, and both customers of every merge after `after`."""
+    top = int(conn.scalar(select(func.max(merges.c.seq))) or 0)
+    query = select(merges.c.survivor_id, merges.c.merged_id).where(
+        merges.c.seq > after, merges.c.seq <= top
+    )
+    return top, {str(cid) for pair in conn.execute(query) for cid in pair}
+
+
+def keys_of(conn: Connection, customer_ids: Collection[str]) -> set[str]:
+    """Every identity key these customers hold now."""
+    if not customer_ids:
+        return set()
+    query = select(identities.c.key).where(in_set(identities.c.customer_id, conn.dialect))
+    return set(conn.scalars(query, set_param(customer_ids, conn.dialect)))
+
+
+def referrals(conn: Connection, upto: datetime) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(referred customer, properties) of every referral up to `upto`, streamed."""
+    query = (
+        select(_log.customer_id, _log.properties)
+        .where(_log.type == REFERRAL, _log.occurred_at <= upto)
+        .execution_options(yield_per=_STREAMED)
+    )
+    for cid, properties in conn.execute(query):
+        yield str(cid), dict(properties or {})
