@@ -193,6 +193,18 @@ def test_while_checkpointing_commits_leave_checkpoints_to_the_thread(engine: sa.
     assert len(names(engine)) == 2000
 
 
+def test_the_first_of_two_checkpointing_blocks_to_end_leaves_the_other_on(
+    engine: sa.Engine,
+) -> None:
+    """A worker's block and its runtime's on one database: the first to end must not turn the
+    COMMIT's checkpoints back on under the block still running."""
+    with checkpointing(engine, every_s=0.05):
+        with checkpointing(engine, every_s=0.05, thread=False):
+            assert autocheckpoint(engine) == CHECKPOINT_SAFETY_PAGES
+        assert autocheckpoint(engine) == CHECKPOINT_SAFETY_PAGES
+    assert autocheckpoint(engine) == 1000
+
+
 def test_without_the_thread_a_small_commit_stays_in_the_wal(engine: sa.Engine) -> None:
     """The check above means something: with no checkpointer, the same commit leaves the
     database file as it was."""

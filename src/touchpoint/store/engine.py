@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -198,7 +198,10 @@ class WriterQueue:
 # wait); the automatic one stays as a safety net at a much larger WAL.
 CHECKPOINT_EVERY_S = 0.5
 CHECKPOINT_SAFETY_PAGES = 50_000  # ~200 MB of WAL: only if the thread cannot keep up
-_checkpointed: set[str] = set()
+# Databases whose checkpoints a thread runs, with how many checkpointing() blocks hold each: two
+# in one process (a server's and its tests', a worker's and the runtime's) share one URL, and
+# the first to end must not turn checkpoints back on under the other.
+_checkpointed: Counter[str] = Counter()
 
 
 @contextmanager
@@ -212,7 +215,7 @@ def checkpointing(
         yield
         return
     key = str(engine.url)
-    _checkpointed.add(key)
+    _checkpointed[key] += 1
     engine.dispose()  # connections made from now on take the pragma
     stop = threading.Event()
 
@@ -233,8 +236,10 @@ def checkpointing(
     finally:
         stop.set()
         checkpointer.join(timeout=10)
-        _checkpointed.discard(key)
-        engine.dispose()
+        _checkpointed[key] -= 1
+        if _checkpointed[key] <= 0:
+            del _checkpointed[key]
+            engine.dispose()  # connections made from now on checkpoint on COMMIT again
 
 
 # --- riders: small writes carried by the next write transaction --------------------------------
