@@ -80,6 +80,19 @@ def test_the_demo_returns_what_it_did_and_reports_its_steps(tp: Touchpoint) -> N
     assert result.lifecycle_map.is_file() and '"type":"sankey"' in result.lifecycle_map.read_text()
 
 
+def test_the_demo_leaves_the_tickets_following_the_log_at_its_end(tp: Touchpoint) -> None:
+    """The tickets the log names are linked by the demo, not by the first page that shows one
+    (a customer's page followed up to 1,000 of them while a user waited)."""
+    from touchpoint.services.tickets import LOG_CONSUMER
+    from touchpoint.store import projections as checkpoints
+    from touchpoint.store.log import last_seq
+
+    run_demo(tp, customers=30, seed=3, now=NOW)
+    with read_connection(tp.engine) as conn:
+        mark = checkpoints.read_checkpoint(conn, LOG_CONSUMER)
+        assert mark is not None and mark.position == last_seq(conn) > 0
+
+
 def test_a_naive_run_moment_is_refused(tp: Touchpoint) -> None:
     with pytest.raises(ValidationError, match="timezone"):
         run_demo(tp, customers=5, seed=7, now=NOW.replace(tzinfo=None))

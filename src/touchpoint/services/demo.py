@@ -21,7 +21,7 @@ from touchpoint.demo.state import STATE_FILE, DemoState, read_state, write_state
 from touchpoint.errors import AuthError, Conflict, ValidationError
 from touchpoint.services import customers as customer_service
 from touchpoint.services import lifecycle as lifecycle_service
-from touchpoint.services import users
+from touchpoint.services import tickets, users
 from touchpoint.services.keys import authenticate, create_key
 from touchpoint.store import contact_center as cc_store
 from touchpoint.store import customers as customer_store
@@ -120,6 +120,8 @@ def run_demo(
     _demo_center(tp, seed)
     step("switchboard")
     switchboard = _demo_switchboard(tp, seed, end)
+    # the tickets the log names, linked now rather than by the first page that shows tickets
+    tickets.catch_up(tp, now=now)
     step("summary")
     with read_connection(tp.engine) as conn:
         business = overview.business_overview(conn)

@@ -588,6 +588,15 @@ def follow_log(tp: Touchpoint, *, now: datetime | None = None, limit: int = 1_00
     return len(rows)
 
 
+def catch_up(tp: Touchpoint, *, now: datetime | None = None) -> int:
+    """Follow the log to its end, `follow_log`'s batches one after another (after a bulk load,
+    so that no page's first view does it). Returns how many rows it read."""
+    total = 0
+    while read := follow_log(tp, now=now):
+        total += read
+    return total
+
+
 def _follow(conn: Connection, config: CenterConfig | None, row: RowMapping) -> None:
     properties = row["properties"] or {}
     named = properties.get(terms.TICKET_ID_PROPERTY)
