@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, delete, func, literal, select, union_all
+from sqlalchemy import Connection, and_, case, delete, func, literal, select
 
 from touchpoint.domain.stage_engine import Event, StageState, Transition
 from touchpoint.store.bulk import bulk_insert, in_set, set_param
@@ -153,8 +153,8 @@ def stage_counts_at(conn: Connection, moments: Sequence[datetime]) -> list[dict[
     at a moment is their last transition up to it (by moment, then seq). Each transition moves
     one customer into its stage and out of the one before it (the customer's previous
     transition, `lag`), so the count of a stage at a moment is the sum of those moves up to it:
-    the moves are summed per stage and per span between the moments (one CASE, no join of every
-    transition with every moment), then added up span by span."""
+    the moves are counted per (stage left, stage entered) and per span between the moments (one
+    CASE, no join of every transition with every moment), then added up span by span."""
     if not moments:
         return []
     order = sorted(range(len(moments)), key=lambda n: moments[n])
@@ -173,15 +173,16 @@ def stage_counts_at(conn: Connection, moments: Sequence[datetime]) -> list[dict[
     bucket = case(
         *((ordered.c.at <= literal(moments[n], t.c.at.type), k) for k, n in enumerate(order))
     ).label("bucket")
-    entered = select(bucket, ordered.c.to_stage.label("stage"), literal(1).label("delta"))
-    left = select(bucket, ordered.c.before, literal(-1)).where(ordered.c.before.is_not(None))
-    moves = union_all(entered, left).subquery("moves")
-    query = select(moves.c.bucket, moves.c.stage, func.sum(moves.c.delta)).group_by(
-        moves.c.bucket, moves.c.stage
+    # one pass over the ordered transitions: how many moved from each stage into each, per span
+    query = select(bucket, ordered.c.before, ordered.c.to_stage, func.count()).group_by(
+        bucket, ordered.c.before, ordered.c.to_stage
     )
     by_bucket: dict[int, dict[str, int]] = {}
-    for k, stage, delta in conn.execute(query):
-        by_bucket.setdefault(k, {})[stage] = int(delta)
+    for k, before, stage, moved in conn.execute(query):
+        deltas = by_bucket.setdefault(k, {})
+        deltas[stage] = deltas.get(stage, 0) + moved
+        if before is not None:
+            deltas[before] = deltas.get(before, 0) - moved
     counts: list[dict[str, int]] = [{} for _ in moments]
     running: dict[str, int] = {}
     for k, n in enumerate(order):

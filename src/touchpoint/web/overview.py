@@ -19,6 +19,7 @@ from touchpoint.analytics.reports import Sources
 from touchpoint.analytics.service import make_request, report_spec, run_query
 from touchpoint.services import lifecycle as lifecycle_service
 from touchpoint.services.access import Principal
+from touchpoint.services.lifecycle import LifecycleSummary
 from touchpoint.store.engine import read_connection
 from touchpoint.web import charts
 from touchpoint.web.auth import signed_in, touchpoint_of
@@ -94,10 +95,9 @@ def _ends(at: datetime) -> list[datetime]:
     return [at - k * WEEK for k in range(TREND_WEEKS - 1, -1, -1)]
 
 
-def stage_trends(request: Request, at: datetime) -> dict[str, Any]:
-    """Each stage's customers at the end of each of the last 12 weeks, as a sparkline."""
-    with read_connection(touchpoint_of(request).engine) as conn:
-        counts = lifecycle_service.summaries_at(conn, _ends(at))
+def stage_trends(at: datetime, counts: list[LifecycleSummary]) -> dict[str, Any]:
+    """Each stage's customers at the end of each of the last 12 weeks (`counts`, at `_ends`),
+    as a sparkline."""
     days = [f"{end:%Y-%m-%d}" for end in _ends(at)]
     series: dict[str, list[float | None]] = {}
     for summary in counts:
@@ -150,13 +150,13 @@ def _whole_page(request: Request, who: Principal, at: datetime, **values: Any) -
     """The overview page: the stages now and their trends, and `values` (the week's figures, or
     none yet)."""
     with read_connection(touchpoint_of(request).engine) as conn:
-        summary = lifecycle_service.summary(conn, at)
+        counts = lifecycle_service.summaries_at(conn, _ends(at))
     shown = {"figures": None, "weeks": TREND_WEEKS} | values
     return page(
         request,
         "overview.html",
         who,
-        summary=summary,
-        stage_trends=stage_trends(request, at),
+        summary=counts[-1],  # the last week's end is `at`: the stages now
+        stage_trends=stage_trends(at, counts),
         **shown,
     )
