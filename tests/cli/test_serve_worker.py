@@ -10,11 +10,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from tests.builders import interaction
 from tests.projections.test_worker import PLAYBOOK, followed_trait
@@ -168,3 +171,33 @@ def test_several_server_processes_share_one_worker_and_no_scheduler_starts_none(
         _abandon(sqlite_settings, "cy@example.com")
         time.sleep(2.0)
         assert followed_trait(sqlite_settings, "cy@example.com") is None  # nobody runs playbooks
+
+
+def test_a_sigterm_as_the_worker_starts_still_stops_it(
+    sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`touchpoint demo` prints that it serves, then starts the worker: a SIGTERM right then
+    (its handler raises SystemExit wherever the main thread is) once left the worker running
+    and the server waiting for it for ever."""
+    from touchpoint.cli import supervisor
+
+    started = supervisor.SupervisedWorker.start
+
+    def start_then_signalled(self: supervisor.SupervisedWorker) -> None:
+        started(self)
+        _until(lambda: self.pid is not None, 30)  # the worker process exists
+        raise SystemExit(128 + signal.SIGTERM)  # the handler, run at this line
+
+    monkeypatch.setattr(supervisor.SupervisedWorker, "start", start_then_signalled)
+    open_touchpoint(sqlite_settings).close()
+    try:
+        with (
+            pytest.raises(SystemExit),
+            supervisor.supervised_worker(sqlite_settings.data_dir, say=lambda _line: None),
+        ):
+            pytest.fail("the block never runs")
+        assert _until(lambda: not _workers_of(os.getpid()), 30)
+        assert not any(t.name == "touchpoint-worker-supervisor" for t in threading.enumerate())
+    finally:
+        for pid in _workers_of(os.getpid()):
+            os.kill(pid, signal.SIGKILL)

@@ -47,7 +47,11 @@ class SupervisedWorker:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
-        self._thread = threading.Thread(target=self._supervise, name="touchpoint-worker-supervisor")
+        # A daemon: should the server's main thread end without `stop` (killed between two
+        # lines), the process still exits, and its worker, watching its parent, stops too.
+        self._thread = threading.Thread(
+            target=self._supervise, name="touchpoint-worker-supervisor", daemon=True
+        )
 
     @property
     def pid(self) -> int | None:
@@ -100,7 +104,7 @@ class SupervisedWorker:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        if self._thread.is_alive():
+        if self._thread.is_alive():  # started, or a SIGTERM came before it could start
             self._thread.join()
 
 
@@ -123,10 +127,10 @@ def supervised_worker(data_dir: Path, *, say: Callable[[str], None]) -> Iterator
     def terminated(_sig: int, _frame: FrameType | None) -> None:
         raise SystemExit(128 + signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, terminated)
     worker = SupervisedWorker(data_dir, say=say)
-    worker.start()
-    try:
+    signal.signal(signal.SIGTERM, terminated)
+    try:  # a SIGTERM as soon as the handler is in (even inside start) still stops the worker
+        worker.start()
         yield worker
     finally:
         worker.stop()
