@@ -92,7 +92,11 @@ def output_until_serving(*args: str, data_dir: Path) -> str:
             return "".join(lines)
         finally:
             demo.terminate()
-            demo.wait(timeout=30)
+            try:
+                demo.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # fail, rather than wait for ever on leaving
+                demo.kill()
+                raise
 
 
 def secrets(output: str) -> list[str]:
