@@ -62,6 +62,7 @@ PAGES = (
     "/app/segments",
     "/app/segments/preview?rule=stage+%3D+at_risk",
     "/app/playbooks",
+    "/app/scores",
     "/app/tickets",
 )
 

@@ -3,7 +3,9 @@ breakdown (decayed to a moment), and applying a new score file (validated, then 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,6 +98,20 @@ class ModelDetail(ModelSummary):
 
 
 @dataclass(frozen=True)
+class ScoreBand:
+    """Customers whose score at the moment is at least `low` and below `high` (None: no end)."""
+
+    low: float | None  # None: no start (below zero)
+    high: float | None
+    customers: int
+
+
+@dataclass(frozen=True)
+class ModelOverview(ModelDetail):
+    bands: tuple[ScoreBand, ...]  # below 0, then from 0 to each threshold and beyond the last
+
+
+@dataclass(frozen=True)
 class ApplyResult:
     models: tuple[str, ...]
     customers: int
@@ -185,8 +201,37 @@ def model_detail(
     return ModelDetail(**values, top=tuple(top))
 
 
-def _summary(conn: Connection, model: ScoreModel, moment: datetime) -> ModelSummary:
-    scores = list(store.decayed_scores(conn, model.name, moment).values())
+def overviews(
+    conn: Connection, tp: Touchpoint, *, at: datetime | None = None
+) -> list[ModelOverview]:
+    """Every model in force as `model_detail` gives it, and its customers by score band (the
+    thresholds are the bands' edges), the scores decayed to `at` read once per model."""
+    moment = _now(at)
+    found = []
+    for model in projection(tp).models(conn):
+        scores = store.decayed_scores(conn, model.name, moment)
+        summary = _summary(conn, model, moment, list(scores.values()))
+        top = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_CUSTOMERS]
+        values = {f.name: getattr(summary, f.name) for f in fields(summary)}
+        found.append(ModelOverview(**values, top=tuple(top), bands=_bands(model, scores.values())))
+    return found
+
+
+def _bands(model: ScoreModel, scores: Iterable[float]) -> tuple[ScoreBand, ...]:
+    edges = sorted({0.0, *(t for t in model.thresholds if t > 0)})
+    lows: list[float | None] = [None, *edges]
+    highs: list[float | None] = [*edges, None]
+    counts = [0] * len(lows)
+    for score in scores:
+        counts[bisect_right(edges, score)] += 1
+    return tuple(ScoreBand(lo, hi, n) for lo, hi, n in zip(lows, highs, counts, strict=True))
+
+
+def _summary(
+    conn: Connection, model: ScoreModel, moment: datetime, scores: list[float] | None = None
+) -> ModelSummary:
+    if scores is None:
+        scores = list(store.decayed_scores(conn, model.name, moment).values())
     return ModelSummary(
         name=model.name,
         description=model.description,

@@ -16,7 +16,17 @@ from fastapi.staticfiles import StaticFiles
 
 from touchpoint.errors import TouchpointError
 from touchpoint.runtime import Touchpoint
-from touchpoint.web import automation, center, customers, login, overview, pages, reports, tickets
+from touchpoint.web import (
+    automation,
+    center,
+    customers,
+    login,
+    overview,
+    pages,
+    reports,
+    scores,
+    tickets,
+)
 from touchpoint.web import session as sessions
 from touchpoint.web.auth import REALM, SignInNeeded, asks_for_basic
 from touchpoint.web.render import STATIC, page
@@ -39,6 +49,7 @@ def create_web_app(tp: Touchpoint) -> FastAPI:
     web.include_router(reports.router)
     web.include_router(center.router)
     web.include_router(automation.router)
+    web.include_router(scores.router)
     web.add_api_route("/static/plotly.min.js", plotly_js, methods=["GET"])
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
     web.add_exception_handler(TouchpointError, _error_page)  # type: ignore[arg-type]

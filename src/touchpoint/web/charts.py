@@ -147,6 +147,36 @@ def segment_counts(points: list[Any]) -> go.Figure:
     return fig
 
 
+def band_label(low: float | None, high: float | None) -> str:
+    """A score band in words: "below 0", "20 to 50", "50 or more"."""
+    if low is None:
+        return f"below {high:g}"
+    return f"{low:g} or more" if high is None else f"{low:g} to {high:g}"
+
+
+def score_bands(model: str, bands: list[Any]) -> go.Figure:
+    """A score model's customers per band between its thresholds (the last bands are the hot)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(
+        go.Bar(
+            x=[band_label(b.low, b.high) for b in bands],
+            y=[b.customers for b in bands],
+            marker_color="#1f5f8b",
+            text=[f"{b.customers:,}" for b in bands],
+            textposition="outside",
+        )
+    )
+    fig.update_layout(
+        title=f"Customers by {model} score now",
+        template="plotly_white",
+        xaxis={"type": "category", "title": "score"},
+        yaxis={"title": "customers"},
+        height=320,
+    )
+    return fig
+
+
 def sparkline(
     x: Sequence[Any], y: Sequence[float | None], name: str, *, step: bool
 ) -> dict[str, Any]:

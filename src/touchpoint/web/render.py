@@ -39,6 +39,7 @@ PAGES = (
     ("/app/attribution", "Attribution", "analytics.read"),
     ("/app/customers", "Customers", "customers.list"),
     ("/app/segments", "Segments", "customers.list"),
+    ("/app/scores", "Scores", "customers.list"),
     ("/app/playbooks", "Playbooks", "playbooks.read"),
     ("/app/wallboard", "Wallboard", "cc.read"),
     ("/app/tickets", "Tickets", "tickets.read"),
