@@ -63,6 +63,7 @@ PAGES = (
     "/app/segments/preview?rule=stage+%3D+at_risk",
     "/app/playbooks",
     "/app/scores",
+    "/app/campaigns",
     "/app/tickets",
 )
 

@@ -27,6 +27,7 @@ PAGES = {
     "/app/segments": ("Segments", None),
     "/app/playbooks": ("Playbooks", None),
     "/app/scores": ("Scores", "#bands-0"),
+    "/app/campaigns": ("Outbound campaigns", None),
 }
 _REFUSED = (
     "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"

@@ -18,6 +18,7 @@ from touchpoint.errors import TouchpointError
 from touchpoint.runtime import Touchpoint
 from touchpoint.web import (
     automation,
+    campaigns,
     center,
     customers,
     login,
@@ -50,6 +51,7 @@ def create_web_app(tp: Touchpoint) -> FastAPI:
     web.include_router(center.router)
     web.include_router(automation.router)
     web.include_router(scores.router)
+    web.include_router(campaigns.router)
     web.add_api_route("/static/plotly.min.js", plotly_js, methods=["GET"])
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
     web.add_exception_handler(TouchpointError, _error_page)  # type: ignore[arg-type]

@@ -43,6 +43,7 @@ PAGES = (
     ("/app/playbooks", "Playbooks", "playbooks.read"),
     ("/app/wallboard", "Wallboard", "cc.read"),
     ("/app/tickets", "Tickets", "tickets.read"),
+    ("/app/campaigns", "Campaigns", "cc.read"),
     ("/app/staffing", "Staffing", "cc.read"),
     ("/app/simulate", "What-ifs", "cc.read"),
 )
