@@ -453,7 +453,13 @@ def iter_score_rows(conn: Connection, model: str) -> Iterator[ScoreRow]:
 def decayed_scores(conn: Connection, model: str, now: datetime) -> dict[str, float]:
     """customer_id -> the score under `model` as it stands at `now` (decay applied). Customers
     with no interaction have no row (their score is 0)."""
-    return {row.customer_id: row.at(now) for row in iter_score_rows(conn, model)}
+    c = customer_scores.c  # only what the decay reads: one moment per row to convert, not four
+    query = select(c.customer_id, c.points, c.reference_at, c.half_life_s).where(c.model == model)
+    at = now.timestamp()
+    return {
+        cid: decayed(points, reference.timestamp() if reference else None, at, half_life)
+        for cid, points, reference, half_life in conn.execute(query)
+    }
 
 
 def awards_of(conn: Connection, customer_id: str, model: str) -> list[dict[str, Any]]:
