@@ -64,6 +64,7 @@ PAGES = (
     "/app/playbooks",
     "/app/scores",
     "/app/campaigns",
+    "/app/audit",
     "/app/tickets",
 )
 

@@ -28,6 +28,7 @@ PAGES = {
     "/app/playbooks": ("Playbooks", None),
     "/app/scores": ("Scores", "#bands-0"),
     "/app/campaigns": ("Outbound campaigns", None),
+    "/app/audit": ("Audit trail", None),
 }
 _REFUSED = (
     "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from touchpoint.errors import TouchpointError
 from touchpoint.runtime import Touchpoint
 from touchpoint.web import (
+    audit,
     automation,
     campaigns,
     center,
@@ -52,6 +53,7 @@ def create_web_app(tp: Touchpoint) -> FastAPI:
     web.include_router(automation.router)
     web.include_router(scores.router)
     web.include_router(campaigns.router)
+    web.include_router(audit.router)
     web.add_api_route("/static/plotly.min.js", plotly_js, methods=["GET"])
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
     web.add_exception_handler(TouchpointError, _error_page)  # type: ignore[arg-type]

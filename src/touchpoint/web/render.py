@@ -44,6 +44,7 @@ PAGES = (
     ("/app/wallboard", "Wallboard", "cc.read"),
     ("/app/tickets", "Tickets", "tickets.read"),
     ("/app/campaigns", "Campaigns", "cc.read"),
+    ("/app/audit", "Audit trail", "audit.read"),
     ("/app/staffing", "Staffing", "cc.read"),
     ("/app/simulate", "What-ifs", "cc.read"),
 )
