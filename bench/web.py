@@ -65,6 +65,7 @@ PAGES = (
     "/app/scores",
     "/app/campaigns",
     "/app/audit",
+    "/app/admin",
     "/app/tickets",
 )
 

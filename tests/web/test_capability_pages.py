@@ -29,6 +29,7 @@ PAGES = {
     "/app/scores": ("Scores", "#bands-0"),
     "/app/campaigns": ("Outbound campaigns", None),
     "/app/audit": ("Audit trail", None),
+    "/app/admin": ("Users and keys", None),
 }
 _REFUSED = (
     "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"

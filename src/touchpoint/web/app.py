@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from touchpoint.errors import TouchpointError
 from touchpoint.runtime import Touchpoint
 from touchpoint.web import (
+    admin,
     audit,
     automation,
     campaigns,
@@ -54,6 +55,7 @@ def create_web_app(tp: Touchpoint) -> FastAPI:
     web.include_router(scores.router)
     web.include_router(campaigns.router)
     web.include_router(audit.router)
+    web.include_router(admin.router)
     web.add_api_route("/static/plotly.min.js", plotly_js, methods=["GET"])
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
     web.add_exception_handler(TouchpointError, _error_page)  # type: ignore[arg-type]

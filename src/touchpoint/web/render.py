@@ -45,6 +45,7 @@ PAGES = (
     ("/app/tickets", "Tickets", "tickets.read"),
     ("/app/campaigns", "Campaigns", "cc.read"),
     ("/app/audit", "Audit trail", "audit.read"),
+    ("/app/admin", "Users and keys", "users.admin"),
     ("/app/staffing", "Staffing", "cc.read"),
     ("/app/simulate", "What-ifs", "cc.read"),
 )
