@@ -190,6 +190,19 @@ def test_the_demo_configures_its_contact_center_once(runs: Runs) -> None:
     assert [r["team"] for r in center["rules"] if r["team"]] == ["retention"]
 
 
+def test_the_demo_makes_one_paused_win_back_campaign_of_its_customers_at_risk(runs: Runs) -> None:
+    from touchpoint.services import outbound
+
+    made = outbound.campaigns(runs.tp)
+    assert [(c.name, c.queue, c.status) for c in made] == [
+        ("Win back the at-risk", "retention", "paused")  # once, though the demo ran twice
+    ]
+    at_risk = {s.stage: s.customers for s in runs.first.stages.stages}["at_risk"]
+    assert 0 < made[0].records["open"] <= at_risk  # those with a number to call
+    records = outbound.campaign(runs.tp, made[0].id).records
+    assert records and all(r.phone.startswith("+") and r.attempts == 0 for r in records)
+
+
 def test_every_agent_in_the_demos_history_is_one_of_its_configured_agents(runs: Runs) -> None:
     """The 18 months name agents by their configuration ids, as the router does: the per-team
     and per-agent reports join history and configuration (no "(none)" team of names)."""

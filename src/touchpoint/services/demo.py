@@ -122,6 +122,7 @@ def run_demo(
     switchboard = _demo_switchboard(tp, seed, end)
     # the tickets the log names, linked now rather than by the first page that shows tickets
     tickets.catch_up(tp, now=now)
+    _demo_campaign(tp, now)
     step("summary")
     with read_connection(tp.engine) as conn:
         business = overview.business_overview(conn)
@@ -163,6 +164,29 @@ def _demo_center(tp: Touchpoint, seed: int) -> None:
     if latest is not None and latest[1] == contact_center.normalised(document):
         return
     contact_center.apply_config(tp, document=document, actor="demo")
+
+
+WIN_BACK = "Win back the at-risk"  # the demo's outbound campaign (once per data directory)
+
+
+def _demo_campaign(tp: Touchpoint, now: datetime) -> None:
+    """An outbound campaign to call the customers at risk through the retention queue (the
+    seeds' "win back the lapsing"), made once (a later run finds it by its name) and paused:
+    a manager starts it (`touchpoint cc campaign pause NAME --resume`, the API)."""
+    from touchpoint.services import outbound
+
+    if any(c.name == WIN_BACK for c in outbound.campaigns(tp)):
+        return
+    outbound.create_campaign(
+        tp,
+        name=WIN_BACK,
+        queue="retention",
+        settings={},
+        source={"kind": "stage", "stage": "at_risk"},
+        actor="demo",
+        now=now,
+    )
+    outbound.set_status(tp, WIN_BACK, "paused")
 
 
 def _demo_switchboard(
