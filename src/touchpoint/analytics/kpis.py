@@ -37,6 +37,7 @@ from touchpoint.analytics.common import (
     window_index,
 )
 from touchpoint.analytics.reports import ReportRequest, ReportResult, ReportSpec, Sources, register
+from touchpoint.domain import surveys
 from touchpoint.domain.contact_center import FCR_TICKET_TYPE
 
 REACH_TYPES = ("ad_click", "page_view", "social_engagement")
@@ -119,8 +120,8 @@ def _sums(p: Any) -> dict[str, Any]:
         "csat_sum": p.csat.sum(),
         "csat_n": p.csat.count(),
         "nps_n": p.nps.count(),
-        "promoters": p.count(where=p.nps >= 9),
-        "detractors": p.count(where=p.nps <= 6),
+        "promoters": p.count(where=p.nps >= surveys.PROMOTER_FROM),
+        "detractors": p.count(where=p.nps <= surveys.DETRACTOR_UP_TO),
         "fcr_sum": fcr_flag(p).sum(where=resolved),
         "fcr_n": fcr_flag(p).count(where=resolved),
         "contacts": p.count(where=contact),
@@ -234,12 +235,11 @@ def _rows(v: dict[str, Any], stages: list[str]) -> list[dict[str, Any]]:
 
 
 def _csat(v: dict[str, Any]) -> float | None:
-    return ratio(v["csat_sum"], v["csat_n"])
+    return surveys.csat_score(v["csat_sum"], v["csat_n"])
 
 
 def _nps(v: dict[str, Any]) -> float | None:
-    answers = v["nps_n"]
-    return 100.0 * (v["promoters"] - v["detractors"]) / answers if answers else None
+    return surveys.nps_score(v["promoters"], v["detractors"], v["nps_n"])
 
 
 SPEC = register(

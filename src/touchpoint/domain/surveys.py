@@ -51,6 +51,8 @@ QUESTION_KINDS: Final = (CSAT, NPS, TEXT, CHOICE)
 CSAT_SCALES: Final[Mapping[str, tuple[int, int]]] = {"1-5": (1, 5), "1-7": (1, 7), "1-10": (1, 10)}
 NPS_SCALE: Final = (0, 10)
 KPI_CSAT_SCALE: Final = CSAT_SCALES["1-5"]  # what the CSAT KPIs average on
+PROMOTER_FROM: Final = 9  # an NPS answer of 9 or 10 is a promoter's
+DETRACTOR_UP_TO: Final = 6  # 0 to 6 a detractor's (7 and 8 are passive)
 TEXT_LIMIT: Final = 5000  # the longest free-text answer a question may allow
 DEFAULT_TEXT_LENGTH: Final = 1000
 DEFAULT_EXPIRY: Final = timedelta(days=30)
@@ -140,6 +142,18 @@ def answer_properties(question: Question, value: Any) -> dict[str, Any]:
     if question.kind == NPS:
         return {"survey": NPS, "score": value}
     return {"survey": question.name, "answer": value}
+
+
+def csat_score(total: float | None, answers: int | None) -> float | None:
+    """CSAT as the KPIs report it: the mean answer on the KPIs' 1-5 scale (None: no answer)."""
+    return float(total) / float(answers) if total is not None and answers else None
+
+
+def nps_score(promoters: int | None, detractors: int | None, answers: int | None) -> float | None:
+    """NPS as the KPIs report it: 100 x (promoters - detractors) / answers, -100 to +100."""
+    if not answers:
+        return None
+    return 100.0 * ((promoters or 0) - (detractors or 0)) / answers
 
 
 def parse_survey(raw: Mapping[str, Any]) -> Survey:

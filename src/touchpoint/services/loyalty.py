@@ -443,3 +443,70 @@ def _recorded(
     return [replace(thing, recorded=thing.id in stored) for thing, _item in kept], not (
         report.rejected
     )
+
+
+# --- the picture now ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TierCount:
+    tier: str | None  # None: no tier
+    customers: int
+    rule: terms.Tier | None = None  # what qualifies for it (None: a tier only playbooks set)
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralCounts:
+    referred: int  # customers whose referral names a referrer
+    rewarded: int  # their referrer was rewarded
+    waiting: int  # no first purchase yet
+    unrewarded: int  # bought, not rewarded (bought before the referral, or the job is due)
+
+
+@dataclass(frozen=True, slots=True)
+class LoyaltySummary:
+    policy_file: str
+    policy: Policy
+    customers: int
+    tiers: list[TierCount]  # the policy's, lowest first, then the others set, then no tier
+    moves_due: int  # customers whose tier due is not the tier last set (the job moves them)
+    referrals: ReferralCounts
+
+
+def summary(tp: Touchpoint, *, now: datetime | None = None) -> LoyaltySummary:
+    """Customers per tier now (the tier last set, as each customer's page shows it), how many
+    the tier job would move, and the referrals: rewarded, waiting for the referred customer's
+    first purchase, or neither."""
+    moment = now or datetime.now(UTC)
+    policy = load_policy(tp.settings.data_dir)
+    counted: dict[str | None, int] = {}
+    with read_connection(tp.engine) as conn:
+        customers = customer_store.count(conn)
+        for _cid, entries in store.ledgers(conn, moment):
+            tier = fold(entries, policy, moment).tier
+            if tier is not None:
+                counted[tier] = counted.get(tier, 0) + 1
+        moves = len(_tier_changes(conn, policy, moment)) if policy.tiers else 0
+        states = store.referral_states(conn, moment, REWARD_PREFIX)
+    rows = [TierCount(t.name, counted.pop(t.name, 0), t) for t in policy.tiers]
+    rows += [TierCount(name, n) for name, n in sorted((k, v) for k, v in counted.items() if k)]
+    rows.append(TierCount(None, max(0, customers - sum(r.customers for r in rows))))
+    return LoyaltySummary(
+        str(policy_path(tp.settings.data_dir)), policy, customers, rows, moves, _referrals(states)
+    )
+
+
+def _referrals(states: list[tuple[str, dict[str, Any], bool, bool]]) -> ReferralCounts:
+    seen: set[str] = set()
+    rewarded = waiting = unrewarded = 0
+    for referred, properties, was_rewarded, purchased in states:
+        if referred in seen or terms.referrer_of(properties) is None:
+            continue  # the first referral naming someone counts, as for the rewards
+        seen.add(referred)
+        if was_rewarded:
+            rewarded += 1
+        elif not purchased:
+            waiting += 1
+        else:
+            unrewarded += 1
+    return ReferralCounts(len(seen), rewarded, waiting, unrewarded)

@@ -18,13 +18,26 @@ from touchpoint.automation import surveys as engine
 from touchpoint.automation.links import LinkExpired, SurveyLink, expired, read_survey_token
 from touchpoint.automation.messages import DONE, PENDING, log_item_id
 from touchpoint.domain import playbooks as rules
-from touchpoint.domain.surveys import Question, Survey, answer_properties
+from touchpoint.domain.surveys import (
+    CSAT,
+    DETRACTOR_UP_TO,
+    KPI_CSAT_SCALE,
+    NPS,
+    NPS_SCALE,
+    PROMOTER_FROM,
+    Question,
+    Survey,
+    answer_properties,
+    csat_score,
+    nps_score,
+)
 from touchpoint.domain.vocabulary import InteractionType
 from touchpoint.errors import BackendError, Conflict, NotFound, ValidationError
 from touchpoint.runtime import Touchpoint
 from touchpoint.services import playbooks
 from touchpoint.services.customers import current_id
 from touchpoint.store import automation as store
+from touchpoint.store import surveys as survey_store
 from touchpoint.store.engine import read_connection
 
 SENT_BY = ("api", "agent")  # who sends a survey outside a playbook
@@ -60,6 +73,98 @@ def list_surveys(tp: Touchpoint) -> list[SurveyView]:
 def _describe(question: Question) -> str:
     scale = f" {question.scale[0]}-{question.scale[1]}" if question.scale else ""
     return f"{question.name} ({question.kind}{scale}): {question.text}"
+
+
+# --- the answers received -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionAnswers:
+    name: str
+    kind: str  # csat, nps, text, choice
+    text: str
+    answers: int
+    distribution: list[tuple[int, str, int]]  # csat, nps: every score, its label, its answers
+    csat: float | None = None  # the KPI's CSAT: the mean answer on the 1-5 scale
+    nps: float | None = None  # the KPI's NPS, -100 to +100
+    promoters: int = 0
+    detractors: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyAnswers:
+    survey: SurveyView
+    responses: int  # sends answered (one question or more)
+    questions: list[QuestionAnswers]
+
+
+@dataclass(frozen=True, slots=True)
+class AllAnswers:
+    surveys: list[SurveyAnswers]
+    # CSAT and NPS answers from no survey's form (imported, or a survey tool's), which the KPIs
+    # count too: csat on the 1-5 scale, then nps
+    other: list[QuestionAnswers]
+
+
+_OTHER = (
+    Question(CSAT, CSAT, "CSAT answers from no survey's form", KPI_CSAT_SCALE),
+    Question(NPS, NPS, "NPS answers from no survey's form", NPS_SCALE),
+)
+
+
+def answers(tp: Touchpoint) -> AllAnswers:
+    """Every survey with the answers it received: per question how many, and for a CSAT or NPS
+    question how many gave each score and the CSAT or NPS they make, as the KPIs define them;
+    and the CSAT and NPS answers from no survey's form."""
+    files = engine.load_surveys(tp.settings.data_dir)
+    with read_connection(tp.engine) as conn:
+        counts = survey_store.answer_counts(conn, list(files))
+        responses = survey_store.responses(conn, list(files))
+    by_question: dict[tuple[str | None, str], list[survey_store.AnswerCount]] = {}
+    for row in counts:
+        by_question.setdefault((row.form, row.question), []).append(row)
+    views = {v.name: v for v in list_surveys(tp)}
+    found = [
+        SurveyAnswers(
+            views[name],
+            responses.get(name, 0),
+            [_question_answers(q, by_question.get((name, q.name), [])) for q in f.survey.questions],
+        )
+        for name, f in files.items()
+    ]
+    other = [_question_answers(q, by_question.get((None, q.name), [])) for q in _OTHER]
+    return AllAnswers(found, other)
+
+
+def _question_answers(question: Question, rows: list[survey_store.AnswerCount]) -> QuestionAnswers:
+    total = sum(r.answers for r in rows)
+    if question.scale is None:
+        return QuestionAnswers(question.name, question.kind, question.text, total, [])
+    given: dict[int, int] = {}
+    for r in rows:
+        if r.given is not None:
+            given[round(r.given)] = given.get(round(r.given), 0) + r.answers
+    spread = [(n, question.labels.get(n, ""), given.get(n, 0)) for n in question.scores]
+    if question.kind == NPS:
+        promoters = sum(c for n, _, c in spread if n >= PROMOTER_FROM)
+        detractors = sum(c for n, _, c in spread if n <= DETRACTOR_UP_TO)
+        nps = nps_score(promoters, detractors, total)
+        return QuestionAnswers(
+            question.name,
+            question.kind,
+            question.text,
+            total,
+            spread,
+            None,
+            nps,
+            promoters,
+            detractors,
+        )
+    scored = [r for r in rows if r.score is not None]
+    csat = csat_score(
+        sum((r.score or 0) * r.answers for r in scored), sum(r.answers for r in scored)
+    )
+    return QuestionAnswers(question.name, question.kind, question.text, total, spread, csat)
 
 
 # --- sending ---------------------------------------------------------------------------------------

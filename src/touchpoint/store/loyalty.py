@@ -117,6 +117,24 @@ def referrals_unrewarded(
         )
         .scalar_subquery()
     )
+    query, params = _of(
+        select(_log.customer_id, _log.occurred_at, _log.properties, first.label("at"))
+        .where(_type_is(REFERRAL, only), _log.occurred_at <= upto)
+        .where(~_rewarded(reward_prefix))
+        .order_by(_log.customer_id, _log.occurred_at, _log.seq),
+        conn,
+        only,
+    )
+    return [
+        (str(r.customer_id), r.occurred_at, dict(r.properties or {}), r.at)
+        for r in conn.execute(query, params)
+        if r.at is not None
+    ]
+
+
+def _rewarded(reward_prefix: str) -> ColumnElement[bool]:
+    """Whether the referred customer of the referral row is rewarded for: the reward is stored
+    for them or for a customer merged into them."""
     reward = interactions.alias("reward")
     own = select(reward.c.seq).where(reward.c.id == literal(reward_prefix) + _log.customer_id)
     merged = customers.alias("merged")  # merges are flattened: one hop reaches each
@@ -126,18 +144,37 @@ def referrals_unrewarded(
         .join(merged, theirs.c.id == literal(reward_prefix) + merged.c.id)
         .where(merged.c.merged_into == _log.customer_id)
     )
-    query, params = _of(
-        select(_log.customer_id, _log.occurred_at, _log.properties, first.label("at"))
-        .where(_type_is(REFERRAL, only), _log.occurred_at <= upto)
-        .where(~own.exists(), ~of_merged.exists())
-        .order_by(_log.customer_id, _log.occurred_at, _log.seq),
-        conn,
-        only,
+    return or_(own.exists(), of_merged.exists())
+
+
+def referral_states(
+    conn: Connection, upto: datetime, reward_prefix: str
+) -> list[tuple[str, dict[str, Any], bool, bool]]:
+    """(referred customer, referral's properties, rewarded, has purchased by `upto`) for every
+    referral up to `upto`, each customer's oldest first (for the loyalty page's counts)."""
+    bought = interactions.alias("bought")
+    purchased = (
+        select(bought.c.seq)
+        .where(
+            bought.c.customer_id == _log.customer_id,
+            bought.c.type == "purchase",
+            bought.c.occurred_at <= upto,
+        )
+        .exists()
+    )
+    query = (
+        select(
+            _log.customer_id,
+            _log.properties,
+            _rewarded(reward_prefix).label("rewarded"),
+            purchased.label("purchased"),
+        )
+        .where(_log.type == REFERRAL, _log.occurred_at <= upto)
+        .order_by(_log.customer_id, _log.occurred_at, _log.seq)
     )
     return [
-        (str(r.customer_id), r.occurred_at, dict(r.properties or {}), r.at)
-        for r in conn.execute(query, params)
-        if r.at is not None
+        (str(r.customer_id), dict(r.properties or {}), bool(r.rewarded), bool(r.purchased))
+        for r in conn.execute(query)
     ]
 
 

@@ -24,11 +24,14 @@ from touchpoint.web import (
     center,
     customers,
     login,
+    loyalty,
     overview,
     pages,
     reports,
     scores,
+    surveys,
     tickets,
+    workforce,
 )
 from touchpoint.web import session as sessions
 from touchpoint.web.auth import REALM, SignInNeeded, asks_for_basic
@@ -53,7 +56,10 @@ def create_web_app(tp: Touchpoint) -> FastAPI:
     web.include_router(center.router)
     web.include_router(automation.router)
     web.include_router(scores.router)
+    web.include_router(surveys.router)
+    web.include_router(loyalty.router)
     web.include_router(campaigns.router)
+    web.include_router(workforce.router)
     web.include_router(audit.router)
     web.include_router(admin.router)
     web.add_api_route("/static/plotly.min.js", plotly_js, methods=["GET"])

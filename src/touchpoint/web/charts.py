@@ -213,3 +213,111 @@ def _sparkline_base(step: bool) -> dict[str, Any]:
         yaxis={"visible": False},
     )
     return fig.to_dict()
+
+
+def forecast_lines(rows: Sequence[dict[str, Any]], interval_min: int) -> go.Figure:
+    """The forecast contacts per interval (workforce.Forecast's rows), one step line a queue."""
+    import plotly.graph_objects as go
+
+    queues = sorted({r["queue"] for r in rows})
+    fig = go.Figure(
+        [
+            go.Scatter(
+                name=q,
+                x=[r["interval_start"] for r in rows if r["queue"] == q],
+                y=[r["expected"] for r in rows if r["queue"] == q],
+                mode="lines",
+                line={"shape": "hv"},
+                hovertemplate="%{x|%a %Y-%m-%d %H:%M} UTC: %{y:.1f}<extra>" + q + "</extra>",
+            )
+            for q in queues
+        ]
+    )
+    fig.update_layout(
+        title=f"Forecast contacts per {interval_min}-minute interval",
+        template="plotly_white",
+        xaxis={"title": "interval start (UTC)"},
+        yaxis={"title": "contacts", "rangemode": "tozero"},
+        height=380,
+    )
+    return fig
+
+
+def plan_lines(needs: Sequence[Any]) -> go.Figure:
+    """The plan's agents per interval (plan.Need): scheduled with shrinkage as a step line a
+    queue, the agents on the phones dotted beside it."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for q in sorted({n.queue for n in needs}):
+        mine = [n for n in needs if n.queue == q]
+        x = [n.interval_start for n in mine]
+        for label, values, dash in (
+            ("scheduled", [n.scheduled for n in mine], "solid"),
+            ("on the phones", [n.agents for n in mine], "dot"),
+        ):
+            fig.add_trace(
+                go.Scatter(
+                    name=f"{q}: {label}",
+                    x=x,
+                    y=values,
+                    mode="lines",
+                    line={"shape": "hv", "dash": dash},
+                    hovertemplate="%{x|%a %Y-%m-%d %H:%M} UTC: %{y} agents<extra>"
+                    + f"{q} {label}</extra>",
+                )
+            )
+    fig.update_layout(
+        title="Agents per interval: scheduled (with shrinkage) and on the phones",
+        template="plotly_white",
+        xaxis={"title": "interval start (UTC)"},
+        yaxis={"title": "agents", "rangemode": "tozero"},
+        height=380,
+    )
+    return fig
+
+
+def answer_scores(title: str, spread: Sequence[tuple[int, str, int]]) -> go.Figure:
+    """A CSAT or NPS question's answers per score given (every score of its scale)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(
+        go.Bar(
+            x=[str(score) for score, _, _ in spread],
+            y=[n for _, _, n in spread],
+            marker_color="#1f5f8b",
+            text=[f"{n:,}" for _, _, n in spread],
+            textposition="outside",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        template="plotly_white",
+        xaxis={"type": "category", "title": "score given"},
+        yaxis={"title": "answers"},
+        height=300,
+    )
+    return fig
+
+
+def category_counts(title: str, counts: Sequence[tuple[str, int]], x_title: str) -> go.Figure:
+    """Customers per category (a tier, a referral's state), as bars."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(
+        go.Bar(
+            x=[label for label, _ in counts],
+            y=[n for _, n in counts],
+            marker_color="#1f5f8b",
+            text=[f"{n:,}" for _, n in counts],
+            textposition="outside",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        template="plotly_white",
+        xaxis={"type": "category", "title": x_title},
+        yaxis={"title": "customers"},
+        height=320,
+    )
+    return fig

@@ -41,6 +41,8 @@ PAGES = (
     ("/app/segments", "Segments", "customers.list"),
     ("/app/scores", "Scores", "customers.list"),
     ("/app/playbooks", "Playbooks", "playbooks.read"),
+    ("/app/surveys", "Surveys", "analytics.read"),
+    ("/app/loyalty", "Loyalty", "analytics.read"),
     ("/app/wallboard", "Wallboard", "cc.read"),
     ("/app/tickets", "Tickets", "tickets.read"),
     ("/app/campaigns", "Campaigns", "cc.read"),
@@ -48,6 +50,7 @@ PAGES = (
     ("/app/admin", "Users and keys", "users.admin"),
     ("/app/staffing", "Staffing", "cc.read"),
     ("/app/simulate", "What-ifs", "cc.read"),
+    ("/app/forecast", "Forecast", "cc.read"),
 )
 
 # The periods a picker offers: a name, and how many days back from now (None: all history).
