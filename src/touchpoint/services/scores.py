@@ -194,11 +194,18 @@ def model_detail(
     models = {m.name: m for m in projection(tp).models(conn)}
     if name not in models:
         raise NotFound(f"no score model {name!r}; in force: {', '.join(models)}")
-    summary = _summary(conn, models[name], moment)
-    scores = store.decayed_scores(conn, name, moment)
+    return _detail(conn, models[name], moment)[0]
+
+
+def _detail(
+    conn: Connection, model: ScoreModel, moment: datetime
+) -> tuple[ModelDetail, dict[str, float]]:
+    """The model's detail at `moment`, and the scores it was worked out from (read once)."""
+    scores = store.decayed_scores(conn, model.name, moment)
+    summary = _summary(conn, model, moment, list(scores.values()))
     top = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_CUSTOMERS]
     values = {f.name: getattr(summary, f.name) for f in fields(summary)}
-    return ModelDetail(**values, top=tuple(top))
+    return ModelDetail(**values, top=tuple(top)), scores
 
 
 def overviews(
@@ -209,11 +216,9 @@ def overviews(
     moment = _now(at)
     found = []
     for model in projection(tp).models(conn):
-        scores = store.decayed_scores(conn, model.name, moment)
-        summary = _summary(conn, model, moment, list(scores.values()))
-        top = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_CUSTOMERS]
-        values = {f.name: getattr(summary, f.name) for f in fields(summary)}
-        found.append(ModelOverview(**values, top=tuple(top), bands=_bands(model, scores.values())))
+        detail, scores = _detail(conn, model, moment)
+        values = {f.name: getattr(detail, f.name) for f in fields(detail)}
+        found.append(ModelOverview(**values, bands=_bands(model, scores.values())))
     return found
 
 
